@@ -1,0 +1,67 @@
+"""sfpc_eval: evaluate children's social care programmes in England.
+
+Before/after comparisons, difference-in-differences and stepped-wedge trial analysis for local
+authority and child-level outcomes, with a registry that re-derives published claims.
+
+Examples
+--------
+>>> import sfpc_eval as se
+>>> res = se.compare_counts(974, 515, labels=("2011", "2017"))
+>>> round(res.percent_change.estimate, 1)
+-47.1
+"""
+
+from sfpc_eval.errors import (
+    DesignError,
+    DuplicateObservationError,
+    InvalidValueError,
+    MissingColumnError,
+    RegistryError,
+    SfpcEvalError,
+    SfpcEvalWarning,
+    SuppressedValueError,
+    ThousandsSeparatorError,
+    UndefinedEffectError,
+    UndefinedIntervalWarning,
+)
+from sfpc_eval.estimators import (
+    CountComparison,
+    MeanComparison,
+    PairedComparison,
+    ProportionComparison,
+    compare_counts,
+    compare_means,
+    compare_proportions,
+    paired_change,
+)
+from sfpc_eval.panel import PanelSpec, validate_panel
+from sfpc_eval.results import TIDY_COLUMNS, Term
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TIDY_COLUMNS",
+    "CountComparison",
+    "DesignError",
+    "DuplicateObservationError",
+    "InvalidValueError",
+    "MeanComparison",
+    "MissingColumnError",
+    "PairedComparison",
+    "PanelSpec",
+    "ProportionComparison",
+    "RegistryError",
+    "SfpcEvalError",
+    "SfpcEvalWarning",
+    "SuppressedValueError",
+    "Term",
+    "ThousandsSeparatorError",
+    "UndefinedEffectError",
+    "UndefinedIntervalWarning",
+    "__version__",
+    "compare_counts",
+    "compare_means",
+    "compare_proportions",
+    "paired_change",
+    "validate_panel",
+]

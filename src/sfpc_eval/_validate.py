@@ -1,0 +1,136 @@
+"""Validation of scalar arguments at the public boundary.
+
+Each checker returns the cleaned value or raises an :mod:`sfpc_eval.errors` exception whose
+message names the argument, shows the value and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from typing import Any
+
+from sfpc_eval.errors import InvalidValueError, SuppressedValueError, ThousandsSeparatorError
+
+__all__ = [
+    "SUPPRESSION_SYMBOLS",
+    "check_conf_level",
+    "check_count",
+    "check_number",
+    "check_positive",
+    "check_proportion",
+]
+
+SUPPRESSION_SYMBOLS: frozenset[str] = frozenset(
+    {"c", "x", "z", "u", "..", ":", "[c]", "[x]", "[z]", "[u]", "[low]", "*", "-", "#VALUE!"}
+)
+"""Symbols the DfE and ONS print in place of a number (suppressed, not applicable, unavailable).
+
+``c`` confidential (suppressed), ``x`` not available, ``z`` not applicable, ``u`` low reliability,
+``..`` and ``:`` not available in older releases, bracketed forms from newer ones, ``*`` and ``-``
+from Statistical First Release tables, ``#VALUE!`` a spreadsheet error left in a published file.
+"""
+
+THOUSANDS_PATTERN = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
+
+
+def is_suppression_symbol(value: object) -> bool:
+    """Return True if ``value`` is a string holding a DfE suppression/availability symbol."""
+    return isinstance(value, str) and value.strip().lower() in {
+        s.lower() for s in SUPPRESSION_SYMBOLS
+    }
+
+
+def _reject_text(value: Any, name: str) -> None:
+    if not isinstance(value, str):
+        return
+    if is_suppression_symbol(value):
+        raise SuppressedValueError(
+            f"`{name}` is the DfE suppression symbol {value!r}, not a number. The published "
+            "value is withheld or unavailable; use a figure that is published, or report the "
+            "comparison as not computable."
+        )
+    if THOUSANDS_PATTERN.match(value):
+        raise ThousandsSeparatorError(
+            f"`{name}` is the string {value!r} with a thousands separator. Pass the number "
+            f"itself, e.g. {value.replace(',', '').strip()}."
+        )
+    raise InvalidValueError(f"`{name}` must be a number; got the string {value!r}.")
+
+
+def check_number(value: Any, name: str) -> float:
+    """Return ``value`` as a finite float, or raise naming ``name``.
+
+    Examples
+    --------
+    >>> check_number(3, "before")
+    3.0
+    """
+    _reject_text(value, name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidValueError(
+            f"`{name}` must be a number; got {value!r} ({type(value).__name__})."
+        )
+    out = float(value)
+    if math.isnan(out):
+        raise InvalidValueError(
+            f"`{name}` is NaN (missing). Pass the observed value; a missing figure cannot be "
+            "compared."
+        )
+    if math.isinf(out):
+        raise InvalidValueError(f"`{name}` is infinite; pass a finite number.")
+    return out
+
+
+def check_count(value: Any, name: str) -> int:
+    """Return ``value`` as a non-negative int, or raise naming ``name``.
+
+    Floats that are whole numbers (``515.0``) are accepted; ``515.5`` is not a count.
+
+    Examples
+    --------
+    >>> check_count(515.0, "after")
+    515
+    """
+    out = check_number(value, name)
+    if out < 0:
+        raise InvalidValueError(f"`{name}` is a count and cannot be negative; got {value!r}.")
+    if out != math.floor(out):
+        raise InvalidValueError(
+            f"`{name}` is a count and must be a whole number; got {value!r}. If this is a rate "
+            "or a mean, use the estimator for rates (pass `exposure`) or for means."
+        )
+    return int(out)
+
+
+def check_positive(value: Any, name: str) -> float:
+    """Return ``value`` as a positive finite float, or raise naming ``name``."""
+    out = check_number(value, name)
+    if out <= 0:
+        raise InvalidValueError(f"`{name}` must be positive; got {value!r}.")
+    return out
+
+
+def check_proportion(value: Any, name: str) -> float:
+    """Return ``value`` as a float in [0, 1], or raise naming ``name``.
+
+    A value in (1, 100] is refused with a hint that it looks like a percentage.
+    """
+    out = check_number(value, name)
+    if not 0 <= out <= 1:
+        hint = f" If {value!r} is a percentage, pass {out / 100:g}." if 1 < out <= 100 else ""
+        raise InvalidValueError(f"`{name}` must be a proportion in [0, 1]; got {value!r}.{hint}")
+    return out
+
+
+def check_conf_level(value: Any, name: str = "conf_level") -> float:
+    """Return ``value`` as a float strictly between 0 and 1, or raise.
+
+    A value in (1, 100) is refused with a hint that it looks like a percentage.
+    """
+    out = check_number(value, name)
+    if not 0 < out < 1:
+        hint = f" For {value!r}%, pass {out / 100:g}." if 1 < out < 100 else ""
+        raise InvalidValueError(f"`{name}` must be between 0 and 1; got {value!r}.{hint}")
+    return out

@@ -1,0 +1,135 @@
+"""Exceptions and warnings raised by sfpc_eval.
+
+Every error the library raises on purpose is a subclass of :class:`SfpcEvalError`, which is
+itself a :class:`ValueError` (or a :class:`KeyError` for missing columns and unknown keys), so
+``except ValueError`` keeps working in code that does not know this package.
+
+Messages follow one pattern: what is wrong (naming the argument or column), the offending
+values or rows (the first few and a count), and what to do about it.
+
+Examples
+--------
+>>> import sfpc_eval as se
+>>> try:
+...     se.compare_counts(before=-3, after=5)
+... except se.InvalidValueError as err:
+...     print(type(err).__name__)
+InvalidValueError
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = [
+    "DesignError",
+    "DuplicateObservationError",
+    "InvalidValueError",
+    "MissingColumnError",
+    "RegistryError",
+    "SfpcEvalError",
+    "SfpcEvalWarning",
+    "SuppressedValueError",
+    "ThousandsSeparatorError",
+    "UndefinedEffectError",
+    "UndefinedIntervalWarning",
+    "show_values",
+]
+
+_SHOW = 5
+
+
+def show_values(values: Iterable[Any], *, limit: int = _SHOW) -> str:
+    """Render the first few offending values and how many there are in all.
+
+    Parameters
+    ----------
+    values : iterable
+        The offending values (or row labels).
+    limit : int, default 5
+        How many to show before summarising the rest as a count.
+
+    Returns
+    -------
+    str
+        For example ``"'c', 'x' (2 values)"`` or ``"3, 7, 9, 12, 15 and 4 more (9 values)"``.
+
+    Examples
+    --------
+    >>> show_values([3, 7, 9, 12, 15, 16, 20])
+    '3, 7, 9, 12, 15 and 2 more (7 values)'
+    """
+    items = list(values)
+    shown = ", ".join(repr(v) if isinstance(v, str) else str(v) for v in items[:limit])
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    noun = "value" if len(items) == 1 else "values"
+    return f"{shown}{more} ({len(items)} {noun})"
+
+
+class SfpcEvalError(ValueError):
+    """Base class of every error sfpc_eval raises on purpose."""
+
+
+class InvalidValueError(SfpcEvalError):
+    """An argument or column holds values the method cannot use (negative, NaN, non-integer...)."""
+
+
+class MissingColumnError(SfpcEvalError, KeyError):
+    """A column named in an argument is not in the data.
+
+    Parameters
+    ----------
+    argument : str
+        The argument that named the column (e.g. ``"outcome"``).
+    missing : sequence of str
+        The column names that were asked for and are absent.
+    available : sequence of str
+        The columns the data does have.
+    """
+
+    def __init__(self, argument: str, missing: Sequence[str], available: Sequence[str]):
+        self.argument = argument
+        self.missing = list(missing)
+        self.available = list(available)
+        super().__init__(
+            f"`{argument}` names column(s) not in the data: {show_values(self.missing)}. "
+            f"The data has these columns: {', '.join(map(str, self.available))}. "
+            "Pass one of them, or rename the column first."
+        )
+
+    def __str__(self) -> str:
+        # KeyError would otherwise quote the whole message.
+        return str(self.args[0])
+
+
+class DuplicateObservationError(SfpcEvalError):
+    """More than one row for the same unit and time."""
+
+
+class SuppressedValueError(SfpcEvalError):
+    """A DfE suppression or availability symbol (``c``, ``x``, ``[z]``...) in a numeric column."""
+
+
+class ThousandsSeparatorError(SfpcEvalError):
+    """Numbers written with thousands separators (``"1,234"``) in a numeric column."""
+
+
+class UndefinedEffectError(SfpcEvalError):
+    """The requested effect is undefined for these data (e.g. a percentage change from zero)."""
+
+
+class DesignError(SfpcEvalError):
+    """The data cannot support the requested design (no comparison group, one period...)."""
+
+
+class RegistryError(SfpcEvalError):
+    """The published-claims registry file is malformed (missing or unknown field, bad value)."""
+
+
+class SfpcEvalWarning(UserWarning):
+    """Base class of every warning sfpc_eval issues."""
+
+
+class UndefinedIntervalWarning(SfpcEvalWarning):
+    """An interval cannot be computed for these data (e.g. a zero cell); it is left empty."""

@@ -1,0 +1,17 @@
+"""Estimators: data in, point estimates and what inference needs out. They never print or plot."""
+
+from sfpc_eval.estimators.counts import CountComparison, compare_counts
+from sfpc_eval.estimators.means import MeanComparison, compare_means
+from sfpc_eval.estimators.paired import PairedComparison, paired_change
+from sfpc_eval.estimators.proportions import ProportionComparison, compare_proportions
+
+__all__ = [
+    "CountComparison",
+    "MeanComparison",
+    "PairedComparison",
+    "ProportionComparison",
+    "compare_counts",
+    "compare_means",
+    "compare_proportions",
+    "paired_change",
+]

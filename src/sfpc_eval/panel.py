@@ -1,0 +1,352 @@
+"""Validate a long data frame once, at the boundary, before any estimator sees it.
+
+:func:`validate_panel` checks a unit x time panel and returns a frozen :class:`PanelSpec`.
+:func:`numeric_column` and :func:`require_columns` are the column checks it is built from; the
+estimators that take child-level rows (e.g. :func:`sfpc_eval.paired_change`) use them directly.
+
+None of these functions modify the caller's DataFrame: a column that needs parsing (thousands
+separators, with ``thousands=","``) is parsed into a copy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sfpc_eval._validate import SUPPRESSION_SYMBOLS, THOUSANDS_PATTERN
+from sfpc_eval.errors import (
+    DuplicateObservationError,
+    InvalidValueError,
+    MissingColumnError,
+    SuppressedValueError,
+    ThousandsSeparatorError,
+    show_values,
+)
+
+__all__ = ["PanelSpec", "numeric_column", "require_columns", "validate_panel"]
+
+_SYMBOLS_LOWER = {s.lower() for s in SUPPRESSION_SYMBOLS}
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def require_columns(data: pd.DataFrame, columns: Mapping[str, str | None]) -> None:
+    """Raise :class:`MissingColumnError` if a named column is not in ``data``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The data.
+    columns : mapping of argument name to column name
+        ``None`` values (optional arguments not given) are skipped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_columns(pd.DataFrame({"la": [1]}), {"unit": "la"})
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidValueError(f"`data` must be a pandas DataFrame; got {type(data).__name__}.")
+    for argument, column in columns.items():
+        if column is not None and column not in data.columns:
+            raise MissingColumnError(argument, [column], [str(c) for c in data.columns])
+
+
+def _row_labels(data: pd.DataFrame, mask: np.ndarray) -> list[object]:
+    return list(data.index[mask])
+
+
+def numeric_column(
+    data: pd.DataFrame,
+    column: str,
+    *,
+    argument: str,
+    thousands: str | None = None,
+    allow_missing: bool = False,
+    nonnegative: bool = False,
+    integer: bool = False,
+) -> pd.Series:
+    """Return ``data[column]`` as float64, or raise an error that shows the offending rows.
+
+    Text that is not a number is never coerced to NaN. DfE suppression symbols (``c``, ``[x]``...)
+    raise :class:`SuppressedValueError`; ``"1,234"`` raises :class:`ThousandsSeparatorError`
+    unless ``thousands=","``, in which case it is parsed; anything else raises
+    :class:`InvalidValueError`.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The data (not modified).
+    column : str
+        The column to read.
+    argument : str
+        The argument that named the column, quoted in messages (e.g. ``"outcome"``).
+    thousands : {None, ","}, default None
+        Parse numbers written with this thousands separator instead of refusing them.
+    allow_missing : bool, default False
+        Keep missing values (NaN, None, empty strings) as NaN instead of refusing them.
+    nonnegative : bool, default False
+        Refuse negative values (counts).
+    integer : bool, default False
+        Refuse values that are not whole numbers (counts).
+
+    Returns
+    -------
+    pandas.Series
+        A new float64 series with the same index.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"cpp": ["974", "1,032"]})
+    >>> numeric_column(df, "cpp", argument="outcome", thousands=",").tolist()
+    [974.0, 1032.0]
+    """
+    raw = data[column]
+    where = f"`{argument}` column {column!r}"
+    if pd.api.types.is_bool_dtype(raw):
+        raise InvalidValueError(f"{where} is boolean; pass 0/1 numbers if that is intended.")
+    if pd.api.types.is_numeric_dtype(raw):
+        values = raw.astype("float64")
+    else:
+        values = _parse_text(raw, where, thousands)
+    array = values.to_numpy()
+    missing = np.isnan(array)
+    if missing.any() and not allow_missing:
+        raise InvalidValueError(
+            f"{where} has missing values (NaN) in rows {show_values(_row_labels(data, missing))}. "
+            "Fill them, drop those rows yourself, or pass allow_missing=True where the method "
+            "allows it."
+        )
+    if np.isinf(array).any():
+        raise InvalidValueError(
+            f"{where} has infinite values in rows "
+            f"{show_values(_row_labels(data, np.isinf(array)))}."
+        )
+    observed = ~missing
+    if nonnegative and (bad := observed & (array < 0)).any():
+        raise InvalidValueError(
+            f"{where} holds counts and cannot be negative; negative in rows "
+            f"{show_values(_row_labels(data, bad))} (values {show_values(array[bad])}). "
+            "Check for a sign error or a code for 'not available'."
+        )
+    if integer and (bad := observed & (array != np.floor(array))).any():
+        raise InvalidValueError(
+            f"{where} holds counts and must be whole numbers; not whole in rows "
+            f"{show_values(_row_labels(data, bad))} (values {show_values(array[bad])}). "
+            "If this is a rate, use an estimator for rates."
+        )
+    return values
+
+
+def _parse_text(raw: pd.Series, where: str, thousands: str | None) -> pd.Series:
+    text = raw.astype("object")
+    is_missing = text.isna().to_numpy() | text.map(
+        lambda v: isinstance(v, str) and v.strip() == ""
+    ).to_numpy(dtype=bool)
+    as_str = text.map(lambda v: v if isinstance(v, str) else None)
+    symbol = as_str.map(lambda v: v is not None and v.strip().lower() in _SYMBOLS_LOWER)
+    symbol = symbol.to_numpy(dtype=bool)
+    if symbol.any():
+        found = sorted({str(v).strip() for v in text[symbol]})
+        raise SuppressedValueError(
+            f"{where} holds DfE suppression/availability symbols {show_values(found)} in rows "
+            f"{show_values(list(raw.index[symbol]))}. These mean the figure is withheld or not "
+            "available, not zero. Read the file with sfpc_eval's readers (which record them as a "
+            "status), or decide what those rows mean and filter or fill them explicitly."
+        )
+    grouped = as_str.map(lambda v: v is not None and bool(THOUSANDS_PATTERN.match(v)))
+    grouped = grouped.to_numpy(dtype=bool)
+    if grouped.any() and thousands != ",":
+        raise ThousandsSeparatorError(
+            f"{where} holds numbers with thousands separators, e.g. "
+            f"{show_values(list(text[grouped]))}, in rows {show_values(list(raw.index[grouped]))}. "
+            "Pass thousands=',' to parse them, or read the file with thousands=','."
+        )
+    cleaned = as_str.map(lambda v: v.replace(",", "") if v is not None else v)
+    plain = cleaned.map(lambda v: v is not None and bool(_NUMBER.match(v))).to_numpy(dtype=bool)
+    numeric_objects = text.map(
+        lambda v: isinstance(v, int | float | np.number) and not isinstance(v, bool)
+    ).to_numpy(dtype=bool)
+    bad = ~(is_missing | plain | numeric_objects)
+    if bad.any():
+        raise InvalidValueError(
+            f"{where} must be numeric; it holds text {show_values(list(text[bad]))} in rows "
+            f"{show_values(list(raw.index[bad]))}. Convert or remove those values first."
+        )
+    out = np.full(len(text), np.nan)
+    out[plain] = cleaned[plain].astype("float64").to_numpy()
+    out[numeric_objects] = text[numeric_objects].astype("float64").to_numpy()
+    return pd.Series(out, index=raw.index, name=raw.name)
+
+
+@dataclass(frozen=True, eq=False)
+class PanelSpec:
+    """A validated unit x time panel: column roles, its shape, and a clean copy of the data.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        A copy of the caller's data with the outcome (and weights) as float64. The caller's
+        frame is never modified.
+    unit, time, outcome : str
+        Column names.
+    cohort, treated, cluster, weights : str or None
+        Optional column names.
+    n_units, n_periods, n_rows : int
+        Number of distinct units, distinct periods and rows.
+    periods : tuple
+        Sorted distinct values of ``time``.
+    balanced : bool
+        True if every unit is observed in every period.
+    n_missing_outcome : int
+        Rows whose outcome is missing (only non-zero with ``allow_missing=True``).
+    """
+
+    data: pd.DataFrame = field(repr=False)
+    unit: str
+    time: str
+    outcome: str
+    cohort: str | None
+    treated: str | None
+    cluster: str | None
+    weights: str | None
+    n_units: int
+    n_periods: int
+    n_rows: int
+    periods: tuple[object, ...]
+    balanced: bool
+    n_missing_outcome: int
+
+
+def validate_panel(
+    data: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    outcome: str,
+    cohort: str | None = None,
+    treated: str | None = None,
+    cluster: str | None = None,
+    weights: str | None = None,
+    count: bool = False,
+    thousands: str | None = None,
+    allow_missing: bool = False,
+) -> PanelSpec:
+    """Check a long panel (one row per unit and time) and describe it.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per unit and period. Not modified.
+    unit, time, outcome : str
+        Columns holding the unit (e.g. LA code), the period (e.g. year ending 31 March) and the
+        outcome.
+    cohort : str, optional
+        First treated period of each unit (missing = never treated).
+    treated : str, optional
+        0/1 treatment indicator.
+    cluster : str, optional
+        Cluster identifier for inference (defaults to ``unit`` downstream).
+    weights : str, optional
+        Non-negative weights (e.g. child population).
+    count : bool, default False
+        The outcome is a count: it must be a non-negative whole number.
+    thousands : {None, ","}, default None
+        Parse ``"1,234"`` in numeric columns instead of refusing it.
+    allow_missing : bool, default False
+        Keep rows with a missing outcome (they are counted in ``n_missing_outcome``, never
+        dropped silently).
+
+    Returns
+    -------
+    PanelSpec
+
+    Raises
+    ------
+    MissingColumnError
+        A named column is absent (the message lists the columns that exist).
+    SuppressedValueError, ThousandsSeparatorError, InvalidValueError
+        A numeric column holds symbols, separators, text, NaN, negative or non-whole counts.
+    DuplicateObservationError
+        More than one row for a unit and period.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"la": ["Leeds"] * 2, "year": [2011, 2017], "cpp": [974, 515]})
+    >>> spec = validate_panel(df, unit="la", time="year", outcome="cpp", count=True)
+    >>> spec.n_units, spec.n_periods, spec.balanced
+    (1, 2, True)
+    """
+    roles = {
+        "unit": unit,
+        "time": time,
+        "outcome": outcome,
+        "cohort": cohort,
+        "treated": treated,
+        "cluster": cluster,
+        "weights": weights,
+    }
+    require_columns(data, roles)
+    for role in ("unit", "time"):
+        column = roles[role]
+        missing = data[column].isna().to_numpy()
+        if missing.any():
+            raise InvalidValueError(
+                f"`{role}` column {column!r} has missing values in rows "
+                f"{show_values(list(data.index[missing]))}; every row needs a {role}."
+            )
+    clean = data.copy()
+    clean[outcome] = numeric_column(
+        data,
+        outcome,
+        argument="outcome",
+        thousands=thousands,
+        allow_missing=allow_missing,
+        nonnegative=count,
+        integer=count,
+    )
+    if weights is not None:
+        clean[weights] = numeric_column(
+            data, weights, argument="weights", thousands=thousands, nonnegative=True
+        )
+    if treated is not None:
+        clean[treated] = numeric_column(data, treated, argument="treated")
+        bad = ~clean[treated].isin([0.0, 1.0]).to_numpy()
+        if bad.any():
+            raise InvalidValueError(
+                f"`treated` column {treated!r} must be 0 or 1; other values "
+                f"{show_values(sorted(set(clean[treated][bad])))} in rows "
+                f"{show_values(list(data.index[bad]))}."
+            )
+    duplicated = data.duplicated([unit, time], keep=False).to_numpy()
+    if duplicated.any():
+        keys = data.loc[duplicated, [unit, time]].drop_duplicates()
+        shown = [f"({u}, {t})" for u, t in keys.itertuples(index=False)]
+        raise DuplicateObservationError(
+            f"{len(keys)} {unit} x {time} combination(s) appear more than once: "
+            f"{show_values(shown)}; rows {show_values(list(data.index[duplicated]))}. A panel "
+            f"needs one row per {unit} and {time}: aggregate the duplicates or fix the keys."
+        )
+    n_units = int(data[unit].nunique())
+    periods = tuple(sorted(data[time].unique()))
+    return PanelSpec(
+        data=clean,
+        unit=unit,
+        time=time,
+        outcome=outcome,
+        cohort=cohort,
+        treated=treated,
+        cluster=cluster,
+        weights=weights,
+        n_units=n_units,
+        n_periods=len(periods),
+        n_rows=len(data),
+        periods=periods,
+        balanced=len(data) == n_units * len(periods),
+        n_missing_outcome=int(clean[outcome].isna().sum()),
+    )
