@@ -10,6 +10,7 @@ separators, with ``thousands=","``) is parsed into a copy.
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -143,43 +144,55 @@ def numeric_column(
 
 
 def _parse_text(raw: pd.Series, where: str, thousands: str | None) -> pd.Series:
-    text = raw.astype("object")
-    is_missing = text.isna().to_numpy() | text.map(
-        lambda v: isinstance(v, str) and v.strip() == ""
-    ).to_numpy(dtype=bool)
-    as_str = text.map(lambda v: v if isinstance(v, str) else None)
-    symbol = as_str.map(lambda v: v is not None and v.strip().lower() in _SYMBOLS_LOWER)
-    symbol = symbol.to_numpy(dtype=bool)
-    if symbol.any():
-        found = sorted({str(v).strip() for v in text[symbol]})
+    values = raw.tolist()
+    labels = list(raw.index)
+    texts = [v.strip() if isinstance(v, str) else None for v in values]
+
+    def rows_where(flags: list[bool]) -> list[object]:
+        return [label for label, flag in zip(labels, flags, strict=True) if flag]
+
+    symbol = [t is not None and t.lower() in _SYMBOLS_LOWER for t in texts]
+    if any(symbol):
+        found = sorted({t for t, flag in zip(texts, symbol, strict=True) if flag and t})
         raise SuppressedValueError(
             f"{where} holds DfE suppression/availability symbols {show_values(found)} in rows "
-            f"{show_values(list(raw.index[symbol]))}. These mean the figure is withheld or not "
+            f"{show_values(rows_where(symbol))}. These mean the figure is withheld or not "
             "available, not zero. Read the file with sfpc_eval's readers (which record them as a "
             "status), or decide what those rows mean and filter or fill them explicitly."
         )
-    grouped = as_str.map(lambda v: v is not None and bool(THOUSANDS_PATTERN.match(v)))
-    grouped = grouped.to_numpy(dtype=bool)
-    if grouped.any() and thousands != ",":
+    grouped = [t is not None and bool(THOUSANDS_PATTERN.match(t)) for t in texts]
+    if any(grouped) and thousands != ",":
+        shown = [v for v, flag in zip(values, grouped, strict=True) if flag]
         raise ThousandsSeparatorError(
-            f"{where} holds numbers with thousands separators, e.g. "
-            f"{show_values(list(text[grouped]))}, in rows {show_values(list(raw.index[grouped]))}. "
-            "Pass thousands=',' to parse them, or read the file with thousands=','."
+            f"{where} holds numbers with thousands separators, e.g. {show_values(shown)}, in "
+            f"rows {show_values(rows_where(grouped))}. Pass thousands=',' to parse them, or read "
+            "the file with thousands=','."
         )
-    cleaned = as_str.map(lambda v: v.replace(",", "") if v is not None else v)
-    plain = cleaned.map(lambda v: v is not None and bool(_NUMBER.match(v))).to_numpy(dtype=bool)
-    numeric_objects = text.map(
-        lambda v: isinstance(v, int | float | np.number) and not isinstance(v, bool)
-    ).to_numpy(dtype=bool)
-    bad = ~(is_missing | plain | numeric_objects)
-    if bad.any():
+    out = np.full(len(values), np.nan)
+    bad: list[bool] = []
+    for i, (value, text) in enumerate(zip(values, texts, strict=True)):
+        if text is not None:
+            cleaned = text.replace(",", "") if grouped[i] else text
+            if cleaned == "":
+                bad.append(False)  # an empty cell is missing, handled by the caller
+            elif _NUMBER.match(cleaned):
+                out[i] = float(cleaned)
+                bad.append(False)
+            else:
+                bad.append(True)
+        elif value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+            bad.append(False)
+        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+            out[i] = float(value)
+            bad.append(False)
+        else:
+            bad.append(True)
+    if any(bad):
+        shown = [v for v, flag in zip(values, bad, strict=True) if flag]
         raise InvalidValueError(
-            f"{where} must be numeric; it holds text {show_values(list(text[bad]))} in rows "
-            f"{show_values(list(raw.index[bad]))}. Convert or remove those values first."
+            f"{where} must be numeric; it holds {show_values(shown)} in rows "
+            f"{show_values(rows_where(bad))}. Convert or remove those values first."
         )
-    out = np.full(len(text), np.nan)
-    out[plain] = cleaned[plain].astype("float64").to_numpy()
-    out[numeric_objects] = text[numeric_objects].astype("float64").to_numpy()
     return pd.Series(out, index=raw.index, name=raw.name)
 
 

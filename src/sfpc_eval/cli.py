@@ -1,0 +1,221 @@
+"""The ``sfpc-eval`` command: a thin wrapper over the public API.
+
+Examples
+--------
+.. code-block:: console
+
+   $ sfpc-eval claims                      # audit of published figures, as a table
+   $ sfpc-eval claims --format csv > audit.csv
+   $ sfpc-eval before-after counts 974 515 --labels 2011 2017
+   $ sfpc-eval before-after proportions 52 140 25 100 --labels FDAC comparison
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+
+import pandas as pd
+
+from sfpc_eval import __version__
+from sfpc_eval._tables import Table, format_number
+from sfpc_eval.errors import SfpcEvalError
+from sfpc_eval.estimators import compare_counts, compare_proportions
+from sfpc_eval.evidence import audit, load_registry
+from sfpc_eval.results import ResultMixin
+
+__all__ = ["main"]
+
+FORMATS = ("table", "csv", "json", "markdown")
+
+CLAIMS_EPILOG = """\
+statuses:
+  reproduced              recomputed from the published inputs; the wording holds
+  wording does not hold   recomputed, but the published wording is not supported
+  stated only             no raw inputs were published; the figure cannot be recomputed
+  conflict                the wording cannot be reconciled with another claim on the
+                          same measure (e.g. 39%% vs "more than half")
+
+examples:
+  sfpc-eval claims
+  sfpc-eval claims --format csv > claims_audit.csv
+  sfpc-eval claims --status conflict --format markdown
+"""
+
+BEFORE_AFTER_EPILOG = """\
+examples:
+  sfpc-eval before-after counts 974 515 --labels 2011 2017
+  sfpc-eval before-after counts 1020 930 --exposure 160000 161500 --per 10000
+  sfpc-eval before-after proportions 52 140 25 100 --labels FDAC comparison
+  sfpc-eval before-after proportions 52 140 25 100 --odds-ratio-method exact --format json
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sfpc-eval",
+        description=(
+            "Evaluate children's social care programmes: re-derive published claims and "
+            "compare counts, rates and proportions before and after a change."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"sfpc-eval {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    claims = commands.add_parser(
+        "claims",
+        help="audit every published claim in the registry",
+        description=(
+            "Recompute every published figure in the registry from its raw inputs (where "
+            "published) and say whether its wording holds."
+        ),
+        epilog=CLAIMS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    claims.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    claims.add_argument("--registry", help="a registry TOML file (default: the bundled one)")
+    claims.add_argument("--status", help="show only claims with this status")
+    claims.add_argument("--conf-level", type=float, default=0.95, help="default 0.95")
+
+    before_after = commands.add_parser(
+        "before-after",
+        help="compare two counts, rates or proportions",
+        description="Compare two counts (or rates) or two proportions, with intervals.",
+        epilog=BEFORE_AFTER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kinds = before_after.add_subparsers(dest="kind", required=True, metavar="KIND")
+    counts = kinds.add_parser(
+        "counts",
+        help="two counts, or rates with --exposure",
+        description="Two counts: rate ratio with R poisson.test's exact interval.",
+        epilog=BEFORE_AFTER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    counts.add_argument("before", type=float, help="count before (e.g. 974)")
+    counts.add_argument("after", type=float, help="count after (e.g. 515)")
+    counts.add_argument(
+        "--exposure", type=float, nargs=2, metavar=("BEFORE", "AFTER"), help="denominators"
+    )
+    counts.add_argument("--per", type=float, help="rates per this many (default 10,000)")
+    proportions = kinds.add_parser(
+        "proportions",
+        help="two proportions x1/n1 vs x0/n0",
+        description="Two proportions: risk difference, risk ratio and odds ratio.",
+        epilog=BEFORE_AFTER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    proportions.add_argument("events_treated", type=float, help="events in the treated group")
+    proportions.add_argument("n_treated", type=float, help="size of the treated group")
+    proportions.add_argument("events_control", type=float, help="events in the control group")
+    proportions.add_argument("n_control", type=float, help="size of the control group")
+    proportions.add_argument(
+        "--odds-ratio-method", choices=("woolf", "exact"), default="woolf", help="default woolf"
+    )
+    for sub in (counts, proportions):
+        sub.add_argument("--labels", nargs=2, metavar=("FIRST", "SECOND"), help="group names")
+        sub.add_argument("--conf-level", type=float, default=0.95, help="default 0.95")
+        sub.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    return parser
+
+
+def _whole(value: float) -> float | int:
+    return int(value) if math.isfinite(value) and value == int(value) else value
+
+
+def _write_frame(frame: pd.DataFrame, fmt: str) -> str:
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+    if fmt == "json":
+        records = json.loads(frame.to_json(orient="records"))
+        return json.dumps(records, indent=2) + "\n"
+    raise ValueError(fmt)  # pragma: no cover - callers pass csv/json only
+
+
+def _claims_table(frame: pd.DataFrame) -> Table:
+    rows = []
+    for row in frame.itertuples(index=False):
+        interval = (
+            ""
+            if math.isnan(row.conf_low)
+            else f"[{format_number(row.conf_low)}, {format_number(row.conf_high)}]"
+        )
+        rows.append(
+            [
+                row.id,
+                row.wording,
+                format_number(row.recomputed),
+                interval,
+                row.admissible,
+                row.status,
+            ]
+        )
+    counts = frame["status"].value_counts()
+    notes = [f"{n} {status}" for status, n in counts.items()]
+    return Table(
+        "Published claims: re-derived from their raw inputs",
+        ["id", "wording", "recomputed", "95% CI", "wording allows", "status"],
+        rows,
+        notes=["; ".join(notes)],
+    )
+
+
+def _run_claims(args: argparse.Namespace) -> str:
+    registry = load_registry(args.registry)
+    frame = audit(registry=registry, conf_level=args.conf_level)
+    if args.status:
+        frame = frame[frame["status"] == args.status]
+    if args.format in ("csv", "json"):
+        return _write_frame(frame, args.format)
+    table = _claims_table(frame)
+    return (table.as_markdown() if args.format == "markdown" else table.as_text()) + "\n"
+
+
+def _run_before_after(args: argparse.Namespace) -> str:
+    result: ResultMixin
+    if args.kind == "counts":
+        labels = tuple(args.labels) if args.labels else ("before", "after")
+        result = compare_counts(
+            _whole(args.before),
+            _whole(args.after),
+            exposure=tuple(args.exposure) if args.exposure else None,
+            per=args.per,
+            labels=labels,
+            conf_level=args.conf_level,
+        )
+    else:
+        labels = tuple(args.labels) if args.labels else ("treated", "control")
+        result = compare_proportions(
+            (_whole(args.events_treated), _whole(args.n_treated)),
+            (_whole(args.events_control), _whole(args.n_control)),
+            labels=labels,
+            conf_level=args.conf_level,
+            odds_ratio_method=args.odds_ratio_method,
+        )
+    if args.format in ("csv", "json"):
+        return _write_frame(result.tidy(), args.format)
+    summary = result.summary()
+    return (summary.as_markdown() if args.format == "markdown" else summary.as_text()) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 1 bad input, 2 bad usage)."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "claims":
+            out = _run_claims(args)
+        else:
+            out = _run_before_after(args)
+    except (SfpcEvalError, KeyError, FileNotFoundError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        sys.stderr.write(f"sfpc-eval: error: {message}\n")
+        return 1
+    sys.stdout.write(out)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
