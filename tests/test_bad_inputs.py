@@ -114,8 +114,12 @@ def _days(**columns):
         (_days(before=[0, 0, 0]), {}, errors.UndefinedEffectError, ["total of `before`"]),
         (_days(child=[1, 1, 3]), {"unit": "child"}, errors.DuplicateObservationError, ["'child'"]),
         (_days(), {"ratio_method": "jackknife"}, errors.InvalidValueError, ["ratio_method"]),
-        (_days(), {"ratio_method": "bootstrap", "n_resamples": 10}, errors.InvalidValueError,
-         ["n_resamples"]),
+        (
+            _days(),
+            {"ratio_method": "bootstrap", "n_resamples": 10},
+            errors.InvalidValueError,
+            ["n_resamples"],
+        ),
     ],
 )
 def test_paired_change_rejects(frame, kwargs, error, words):

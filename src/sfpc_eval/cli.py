@@ -205,10 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 bad input, 2 bad usage)."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "claims":
-            out = _run_claims(args)
-        else:
-            out = _run_before_after(args)
+        out = _run_claims(args) if args.command == "claims" else _run_before_after(args)
     except (SfpcEvalError, KeyError, FileNotFoundError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         sys.stderr.write(f"sfpc-eval: error: {message}\n")

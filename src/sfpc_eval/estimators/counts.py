@@ -25,8 +25,10 @@ class CountComparison(ResultMixin):
 
     Attributes
     ----------
-    before, after : int
-        The two counts.
+    before : int
+        The count before.
+    after : int
+        The count after.
     exposure : tuple of float
         Denominators (before, after): populations, child-years... ``(1, 1)`` for bare counts.
     per : float

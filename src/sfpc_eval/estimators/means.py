@@ -24,8 +24,10 @@ class MeanComparison(ResultMixin):
 
     Attributes
     ----------
-    treated, control : (float, float, int) or float
-        ``(mean, sd, n)`` of each group, or a bare mean where spread and size are unknown.
+    treated : (float, float, int) or float
+        ``(mean, sd, n)``, or a bare mean where spread and size are unknown.
+    control : (float, float, int) or float
+        The same for the control group.
     labels : tuple of str
         Names of the two groups.
     conf_level : float

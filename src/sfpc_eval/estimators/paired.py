@@ -258,7 +258,7 @@ def _bootstrap_ratio(pairs: np.ndarray, level: float, resamples: int, seed: int 
     # sort to the top and stay, the undefined ones are counted and said in the note.
     undefined = int(np.isnan(ratios).sum())
     tail = (1 - level) / 2
-    low, high = np.nanquantile(ratios, [tail, 1 - tail])
+    low, high = np.nanquantile(ratios, [tail, 1 - tail], method="inverted_cdf")
     finite = ratios[np.isfinite(ratios)]
     estimate = pairs[:, 1].sum() / pairs[:, 0].sum()
     note = (

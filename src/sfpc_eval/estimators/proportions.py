@@ -27,8 +27,10 @@ class ProportionComparison(ResultMixin):
 
     Attributes
     ----------
-    treated, control : (int, int) or float
+    treated : (int, int) or float
         Events and group size, or a bare proportion where sizes are unknown.
+    control : (int, int) or float
+        The same for the control group.
     labels : tuple of str
         Names of the two groups.
     conf_level : float

@@ -26,8 +26,8 @@ from sfpc_eval.evidence.reproduce import (
     audit,
     estimate_from_inputs,
     metric_value,
+    reproduce,
 )
-from sfpc_eval.evidence.reproduce import reproduce
 from sfpc_eval.evidence.wording import Admissible, admissible
 
 __all__ = [

@@ -270,8 +270,7 @@ def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
     _check_fields(table, _CLAIM_FIELDS, where)
     if table["metric"] not in METRICS:
         raise RegistryError(
-            f"{where}: field 'metric' must be one of {', '.join(METRICS)}; got "
-            f"{table['metric']!r}."
+            f"{where}: field 'metric' must be one of {', '.join(METRICS)}; got {table['metric']!r}."
         )
     if table["rule"] not in RULES:
         raise RegistryError(

@@ -115,7 +115,7 @@ def estimate_from_inputs(inputs: ClaimInputs, conf_level: float = 0.95) -> Resul
     -------
     CountComparison, ProportionComparison or MeanComparison
     """
-    v = inputs.values
+    v = inputs.values  # noqa: PD011 - a mapping, not a DataFrame
     if inputs.kind == "counts":
         exposure = None
         if "exposure_before" in v or "exposure_after" in v:

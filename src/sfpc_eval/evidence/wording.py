@@ -38,8 +38,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sfpc_eval._tables import format_number
-
 __all__ = [
     "ABOUT_MARGIN",
     "FRACTION_LADDER",
@@ -120,7 +118,9 @@ def _high_key(bound: tuple[float, bool]) -> tuple[float, bool]:
 def _show(x: float) -> str:
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    return format_number(x)
+    if abs(x) >= 1e5 and x == round(x):
+        return f"{x:,.0f}"
+    return f"{x:.6g}"
 
 
 def admissible(
@@ -156,7 +156,7 @@ def admissible(
     Examples
     --------
     >>> str(admissible("nearly", 50)), str(admissible("rounded", 49))
-    ('[45.00, 50.00]', '[48.50, 49.50)')
+    ('[45, 50]', '[48.5, 49.5)')
     >>> admissible("more_than", 50).contains(39)
     False
     """

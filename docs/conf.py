@@ -1,0 +1,28 @@
+"""Sphinx configuration for the sfpc_eval documentation."""
+
+import sfpc_eval
+
+project = "sfpc_eval"
+author = "sfpc_eval developers"
+copyright = "2026, sfpc_eval developers"
+release = sfpc_eval.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.viewcode",
+    "sphinx.ext.mathjax",
+]
+napoleon_google_docstring = False
+napoleon_numpy_docstring = True
+napoleon_use_rtype = False
+napoleon_use_ivar = True
+autodoc_typehints = "none"
+autodoc_member_order = "bysource"
+autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": False}
+nitpicky = False
+html_theme = "furo"
+html_title = f"sfpc_eval {release}"
+exclude_patterns = ["_build"]
+suppress_warnings = ["ref.python"]  # same-named attributes on different result classes

@@ -1,0 +1,78 @@
+"""The sfpc-eval command line, run in-process and once as a real subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+
+import pandas as pd
+import pytest
+
+from sfpc_eval.cli import main
+from sfpc_eval.evidence import load_registry
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_claims_lists_every_entry_with_its_status():
+    code, out, _ = run("claims")
+    assert code == 0
+    for claim_id in load_registry().ids():
+        assert claim_id in out
+    leeds = next(line for line in out.splitlines() if line.startswith("leeds_cpp_2011_2017 "))
+    assert "47.13" in leeds and "reproduced" in leeds
+    assert out.count("conflict") >= 4
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "markdown"])
+def test_claims_formats(fmt):
+    code, out, _ = run("claims", "--format", fmt)
+    assert code == 0
+    n = len(load_registry())
+    if fmt == "csv":
+        assert len(pd.read_csv(io.StringIO(out))) == n
+    elif fmt == "json":
+        records = json.loads(out)
+        assert len(records) == n and {"id", "status", "recomputed"} <= set(records[0])
+    else:
+        assert out.count("\n| ") >= n
+
+
+def test_claims_status_filter():
+    code, out, _ = run("claims", "--status", "conflict", "--format", "csv")
+    frame = pd.read_csv(io.StringIO(out))
+    assert code == 0 and set(frame["status"]) == {"conflict"} and len(frame) >= 4
+
+
+def test_before_after_counts_and_proportions():
+    code, out, _ = run("before-after", "counts", "974", "515", "--labels", "2011", "2017")
+    assert code == 0 and "47.1% fall" in out and "[0.4743, 0.5889]" in out
+    code, out, _ = run("before-after", "proportions", "52", "140", "25", "100", "--format", "json")
+    terms = {r["term"]: r for r in json.loads(out)}
+    assert code == 0 and terms["risk_difference"]["estimate"] == pytest.approx(52 / 140 - 0.25)
+
+
+def test_bad_input_exits_1_with_the_message():
+    code, out, err = run("before-after", "counts", "-3", "5")
+    assert code == 1 and out == "" and "`before`" in err and "negative" in err
+    code, _, err = run("before-after", "proportions", "12", "10", "3", "10")
+    assert code == 1 and "more events" in err
+
+
+def test_help_is_available_as_a_real_command():
+    run_help = subprocess.run(
+        [sys.executable, "-m", "sfpc_eval", "before-after", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run_help.returncode == 0 and "examples:" in run_help.stdout
+    assert "sfpc-eval before-after counts 974 515" in run_help.stdout
