@@ -28,7 +28,7 @@ def test_claims_lists_every_entry_with_its_status():
     for claim_id in load_registry().ids():
         assert claim_id in out
     leeds = next(line for line in out.splitlines() if line.startswith("leeds_cpp_2011_2017 "))
-    assert "47.13" in leeds and "reproduced" in leeds
+    assert "-47.1%" in leeds and "47.13" in leeds and "reproduced" in leeds
     assert out.count("conflict") >= 4
 
 

@@ -22,7 +22,7 @@ def _tool(name: str) -> str:
 
 def test_ruff_is_clean():
     run = subprocess.run(
-        [_tool("ruff"), "check", "src", "tests", "benchmarks", "docs"],
+        [_tool("ruff"), "check", "src", "tests", "benchmarks", "docs", "examples"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -143,10 +143,12 @@ def _claims_table(frame: pd.DataFrame) -> Table:
             if math.isnan(row.conf_low)
             else f"[{format_number(row.conf_low)}, {format_number(row.conf_high)}]"
         )
+        change = "" if math.isnan(row.percent_change) else f"{row.percent_change:+.1f}%"
         rows.append(
             [
                 row.id,
                 row.wording,
+                change,
                 format_number(row.recomputed),
                 interval,
                 row.admissible,
@@ -157,7 +159,7 @@ def _claims_table(frame: pd.DataFrame) -> Table:
     notes = [f"{n} {status}" for status, n in counts.items()]
     return Table(
         "Published claims: re-derived from their raw inputs",
-        ["id", "wording", "recomputed", "95% CI", "wording allows", "status"],
+        ["id", "wording", "change", "recomputed", "95% CI", "wording allows", "status"],
         rows,
         notes=["; ".join(notes)],
     )

@@ -16,11 +16,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import pandas as pd
 
 from sfpc_eval._tables import Table, format_number, format_p_value
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["TIDY_COLUMNS", "Term"]
 
@@ -167,6 +170,12 @@ class ResultMixin:
         """
         refit = self._refit(level) if level != self.conf_level else self
         return refit.tidy().set_index("term")[["conf_low", "conf_high"]]
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw the result (see :func:`sfpc_eval.plotting.plot_comparison`); returns the Axes."""
+        from sfpc_eval.plotting import plot_comparison
+
+        return plot_comparison(self, ax=ax)
 
     def summary(self) -> Table:
         """Render the result as a table.

@@ -37,6 +37,7 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     "wording",
     "published_value",
     "recomputed",
+    "percent_change",
     "conf_low",
     "conf_high",
     "admissible",
@@ -278,9 +279,12 @@ def audit(*, registry: Registry | None = None, conf_level: float = 0.95) -> pd.D
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`AUDIT_COLUMNS`. ``status`` is one of ``reproduced``, ``wording does not
-        hold``, ``stated only`` (no raw inputs published) or ``conflict`` (its wording cannot be
-        reconciled with another claim about the same measure).
+        Columns :data:`AUDIT_COLUMNS`. ``recomputed`` is on the claim's own metric (a fall of
+        47.1% is 47.1 on ``percent_reduction``); ``percent_change`` is the signed change
+        (-47.1) whatever the metric, where the inputs give one. ``status`` is one of
+        ``reproduced``, ``wording does not hold``, ``stated only`` (no raw inputs published) or
+        ``conflict`` (its wording cannot be reconciled with another claim about the same
+        measure).
 
     Examples
     --------
@@ -303,6 +307,9 @@ def audit(*, registry: Registry | None = None, conf_level: float = 0.95) -> pd.D
                 "wording": claim.wording,
                 "published_value": claim.value,
                 "recomputed": rep.value,
+                "percent_change": (
+                    rep.result.percent_change.estimate if rep.result is not None else math.nan
+                ),
                 "conf_low": rep.conf_low,
                 "conf_high": rep.conf_high,
                 "admissible": str(rep.admissible),

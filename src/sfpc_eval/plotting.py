@@ -1,0 +1,154 @@
+"""Matplotlib figures. Every function takes an optional ``ax`` and returns the Axes it drew on.
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import sfpc_eval as se
+>>> ax = se.compare_counts(974, 515, labels=("2011", "2017")).plot()
+>>> ax.get_title()
+'2017 vs 2011: -47.1% [-52.6%, -41.1%]'
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from sfpc_eval.evidence import admissible, audit, load_registry
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from sfpc_eval.results import ResultMixin
+
+__all__ = ["plot_claims", "plot_comparison"]
+
+STATUS_COLOURS = {
+    "reproduced": "#1b7837",
+    "wording does not hold": "#b2182b",
+    "conflict": "#e08214",
+    "stated only": "#878787",
+}
+PERCENT_METRICS = ("percent_reduction", "percent_change", "difference_pp")
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new = plt.subplots(figsize=(6, 3.5))
+    return new
+
+
+def plot_comparison(result: ResultMixin, ax: Axes | None = None) -> Axes:
+    """Draw the two groups (or periods) of a comparison with their intervals.
+
+    The title gives the percentage change and its interval. Proportions are drawn as
+    percentages.
+
+    Parameters
+    ----------
+    result : CountComparison, ProportionComparison, MeanComparison or PairedComparison
+        A two-group result.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure if omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    names = [t.term for t in result.terms]
+    first, second = ("before", "after") if "before" in names else ("treated", "control")
+    labels = list(getattr(result, "labels", (first, second)))
+    scale = 100.0 if "risk_difference" in names else 1.0
+    terms = [result.term(first), result.term(second)]
+    if first == "treated":  # draw the comparison group first, as "before"
+        terms, labels = terms[::-1], labels[::-1]
+    for x, term in enumerate(terms):
+        y = term.estimate * scale
+        if not math.isnan(term.conf_low):
+            low, high = term.conf_low * scale, term.conf_high * scale
+            ax.errorbar(x, y, yerr=[[y - low], [high - y]], fmt="o", color="#2166ac", capsize=6)
+        else:
+            ax.plot(x, y, "o", color="#2166ac")
+    ax.plot([0, 1], [terms[0].estimate * scale, terms[1].estimate * scale], color="#92c5de")
+    ax.set_xticks([0, 1], labels)
+    ax.set_xlim(-0.5, 1.5)
+    ax.set_ylabel(_y_label(result, scale))
+    pct = result.percent_change
+    interval = "" if math.isnan(pct.conf_low) else f" [{pct.conf_low:.1f}%, {pct.conf_high:.1f}%]"
+    ax.set_title(f"{labels[1]} vs {labels[0]}: {pct.estimate:.1f}%{interval}")
+    ax.grid(axis="y", alpha=0.3)
+    return ax
+
+
+def _y_label(result: ResultMixin, scale: float) -> str:
+    if scale == 100.0:
+        return "percent"
+    per = getattr(result, "per", 1.0)
+    if getattr(result, "is_rate", False):
+        return f"rate per {per:,g}"
+    return "count" if hasattr(result, "per") else "mean"
+
+
+def plot_claims(
+    table: pd.DataFrame | None = None,
+    ax: Axes | None = None,
+    *,
+    metrics: tuple[str, ...] = PERCENT_METRICS,
+) -> Axes:
+    """Compare re-derived values with what each published wording allows.
+
+    One row per claim that could be recomputed: the shaded bar is the range the wording allows,
+    the dot and line the recomputed value and its interval, coloured by status.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame, optional
+        Output of :func:`sfpc_eval.evidence.audit`; computed if omitted.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure if omitted.
+    metrics : tuple of str
+        Claim metrics to draw (they must share a scale); percentages by default.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if table is None:
+        table = audit()
+    registry = load_registry()
+    rows = table[table["metric"].isin(metrics) & table["recomputed"].notna()]
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(7, 0.35 * len(rows) + 1.2))
+    finite_values = [
+        v
+        for v in rows[["recomputed", "conf_low", "conf_high"]].to_numpy().ravel()
+        if math.isfinite(v)
+    ]
+    span = (min([*finite_values, 0.0]), max([*finite_values, 0.0]))
+    for y, row in enumerate(rows.itertuples(index=False)):
+        claim = registry[row.id]
+        allowed = admissible(claim.rule, claim.value, decimals=claim.decimals)
+        low = max(allowed.low, span[0] - 10)
+        high = min(allowed.high, span[1] + 10)
+        if claim.rule != "significant":
+            ax.barh(y, high - low, left=low, height=0.6, color="#d9d9d9", zorder=1)
+        colour = STATUS_COLOURS.get(row.status, "black")
+        if math.isfinite(row.conf_low):
+            ax.hlines(y, row.conf_low, row.conf_high, color=colour, zorder=2)
+        ax.plot(row.recomputed, y, "o", color=colour, zorder=3)
+    ax.margins(x=0.05)
+    ax.set_yticks(range(len(rows)), list(rows["id"]))
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", linewidth=0.5)
+    ax.set_xlabel("recomputed value (%, or pp); grey: range the published wording allows")
+    ax.set_title("Published claims against their re-derived values")
+    return ax
