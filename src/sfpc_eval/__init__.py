@@ -26,14 +26,17 @@ from sfpc_eval.errors import (
 )
 from sfpc_eval.estimators import (
     CountComparison,
+    DidResult,
     MeanComparison,
     PairedComparison,
     ProportionComparison,
     compare_counts,
     compare_means,
     compare_proportions,
+    did,
     paired_change,
 )
+from sfpc_eval.inference import Classical, ClusterRobust
 from sfpc_eval.panel import PanelSpec, validate_panel
 from sfpc_eval.results import TIDY_COLUMNS, Term
 
@@ -41,8 +44,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "TIDY_COLUMNS",
+    "Classical",
+    "ClusterRobust",
     "CountComparison",
     "DesignError",
+    "DidResult",
     "DuplicateObservationError",
     "InvalidValueError",
     "MeanComparison",
@@ -62,6 +68,7 @@ __all__ = [
     "compare_counts",
     "compare_means",
     "compare_proportions",
+    "did",
     "paired_change",
     "validate_panel",
 ]
