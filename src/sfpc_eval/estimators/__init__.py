@@ -1,10 +1,10 @@
 """Estimators: data in, point estimates and what inference needs out. They never print or plot."""
 
 from sfpc_eval.estimators.counts import CountComparison, compare_counts
-from sfpc_eval.estimators.did import DidResult, did
 from sfpc_eval.estimators.means import MeanComparison, compare_means
 from sfpc_eval.estimators.paired import PairedComparison, paired_change
 from sfpc_eval.estimators.proportions import ProportionComparison, compare_proportions
+from sfpc_eval.estimators.twfe import DidResult, did
 
 __all__ = [
     "CountComparison",

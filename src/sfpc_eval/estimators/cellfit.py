@@ -54,6 +54,8 @@ class CellFit:
         Residual variance for the Gaussian family (``sum w e^2 / (n - k)``); 1 otherwise.
     iterations : int
         Newton iterations used (1 for Gaussian).
+    sums : dict of ndarray
+        The cell sums the fit was computed from (bootstrap and permutation refits use them).
     """
 
     family: str
@@ -67,6 +69,7 @@ class CellFit:
     n_obs: int
     scale: float
     iterations: int
+    sums: dict[str, np.ndarray] = field(repr=False)
 
     @property
     def n_clusters(self) -> int:
@@ -201,4 +204,5 @@ def fit_cells(
         n_obs=n_obs,
         scale=scale,
         iterations=iterations,
+        sums=sums,
     )

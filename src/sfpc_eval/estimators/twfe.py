@@ -16,13 +16,16 @@ from sfpc_eval.errors import DesignError, InvalidValueError, show_values
 from sfpc_eval.estimators._groups import wald_term
 from sfpc_eval.estimators.cellfit import FAMILIES, CellFit, fit_cells
 from sfpc_eval.estimators.cells import Cells, collapse
-from sfpc_eval.inference.cluster import ClusterRobust, Inference, VarianceResult, variance
+from sfpc_eval.inference.cluster import Classical, ClusterRobust, VarianceResult, variance
+from sfpc_eval.inference.randomization import Randomization, randomization_test
+from sfpc_eval.inference.wild import WildClusterBootstrap, wild_cluster_bootstrap
 from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import ResultMixin, Term
 
 __all__ = ["DidResult", "did"]
 
 Family = Literal["gaussian", "poisson", "binomial"]
+Inference = Classical | ClusterRobust | WildClusterBootstrap | Randomization
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,8 @@ class DidResult(ResultMixin):
         Column names used.
     covariates : tuple of str
         Covariate columns.
-    inference : Classical or ClusterRobust
-        How standard errors were computed.
+    inference : Classical, ClusterRobust, WildClusterBootstrap or Randomization
+        How standard errors, p-values and intervals were computed.
     conf_level : float
         Confidence level.
     n_obs, n_cells, n_units, n_periods, n_clusters : int
@@ -90,7 +93,8 @@ class DidResult(ResultMixin):
             ("outcome", f"{self.outcome} ({self.family})"),
             ("fixed effects", f"{self.unit} ({self.n_units}), {self.time} ({self.n_periods})"),
             ("rows / cells", f"{self.n_obs:,} / {self.n_cells:,}"),
-            ("inference", f"{self._var.description}; {self.n_clusters} clusters"),
+            ("inference", f"{self.inference.describe()}; {self.n_clusters} clusters"),
+            ("standard errors", self._var.description),
         ]
 
     def with_inference(self, inference: Inference) -> DidResult:
@@ -105,7 +109,7 @@ class DidResult(ResultMixin):
                 f"`with_inference` cannot change the cluster column from {current!r} to "
                 f"{cluster!r} without refitting; call did(..., inference=...) again."
             )
-        var = variance(self._fit, inference)
+        var = variance(self._fit, _analytic(inference))
         return _result(self, inference=inference, var=var, conf_level=self.conf_level)
 
     def _refit(self, conf_level: float) -> DidResult:
@@ -119,7 +123,13 @@ def _terms(
     names: Sequence[str],
     treated: str,
     level: float,
+    resampled: tuple[float, float, float, str] | None = None,
 ) -> tuple[Term, ...]:
+    """Build Wald terms from ``var``.
+
+    With ``resampled`` = (p, low, high, method), the treatment term and its readings take their
+    p-value and interval from the bootstrap or permutation test instead.
+    """
     method = var.label
     terms = []
     for name in names:
@@ -136,7 +146,33 @@ def _terms(
             wald_term("odds_ratio", fit.beta[j], se, level, method, df=df, exponentiate=True)
         )
         terms.append(_average_marginal_effect(fit, cells, var, j, level, method, df))
-    return tuple(terms)
+    if resampled is None:
+        return tuple(terms)
+    p_value, low, high, label = resampled
+    transforms = {
+        "treated": lambda b: b,
+        "rate_ratio": math.exp,
+        "odds_ratio": math.exp,
+        "percent_change": lambda b: 100 * (math.exp(b) - 1),
+    }
+    out = []
+    for term in terms:
+        if term.term in transforms:
+            f = transforms[term.term]
+            note = "" if math.isfinite(low) else "no interval from this test for this model"
+            term = replace(
+                term,
+                p_value=p_value,
+                conf_low=f(low) if math.isfinite(low) else math.nan,
+                conf_high=f(high) if math.isfinite(high) else math.nan,
+                df=math.nan,
+                method=label,
+                note=note,
+            )
+        elif term.term == "average_marginal_effect":
+            term = replace(term, p_value=p_value, note=f"p-value from {label}; interval {method}")
+        out.append(term)
+    return tuple(out)
 
 
 def _rename(term: Term, name: str) -> Term:
@@ -162,8 +198,59 @@ def _result(
     base: DidResult, *, inference: Inference, var: VarianceResult, conf_level: float
 ) -> DidResult:
     names = [base.treated, *base.covariates]
-    terms = _terms(base._fit, base._cells, var, names, base.treated, conf_level)
+    resampled = _resample(
+        base._fit, base._cells, inference, base.unit, base.time, base.treated, conf_level
+    )
+    terms = _terms(base._fit, base._cells, var, names, base.treated, conf_level, resampled)
     return replace(base, inference=inference, _var=var, conf_level=conf_level, terms=terms)
+
+
+def _analytic(inference: Inference) -> Classical | ClusterRobust:
+    """Return the analytic variance reported beside a resampling test.
+
+    CR1 for the wild bootstrap (whose statistic it studentises); CR2 beside randomization.
+    """
+    if isinstance(inference, WildClusterBootstrap):
+        return ClusterRobust(inference.cluster, kind="CR1")
+    if isinstance(inference, Randomization):
+        return ClusterRobust(None, kind="CR2")
+    if isinstance(inference, Classical | ClusterRobust):
+        return inference
+    raise InvalidValueError(
+        "`inference` must be Classical(), ClusterRobust(...), WildClusterBootstrap(...) or "
+        f"Randomization(...); got {inference!r}."
+    )
+
+
+def _resample(
+    fit: CellFit,
+    cells: Cells,
+    inference: Inference,
+    unit: str,
+    time: str,
+    treated: str,
+    level: float,
+) -> tuple[float, float, float, str] | None:
+    j = fit.index(treated)
+    if isinstance(inference, WildClusterBootstrap):
+        out = wild_cluster_bootstrap(fit, j, inference, level)
+        how = "all sign vectors" if out.enumerated else f"{out.draws:,} draws"
+        return out.p_value, out.conf_low, out.conf_high, f"wild cluster bootstrap ({how})"
+    if isinstance(inference, Randomization):
+        unit_codes, _ = pd.factorize(cells.keys[unit], sort=True)
+        times = cells.keys[time].to_numpy(dtype=np.float64)
+
+        def refit(column: np.ndarray) -> float:
+            z = fit.z.copy()
+            z[:, j] = column
+            return fit_cells(
+                z, fit.names, fit.sums, fit.cluster, family=fit.family, n_obs=fit.n_obs
+            ).beta[j]
+
+        out = randomization_test(fit, j, unit_codes, times, inference, level, refit=refit)
+        how = "all assignments" if out.enumerated else f"{out.draws:,} draws"
+        return out.p_value, out.conf_low, out.conf_high, f"randomization ({how})"
+    return None
 
 
 def _check_inputs(
@@ -365,8 +452,11 @@ def did(
     family : {"gaussian", "poisson", "binomial"}, default "gaussian"
         ``poisson``: quasi-likelihood for counts and rates, effect also as ``exp(b) - 1``.
         ``binomial``: logit, effect also as an odds ratio and an average marginal effect.
-    inference : Classical or ClusterRobust, optional
-        Default ``ClusterRobust(unit, kind="CR2")``.
+    inference : Classical, ClusterRobust, WildClusterBootstrap or Randomization, optional
+        Default ``ClusterRobust(unit, kind="CR2")`` (Satterthwaite df). With
+        ``WildClusterBootstrap`` (linear models) or ``Randomization`` (permuting adoption dates
+        across units; clusters must be units) the treatment term's p-value and interval come
+        from that test, and the standard error shown is CR1 or CR2 respectively.
     allow_switching_off : bool, default False
         Allow units whose treatment goes from 1 back to 0.
     conf_level : float, default 0.95
@@ -430,8 +520,9 @@ def did(
     _check_rank(z, sums["sum_w"], names, len(regressors))
     cluster_codes, _ = pd.factorize(cells.keys[cluster], sort=True)
     fit = fit_cells(z, names, sums, cluster_codes, family=family, n_obs=cells.n_rows)
-    var = variance(fit, inference)
-    terms = _terms(fit, cells, var, regressors, treated, level)
+    var = variance(fit, _analytic(inference))
+    resampled = _resample(fit, cells, inference, unit, time, treated, level)
+    terms = _terms(fit, cells, var, regressors, treated, level, resampled)
     return DidResult(
         family=family,
         outcome=outcome,

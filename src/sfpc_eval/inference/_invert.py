@@ -1,0 +1,38 @@
+"""Confidence limits by test inversion, shared by the bootstrap and permutation tests."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+__all__ = ["invert_test"]
+
+
+def invert_test(p_at: Callable[[float], float], centre: float, step: float, alpha: float) -> float:
+    """Find the confidence limit where the p-value ``p_at`` falls to ``alpha``.
+
+    The search starts at ``centre`` and moves in the direction of ``step``, doubling until the
+    test rejects, then bisects.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> round(invert_test(lambda b: 2 * stats.norm.sf(abs(b)), 0.0, 1.0, 0.05), 4)
+    1.96
+    """
+    inside, outside = centre, centre + step
+    for _ in range(60):
+        if p_at(outside) <= alpha:
+            break
+        inside, outside = outside, outside + 2 * (outside - centre)
+    else:
+        return math.copysign(math.inf, step)
+    for _ in range(100):
+        middle = (inside + outside) / 2
+        if p_at(middle) > alpha:
+            inside = middle
+        else:
+            outside = middle
+        if abs(outside - inside) <= 1e-10 * max(1.0, abs(centre)):
+            break
+    return (inside + outside) / 2
