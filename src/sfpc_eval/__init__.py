@@ -30,13 +30,21 @@ from sfpc_eval.estimators import (
     MeanComparison,
     PairedComparison,
     ProportionComparison,
+    SummaryDid,
     compare_counts,
     compare_means,
     compare_proportions,
     did,
+    did_from_counts,
+    did_from_means,
     paired_change,
 )
-from sfpc_eval.inference import Classical, ClusterRobust
+from sfpc_eval.inference import (
+    Classical,
+    ClusterRobust,
+    Randomization,
+    WildClusterBootstrap,
+)
 from sfpc_eval.panel import PanelSpec, validate_panel
 from sfpc_eval.results import TIDY_COLUMNS, Term
 
@@ -56,19 +64,24 @@ __all__ = [
     "PairedComparison",
     "PanelSpec",
     "ProportionComparison",
+    "Randomization",
     "RegistryError",
     "SfpcEvalError",
     "SfpcEvalWarning",
+    "SummaryDid",
     "SuppressedValueError",
     "Term",
     "ThousandsSeparatorError",
     "UndefinedEffectError",
     "UndefinedIntervalWarning",
+    "WildClusterBootstrap",
     "__version__",
     "compare_counts",
     "compare_means",
     "compare_proportions",
     "did",
+    "did_from_counts",
+    "did_from_means",
     "paired_change",
     "validate_panel",
 ]

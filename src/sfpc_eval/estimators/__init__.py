@@ -1,6 +1,7 @@
 """Estimators: data in, point estimates and what inference needs out. They never print or plot."""
 
 from sfpc_eval.estimators.counts import CountComparison, compare_counts
+from sfpc_eval.estimators.did_summary import SummaryDid, did_from_counts, did_from_means
 from sfpc_eval.estimators.means import MeanComparison, compare_means
 from sfpc_eval.estimators.paired import PairedComparison, paired_change
 from sfpc_eval.estimators.proportions import ProportionComparison, compare_proportions
@@ -12,9 +13,12 @@ __all__ = [
     "MeanComparison",
     "PairedComparison",
     "ProportionComparison",
+    "SummaryDid",
     "compare_counts",
     "compare_means",
     "compare_proportions",
     "did",
+    "did_from_counts",
+    "did_from_means",
     "paired_change",
 ]

@@ -1,5 +1,14 @@
-"""Inference settings as small frozen objects, and the variances they compute."""
+"""Inference settings as small frozen objects, and the computations behind them."""
 
 from sfpc_eval.inference.cluster import Classical, ClusterRobust, VarianceResult, variance
+from sfpc_eval.inference.randomization import Randomization
+from sfpc_eval.inference.wild import WildClusterBootstrap
 
-__all__ = ["Classical", "ClusterRobust", "VarianceResult", "variance"]
+__all__ = [
+    "Classical",
+    "ClusterRobust",
+    "Randomization",
+    "VarianceResult",
+    "WildClusterBootstrap",
+    "variance",
+]

@@ -70,7 +70,11 @@ class Randomization:
 
 @dataclass(frozen=True)
 class PermutationOutcome:
-    """p-value, interval and size of the reference distribution."""
+    """p-value, interval and size of the reference distribution.
+
+    ``draws`` counts every assignment when enumerated, and the random ones otherwise (the
+    observed assignment is always included in the reference distribution as well).
+    """
 
     p_value: float
     conf_low: float
@@ -175,7 +179,8 @@ def randomization_test(
             [refit((times >= a[unit_codes]).astype(float)) for a in _progress(assignments, spec)]
         )
         p_value = float(np.mean(np.abs(stats) >= abs(observed) * (1 - 1e-12)))
-        return PermutationOutcome(p_value, math.nan, math.nan, len(assignments), enumerated)
+        draws = len(assignments) if enumerated else spec.n_resamples
+        return PermutationOutcome(p_value, math.nan, math.nan, draws, enumerated)
     coef, slope = _linear_statistics(fit, j, unit_codes, times, assignments, spec)
 
     def p_at(beta0: float) -> float:
@@ -185,7 +190,8 @@ def randomization_test(
     scale = max(abs(observed), float(np.std(coef)) or 1.0)
     low = invert_test(p_at, observed, -scale, alpha)
     high = invert_test(p_at, observed, scale, alpha)
-    return PermutationOutcome(p_at(0.0), low, high, len(assignments), enumerated)
+    draws = len(assignments) if enumerated else spec.n_resamples
+    return PermutationOutcome(p_at(0.0), low, high, draws, enumerated)
 
 
 def _progress(items, spec: Randomization):
