@@ -154,7 +154,9 @@ def test_did_from_means_closed_form():
     variances = [10**2 / 50, 11**2 / 55, 9**2 / 200, 9.5**2 / 210]
     assert did.estimate == -9.0
     assert did.std_error == pytest.approx(math.sqrt(sum(variances)), rel=1e-12)
-    df = sum(variances) ** 2 / sum(v**2 / (n - 1) for v, n in zip(variances, [50, 55, 200, 210]))
+    df = sum(variances) ** 2 / sum(
+        v**2 / (n - 1) for v, n in zip(variances, [50, 55, 200, 210], strict=True)
+    )
     assert did.df == pytest.approx(df, rel=1e-12)
     bare = se.did_from_means(treated=(68.0, 61.0), control=(64.0, 66.0))
     assert bare.term("did").estimate == -9.0 and bare.term("did").note

@@ -44,6 +44,8 @@ from sfpc_eval.inference import (
     ClusterRobust,
     Randomization,
     WildClusterBootstrap,
+    adjust_pvalues,
+    adjust_results,
 )
 from sfpc_eval.panel import PanelSpec, validate_panel
 from sfpc_eval.results import TIDY_COLUMNS, Term
@@ -76,6 +78,8 @@ __all__ = [
     "UndefinedIntervalWarning",
     "WildClusterBootstrap",
     "__version__",
+    "adjust_pvalues",
+    "adjust_results",
     "compare_counts",
     "compare_means",
     "compare_proportions",

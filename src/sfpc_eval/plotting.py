@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from sfpc_eval.results import ResultMixin
 
-__all__ = ["plot_claims", "plot_comparison"]
+__all__ = ["plot_claims", "plot_comparison", "plot_trends"]
 
 STATUS_COLOURS = {
     "reproduced": "#1b7837",
@@ -151,4 +151,49 @@ def plot_claims(
     ax.axvline(0, color="black", linewidth=0.5)
     ax.set_xlabel("recomputed value (%, or pp); grey: range the published wording allows")
     ax.set_title("Published claims against their re-derived values")
+    return ax
+
+
+def plot_trends(
+    trends: pd.DataFrame,
+    *,
+    start: object | None = None,
+    ylabel: str = "mean outcome",
+    shade: tuple[tuple[float, float, str], ...] = (),
+    ax: Axes | None = None,
+) -> Axes:
+    """Treated and comparison group means over time, with the start of treatment marked.
+
+    Parameters
+    ----------
+    trends : pandas.DataFrame
+        Columns ``time``, ``group`` and ``mean`` (e.g. ``DidResult.trends()``).
+    start : optional
+        First treated period; a dashed vertical line is drawn there.
+    ylabel : str
+        Label of the y axis.
+    shade : tuple of (start, end, label)
+        Periods to shade (e.g. COVID lockdowns).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure if omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    colours = {"treated": "#b2182b", "comparison": "#2166ac"}
+    for group, rows in trends.groupby("group", sort=False):
+        rows = rows.sort_values("time")
+        ax.plot(
+            rows["time"], rows["mean"], marker="o", label=str(group), color=colours.get(str(group))
+        )
+    for low, high, label in shade:
+        ax.axvspan(low, high, color="#bdbdbd", alpha=0.4, label=label)
+    if start is not None:
+        ax.axvline(start, color="black", linestyle="--", linewidth=1, label="treatment starts")
+    ax.set_xlabel("period")
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
     return ax

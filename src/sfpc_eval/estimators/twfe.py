@@ -87,6 +87,40 @@ class DidResult(ResultMixin):
         idx = [self._fit.index(n) for n in names]
         return pd.DataFrame(self._var.vcov[np.ix_(idx, idx)], index=names, columns=names)
 
+    def trends(self) -> pd.DataFrame:
+        """Mean outcome per period for ever-treated and never-treated units.
+
+        Weighted by the model weights (and, for rates, it is the ratio of summed counts to summed
+        exposure). Columns: ``time``, ``group`` ("treated" or "comparison"), ``mean``, ``rows``.
+        """
+        keys, sums = self._cells.keys, self._cells.sums
+        ever = keys.groupby(self.unit, observed=True)[self.treated].transform("max")
+        frame = pd.DataFrame(
+            {
+                "time": keys[self.time].to_numpy(),
+                "group": np.where(ever.to_numpy() == 1, "treated", "comparison"),
+                "num": sums["sum_wy"].to_numpy(),
+                "den": (sums["sum_we"] if self.family == "poisson" else sums["sum_w"]).to_numpy(),
+                "rows": sums["n"].to_numpy(),
+            }
+        )
+        out = frame.groupby(["time", "group"], as_index=False)[["num", "den", "rows"]].sum()
+        out["mean"] = out["num"] / out["den"]
+        return out[["time", "group", "mean", "rows"]]
+
+    def first_treated_period(self) -> object:
+        """Return the earliest period in which any unit is treated."""
+        keys = self._cells.keys
+        return keys.loc[keys[self.treated] == 1, self.time].min()
+
+    def plot(self, ax=None):  # type: ignore[override]
+        """Treated and comparison means over time, the first treated period marked."""
+        from sfpc_eval.plotting import plot_trends
+
+        return plot_trends(
+            self.trends(), start=self.first_treated_period(), ylabel=self.outcome, ax=ax
+        )
+
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
         return [

@@ -1,6 +1,7 @@
 """Inference settings as small frozen objects, and the computations behind them."""
 
 from sfpc_eval.inference.cluster import Classical, ClusterRobust, VarianceResult, variance
+from sfpc_eval.inference.multiple import adjust_pvalues, adjust_results
 from sfpc_eval.inference.randomization import Randomization
 from sfpc_eval.inference.wild import WildClusterBootstrap
 
@@ -10,5 +11,7 @@ __all__ = [
     "Randomization",
     "VarianceResult",
     "WildClusterBootstrap",
+    "adjust_pvalues",
+    "adjust_results",
     "variance",
 ]

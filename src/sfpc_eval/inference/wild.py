@@ -32,7 +32,12 @@ from scipy import linalg
 from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.inference._invert import invert_test
 
-__all__ = ["WildClusterBootstrap", "wild_cluster_bootstrap"]
+__all__ = [
+    "WildClusterBootstrap",
+    "draw_weights",
+    "studentized_draws",
+    "wild_cluster_bootstrap",
+]
 
 WEIGHTS = ("rademacher", "webb", "mammen")
 
@@ -95,7 +100,8 @@ class BootstrapOutcome:
     enumerated: bool
 
 
-def _draw_weights(spec: WildClusterBootstrap, n_clusters: int) -> tuple[np.ndarray, bool]:
+def draw_weights(spec: WildClusterBootstrap, n_clusters: int) -> tuple[np.ndarray, bool]:
+    """Return a ``B x G`` matrix of cluster weights and whether it enumerates every sign vector."""
     if spec.weights == "rademacher" and 2**n_clusters <= spec.max_enumeration:
         signs = np.array(list(itertools.product((-1.0, 1.0), repeat=n_clusters)))
         return signs, True
@@ -158,6 +164,29 @@ def _t_stats(a: np.ndarray, b: np.ndarray, delta_j: np.ndarray, v: np.ndarray, f
         return coef / se
 
 
+def _setup(fit, j: int) -> tuple[_Restricted, float, float]:
+    """Restricted-fit pieces, the CR1 factor, and the CR1 standard error of coefficient j."""
+    n_clusters, n = fit.n_clusters, fit.n_obs
+    factor = n_clusters / (n_clusters - 1) * (n - 1) / (n - fit.k)
+    restricted = _Restricted(fit, j)
+    scores = np.array([fit.z[idx].T @ fit.r[idx] for idx in restricted.groups])
+    se_hat = math.sqrt(factor * np.sum((scores @ restricted.m_j) ** 2))
+    return restricted, factor, se_hat
+
+
+def studentized_draws(fit, j: int, weights: np.ndarray) -> tuple[float, np.ndarray]:
+    """Return the observed CR1 t statistic of coefficient ``j`` and its bootstrap draws.
+
+    The draws are centred on the estimate (the restricted bootstrap with the null set at the
+    estimate is the unrestricted one), for the given ``B x G`` cluster weights.
+    """
+    if fit.family != "gaussian":
+        raise DesignError("bootstrap t statistics are for linear (gaussian) models.")
+    restricted, factor, se_hat = _setup(fit, j)
+    a, b, delta_j = restricted.cluster_pieces(fit.beta[j])
+    return fit.beta[j] / se_hat, _t_stats(a, b, delta_j, weights, factor)
+
+
 def wild_cluster_bootstrap(
     fit, j: int, spec: WildClusterBootstrap, level: float
 ) -> BootstrapOutcome:
@@ -177,13 +206,9 @@ def wild_cluster_bootstrap(
     n_clusters = fit.n_clusters
     if n_clusters < 2:
         raise DesignError("the wild cluster bootstrap needs at least 2 clusters.")
-    v, enumerated = _draw_weights(spec, n_clusters)
-    n = fit.n_obs
-    factor = n_clusters / (n_clusters - 1) * (n - 1) / (n - fit.k)
-    restricted = _Restricted(fit, j)
+    v, enumerated = draw_weights(spec, n_clusters)
+    restricted, factor, se_hat = _setup(fit, j)
     beta_hat = fit.beta[j]
-    scores = np.array([fit.z[idx].T @ fit.r[idx] for idx in restricted.groups])
-    se_hat = math.sqrt(factor * np.sum((scores @ restricted.m_j) ** 2))
 
     def p_value(beta0: float) -> float:
         a, b, delta_j = restricted.cluster_pieces(beta0)
