@@ -42,6 +42,7 @@ from sfpc_eval.estimators import (
 from sfpc_eval.inference import (
     Classical,
     ClusterRobust,
+    HeteroskedasticityRobust,
     Randomization,
     WildClusterBootstrap,
     adjust_pvalues,
@@ -60,6 +61,7 @@ __all__ = [
     "DesignError",
     "DidResult",
     "DuplicateObservationError",
+    "HeteroskedasticityRobust",
     "InvalidValueError",
     "MeanComparison",
     "MissingColumnError",

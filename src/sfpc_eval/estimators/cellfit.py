@@ -85,6 +85,19 @@ class CellFit:
         """Position of coefficient ``name``."""
         return self.names.index(name)
 
+    def row_score_squares(self) -> np.ndarray:
+        """Per cell, the sum over its rows of the squared score residual ``(w_i (y_i - mu_i))^2``.
+
+        Computed from the squared-weight sums, so row-level (heteroskedasticity-robust)
+        variances survive collapsing.
+        """
+        sums, eta = self.sums, self.z @ self.beta
+        if self.family == "poisson":
+            m = np.exp(eta)
+            return sums["sum_w2y2"] - 2 * m * sums["sum_w2ey"] + m**2 * sums["sum_w2e2"]
+        mu = eta if self.family == "gaussian" else special.expit(eta)
+        return sums["sum_w2y2"] - 2 * mu * sums["sum_w2y"] + mu**2 * sums["sum_w2"]
+
 
 def _working(family: str, eta: np.ndarray, sums: dict[str, np.ndarray]):
     sw, swy, swe = sums["sum_w"], sums["sum_wy"], sums["sum_we"]

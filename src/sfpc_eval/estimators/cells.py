@@ -21,9 +21,22 @@ import pandas as pd
 
 __all__ = ["CELL_SUMS", "Cells", "collapse"]
 
-CELL_SUMS: tuple[str, ...] = ("n", "sum_w", "sum_wy", "sum_wy2", "sum_we")
-"""Sums kept for each cell: rows, weights, weight x outcome, weight x outcome squared, and
-weight x exposure (1 per row when there is no exposure)."""
+CELL_SUMS: tuple[str, ...] = (
+    "n",
+    "sum_w",
+    "sum_wy",
+    "sum_wy2",
+    "sum_we",
+    "sum_w2",
+    "sum_w2y",
+    "sum_w2y2",
+    "sum_w2e",
+    "sum_w2ey",
+    "sum_w2e2",
+)
+"""Sums kept for each cell: rows; weights; weight x outcome; weight x outcome squared; weight x
+exposure (1 per row when there is no exposure); and the squared-weight sums that row-level
+(heteroskedasticity-robust) variances need."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +109,13 @@ def collapse(
     frame["sum_wy"] = w * y
     frame["sum_wy2"] = w * y * y
     frame["sum_we"] = w * e
+    w2 = w * w
+    frame["sum_w2"] = w2
+    frame["sum_w2y"] = w2 * y
+    frame["sum_w2y2"] = w2 * y * y
+    frame["sum_w2e"] = w2 * e
+    frame["sum_w2ey"] = w2 * e * y
+    frame["sum_w2e2"] = w2 * e * e
     grouped = frame.groupby(by, sort=True, observed=True, dropna=False).sum()
     keys = grouped.index.to_frame(index=False)
     sums = grouped.reset_index(drop=True)

@@ -16,7 +16,13 @@ from sfpc_eval.errors import DesignError, InvalidValueError, show_values
 from sfpc_eval.estimators._groups import wald_term
 from sfpc_eval.estimators.cellfit import FAMILIES, CellFit, fit_cells
 from sfpc_eval.estimators.cells import Cells, collapse
-from sfpc_eval.inference.cluster import Classical, ClusterRobust, VarianceResult, variance
+from sfpc_eval.inference.cluster import (
+    Classical,
+    ClusterRobust,
+    HeteroskedasticityRobust,
+    VarianceResult,
+    variance,
+)
 from sfpc_eval.inference.randomization import Randomization, randomization_test
 from sfpc_eval.inference.wild import WildClusterBootstrap, wild_cluster_bootstrap
 from sfpc_eval.panel import numeric_column, require_columns
@@ -25,7 +31,9 @@ from sfpc_eval.results import ResultMixin, Term
 __all__ = ["DidResult", "did"]
 
 Family = Literal["gaussian", "poisson", "binomial"]
-Inference = Classical | ClusterRobust | WildClusterBootstrap | Randomization
+Inference = (
+    Classical | ClusterRobust | HeteroskedasticityRobust | WildClusterBootstrap | Randomization
+)
 
 
 @dataclass(frozen=True)
@@ -239,7 +247,7 @@ def _result(
     return replace(base, inference=inference, _var=var, conf_level=conf_level, terms=terms)
 
 
-def _analytic(inference: Inference) -> Classical | ClusterRobust:
+def _analytic(inference: Inference) -> Classical | ClusterRobust | HeteroskedasticityRobust:
     """Return the analytic variance reported beside a resampling test.
 
     CR1 for the wild bootstrap (whose statistic it studentises); CR2 beside randomization.
@@ -248,11 +256,11 @@ def _analytic(inference: Inference) -> Classical | ClusterRobust:
         return ClusterRobust(inference.cluster, kind="CR1")
     if isinstance(inference, Randomization):
         return ClusterRobust(None, kind="CR2")
-    if isinstance(inference, Classical | ClusterRobust):
+    if isinstance(inference, Classical | ClusterRobust | HeteroskedasticityRobust):
         return inference
     raise InvalidValueError(
-        "`inference` must be Classical(), ClusterRobust(...), WildClusterBootstrap(...) or "
-        f"Randomization(...); got {inference!r}."
+        "`inference` must be Classical(), HeteroskedasticityRobust(), ClusterRobust(...), "
+        f"WildClusterBootstrap(...) or Randomization(...); got {inference!r}."
     )
 
 

@@ -48,7 +48,14 @@ from scipy import linalg
 
 from sfpc_eval.errors import DesignError, InvalidValueError
 
-__all__ = ["Classical", "ClusterRobust", "Inference", "VarianceResult", "variance"]
+__all__ = [
+    "Classical",
+    "ClusterRobust",
+    "HeteroskedasticityRobust",
+    "Inference",
+    "VarianceResult",
+    "variance",
+]
 
 KINDS = ("CR0", "CR1", "CR2", "CR3")
 
@@ -118,7 +125,34 @@ class ClusterRobust:
         return f"cluster-robust {self.kind} standard errors with {df} degrees of freedom"
 
 
-Inference = Classical | ClusterRobust
+@dataclass(frozen=True)
+class HeteroskedasticityRobust:
+    """Heteroskedasticity-robust (row-level sandwich) variance, no clustering.
+
+    Parameters
+    ----------
+    kind : {"HC0", "HC1"}, default "HC1"
+        ``HC1`` scales ``HC0`` by ``n / (n - k)`` (as Stata's ``robust`` and statsmodels'
+        ``HC1``). Reference distribution: t with ``n - k`` df for linear models, normal for GLMs.
+
+    Examples
+    --------
+    >>> HeteroskedasticityRobust().describe()
+    'heteroskedasticity-robust HC1 standard errors'
+    """
+
+    kind: Literal["HC0", "HC1"] = "HC1"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("HC0", "HC1"):
+            raise InvalidValueError(f"`kind` must be 'HC0' or 'HC1'; got {self.kind!r}.")
+
+    def describe(self) -> str:
+        """One line for a methods section."""
+        return f"heteroskedasticity-robust {self.kind} standard errors"
+
+
+Inference = Classical | ClusterRobust | HeteroskedasticityRobust
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,6 +218,14 @@ def variance(fit, inference: Inference) -> VarianceResult:
         vcov = fit.bread * fit.scale
         dof = fit.n_obs - k if fit.family == "gaussian" else np.inf
         return VarianceResult(vcov, np.full(k, float(dof)), inference.describe(), "classical")
+    if isinstance(inference, HeteroskedasticityRobust):
+        meat = fit.z.T @ (fit.row_score_squares()[:, None] * fit.z)
+        vcov = fit.bread @ meat @ fit.bread
+        n = fit.n_obs
+        if inference.kind == "HC1":
+            vcov *= n / (n - k)
+        dof = n - k if fit.family == "gaussian" else np.inf
+        return VarianceResult(vcov, np.full(k, float(dof)), inference.describe(), inference.kind)
     if not isinstance(inference, ClusterRobust):
         raise InvalidValueError(
             f"`inference` must be Classical() or ClusterRobust(...); got {inference!r}."
