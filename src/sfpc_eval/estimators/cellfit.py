@@ -56,6 +56,11 @@ class CellFit:
         Newton iterations used (1 for Gaussian).
     sums : dict of ndarray
         The cell sums the fit was computed from (bootstrap and permutation refits use them).
+    eta : ndarray (cells,)
+        Linear predictor of each cell (``z @ beta``, plus the absorbed fixed effects).
+    absorbed : int
+        Fixed-effect parameters absorbed by demeaning instead of appearing in ``z`` (0 when
+        every effect is a column); they count in small-sample factors.
     """
 
     family: str
@@ -70,6 +75,13 @@ class CellFit:
     scale: float
     iterations: int
     sums: dict[str, np.ndarray] = field(repr=False)
+    eta: np.ndarray = field(repr=False)
+    absorbed: int = 0
+
+    @property
+    def k_total(self) -> int:
+        """Parameters including absorbed fixed effects (for n - k corrections)."""
+        return len(self.beta) + self.absorbed
 
     @property
     def n_clusters(self) -> int:
@@ -91,7 +103,7 @@ class CellFit:
         Computed from the squared-weight sums, so row-level (heteroskedasticity-robust)
         variances survive collapsing.
         """
-        sums, eta = self.sums, self.z @ self.beta
+        sums, eta = self.sums, self.eta
         if self.family == "poisson":
             m = np.exp(eta)
             return sums["sum_w2y2"] - 2 * m * sums["sum_w2ey"] + m**2 * sums["sum_w2e2"]
@@ -218,4 +230,5 @@ def fit_cells(
         scale=scale,
         iterations=iterations,
         sums=sums,
+        eta=eta,
     )

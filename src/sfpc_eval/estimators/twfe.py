@@ -14,6 +14,7 @@ from scipy import special
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
 from sfpc_eval.estimators._groups import wald_term
+from sfpc_eval.estimators.absorb import demean
 from sfpc_eval.estimators.cellfit import FAMILIES, CellFit, fit_cells
 from sfpc_eval.estimators.cells import Cells, collapse
 from sfpc_eval.inference.cluster import (
@@ -274,6 +275,12 @@ def _resample(
     level: float,
 ) -> tuple[float, float, float, str] | None:
     j = fit.index(treated)
+    if fit.absorbed and isinstance(inference, WildClusterBootstrap | Randomization):
+        raise DesignError(
+            "the wild bootstrap and randomization inference here work with dummy-column fixed "
+            "effects; pass absorb=False (possible up to about "
+            f"{MAX_DUMMY_LEVELS:,} units and periods) or use ClusterRobust(kind='CR1')."
+        )
     if isinstance(inference, WildClusterBootstrap):
         out = wild_cluster_bootstrap(fit, j, inference, level)
         how = "all sign vectors" if out.enumerated else f"{out.draws:,} draws"
@@ -427,11 +434,18 @@ def _design(
     return np.column_stack(columns), tuple(names)
 
 
-def _check_rank(z: np.ndarray, d: np.ndarray, names: tuple[str, ...], n_regressors: int) -> None:
+def _check_rank(
+    z: np.ndarray,
+    d: np.ndarray,
+    names: tuple[str, ...],
+    n_regressors: int,
+    *,
+    fixed_effects: bool = True,
+) -> None:
     weighted = np.sqrt(d)[:, None] * z
     fe_only = weighted[:, n_regressors:]
-    base_rank = np.linalg.matrix_rank(fe_only)
-    if base_rank < fe_only.shape[1]:
+    base_rank = np.linalg.matrix_rank(fe_only) if fixed_effects else 0
+    if fixed_effects and base_rank < fe_only.shape[1]:
         raise DesignError(
             "the unit and time fixed effects are collinear (a disconnected panel?); check that "
             "units and periods overlap."
@@ -452,6 +466,60 @@ def _check_rank(z: np.ndarray, d: np.ndarray, names: tuple[str, ...], n_regresso
         )
 
 
+MAX_DUMMY_LEVELS = 1_000
+"""Above this many unit and period levels, ``did`` absorbs the fixed effects by demeaning."""
+
+
+def _absorbed_fit(
+    cells: Cells,
+    sums: dict[str, np.ndarray],
+    regressors: Sequence[str],
+    unit: str,
+    time: str,
+    cluster_codes: np.ndarray,
+    family: str,
+) -> CellFit:
+    """Gaussian fit with unit and time effects absorbed (Frisch-Waugh-Lovell on cells)."""
+    if family != "gaussian":
+        raise DesignError(
+            f"absorbing fixed effects by demeaning is exact for linear models only; with "
+            f"family={family!r} pass absorb=False (dummy columns), which needs fewer than about "
+            f"{MAX_DUMMY_LEVELS:,} units and periods."
+        )
+    weight = sums["sum_w"]
+    groups = [pd.factorize(cells.keys[c], sort=True)[0] for c in (unit, time)]
+    x = cells.keys[list(regressors)].to_numpy(dtype=np.float64)
+    y_bar = sums["sum_wy"] / weight
+    demeaned = demean(np.column_stack([y_bar, x]), weight, groups)
+    y_tilde, x_tilde = demeaned[:, 0], demeaned[:, 1:]
+    names = tuple(regressors)
+    _check_rank(x_tilde, weight, names, len(names), fixed_effects=False)
+    info = x_tilde.T @ (weight[:, None] * x_tilde)
+    bread = np.linalg.inv(info)
+    beta = bread @ (x_tilde.T @ (weight * y_tilde))
+    resid = y_tilde - x_tilde @ beta
+    eta = y_bar - resid
+    absorbed = sum(int(g.max()) for g in groups) + 1
+    k_total = len(beta) + absorbed
+    rss = float(np.sum(sums["sum_wy2"] - 2 * eta * sums["sum_wy"] + eta**2 * weight))
+    return CellFit(
+        family=family,
+        names=names,
+        z=x_tilde,
+        beta=beta,
+        d=weight,
+        r=weight * resid,
+        cluster=cluster_codes,
+        bread=bread,
+        n_obs=cells.n_rows,
+        scale=rss / (cells.n_rows - k_total),
+        iterations=1,
+        sums=sums,
+        eta=eta,
+        absorbed=absorbed,
+    )
+
+
 def did(
     data: pd.DataFrame,
     *,
@@ -467,6 +535,7 @@ def did(
     allow_switching_off: bool = False,
     conf_level: float = 0.95,
     collapse_rows: bool = True,
+    absorb: bool | None = None,
 ) -> DidResult:
     """Difference-in-differences by two-way fixed-effects regression.
 
@@ -506,6 +575,10 @@ def did(
     collapse_rows : bool, default True
         Fit on cells of identical rows (exact, and much faster). ``False`` fits row by row,
         which gives the same numbers; it exists to show that.
+    absorb : bool, optional
+        Absorb the unit and time effects by demeaning instead of dummy columns (Gaussian only;
+        CR0/CR1, HC and classical variances, which are exact under demeaning). Default: absorb
+        when there are more than 1,000 unit and period levels.
 
     Returns
     -------
@@ -557,11 +630,17 @@ def did(
         by.append("__row__")
     cells = collapse(clean, outcome=outcome, by=by, weights=weights, exposure=exposure)
     regressors = [treated, *covariates]
-    z, names = _design(cells.keys, regressors, unit, time)
     sums = {c: cells.sums[c].to_numpy(dtype=np.float64) for c in cells.sums.columns}
-    _check_rank(z, sums["sum_w"], names, len(regressors))
     cluster_codes, _ = pd.factorize(cells.keys[cluster], sort=True)
-    fit = fit_cells(z, names, sums, cluster_codes, family=family, n_obs=cells.n_rows)
+    n_levels = cells.keys[unit].nunique() + cells.keys[time].nunique()
+    if absorb is None:
+        absorb = n_levels > MAX_DUMMY_LEVELS
+    if absorb:
+        fit = _absorbed_fit(cells, sums, regressors, unit, time, cluster_codes, family)
+    else:
+        z, names = _design(cells.keys, regressors, unit, time)
+        _check_rank(z, sums["sum_w"], names, len(regressors))
+        fit = fit_cells(z, names, sums, cluster_codes, family=family, n_obs=cells.n_rows)
     var = variance(fit, _analytic(inference))
     resampled = _resample(fit, cells, inference, unit, time, treated, level)
     terms = _terms(fit, cells, var, regressors, treated, level, resampled)

@@ -214,17 +214,18 @@ def variance(fit, inference: Inference) -> VarianceResult:
     VarianceResult
     """
     k = fit.k
+    k_total = fit.k_total
     if isinstance(inference, Classical):
         vcov = fit.bread * fit.scale
-        dof = fit.n_obs - k if fit.family == "gaussian" else np.inf
+        dof = fit.n_obs - k_total if fit.family == "gaussian" else np.inf
         return VarianceResult(vcov, np.full(k, float(dof)), inference.describe(), "classical")
     if isinstance(inference, HeteroskedasticityRobust):
         meat = fit.z.T @ (fit.row_score_squares()[:, None] * fit.z)
         vcov = fit.bread @ meat @ fit.bread
         n = fit.n_obs
         if inference.kind == "HC1":
-            vcov *= n / (n - k)
-        dof = n - k if fit.family == "gaussian" else np.inf
+            vcov *= n / (n - k_total)
+        dof = n - k_total if fit.family == "gaussian" else np.inf
         return VarianceResult(vcov, np.full(k, float(dof)), inference.describe(), inference.kind)
     if not isinstance(inference, ClusterRobust):
         raise InvalidValueError(
@@ -238,6 +239,13 @@ def variance(fit, inference: Inference) -> VarianceResult:
             "Classical()."
         )
     kind = inference.kind
+    if fit.absorbed and (kind in ("CR2", "CR3") or inference.df_method == "satterthwaite"):
+        raise DesignError(
+            f"{kind} with Satterthwaite degrees of freedom needs the full hat matrix, and "
+            f"{fit.absorbed:,} fixed-effect levels were absorbed by demeaning. Use "
+            "ClusterRobust(kind='CR1') (exact with absorbed effects), or pass absorb=False "
+            "when there are few enough units for dummy columns."
+        )
     adjusters, sqrt_d = _cluster_adjusters(fit, kind)
     scores = np.empty((n_clusters, k))
     for g, (idx, u, factors) in enumerate(adjusters):
@@ -247,7 +255,7 @@ def variance(fit, inference: Inference) -> VarianceResult:
     vcov = fit.bread @ meat @ fit.bread
     if kind == "CR1":
         n = fit.n_obs
-        vcov *= n_clusters / (n_clusters - 1) * (n - 1) / (n - k)
+        vcov *= n_clusters / (n_clusters - 1) * (n - 1) / (n - k_total)
     if inference.df_method == "G-1":
         dof = np.full(k, float(n_clusters - 1))
     else:
