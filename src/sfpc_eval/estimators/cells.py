@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["CELL_SUMS", "Cells", "collapse"]
+__all__ = ["CELL_SUMS", "Cells", "cell_codes", "collapse", "factorize_sorted"]
 
 CELL_SUMS: tuple[str, ...] = (
     "n",
@@ -53,12 +53,15 @@ class Cells:
         The columns that define a cell.
     n_rows : int
         Rows collapsed (the sum of ``sums["n"]``).
+    codes : dict of str to ndarray
+        For each ``by`` column, the sorted-level code of each cell.
     """
 
     keys: pd.DataFrame = field(repr=False)
     sums: pd.DataFrame = field(repr=False)
     by: tuple[str, ...]
     n_rows: int
+    codes: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -71,6 +74,7 @@ def collapse(
     by: Sequence[str],
     weights: str | None = None,
     exposure: str | None = None,
+    factors: dict[str, tuple[np.ndarray, object]] | None = None,
 ) -> Cells:
     """Collapse rows that share the ``by`` columns into cells of sufficient statistics.
 
@@ -86,6 +90,8 @@ def collapse(
         Row weights (analytic or frequency); 1 per row if omitted.
     exposure : str, optional
         Exposure (e.g. child-years at risk) for rate models.
+    factors : dict, optional
+        ``pd.factorize(data[column], sort=True)`` of some ``by`` columns, already computed.
 
     Returns
     -------
@@ -103,20 +109,88 @@ def collapse(
     y = data[outcome].to_numpy(dtype=np.float64)
     w = np.ones(len(data)) if weights is None else data[weights].to_numpy(dtype=np.float64)
     e = np.ones(len(data)) if exposure is None else data[exposure].to_numpy(dtype=np.float64)
-    frame = data[by].copy()
-    frame["n"] = 1
-    frame["sum_w"] = w
-    frame["sum_wy"] = w * y
-    frame["sum_wy2"] = w * y * y
-    frame["sum_we"] = w * e
+    factors = dict(factors or {})
+    for column in by:
+        if column not in factors:
+            factors[column] = factorize_sorted(data[column])
+    cell, first = cell_codes(data, by, factors)
     w2 = w * w
-    frame["sum_w2"] = w2
-    frame["sum_w2y"] = w2 * y
-    frame["sum_w2y2"] = w2 * y * y
-    frame["sum_w2e"] = w2 * e
-    frame["sum_w2ey"] = w2 * e * y
-    frame["sum_w2e2"] = w2 * e * e
-    grouped = frame.groupby(by, sort=True, observed=True, dropna=False).sum()
-    keys = grouped.index.to_frame(index=False)
-    sums = grouped.reset_index(drop=True)
-    return Cells(keys=keys, sums=sums, by=tuple(by), n_rows=len(data))
+    columns = {
+        "n": np.ones(len(data)),
+        "sum_w": w,
+        "sum_wy": w * y,
+        "sum_wy2": w * y * y,
+        "sum_we": w * e,
+        "sum_w2": w2,
+        "sum_w2y": w2 * y,
+        "sum_w2y2": w2 * y * y,
+        "sum_w2e": w2 * e,
+        "sum_w2ey": w2 * e * y,
+        "sum_w2e2": w2 * e * e,
+    }
+    n_cells = len(first)
+    sums = pd.DataFrame(
+        {
+            name: np.bincount(cell, weights=values, minlength=n_cells)
+            for name, values in columns.items()
+        }
+    )
+    sums["n"] = sums["n"].round().astype(np.int64)
+    keys = data[by].iloc[first].reset_index(drop=True)
+    codes = {column: np.asarray(factors[column][0])[first] for column in by}
+    return Cells(keys=keys, sums=sums, by=tuple(by), n_rows=len(data), codes=codes)
+
+
+def factorize_sorted(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..L-1 of ``values`` in sorted order of its distinct values, and those values.
+
+    Integers of modest range (years, LA numbers, combined codes) are coded by counting, in
+    linear time; anything else goes to ``pandas.factorize(sort=True)``.
+
+    Examples
+    --------
+    >>> codes, levels = factorize_sorted(np.array([2019, 2017, 2019]))
+    >>> codes.tolist(), levels.tolist()
+    ([1, 0, 1], [2017, 2019])
+    """
+    array = np.asarray(values)
+    if array.dtype.kind in "iu" and len(array):
+        low, high = int(array.min()), int(array.max())
+        if high - low <= 4 * len(array) + 1024:
+            present = np.bincount(array - low, minlength=high - low + 1) > 0
+            lookup = np.cumsum(present) - 1
+            return lookup[array - low].astype(np.int64), np.flatnonzero(present) + low
+    codes, levels = pd.factorize(values, sort=True, use_na_sentinel=False)
+    return np.asarray(codes, dtype=np.int64), np.asarray(levels)
+
+
+def cell_codes(
+    data: pd.DataFrame,
+    by: Sequence[str],
+    factors: dict[str, tuple[np.ndarray, object]] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Code each row by its combination of ``by`` values, in sorted order of the combinations.
+
+    Returns the code of every row (0..C-1) and the position of the first row of each cell.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> codes, first = cell_codes(pd.DataFrame({"a": [2, 1, 2], "b": [0, 0, 0]}), ["a", "b"])
+    >>> codes.tolist(), first.tolist()
+    ([1, 0, 1], [1, 0])
+    """
+    combined = np.zeros(len(data), dtype=np.int64)
+    span = 1
+    factors = factors or {}
+    for column in by:
+        codes, levels = factors.get(column) or factorize_sorted(data[column])
+        if span * len(levels) >= 2**62:  # re-code the combination so far to keep it in int64
+            combined = factorize_sorted(combined)[0]
+            span = int(combined.max()) + 1
+        combined = combined * len(levels) + codes
+        span *= len(levels)
+    cell, uniques = factorize_sorted(combined)
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[cell[::-1]] = np.arange(len(data) - 1, -1, -1)  # the last write is the first row
+    return cell, first

@@ -16,7 +16,7 @@ from sfpc_eval.errors import DesignError, InvalidValueError, show_values
 from sfpc_eval.estimators._groups import wald_term
 from sfpc_eval.estimators.absorb import demean
 from sfpc_eval.estimators.cellfit import FAMILIES, CellFit, fit_cells
-from sfpc_eval.estimators.cells import Cells, collapse
+from sfpc_eval.estimators.cells import Cells, collapse, factorize_sorted
 from sfpc_eval.inference.cluster import (
     Classical,
     ClusterRobust,
@@ -286,7 +286,7 @@ def _resample(
         how = "all sign vectors" if out.enumerated else f"{out.draws:,} draws"
         return out.p_value, out.conf_low, out.conf_high, f"wild cluster bootstrap ({how})"
     if isinstance(inference, Randomization):
-        unit_codes, _ = pd.factorize(cells.keys[unit], sort=True)
+        unit_codes = cells.codes[unit]
         times = cells.keys[time].to_numpy(dtype=np.float64)
 
         def refit(column: np.ndarray) -> float:
@@ -363,12 +363,12 @@ def _check_inputs(
                 f"`exposure` column {exposure!r} is 0 in rows {show_values(rows)}; a rate needs "
                 "a positive exposure."
             )
-    _check_design(clean, outcome, unit, time, treated, cluster, allow_switching_off)
     return clean
 
 
 def _check_design(
     clean: pd.DataFrame,
+    factors: dict,
     outcome: str,
     unit: str,
     time: str,
@@ -376,43 +376,60 @@ def _check_design(
     cluster: str,
     allow_switching_off: bool,
 ) -> None:
-    varying = clean.groupby([unit, time], observed=True)[treated].nunique()
-    if (varying > 1).any():
-        cells = [f"({u}, {t})" for u, t in varying.index[varying.to_numpy() > 1]]
+    u_codes, u_levels = factors[unit]
+    t_codes, t_levels = factors[time]
+    n_units, n_times = len(u_levels), len(t_levels)
+    status = clean[treated].to_numpy()
+    ut, ut_levels = factorize_sorted(u_codes * n_times + t_codes)
+    rows = np.bincount(ut)
+    treated_rows = np.bincount(ut, weights=status)
+    varying = (treated_rows > 0) & (treated_rows < rows)
+    if varying.any():
+        bad = ut_levels[varying]
+        cells = [f"({u_levels[c // n_times]}, {t_levels[c % n_times]})" for c in bad]
         raise DesignError(
             f"`treated` varies within {unit} x {time} cells {show_values(cells)}. Treatment "
             f"must be the same for every row of a {unit} in a {time}: fix the indicator, or use "
             "a finer unit."
         )
-    unit_status = clean.groupby(unit, observed=True)[treated].max()
-    if unit_status.min() == 1 or unit_status.max() == 0:
-        which = "comparison (never-treated)" if unit_status.min() == 1 else "treated"
+    ever = np.bincount(u_codes, weights=status, minlength=n_units) > 0
+    if ever.all() or not ever.any():
+        which = "comparison (never-treated)" if ever.all() else "treated"
         raise DesignError(
             f"there are no {which} units in `{treated}`: a difference-in-differences needs "
             "both treated and comparison units."
         )
-    if clean[time].nunique() < 2:
+    if n_times < 2:
         raise DesignError(
             f"`time` column {time!r} has one period; a difference-in-differences needs periods "
             "before and after treatment."
         )
-    if clean[cluster].nunique() < 2:
+    if len(factors[cluster][1]) < 2:
         raise DesignError(
             f"`cluster` column {cluster!r} has one cluster; cluster-robust inference needs at "
             "least 2 (and few-cluster corrections matter below about 40)."
         )
     if not allow_switching_off:
-        ordered = clean[[unit, time, treated]].drop_duplicates().sort_values([unit, time])
-        off = ordered.groupby(unit, observed=True)[treated].diff() < 0
+        # status of each observed unit-time cell, in time order: -1 where not observed
+        # ut_levels are sorted, i.e. by unit and then by time
+        cell_status = (treated_rows > 0).astype(np.int8)
+        cell_unit = ut_levels // n_times
+        started = np.r_[True, cell_unit[1:] != cell_unit[:-1]]
+        run = np.cumsum(cell_status)  # running count of treated cells, reset per unit below
+        base = np.maximum.accumulate(np.where(started, run - cell_status, 0))
+        seen = (run - base - cell_status) > 0  # a treated cell earlier in the same unit
+        off = seen & (cell_status == 0)
         if off.any():
-            units = sorted(set(ordered.loc[off, unit]))
+            units = sorted({u_levels[u] for u in cell_unit[off]}, key=str)
             raise DesignError(
                 f"treatment switches off (1 then 0) in units {show_values(units)}. A standard "
                 "difference-in-differences assumes adoption is permanent; pass "
                 "allow_switching_off=True if reversals are real."
             )
-    spread = clean.groupby(unit, observed=True)[outcome].agg(["min", "max"])
-    if (spread["min"] == spread["max"]).all():
+    y = clean[outcome].to_numpy()
+    first = np.empty(n_units)
+    first[u_codes[::-1]] = y[::-1]
+    if np.array_equal(y, first[u_codes]):
         raise DesignError(
             f"`outcome` {outcome!r} is constant within every {unit}: the unit fixed effects "
             "absorb everything and nothing can be identified."
@@ -487,7 +504,7 @@ def _absorbed_fit(
             f"{MAX_DUMMY_LEVELS:,} units and periods."
         )
     weight = sums["sum_w"]
-    groups = [pd.factorize(cells.keys[c], sort=True)[0] for c in (unit, time)]
+    groups = [cells.codes[c] for c in (unit, time)]
     x = cells.keys[list(regressors)].to_numpy(dtype=np.float64)
     y_bar = sums["sum_wy"] / weight
     demeaned = demean(np.column_stack([y_bar, x]), weight, groups)
@@ -628,11 +645,15 @@ def did(
     if not collapse_rows:
         clean["__row__"] = np.arange(len(clean))
         by.append("__row__")
-    cells = collapse(clean, outcome=outcome, by=by, weights=weights, exposure=exposure)
+    factors = {c: factorize_sorted(clean[c]) for c in dict.fromkeys([cluster, unit, time, treated])}
+    _check_design(clean, factors, outcome, unit, time, treated, cluster, allow_switching_off)
+    cells = collapse(
+        clean, outcome=outcome, by=by, weights=weights, exposure=exposure, factors=factors
+    )
     regressors = [treated, *covariates]
     sums = {c: cells.sums[c].to_numpy(dtype=np.float64) for c in cells.sums.columns}
-    cluster_codes, _ = pd.factorize(cells.keys[cluster], sort=True)
-    n_levels = cells.keys[unit].nunique() + cells.keys[time].nunique()
+    cluster_codes = cells.codes[cluster]
+    n_levels = len(factors[unit][1]) + len(factors[time][1])
     if absorb is None:
         absorb = n_levels > MAX_DUMMY_LEVELS
     if absorb:
@@ -655,8 +676,8 @@ def did(
         conf_level=level,
         n_obs=cells.n_rows,
         n_cells=len(cells),
-        n_units=int(clean[unit].nunique()),
-        n_periods=int(clean[time].nunique()),
+        n_units=len(factors[unit][1]),
+        n_periods=len(factors[time][1]),
         n_clusters=fit.n_clusters,
         terms=terms,
         _fit=fit,

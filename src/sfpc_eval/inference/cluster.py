@@ -246,11 +246,21 @@ def variance(fit, inference: Inference) -> VarianceResult:
             "ClusterRobust(kind='CR1') (exact with absorbed effects), or pass absorb=False "
             "when there are few enough units for dummy columns."
         )
-    adjusters, sqrt_d = _cluster_adjusters(fit, kind)
-    scores = np.empty((n_clusters, k))
-    for g, (idx, u, factors) in enumerate(adjusters):
-        adjusted = _apply(u, factors, fit.r[idx] / sqrt_d[idx])
-        scores[g] = fit.z[idx].T @ (sqrt_d[idx] * adjusted)
+    if kind in ("CR0", "CR1") and inference.df_method == "G-1":
+        # no adjustment matrices: cluster scores are plain sums of z_c r_c
+        products = fit.z * fit.r[:, None]
+        scores = np.column_stack(
+            [
+                np.bincount(fit.cluster, weights=products[:, i], minlength=n_clusters)
+                for i in range(k)
+            ]
+        )
+    else:
+        adjusters, sqrt_d = _cluster_adjusters(fit, kind)
+        scores = np.empty((n_clusters, k))
+        for g, (idx, u, factors) in enumerate(adjusters):
+            adjusted = _apply(u, factors, fit.r[idx] / sqrt_d[idx])
+            scores[g] = fit.z[idx].T @ (sqrt_d[idx] * adjusted)
     meat = scores.T @ scores
     vcov = fit.bread @ meat @ fit.bread
     if kind == "CR1":
