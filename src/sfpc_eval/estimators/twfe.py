@@ -202,12 +202,20 @@ def _terms(
     for term in terms:
         if term.term in transforms:
             f = transforms[term.term]
-            note = "" if math.isfinite(low) else "no interval from this test for this model"
+            if math.isnan(low):
+                note = "no interval from this test for this model"
+            elif math.isinf(low) or math.isinf(high):
+                note = (
+                    "interval unbounded: too few assignments or draws to reject any value at "
+                    "this level"
+                )
+            else:
+                note = ""
             term = replace(
                 term,
                 p_value=p_value,
-                conf_low=f(low) if math.isfinite(low) else math.nan,
-                conf_high=f(high) if math.isfinite(high) else math.nan,
+                conf_low=_transform_limit(f, low),
+                conf_high=_transform_limit(f, high),
                 df=math.nan,
                 method=label,
                 note=note,
@@ -216,6 +224,11 @@ def _terms(
             term = replace(term, p_value=p_value, note=f"p-value from {label}; interval {method}")
         out.append(term)
     return tuple(out)
+
+
+def _transform_limit(f, limit: float) -> float:
+    """Map a limit of the coefficient's interval to another reading, keeping NaN and +-inf."""
+    return math.nan if math.isnan(limit) else f(limit)
 
 
 def _rename(term: Term, name: str) -> Term:
