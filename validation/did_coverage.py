@@ -132,6 +132,11 @@ def main() -> None:
         summary["coverage"] * (1 - summary["coverage"]) / summary["replications"]
     )
     summary.to_csv(HERE / "did_coverage.csv", index=False)
+    write_tables(summary, args.replications, args.workers, time.perf_counter() - start)
+
+
+def write_tables(summary: pd.DataFrame, replications: int, workers: int, elapsed: float) -> None:
+    """Write the coverage table as Markdown (README, notes) and reStructuredText (docs)."""
     table = summary.pivot_table(index="method", columns="G", values="coverage").loc[list(METHODS)]
     lines = [
         "| method | " + " | ".join(f"G = {g}" for g in table.columns) + " |",
@@ -139,16 +144,27 @@ def main() -> None:
     ]
     for method, row in table.iterrows():
         lines.append(f"| {method} | " + " | ".join(f"{100 * v:.1f}%" for v in row) + " |")
-    elapsed = time.perf_counter() - start
     versions = ", ".join(f"{p} {version(p)}" for p in ("numpy", "scipy", "pandas"))
     lines += [
         "",
-        f"Coverage of nominal 95% intervals, {args.replications:,} replications per design "
+        f"Coverage of nominal 95% intervals, {replications:,} replications per design "
         f"(Monte Carlo SE about 0.5 points). Python {sys.version.split()[0]}, {versions}; "
-        f"sfpc_eval {se.__version__}; {elapsed / 60:.0f} minutes on {args.workers} workers.",
+        f"sfpc_eval {se.__version__}; {elapsed / 60:.0f} minutes on {workers} workers.",
     ]
     (HERE / "did_coverage.md").write_text("\n".join(lines) + "\n")
+    rst = [".. list-table::", "   :header-rows: 1", "", "   * - method"]
+    rst += [f"     - G = {g}" for g in table.columns]
+    for method, row in table.iterrows():
+        rst.append(f"   * - {method}")
+        rst += [f"     - {100 * v:.1f}%" for v in row]
+    rst += ["", lines[-1]]
+    (HERE / "did_coverage.rst").write_text("\n".join(rst) + "\n")
     print("\n".join(lines))
+
+
+def tables_from_csv(replications: int, workers: int, minutes: float) -> None:
+    """Rewrite the Markdown and reStructuredText tables from did_coverage.csv."""
+    write_tables(pd.read_csv(HERE / "did_coverage.csv"), replications, workers, minutes * 60)
 
 
 if __name__ == "__main__":

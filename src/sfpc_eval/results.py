@@ -88,6 +88,19 @@ class Term:
     method: str = ""
     note: str = ""
 
+    def __post_init__(self) -> None:
+        # store plain Python floats, whatever numpy scalar type the computation produced
+        for name in (
+            "estimate",
+            "std_error",
+            "statistic",
+            "df",
+            "p_value",
+            "conf_low",
+            "conf_high",
+        ):
+            object.__setattr__(self, name, float(getattr(self, name)))
+
     def as_percent_change(self) -> Term:
         """Turn a ratio term into a percentage change: ``100 * (ratio - 1)``.
 
