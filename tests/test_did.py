@@ -33,12 +33,30 @@ def child_rows() -> pd.DataFrame:
     return children()
 
 
+def _assert_same(cells, rows):
+    assert cells.n_cells < rows.n_cells
+    np.testing.assert_allclose(cells._fit.beta, rows._fit.beta, rtol=0, atol=1e-10)
+    scale = np.abs(rows._var.vcov).max()
+    np.testing.assert_allclose(cells._var.vcov, rows._var.vcov, rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(cells._var.df[:3], rows._var.df[:3], rtol=1e-10)
+
+
+INFERENCES = {
+    "CR0": se.ClusterRobust(kind="CR0", df="satterthwaite"),
+    "CR1": se.ClusterRobust(kind="CR1", df="satterthwaite"),
+    "CR2": se.ClusterRobust(kind="CR2", root="whitened"),
+    "HC1": se.HeteroskedasticityRobust(),
+    "classical": Classical(),
+}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("family", ["gaussian", "binomial", "poisson"])
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", list(INFERENCES))
 def test_cells_equal_rows_for_every_variance(child_rows, family, kind):
     """100,000 child rows collapse to 2,592 cells; coefficients and the whole variance matrix
-    agree to 1e-10 (relative to its largest entry), Satterthwaite df to 1e-10 relative."""
+    agree to 1e-10 (relative to its largest entry), Satterthwaite df to 1e-10 relative.
+    (For the Gaussian family the whitened and symmetric CR2 roots coincide.)"""
     kwargs = dict(
         outcome="y",
         unit="la",
@@ -46,15 +64,52 @@ def test_cells_equal_rows_for_every_variance(child_rows, family, kind):
         treated="treated",
         covariates=["age", "female"],
         family=family,
-        inference=ClusterRobust(kind=kind, df="satterthwaite"),
+        inference=INFERENCES[kind],
     )
     cells = se.did(child_rows, **kwargs)
     rows = se.did(child_rows, **kwargs, collapse_rows=False)
-    assert cells.n_cells < rows.n_cells == 100_000
-    np.testing.assert_allclose(cells._fit.beta, rows._fit.beta, rtol=0, atol=1e-10)
-    scale = np.abs(rows._var.vcov).max()
-    np.testing.assert_allclose(cells._var.vcov, rows._var.vcov, rtol=0, atol=1e-10 * scale)
-    np.testing.assert_allclose(cells._var.df, rows._var.df, rtol=1e-10)
+    assert rows.n_cells == 100_000
+    _assert_same(cells, rows)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_cells_equal_rows_for_the_symmetric_cr2_root(child_rows, family):
+    """clubSandwich's (symmetric) CR2 root for GLMs needs a dense eigendecomposition per
+    cluster at row level, so this check uses the first 3,600 rows (about 300 per LA)."""
+    sample = child_rows.iloc[:3_600]
+    kwargs = dict(
+        outcome="y",
+        unit="la",
+        time="period",
+        treated="treated",
+        covariates=["age", "female"],
+        family=family,
+        inference=se.ClusterRobust(),
+    )
+    _assert_same(se.did(sample, **kwargs), se.did(sample, **kwargs, collapse_rows=False))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["gaussian", "binomial"])
+def test_cells_equal_rows_for_cr3_clustered_by_family(child_rows, family):
+    """CR3 needs clusters that nest no fixed effect: families of 3 children in an LA-period."""
+    position = child_rows.groupby(["la", "period"]).cumcount()
+    frame = child_rows[position < 30].copy()
+    within = frame.groupby(["la", "period"]).cumcount() // 3
+    frame["family"] = (
+        frame["la"].astype(str) + "-" + frame["period"].astype(str) + "-" + within.astype(str)
+    )
+    kwargs = dict(
+        outcome="y",
+        unit="la",
+        time="period",
+        treated="treated",
+        covariates=["age"],
+        family=family,
+        inference=se.ClusterRobust("family", kind="CR3"),
+    )
+    _assert_same(se.did(frame, **kwargs), se.did(frame, **kwargs, collapse_rows=False))
 
 
 def test_classical_variance_also_survives_collapsing(child_rows):

@@ -23,8 +23,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
+    "DataFileError",
     "DesignError",
     "DuplicateObservationError",
+    "EmptyFileError",
+    "FileColumnsError",
+    "FileEncodingError",
     "InvalidValueError",
     "MissingColumnError",
     "RegistryError",
@@ -34,6 +38,8 @@ __all__ = [
     "ThousandsSeparatorError",
     "UndefinedEffectError",
     "UndefinedIntervalWarning",
+    "UnknownAreaError",
+    "YearOutOfRangeError",
     "show_values",
 ]
 
@@ -133,3 +139,70 @@ class SfpcEvalWarning(UserWarning):
 
 class UndefinedIntervalWarning(SfpcEvalWarning):
     """An interval cannot be computed for these data (e.g. a zero cell); it is left empty."""
+
+
+class DataFileError(SfpcEvalError):
+    """A data file cannot be read as the official format it should be in.
+
+    The message names the file, says what is wrong and how to fix it. The subclasses below
+    single out the common cases; ``path`` is the file concerned.
+    """
+
+    def __init__(self, message: str, *, path: object = None):
+        self.path = path
+        super().__init__(message)
+
+
+class EmptyFileError(DataFileError):
+    """A data file has no data rows (zero bytes, or a header and nothing else)."""
+
+
+class FileEncodingError(DataFileError):
+    """A text data file is not in the character encoding its format uses (UTF-8, Latin-1)."""
+
+
+class FileColumnsError(DataFileError, KeyError):
+    """A data file lacks columns its format must have (missing or renamed).
+
+    Attributes
+    ----------
+    expected : list of str
+        The columns (or column patterns) the format needs.
+    found : list of str
+        The columns the file has.
+    """
+
+    def __init__(
+        self, message: str, *, path: object, expected: Sequence[str], found: Sequence[str]
+    ):
+        self.expected = list(expected)
+        self.found = list(found)
+        super().__init__(message, path=path)
+
+    def __str__(self) -> str:
+        # KeyError would otherwise quote the whole message.
+        return str(self.args[0])
+
+
+class UnknownAreaError(SfpcEvalError, KeyError):
+    """A local authority name or code is not one sfpc_eval knows.
+
+    Attributes
+    ----------
+    value : str
+        The name or code given.
+    suggestions : list of str
+        The closest known names (possibly empty).
+    """
+
+    def __init__(self, message: str, *, value: object, suggestions: Sequence[str] = ()):
+        self.value = value
+        self.suggestions = list(suggestions)
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class YearOutOfRangeError(SfpcEvalError):
+    """A year was asked for that the data (a file, a folder) do not cover."""

@@ -61,6 +61,10 @@ class CellFit:
     absorbed : int
         Fixed-effect parameters absorbed by demeaning instead of appearing in ``z`` (0 when
         every effect is a column); they count in small-sample factors.
+    weighted : bool
+        A Gaussian fit with analytic weights: cluster-robust small-sample corrections then use
+        a working model of equal variances (as clubSandwich does for weighted ``lm``), not
+        variances proportional to 1 / weight. Weights are constant within each cell.
     """
 
     family: str
@@ -77,6 +81,7 @@ class CellFit:
     sums: dict[str, np.ndarray] = field(repr=False)
     eta: np.ndarray = field(repr=False)
     absorbed: int = 0
+    weighted: bool = False
 
     @property
     def k_total(self) -> int:
@@ -96,6 +101,24 @@ class CellFit:
     def index(self, name: str) -> int:
         """Position of coefficient ``name``."""
         return self.names.index(name)
+
+    def glm_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per cell: mean, variance function, d mu / d eta, and prior weight of one row.
+
+        Rows of a cell share their weight and exposure (the estimators put both in the cell
+        key), so these are the same for every row of the cell.
+        """
+        rows = self.sums["n"]
+        prior = self.sums["sum_w"] / rows
+        if self.family == "gaussian":
+            ones = np.ones_like(self.eta)
+            return self.eta, ones, ones, prior
+        if self.family == "poisson":
+            mu = np.exp(self.eta) * self.sums["sum_we"] / self.sums["sum_w"]
+            return mu, mu, mu, prior
+        mu = special.expit(self.eta)
+        variance = mu * (1 - mu)
+        return mu, variance, variance, prior
 
     def row_score_squares(self) -> np.ndarray:
         """Per cell, the sum over its rows of the squared score residual ``(w_i (y_i - mu_i))^2``.
@@ -147,6 +170,7 @@ def fit_cells(
     n_obs: int,
     tol: float = 1e-13,
     max_iter: int = 100,
+    weighted: bool = False,
 ) -> CellFit:
     """Fit a canonical-link model on cells by Newton's method (exact in one step for Gaussian).
 
@@ -168,6 +192,8 @@ def fit_cells(
         Convergence: the largest Newton step, relative to the coefficient size.
     max_iter : int
         Most Newton iterations.
+    weighted : bool
+        Gaussian with analytic weights (see :class:`CellFit`).
 
     Returns
     -------
@@ -231,4 +257,5 @@ def fit_cells(
         iterations=iterations,
         sums=sums,
         eta=eta,
+        weighted=weighted and family == "gaussian",
     )

@@ -152,7 +152,8 @@ class DidResult(ResultMixin):
                 f"`with_inference` cannot change the cluster column from {current!r} to "
                 f"{cluster!r} without refitting; call did(..., inference=...) again."
             )
-        var = variance(self._fit, _analytic(inference))
+        reported = [self._fit.index(n) for n in (self.treated, *self.covariates)]
+        var = variance(self._fit, _analytic(inference), df_for=reported)
         return _result(self, inference=inference, var=var, conf_level=self.conf_level)
 
     def _refit(self, conf_level: float) -> DidResult:
@@ -654,7 +655,10 @@ def did(
         family=family,
         allow_switching_off=allow_switching_off,
     )
-    by = list(dict.fromkeys([cluster, unit, time, treated, *covariates]))
+    # weights join the cell key, so every row of a cell carries the same weight
+    by = list(
+        dict.fromkeys([cluster, unit, time, treated, *covariates, *([weights] if weights else [])])
+    )
     if not collapse_rows:
         clean["__row__"] = np.arange(len(clean))
         by.append("__row__")
@@ -674,8 +678,16 @@ def did(
     else:
         z, names = _design(cells.keys, regressors, unit, time)
         _check_rank(z, sums["sum_w"], names, len(regressors))
-        fit = fit_cells(z, names, sums, cluster_codes, family=family, n_obs=cells.n_rows)
-    var = variance(fit, _analytic(inference))
+        fit = fit_cells(
+            z,
+            names,
+            sums,
+            cluster_codes,
+            family=family,
+            n_obs=cells.n_rows,
+            weighted=weights is not None,
+        )
+    var = variance(fit, _analytic(inference), df_for=[fit.index(r) for r in regressors])
     resampled = _resample(fit, cells, inference, unit, time, treated, level)
     terms = _terms(fit, cells, var, regressors, treated, level, resampled)
     return DidResult(

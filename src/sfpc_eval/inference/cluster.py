@@ -93,6 +93,13 @@ class ClusterRobust:
     df : {"satterthwaite", "G-1"}, optional
         Reference t distribution. Defaults to Satterthwaite for CR2 and CR3, and ``G - 1`` for
         CR0 and CR1.
+    root : {"symmetric", "whitened"}, default "symmetric"
+        Which square root CR2 uses when the working weights differ between cells of a cluster
+        (GLMs; the two agree for unweighted linear models). ``"symmetric"`` is clubSandwich's
+        and matches it; it needs a dense eigendecomposition per cluster, so clusters of more
+        than 4,000 distinct cells are refused. ``"whitened"`` takes the root in the
+        square-root-weighted scale, ``W^{-1/2} (I - H_gg)^{-1/2} W^{1/2}``; it is equally
+        unbiased under the working model and costs ``O(n k^2)``.
 
     Examples
     --------
@@ -105,8 +112,11 @@ class ClusterRobust:
     cluster: str | None = None
     kind: Literal["CR0", "CR1", "CR2", "CR3"] = "CR2"
     df: Literal["satterthwaite", "G-1"] | None = None
+    root: Literal["symmetric", "whitened"] = "symmetric"
 
     def __post_init__(self) -> None:
+        if self.root not in ("symmetric", "whitened"):
+            raise InvalidValueError(f"`root` must be 'symmetric' or 'whitened'; got {self.root!r}.")
         if self.kind not in KINDS:
             raise InvalidValueError(f"`kind` must be one of {', '.join(KINDS)}; got {self.kind!r}.")
         if self.df not in (None, "satterthwaite", "G-1"):
@@ -165,41 +175,138 @@ class VarianceResult:
     label: str
 
 
-def _adjust_factors(kind: str, eigen: np.ndarray) -> np.ndarray:
-    """``f(1 - s^2) - 1`` for the eigenvalues ``1 - s^2`` of ``I - K``; pseudo-inverse at 0."""
-    tiny = 1e-12
-    safe = np.where(eigen > tiny, eigen, 1.0)
-    power = -0.5 if kind == "CR2" else -1.0
-    return np.where(eigen > tiny, safe**power, 0.0) - 1.0
+MAX_DENSE_CELLS = 4_000
+"""Largest cluster (in cells) for which the symmetric CR2 root is computed densely."""
 
 
-def _cluster_adjusters(fit, kind: str):
-    """For each cluster: cell indices and a function applying A_g to a cell vector."""
+@dataclass(frozen=True, eq=False)
+class _Block:
+    """One cluster's adjustment: cell indices, adjusted score, and the transpose operator."""
+
+    idx: np.ndarray
+    score: np.ndarray
+    apply_t: object  # callable: vector -> R' vector (cell coordinates)
+    whitened: bool = False  # apply_t works in the square-root-weighted scale
+
+
+def _pseudo_power(matrix: np.ndarray, power: float) -> np.ndarray:
+    """Symmetric matrix power, eigenvalues below 1e-10 of the largest treated as zero."""
+    values, vectors = linalg.eigh(matrix)
+    cutoff = 1e-10 * max(float(values.max()), 0.0)
+    safe = np.where(values > cutoff, values, 1.0)
+    scaled = np.where(values > cutoff, safe**power, 0.0)
+    return (vectors * scaled) @ vectors.T
+
+
+def _checked_inverse(matrix: np.ndarray, g: int) -> np.ndarray:
+    values = linalg.eigvals(matrix)
+    if np.min(np.abs(values)) < 1e-10 * np.max(np.abs(values)):
+        raise DesignError(
+            "CR3 is not defined here: I - H_gg is singular for cluster "
+            f"{g} (a fixed effect is nested in the cluster, so leaving the cluster out leaves "
+            "its effect unidentified; clubSandwich fails the same way). Use kind='CR2'."
+        )
+    return np.linalg.inv(matrix)
+
+
+def _blocks(fit, kind: str, root_kind: str) -> list[_Block]:
+    """Per-cluster adjusted scores (see the module notes for the algebra)."""
     order = np.argsort(fit.cluster, kind="stable")
     bounds = np.searchsorted(fit.cluster[order], np.arange(fit.n_clusters + 1))
-    root = linalg.cholesky(fit.bread, lower=True)
-    sqrt_d = np.sqrt(fit.d)
-    out = []
+    chol = linalg.cholesky(fit.bread, lower=True)
+    rows = fit.sums["n"]
+    weighted = getattr(fit, "weighted", False)
+    omega = None
+    if weighted:
+        row_w = fit.sums["sum_w"] / rows
+        omega = fit.bread @ (fit.z.T @ ((rows * row_w**2)[:, None] * fit.z)) @ fit.bread
+    blocks = []
     for g in range(fit.n_clusters):
         idx = order[bounds[g] : bounds[g + 1]]
-        if kind in ("CR0", "CR1"):
-            out.append((idx, None, None))
-            continue
-        low_rank = sqrt_d[idx, None] * fit.z[idx] @ root
+        z, d, n = fit.z[idx], fit.d[idx], rows[idx]
+        if weighted:
+            blocks.append(_weighted_block(fit, idx, z, n, omega, kind, g))
+        else:
+            blocks.append(_inverse_var_block(fit, idx, z, d, n, chol, kind, root_kind, g))
+    return blocks
+
+
+def _inverse_var_block(fit, idx, z, d, n, chol, kind, root_kind, g) -> _Block:
+    """Working model of variances V(mu) / w (clubSandwich's ``inverse_var`` case).
+
+    In cell coordinates the CR2 matrix is ``G = diag(theta) (I - K) diag(theta)`` with
+    ``theta = V / w`` and ``K = D^{1/2} Z M Z' D^{1/2}``; the adjustment is
+    ``A = diag(sqrt(theta)) G^{+1/2} diag(sqrt(theta))`` applied to the response residual sums.
+    """
+    _, variance, slope, prior = (term[idx] for term in fit.glm_terms())
+    theta = variance / prior
+    sqrt_n = np.sqrt(n)
+    scale = slope * (prior / variance) * sqrt_n  # maps A (cell coordinates) back to scores
+    raw = fit.r[idx] / prior / sqrt_n  # response residual sums, in cell coordinates
+    if kind in ("CR0", "CR1"):
+        return _Block(idx, z.T @ (scale * raw), lambda v: v)
+    low_rank = np.sqrt(d)[:, None] * z @ chol
+    constant = np.ptp(theta) <= 1e-12 * np.max(theta) and np.ptp(slope) <= 1e-12 * np.max(slope)
+    if kind == "CR2" and (constant or root_kind == "whitened"):
+        # (I - K)^{+1/2} through a thin SVD of K's square-root factor: O(c k^2); in the
+        # whitened residual scale, which is where the two roots coincide when theta is constant
         u, s, _ = linalg.svd(low_rank, full_matrices=False)
-        keep = s > 1e-14
-        u, s = u[:, keep], s[keep]
-        out.append((idx, u, _adjust_factors(kind, 1.0 - s**2)))
-    return out, sqrt_d
+        eig = 1.0 - s**2
+        factors = np.where(eig > 1e-10, np.where(eig > 1e-10, eig, 1.0) ** -0.5, 0.0) - 1.0
+        sqrt_d = np.sqrt(d)
+
+        def apply(v: np.ndarray, u=u, factors=factors) -> np.ndarray:
+            return v + u @ (factors * (u.T @ v))
+
+        t = fit.r[idx] / sqrt_d
+        return _Block(idx, z.T @ (sqrt_d * apply(t)), apply, whitened=True)
+    if len(idx) > MAX_DENSE_CELLS:
+        raise DesignError(
+            f"cluster {g} has {len(idx):,} distinct cells; the symmetric CR2 root (as "
+            "clubSandwich) needs a dense eigendecomposition of that size. Bin continuous "
+            "covariates so rows collapse, or use ClusterRobust(kind='CR2', root='whitened'), "
+            "which is equally unbiased under the working model and scales to any size."
+        )
+    i_minus_k = np.eye(len(idx)) - low_rank @ low_rank.T
+    if kind == "CR3":
+        sqrt_d = np.sqrt(d)
+        operator = _checked_inverse(i_minus_k, g)
+        t = fit.r[idx] / sqrt_d
+        return _Block(
+            idx, z.T @ (sqrt_d * (operator @ t)), lambda v, op=operator: op.T @ v, whitened=True
+        )
+    root_theta = np.sqrt(theta)
+    g_matrix = theta[:, None] * i_minus_k * theta[None, :]
+    adjust = root_theta[:, None] * _pseudo_power(g_matrix, -0.5) * root_theta[None, :]
+    return _Block(idx, z.T @ (scale * (adjust @ raw)), lambda v, op=adjust: op @ v)
 
 
-def _apply(u: np.ndarray | None, factors: np.ndarray | None, vector: np.ndarray) -> np.ndarray:
-    if u is None:
-        return vector
-    return vector + u @ (factors * (u.T @ vector))
+def _weighted_block(fit, idx, z, n, omega, kind, g) -> _Block:
+    """Analytic weights, working model of equal variances (clubSandwich for weighted lm)."""
+    row_w = fit.sums["sum_w"][idx] / n
+    sqrt_n = np.sqrt(n)
+    raw = fit.sums["sum_wy"][idx] / row_w - n * fit.eta[idx]  # unweighted residual sums
+    t = raw / sqrt_n
+    left = sqrt_n[:, None] * z
+    if kind in ("CR0", "CR1"):
+        operator = None
+    else:
+        h = left @ fit.bread @ (z.T * (row_w * sqrt_n)[None, :])
+        if kind == "CR3":
+            operator = _checked_inverse(np.eye(len(idx)) - h, g)
+        else:
+            gram = np.eye(len(idx)) - h - h.T + left @ omega @ left.T
+            operator = _pseudo_power((gram + gram.T) / 2, -0.5)
+    adjusted = t if operator is None else operator @ t
+    score = z.T @ (row_w * sqrt_n * adjusted)
+
+    def apply_t(v: np.ndarray, op=operator) -> np.ndarray:
+        return v if op is None else op.T @ v
+
+    return _Block(idx, score, apply_t)
 
 
-def variance(fit, inference: Inference) -> VarianceResult:
+def variance(fit, inference: Inference, *, df_for: list[int] | None = None) -> VarianceResult:
     """Variance matrix and degrees of freedom of a cell fit under ``inference``.
 
     Parameters
@@ -208,6 +315,9 @@ def variance(fit, inference: Inference) -> VarianceResult:
         The fitted model (its ``cluster`` codes are the clusters used).
     inference : Classical or ClusterRobust
         The variance to compute.
+    df_for : list of int, optional
+        Coefficients whose Satterthwaite degrees of freedom are wanted (all by default; the
+        others are NaN). Each costs a pass over the clusters.
 
     Returns
     -------
@@ -256,11 +366,8 @@ def variance(fit, inference: Inference) -> VarianceResult:
             ]
         )
     else:
-        adjusters, sqrt_d = _cluster_adjusters(fit, kind)
-        scores = np.empty((n_clusters, k))
-        for g, (idx, u, factors) in enumerate(adjusters):
-            adjusted = _apply(u, factors, fit.r[idx] / sqrt_d[idx])
-            scores[g] = fit.z[idx].T @ (sqrt_d[idx] * adjusted)
+        blocks = _blocks(fit, kind, inference.root)
+        scores = np.array([b.score for b in blocks])
     meat = scores.T @ scores
     vcov = fit.bread @ meat @ fit.bread
     if kind == "CR1":
@@ -269,21 +376,51 @@ def variance(fit, inference: Inference) -> VarianceResult:
     if inference.df_method == "G-1":
         dof = np.full(k, float(n_clusters - 1))
     else:
-        dof = np.array([_satterthwaite(fit, adjusters, sqrt_d, j) for j in range(k)])
+        wanted = range(k) if df_for is None else df_for
+        dof = np.full(k, np.nan)
+        for j in wanted:
+            dof[j] = _satterthwaite(fit, blocks, j)
     df_label = "Satterthwaite" if inference.df_method == "satterthwaite" else "G-1"
     return VarianceResult(vcov, dof, inference.describe(), f"{kind}, {df_label} df")
 
 
-def _satterthwaite(fit, adjusters, sqrt_d: np.ndarray, j: int) -> float:
+def _satterthwaite(fit, blocks: list[_Block], j: int) -> float:
     """Bell-McCaffrey degrees of freedom for coefficient ``j`` (see the module notes)."""
     contrast = fit.bread[:, j]
-    n_clusters = len(adjusters)
+    n_clusters = len(blocks)
     norms = np.empty(n_clusters)
-    w = np.empty((fit.k, n_clusters))
-    for g, (idx, u, factors) in enumerate(adjusters):
-        a = _apply(u, factors, sqrt_d[idx] * (fit.z[idx] @ contrast))
-        norms[g] = a @ a
-        w[:, g] = fit.z[idx].T @ (sqrt_d[idx] * a)
-    gram = np.diag(norms) - w.T @ fit.bread @ w
+    u = np.empty((fit.k, n_clusters))
+    if getattr(fit, "weighted", False):
+        rows = fit.sums["n"]
+        row_w = fit.sums["sum_w"] / rows
+        omega = fit.bread @ (fit.z.T @ ((rows * row_w**2)[:, None] * fit.z)) @ fit.bread
+        f = np.empty((fit.k, n_clusters))
+        for g, block in enumerate(blocks):
+            idx = block.idx
+            sqrt_n = np.sqrt(rows[idx])
+            eps = block.apply_t(sqrt_n * row_w[idx] * (fit.z[idx] @ contrast))
+            norms[g] = eps @ eps
+            u[:, g] = fit.z[idx].T @ (sqrt_n * eps)
+            f[:, g] = fit.z[idx].T @ (row_w[idx] * sqrt_n * eps)
+        cross = u.T @ fit.bread @ f
+        gram = np.diag(norms) + u.T @ omega @ u - cross - cross.T
+    else:
+        sqrt_d = np.sqrt(fit.d)
+        _, variance, slope, prior = fit.glm_terms()
+        theta = variance / prior
+        rows = fit.sums["n"]
+        for g, block in enumerate(blocks):
+            idx = block.idx
+            if block.whitened:
+                a = block.apply_t(sqrt_d[idx] * (fit.z[idx] @ contrast))
+                norms[g] = a @ a
+                u[:, g] = fit.z[idx].T @ (sqrt_d[idx] * a)
+            else:
+                sqrt_n = np.sqrt(rows[idx])
+                lead = (prior[idx] / variance[idx]) * sqrt_n * slope[idx]
+                eps = block.apply_t(lead * (fit.z[idx] @ contrast))
+                norms[g] = eps @ (theta[idx] * eps)
+                u[:, g] = fit.z[idx].T @ (slope[idx] * sqrt_n * eps)
+        gram = np.diag(norms) - u.T @ fit.bread @ u
     total = np.trace(gram)
     return float(total**2 / np.sum(gram**2))
