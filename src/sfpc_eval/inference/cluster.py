@@ -20,13 +20,46 @@ alone (and as the identity elsewhere, which the score never sees). The CR2 adjus
 has rank at most :math:`k`, so it is applied through a thin SVD in :math:`O(c_g k^2)`, not the
 :math:`O(n_g^3)` a row-level implementation pays.
 
-For the Bell-McCaffrey/Satterthwaite degrees of freedom of a contrast :math:`c` (as in Pustejovsky
-and Tipton, 2018, with a working model of independent, equal-variance errors in the working
-scale), let :math:`a_g = A_g D_g^{1/2} Z_g M c` and :math:`w_g = Z_g' D_g^{1/2} a_g`. The
-:math:`G \times G` matrix :math:`\Gamma = \mathrm{diag}(\lVert a_g \rVert^2) - W' M W` holds the
-inner products :math:`p_g' p_h` of the row-level vectors
-:math:`p_g = (I - \tilde H) E_g A_g \tilde X_g M c`, and
-:math:`\nu = (\mathrm{tr}\,\Gamma)^2 / \sum_{g,h} \Gamma_{gh}^2`.
+Which square root, and which working model
+------------------------------------------
+
+CR2's adjustment is a square root, and the square root is not unique; to match clubSandwich
+this module takes the ones clubSandwich takes.
+
+- Unweighted linear models: :math:`A_g = (I - H_{gg})^{+1/2}`, the case above, in
+  :math:`O(c_g k^2)`.
+- GLMs (clubSandwich's ``inverse_var`` case): the working variance of a row is
+  :math:`\theta = V(\mu) / w`, and
+  :math:`A_g = \Theta_g^{1/2} [\Theta_g^{1/2} (\Theta_g - X^*_g M X^{*\prime}_g)
+  \Theta_g^{1/2}]^{+1/2} \Theta_g^{1/2}` with :math:`X^* = (d\mu/d\eta) X`. In cell
+  coordinates the bracket is :math:`\mathrm{diag}(\theta) (I - K_g) \mathrm{diag}(\theta)`, a
+  :math:`c_g \times c_g` matrix whose root needs a dense eigendecomposition; clusters of more
+  than :data:`MAX_DENSE_CELLS` distinct cells are refused. ``root="whitened"`` uses
+  :math:`(I - K_g)^{+1/2}` in the square-root-weighted scale instead: equally unbiased under the
+  working model, and :math:`O(c_g k^2)`; the two agree when :math:`\theta` and
+  :math:`d\mu/d\eta` are constant within a cluster.
+- Weighted linear models: clubSandwich's working model is equal variances (not
+  :math:`1/w`), so :math:`A_g = [(I - H)(I - H)']_{gg}^{+1/2}` with :math:`H = X M X' W`;
+  every term of it is again a :math:`c_g \times c_g` cell-level matrix.
+
+CR3 uses :math:`(I - H_{gg})^{-1}`, which is singular when a fixed effect is nested in a
+cluster (every unit effect, when clusters are units); it is then refused, as clubSandwich fails.
+Eigenvalues below :math:`10^{-10}` of the largest are treated as zero in the roots (clubSandwich
+uses an absolute :math:`10^{-12}`, which with Poisson variances in the hundreds keeps
+rounding-error eigenvalues).
+
+Satterthwaite degrees of freedom
+--------------------------------
+
+For a contrast :math:`c`, clubSandwich's Bell-McCaffrey degrees of freedom are
+:math:`\nu = (\mathrm{tr}\,\Gamma)^2 / \sum_{g,h} \Gamma_{gh}^2` with :math:`\Gamma_{gh}` the
+covariance, under the working model, of clusters :math:`g` and :math:`h`'s contributions to
+:math:`c' \hat V c`. With :math:`\varepsilon_g = A_g' W_g X_g M c` (cell coordinates),
+:math:`u_g = X_g' \varepsilon_g` and :math:`f_g = X_g' W_g \varepsilon_g`:
+:math:`\Gamma = \mathrm{diag}(\varepsilon_g' \Theta_g \varepsilon_g) - U' M U` for the
+inverse-variance models and
+:math:`\Gamma = \mathrm{diag}(\lVert \varepsilon_g \rVert^2) + U' \Omega U - U' M F - F' M U`,
+:math:`\Omega = M X' W^2 X M`, for weighted linear models. All of it is computed from cells.
 
 References
 ----------
