@@ -76,3 +76,19 @@ def test_help_is_available_as_a_real_command():
     )
     assert run_help.returncode == 0 and "examples:" in run_help.stdout
     assert "sfpc-eval before-after counts 974 515" in run_help.stdout
+
+
+def test_data_check_reports_a_folder(tmp_path):
+    (tmp_path / "cpp.csv").write_text(
+        "time_period,geographic_level,old_la_code,la_name,CPP_At31\n"
+        "2011,Local authority,383,Leeds,974\n2017,Local authority,383,Leeds,515\n"
+    )
+    code, out, _ = run("data", "check", str(tmp_path))
+    assert code == 0 and "cpp.csv" in out
+    code, out, _ = run("data", "check", str(tmp_path), "--format", "json")
+    assert code == 0 and json.loads(out)[0]["path"].endswith("cpp.csv")
+
+
+def test_data_check_missing_folder_exits_1(tmp_path):
+    code, _, err = run("data", "check", str(tmp_path / "nope"))
+    assert code == 1 and "nope" in err

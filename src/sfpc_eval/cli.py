@@ -22,6 +22,7 @@ import pandas as pd
 
 from sfpc_eval import __version__
 from sfpc_eval._tables import Table, format_number
+from sfpc_eval.data import check_folder
 from sfpc_eval.errors import SfpcEvalError
 from sfpc_eval.estimators import compare_counts, compare_proportions
 from sfpc_eval.evidence import audit, load_registry
@@ -43,6 +44,14 @@ examples:
   sfpc-eval claims
   sfpc-eval claims --format csv > claims_audit.csv
   sfpc-eval claims --status conflict --format markdown
+"""
+
+DATA_EPILOG = """\
+examples:
+  sfpc-eval data check ../shared/data/raw
+  sfpc-eval data check ~/Downloads/ees-files --format csv > files.csv
+
+Exit status 0 when every recognised file reads cleanly, 1 otherwise.
 """
 
 BEFORE_AFTER_EPILOG = """\
@@ -79,6 +88,26 @@ def _parser() -> argparse.ArgumentParser:
     claims.add_argument("--registry", help="a registry TOML file (default: the bundled one)")
     claims.add_argument("--status", help="show only claims with this status")
     claims.add_argument("--conf-level", type=float, default=0.95, help="default 0.95")
+
+    data = commands.add_parser(
+        "data",
+        help="check a folder of DfE statistics files",
+        description="Work with folders of official DfE files (Explore Education Statistics, "
+        "older Statistical First Releases, LAIT).",
+        epilog=DATA_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    check = data_commands.add_parser(
+        "check",
+        help="validate a folder and say what it holds",
+        description="Recognise, read and summarise every file under PATH: years, LAs, "
+        "measures and suppressed cells.",
+        epilog=DATA_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("path", help="folder of DfE files (searched recursively)")
+    check.add_argument("--format", choices=FORMATS, default="table", help="output format")
 
     before_after = commands.add_parser(
         "before-after",
@@ -203,17 +232,33 @@ def _run_before_after(args: argparse.Namespace) -> str:
     return (summary.as_markdown() if args.format == "markdown" else summary.as_text()) + "\n"
 
 
+def _run_data_check(args: argparse.Namespace) -> tuple[str, int]:
+    report = check_folder(args.path)
+    status = 0 if report.ok else 1
+    if args.format in ("csv", "json"):
+        return _write_frame(report.to_frame(), args.format), status
+    if args.format == "markdown":
+        return report.summary().as_markdown() + "\n", status
+    return str(report) + "\n", status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 bad input, 2 bad usage)."""
     args = _parser().parse_args(argv)
+    status = 0
     try:
-        out = _run_claims(args) if args.command == "claims" else _run_before_after(args)
+        if args.command == "claims":
+            out = _run_claims(args)
+        elif args.command == "data":
+            out, status = _run_data_check(args)
+        else:
+            out = _run_before_after(args)
     except (SfpcEvalError, KeyError, FileNotFoundError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         sys.stderr.write(f"sfpc-eval: error: {message}\n")
         return 1
     sys.stdout.write(out)
-    return 0
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -69,12 +69,10 @@ def _decode(raw: bytes, path: Path, encoding: str | None) -> str:
                 f"{err.start} (near {snippet!r}). Re-save the file as UTF-8, or {fix}.",
                 path=path,
             ) from None
-    for name in ENCODINGS_TRIED:
-        try:
-            return raw.decode(name)
-        except UnicodeDecodeError:
-            continue
-    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")  # decodes any bytes: the older DfE files are Latin-1
 
 
 def read_csv_text(

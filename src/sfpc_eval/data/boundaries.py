@@ -49,8 +49,10 @@ def check_boundaries(boundaries: object) -> BoundaryPolicy:
     >>> check_boundaries(2024), check_boundaries("consistent"), check_boundaries(None)
     (2024, 'consistent', None)
     """
-    if boundaries is None or boundaries == "consistent":
-        return boundaries  # type: ignore[return-value]
+    if boundaries is None:
+        return None
+    if boundaries == "consistent":
+        return "consistent"
     if isinstance(boundaries, int) and not isinstance(boundaries, bool):
         if FIRST_KNOWN <= boundaries <= LAST_KNOWN:
             return boundaries

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -98,10 +99,12 @@ def _yes_no(flag: bool | None) -> str:
     return UNKNOWN if flag is None else ("yes" if flag else "no")
 
 
-def _pick_sn_files(root: os.PathLike[str] | str, as_of: dt.date, sn_model: str | None):
+def _pick_sn_files(
+    root: os.PathLike[str] | str, as_of: dt.date, sn_model: str | None
+) -> tuple[Path, str, list[str]]:
     folder = read_folder(root)
     files = folder.files_of("statistical_neighbours")
-    by_model: dict[str, os.PathLike[str]] = {}
+    by_model: dict[str, Path] = {}
     for path in files:
         year = re.search(r"(19|20)\d\d", path.name)
         label = year.group(0) if year else path.stem
@@ -249,7 +252,7 @@ def _any(flags: list[bool | None]) -> bool | None:
     return False
 
 
-def _one(paths: list, root: object):  # type: ignore[no-untyped-def]
+def _one(paths: list[Path], root: object) -> Path:
     if not paths:
         raise DataFileError(
             f"No Ofsted inspection outcomes file under {root}. Add Ofsted's 'LA inspection "

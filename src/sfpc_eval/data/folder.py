@@ -155,7 +155,7 @@ def detect_format(path: str | os.PathLike[str]) -> str | None:
             return "lait" if set(LAIT_COLUMNS) <= names else None
         if suffix in (".xls", ".xlsx", ".ods"):
             return _workbook_format(file)
-    except (OSError, ValueError, ImportError, pd.errors.ParserError):
+    except Exception:  # unreadable or damaged: not a file of a known format
         return None
     return None
 

@@ -305,7 +305,10 @@ def _unit_years(
 
 
 def _combine(
-    parts: list[LocalAuthority], year: int, measure: str, lookup: dict
+    parts: list[LocalAuthority],
+    year: int,
+    measure: str,
+    lookup: dict[tuple[str, int, str], tuple[float, str, str]],
 ) -> tuple[float, str, str]:
     values, statuses, sources = [], [], []
     for la in parts:
@@ -327,7 +330,16 @@ def _combine(
     return math.nan, status, source
 
 
-def _row(unit, year, parts, policy, span, short, lookup, rate_lookup):  # type: ignore[no-untyped-def]
+def _row(
+    unit: str,
+    year: int,
+    parts: list[LocalAuthority],
+    policy: BoundaryPolicy,
+    span: tuple[int, int],
+    short: tuple[str, ...],
+    lookup: dict[tuple[str, int, str], tuple[float, str, str]],
+    rate_lookup: dict[tuple[str, int, str], list[tuple[float, float]]],
+) -> dict[str, object]:
     la = la_by_code(unit)
     if policy is None:
         code = la.ons_code(year)

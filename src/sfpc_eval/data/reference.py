@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -52,7 +53,9 @@ def _grid(path: str | os.PathLike[str], sheet: str | None) -> tuple[pd.DataFrame
     return pd.read_excel(book, sheet_name=match, header=None, dtype=object), name
 
 
-def _header_row(grid: pd.DataFrame, test, name: str, expected: list[str]) -> int:  # type: ignore[no-untyped-def]
+def _header_row(
+    grid: pd.DataFrame, test: Callable[[list[str]], bool], name: str, expected: list[str]
+) -> int:
     for i in range(min(len(grid), 15)):
         cells = [str(v).strip() for v in grid.iloc[i].tolist()]
         if test(cells):

@@ -74,7 +74,14 @@ def _la_rows(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[LocalAuth
     return rows, las_for_codes(rows["geog_c"].str.strip().tolist(), path=name)
 
 
-def _block(rows, las, column, measure, year, name):  # type: ignore[no-untyped-def]
+def _block(
+    rows: pd.DataFrame,
+    las: list[LocalAuthority],
+    column: str,
+    measure: str,
+    year: int,
+    name: str,
+) -> pd.DataFrame:
     values, statuses = parse_cells(
         rows[column].tolist(),
         convention="sfr",
@@ -163,10 +170,9 @@ def read_cin_sfr_csv(
         )
     rows, las = _la_rows(raw, name)
     blocks = [_block(rows, las, c, m, year, name) for m, c in chosen.items() if c is not None]
-    pop = next((c for c in raw.columns if _MID_POP.match(c)), None)
+    pop = next((m for c in raw.columns if (m := _MID_POP.match(c))), None)
     if pop is not None:
-        mid = int(_MID_POP.match(pop).group(1))  # type: ignore[union-attr]
-        blocks.append(_block(rows, las, pop, "population_0_17", mid, name))
+        blocks.append(_block(rows, las, pop.group(0), "population_0_17", int(pop.group(1)), name))
     frame = finish(blocks, path=name, release=year)
     if wanted is not None:
         counts = frame[frame["measure"] != "population_0_17"]
