@@ -273,3 +273,10 @@ def test_switching_off_is_allowed_when_asked():
         panel, outcome="rate", unit="la", time="year", treated="treated", allow_switching_off=True
     )
     assert np.isfinite(res.estimate.std_error)
+
+
+def test_one_treated_cluster_warns_and_names_it():
+    panel = la_panel()
+    panel["treated"] = ((panel["la"] == 3) & (panel["year"] >= 2017)).astype(int)
+    with pytest.warns(se.FewTreatedClustersWarning, match="3"):
+        se.did(panel, outcome="rate", unit="la", time="year", treated="treated")

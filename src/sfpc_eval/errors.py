@@ -27,6 +27,7 @@ __all__ = [
     "DesignError",
     "DuplicateObservationError",
     "EmptyFileError",
+    "FewTreatedClustersWarning",
     "FileColumnsError",
     "FileEncodingError",
     "InvalidValueError",
@@ -206,3 +207,12 @@ class UnknownAreaError(SfpcEvalError, KeyError):
 
 class YearOutOfRangeError(SfpcEvalError):
     """A year was asked for that the data (a file, a folder) do not cover."""
+
+
+class FewTreatedClustersWarning(SfpcEvalWarning):
+    """Only one cluster is ever treated: cluster-robust standard errors are unreliable.
+
+    With a single treated cluster the treated cluster's own residuals are absorbed by its fixed
+    effect and the treatment dummy, so every cluster-robust variance (CR0 to CR3) is estimated
+    from the comparison clusters alone and misses the treated cluster's own variability.
+    """

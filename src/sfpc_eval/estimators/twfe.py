@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -12,7 +13,12 @@ import pandas as pd
 from scipy import special
 
 from sfpc_eval._validate import check_conf_level
-from sfpc_eval.errors import DesignError, InvalidValueError, show_values
+from sfpc_eval.errors import (
+    DesignError,
+    FewTreatedClustersWarning,
+    InvalidValueError,
+    show_values,
+)
 from sfpc_eval.estimators._groups import wald_term
 from sfpc_eval.estimators.absorb import demean
 from sfpc_eval.estimators.cellfit import FAMILIES, CellFit, fit_cells
@@ -497,6 +503,21 @@ def _check_rank(
         )
 
 
+def _warn_single_treated_cluster(clean, factors, cluster, treated, inference) -> None:
+    codes, levels = factors[cluster]
+    ever = np.bincount(codes, weights=clean[treated].to_numpy(), minlength=len(levels)) > 0
+    if ever.sum() == 1 and not isinstance(inference, Randomization):
+        warnings.warn(
+            f"only one {cluster!r} cluster ({levels[np.argmax(ever)]}) is ever treated: "
+            "cluster-robust standard errors then come from the comparison clusters alone and "
+            "miss the treated cluster's own variability, so intervals are far too narrow. Use "
+            "inference=Randomization() (its p-value cannot go below 1 / number of clusters) or "
+            "a single-unit design (synthetic control).",
+            FewTreatedClustersWarning,
+            stacklevel=3,
+        )
+
+
 MAX_DUMMY_LEVELS = 1_000
 """Above this many unit and period levels, ``did`` absorbs the fixed effects by demeaning."""
 
@@ -664,6 +685,7 @@ def did(
         by.append("__row__")
     factors = {c: factorize_sorted(clean[c]) for c in dict.fromkeys([cluster, unit, time, treated])}
     _check_design(clean, factors, outcome, unit, time, treated, cluster, allow_switching_off)
+    _warn_single_treated_cluster(clean, factors, cluster, treated, inference)
     cells = collapse(
         clean, outcome=outcome, by=by, weights=weights, exposure=exposure, factors=factors
     )
