@@ -280,3 +280,9 @@ def test_one_treated_cluster_warns_and_names_it():
     panel["treated"] = ((panel["la"] == 3) & (panel["year"] >= 2017)).astype(int)
     with pytest.warns(se.FewTreatedClustersWarning, match="3"):
         se.did(panel, outcome="rate", unit="la", time="year", treated="treated")
+
+
+def test_binomial_outcome_must_be_zero_or_one():
+    panel = la_panel()
+    with pytest.raises(InvalidValueError, match=r"must be 0 or 1.*rows"):
+        se.did(panel, outcome="rate", unit="la", time="year", treated="treated", family="binomial")

@@ -28,7 +28,7 @@ from sfpc_eval.errors import (
     show_values,
 )
 
-__all__ = ["PanelSpec", "numeric_column", "require_columns", "validate_panel"]
+__all__ = ["PanelSpec", "numeric_column", "require_columns", "require_present", "validate_panel"]
 
 _SYMBOLS_LOWER = {s.lower() for s in SUPPRESSION_SYMBOLS}
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
@@ -69,6 +69,7 @@ def numeric_column(
     allow_missing: bool = False,
     nonnegative: bool = False,
     integer: bool = False,
+    binary: bool = False,
 ) -> pd.Series:
     """Return ``data[column]`` as float64, or raise an error that shows the offending rows.
 
@@ -93,6 +94,8 @@ def numeric_column(
         Refuse negative values (counts).
     integer : bool, default False
         Refuse values that are not whole numbers (counts).
+    binary : bool, default False
+        Refuse values other than 0 and 1 (indicators, binary outcomes).
 
     Returns
     -------
@@ -140,7 +143,28 @@ def numeric_column(
             f"{show_values(_row_labels(data, bad))} (values {show_values(array[bad])}). "
             "If this is a rate, use an estimator for rates."
         )
+    if binary and (bad := observed & (array != 0) & (array != 1)).any():
+        raise InvalidValueError(
+            f"{where} must be 0 or 1; other values {show_values(sorted(set(array[bad])))} in "
+            f"rows {show_values(_row_labels(data, bad))}."
+        )
     return values
+
+
+def require_present(data: pd.DataFrame, column: str, *, argument: str) -> None:
+    """Raise :class:`InvalidValueError` if ``column`` has missing values (naming the rows).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_present(pd.DataFrame({"la": ["Leeds"]}), "la", argument="unit")
+    """
+    missing = data[column].isna().to_numpy()
+    if missing.any():
+        raise InvalidValueError(
+            f"`{argument}` column {column!r} has missing values in rows "
+            f"{show_values(list(data.index[missing]))}; every row needs a {argument}."
+        )
 
 
 def _parse_text(raw: pd.Series, where: str, thousands: str | None) -> pd.Series:
@@ -306,13 +330,7 @@ def validate_panel(
     }
     require_columns(data, roles)
     for role in ("unit", "time"):
-        column = roles[role]
-        missing = data[column].isna().to_numpy()
-        if missing.any():
-            raise InvalidValueError(
-                f"`{role}` column {column!r} has missing values in rows "
-                f"{show_values(list(data.index[missing]))}; every row needs a {role}."
-            )
+        require_present(data, roles[role], argument=role)
     clean = data.copy()
     clean[outcome] = numeric_column(
         data,
@@ -328,14 +346,7 @@ def validate_panel(
             data, weights, argument="weights", thousands=thousands, nonnegative=True
         )
     if treated is not None:
-        clean[treated] = numeric_column(data, treated, argument="treated")
-        bad = ~clean[treated].isin([0.0, 1.0]).to_numpy()
-        if bad.any():
-            raise InvalidValueError(
-                f"`treated` column {treated!r} must be 0 or 1; other values "
-                f"{show_values(sorted(set(clean[treated][bad])))} in rows "
-                f"{show_values(list(data.index[bad]))}."
-            )
+        clean[treated] = numeric_column(data, treated, argument="treated", binary=True)
     duplicated = data.duplicated([unit, time], keep=False).to_numpy()
     if duplicated.any():
         keys = data.loc[duplicated, [unit, time]].drop_duplicates()

@@ -32,7 +32,7 @@ from sfpc_eval.inference.cluster import (
 )
 from sfpc_eval.inference.randomization import Randomization, randomization_test
 from sfpc_eval.inference.wild import WildClusterBootstrap, wild_cluster_bootstrap
-from sfpc_eval.panel import numeric_column, require_columns
+from sfpc_eval.panel import numeric_column, require_columns, require_present
 from sfpc_eval.results import ResultMixin, Term
 
 __all__ = ["DidResult", "did"]
@@ -343,34 +343,16 @@ def _check_inputs(
     if family not in FAMILIES:
         raise InvalidValueError(f"`family` must be one of {', '.join(FAMILIES)}; got {family!r}.")
     for role, column in (("unit", unit), ("time", time), ("cluster", cluster)):
-        missing = data[column].isna().to_numpy()
-        if missing.any():
-            raise InvalidValueError(
-                f"`{role}` column {column!r} has missing values in rows "
-                f"{show_values(list(data.index[missing]))}; every row needs a {role}."
-            )
+        require_present(data, column, argument=role)
     clean = data[list(dict.fromkeys(c for c in roles.values() if c is not None))].copy()
     clean[outcome] = numeric_column(
         data,
         outcome,
         argument="outcome",
         nonnegative=family != "gaussian",
-        integer=False,
+        binary=family == "binomial",
     )
-    if family == "binomial":
-        bad = ~clean[outcome].isin([0.0, 1.0]).to_numpy()
-        if bad.any():
-            raise InvalidValueError(
-                f"`outcome` column {outcome!r} must be 0 or 1 for family='binomial'; other "
-                f"values in rows {show_values(list(data.index[bad]))}."
-            )
-    clean[treated] = numeric_column(data, treated, argument="treated")
-    bad = ~clean[treated].isin([0.0, 1.0]).to_numpy()
-    if bad.any():
-        raise InvalidValueError(
-            f"`treated` column {treated!r} must be 0 or 1; other values in rows "
-            f"{show_values(list(data.index[bad]))}."
-        )
+    clean[treated] = numeric_column(data, treated, argument="treated", binary=True)
     for i, column in enumerate(covariates):
         clean[column] = numeric_column(data, column, argument=f"covariates[{i}]")
     if weights is not None:
