@@ -1,8 +1,8 @@
-"""``check_folder`` on the shared folder: what it finds, and in under 10 seconds."""
+"""``check_folder`` on the shared folder: what it finds. (Its speed is measured by
+``benchmarks/data_check.py``, not asserted here.)"""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -15,12 +15,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_check_shared_folder_under_ten_seconds():
-    start = time.perf_counter()
+def test_check_shared_folder():
     report = sd.check_folder(RAW)
-    elapsed = time.perf_counter() - start
-    print(f"\ncheck_folder({RAW}) took {elapsed:.2f} s")
-    assert elapsed < 10
     assert report.ok
     assert len(report.recognised) == 28
     assert report.years == (2006, 2025)
