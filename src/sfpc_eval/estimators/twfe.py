@@ -28,6 +28,7 @@ from sfpc_eval.inference.cluster import (
     ClusterRobust,
     HeteroskedasticityRobust,
     VarianceResult,
+    contrast_df,
     variance,
 )
 from sfpc_eval.inference.randomization import Randomization, randomization_test
@@ -101,6 +102,47 @@ class DidResult(ResultMixin):
         names = [self.treated, *self.covariates]
         idx = [self._fit.index(n) for n in names]
         return pd.DataFrame(self._var.vcov[np.ix_(idx, idx)], index=names, columns=names)
+
+    def contrast(self, weights: dict[str, float], name: str = "contrast") -> Term:
+        """Estimate a linear combination of the reported coefficients, with its interval.
+
+        Parameters
+        ----------
+        weights : dict of str to float
+            Coefficient name (``"treated"`` or a covariate) to weight, e.g.
+            ``{"treated": 1, "age": 5}``.
+        name : str, default "contrast"
+            Term name of the result.
+
+        Returns
+        -------
+        Term
+            Standard error from the result's variance; degrees of freedom by Satterthwaite for
+            CR2/CR3 (as ``clubSandwich::linear_contrast``), otherwise as for single coefficients.
+
+        Raises
+        ------
+        InvalidValueError
+            An unknown coefficient name, or resampling inference (which tests one coefficient).
+        """
+        if isinstance(self.inference, WildClusterBootstrap | Randomization):
+            raise InvalidValueError(
+                "contrasts use an analytic variance; call with_inference(ClusterRobust(...)) first."
+            )
+        allowed = {"treated": self.treated, **{c: c for c in self.covariates}}
+        unknown = sorted(set(weights) - set(allowed))
+        if unknown:
+            raise InvalidValueError(
+                f"`weights` names unknown coefficients {show_values(unknown)}; the coefficients "
+                f"are {', '.join(allowed)}."
+            )
+        c = np.zeros(self._fit.k)
+        for key, value in weights.items():
+            c[self._fit.index(allowed[key])] = float(value)
+        estimate = float(c @ self._fit.beta)
+        se = math.sqrt(float(c @ self._var.vcov @ c))
+        df = contrast_df(self._fit, _analytic(self.inference), c)
+        return wald_term(name, estimate, se, self.conf_level, self._var.label, df=df)
 
     def trends(self) -> pd.DataFrame:
         """Mean outcome per period for ever-treated and never-treated units.

@@ -87,6 +87,7 @@ __all__ = [
     "HeteroskedasticityRobust",
     "Inference",
     "VarianceResult",
+    "contrast_df",
     "variance",
 ]
 
@@ -412,14 +413,14 @@ def variance(fit, inference: Inference, *, df_for: list[int] | None = None) -> V
         wanted = range(k) if df_for is None else df_for
         dof = np.full(k, np.nan)
         for j in wanted:
-            dof[j] = _satterthwaite(fit, blocks, j)
+            dof[j] = _satterthwaite(fit, blocks, np.eye(k)[j])
     df_label = "Satterthwaite" if inference.df_method == "satterthwaite" else "G-1"
     return VarianceResult(vcov, dof, inference.describe(), f"{kind}, {df_label} df")
 
 
-def _satterthwaite(fit, blocks: list[_Block], j: int) -> float:
-    """Bell-McCaffrey degrees of freedom for coefficient ``j`` (see the module notes)."""
-    contrast = fit.bread[:, j]
+def _satterthwaite(fit, blocks: list[_Block], c: np.ndarray) -> float:
+    """Bell-McCaffrey degrees of freedom for the contrast ``c' beta`` (see the module notes)."""
+    contrast = fit.bread @ c
     n_clusters = len(blocks)
     norms = np.empty(n_clusters)
     u = np.empty((fit.k, n_clusters))
@@ -457,3 +458,16 @@ def _satterthwaite(fit, blocks: list[_Block], j: int) -> float:
         gram = np.diag(norms) - u.T @ fit.bread @ u
     total = np.trace(gram)
     return float(total**2 / np.sum(gram**2))
+
+
+def contrast_df(fit, inference: Inference, c: np.ndarray) -> float:
+    """Degrees of freedom for the linear contrast ``c' beta`` under ``inference``.
+
+    Satterthwaite (as ``clubSandwich::linear_contrast``) for cluster-robust variances that use
+    it, ``G - 1`` for those that do not, ``n - k`` (linear) or infinity (GLM) otherwise.
+    """
+    if isinstance(inference, ClusterRobust):
+        if inference.df_method == "G-1":
+            return float(fit.n_clusters - 1)
+        return _satterthwaite(fit, _blocks(fit, inference.kind, inference.root), c)
+    return float(fit.n_obs - fit.k_total) if fit.family == "gaussian" else float("inf")
