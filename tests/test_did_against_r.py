@@ -184,7 +184,7 @@ def test_linear_contrasts_match_clubsandwich(row):
 def test_contrast_rejects_unknown_names_and_resampling_inference():
     data = pd.read_csv(DID / "panel_g5.csv", comment="#")
     res = se.did(data, outcome="y", unit="la", time="year", treated="treated", covariates=["x"])
-    with pytest.raises(se.InvalidValueError, match="unknown coefficients.*'z'"):
+    with pytest.raises(se.InvalidValueError, match=r"unknown coefficients.*'z'"):
         res.contrast({"z": 1})
     with pytest.raises(se.InvalidValueError, match="analytic variance"):
         res.with_inference(se.Randomization()).contrast({"treated": 1})
