@@ -90,3 +90,25 @@ def test_hc1_survives_collapsing_with_weights(family):
     np.testing.assert_allclose(
         a._var.vcov, b._var.vcov, rtol=0, atol=1e-10 * np.abs(b._var.vcov).max()
     )
+
+
+def test_average_marginal_effect_matches_statsmodels_discrete_change():
+    """statsmodels Logit.get_margeff(at="overall", dummy=True): the average discrete change
+    of the treatment dummy and its delta-method SE with the model-based variance (1e-6:
+    both sides stop their Newton iterations near 1e-12)."""
+    d = pd.read_csv(DID / "panel_g12_children.csv", comment="#")
+    ref = smf.logit("y_bin ~ treated + x + C(la) + C(period)", d).fit(disp=0, tol=1e-12)
+    frame = ref.get_margeff(at="overall", method="dydx", dummy=True).summary_frame()
+    res = se.did(
+        d,
+        outcome="y_bin",
+        unit="la",
+        time="period",
+        treated="treated",
+        covariates=["x"],
+        family="binomial",
+        inference=se.Classical(),
+    )
+    term = res.term("average_marginal_effect")
+    assert term.estimate == pytest.approx(frame.loc["treated", "dy/dx"], rel=1e-6)
+    assert term.std_error == pytest.approx(frame.loc["treated", "Std. Err."], rel=1e-6)
