@@ -42,6 +42,7 @@ from sfpc_eval.errors import (
 from sfpc_eval.estimators import (
     CountComparison,
     DidResult,
+    ItsResult,
     MeanComparison,
     PairedComparison,
     ProportionComparison,
@@ -52,6 +53,7 @@ from sfpc_eval.estimators import (
     did,
     did_from_counts,
     did_from_means,
+    its,
     paired_change,
 )
 from sfpc_eval.inference import (
@@ -85,6 +87,7 @@ __all__ = [
     "FolderCheck",
     "HeteroskedasticityRobust",
     "InvalidValueError",
+    "ItsResult",
     "LaPanel",
     "MeanComparison",
     "MissingColumnError",
@@ -114,6 +117,7 @@ __all__ = [
     "did",
     "did_from_counts",
     "did_from_means",
+    "its",
     "la_panel",
     "paired_change",
     "sfpc_eligibility",

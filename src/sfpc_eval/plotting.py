@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from sfpc_eval.results import ResultMixin
 
-__all__ = ["plot_claims", "plot_comparison", "plot_trends"]
+__all__ = ["plot_claims", "plot_comparison", "plot_its", "plot_trends"]
 
 STATUS_COLOURS = {
     "reproduced": "#1b7837",
@@ -194,6 +194,49 @@ def plot_trends(
         ax.axvline(start, color="black", linestyle="--", linewidth=1, label="treatment starts")
     ax.set_xlabel("period")
     ax.set_ylabel(ylabel)
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_its(result, ax: Axes | None = None) -> Axes:
+    """Observed series, fitted segments, and the counterfactual with the effect's band.
+
+    Parameters
+    ----------
+    result : ItsResult
+        From :func:`sfpc_eval.its`.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure if omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    frame = result.projection
+    post = frame["effect"].notna().to_numpy()
+    ax.plot(frame["time"], frame["observed"], "o", color="#404040", label="observed")
+    ax.plot(frame["time"][~post], frame["fitted"][~post], color="#2166ac", label="fitted")
+    ax.plot(frame["time"][post], frame["fitted"][post], color="#2166ac")
+    ax.plot(
+        frame["time"][post],
+        frame["counterfactual"][post],
+        "--",
+        color="#b2182b",
+        label="counterfactual (trend before)",
+    )
+    ax.fill_between(
+        frame["time"][post],
+        (frame["fitted"] - frame["effect_high"])[post],
+        (frame["fitted"] - frame["effect_low"])[post],
+        color="#b2182b",
+        alpha=0.15,
+        label=f"{result.conf_level:.0%} interval",
+    )
+    ax.axvline(result.start, color="black", linestyle=":", linewidth=1)
+    ax.set_xlabel(result.time)
+    ax.set_ylabel(result.outcome)
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
     return ax

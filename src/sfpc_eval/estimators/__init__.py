@@ -2,6 +2,7 @@
 
 from sfpc_eval.estimators.counts import CountComparison, compare_counts
 from sfpc_eval.estimators.did_summary import SummaryDid, did_from_counts, did_from_means
+from sfpc_eval.estimators.its import ItsResult, its
 from sfpc_eval.estimators.means import MeanComparison, compare_means
 from sfpc_eval.estimators.paired import PairedComparison, paired_change
 from sfpc_eval.estimators.proportions import ProportionComparison, compare_proportions
@@ -10,6 +11,7 @@ from sfpc_eval.estimators.twfe import DidResult, did
 __all__ = [
     "CountComparison",
     "DidResult",
+    "ItsResult",
     "MeanComparison",
     "PairedComparison",
     "ProportionComparison",
@@ -20,5 +22,6 @@ __all__ = [
     "did",
     "did_from_counts",
     "did_from_means",
+    "its",
     "paired_change",
 ]
