@@ -47,6 +47,7 @@ from sfpc_eval.estimators import (
     PairedComparison,
     ProportionComparison,
     SummaryDid,
+    SyntheticControlResult,
     compare_counts,
     compare_means,
     compare_proportions,
@@ -55,6 +56,7 @@ from sfpc_eval.estimators import (
     did_from_means,
     its,
     paired_change,
+    synthetic_control,
 )
 from sfpc_eval.inference import (
     Classical,
@@ -100,6 +102,7 @@ __all__ = [
     "SfpcEvalWarning",
     "SummaryDid",
     "SuppressedValueError",
+    "SyntheticControlResult",
     "Term",
     "ThousandsSeparatorError",
     "UndefinedEffectError",
@@ -121,5 +124,6 @@ __all__ = [
     "la_panel",
     "paired_change",
     "sfpc_eligibility",
+    "synthetic_control",
     "validate_panel",
 ]

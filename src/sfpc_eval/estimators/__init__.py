@@ -6,6 +6,7 @@ from sfpc_eval.estimators.its import ItsResult, its
 from sfpc_eval.estimators.means import MeanComparison, compare_means
 from sfpc_eval.estimators.paired import PairedComparison, paired_change
 from sfpc_eval.estimators.proportions import ProportionComparison, compare_proportions
+from sfpc_eval.estimators.synthetic import SyntheticControlResult, synthetic_control
 from sfpc_eval.estimators.twfe import DidResult, did
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "PairedComparison",
     "ProportionComparison",
     "SummaryDid",
+    "SyntheticControlResult",
     "compare_counts",
     "compare_means",
     "compare_proportions",
@@ -24,4 +26,5 @@ __all__ = [
     "did_from_means",
     "its",
     "paired_change",
+    "synthetic_control",
 ]
