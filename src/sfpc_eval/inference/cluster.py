@@ -243,6 +243,13 @@ def _checked_inverse(matrix: np.ndarray, g: int) -> np.ndarray:
     return np.linalg.inv(matrix)
 
 
+def _omega(fit) -> np.ndarray:
+    """``M X' W^2 X M`` for analytic weights (rows of a cell share their weight)."""
+    rows = fit.sums["n"]
+    row_w = fit.sums["sum_w"] / rows
+    return fit.bread @ (fit.z.T @ ((rows * row_w**2)[:, None] * fit.z)) @ fit.bread
+
+
 def _blocks(fit, kind: str, root_kind: str) -> list[_Block]:
     """Per-cluster adjusted scores (see the module notes for the algebra)."""
     order = np.argsort(fit.cluster, kind="stable")
@@ -250,10 +257,7 @@ def _blocks(fit, kind: str, root_kind: str) -> list[_Block]:
     chol = linalg.cholesky(fit.bread, lower=True)
     rows = fit.sums["n"]
     weighted = getattr(fit, "weighted", False)
-    omega = None
-    if weighted:
-        row_w = fit.sums["sum_w"] / rows
-        omega = fit.bread @ (fit.z.T @ ((rows * row_w**2)[:, None] * fit.z)) @ fit.bread
+    omega = _omega(fit) if weighted else None
     blocks = []
     for g in range(fit.n_clusters):
         idx = order[bounds[g] : bounds[g + 1]]
@@ -427,7 +431,7 @@ def _satterthwaite(fit, blocks: list[_Block], c: np.ndarray) -> float:
     if getattr(fit, "weighted", False):
         rows = fit.sums["n"]
         row_w = fit.sums["sum_w"] / rows
-        omega = fit.bread @ (fit.z.T @ ((rows * row_w**2)[:, None] * fit.z)) @ fit.bread
+        omega = _omega(fit)
         f = np.empty((fit.k, n_clusters))
         for g, block in enumerate(blocks):
             idx = block.idx
