@@ -1,0 +1,1 @@
+"""Stepped-wedge cluster randomised trials: design, power, simulation and analysis."""
