@@ -32,9 +32,11 @@ __all__ = [
     "FileEncodingError",
     "InvalidValueError",
     "MissingColumnError",
+    "PoorPreFitWarning",
     "RegistryError",
     "SfpcEvalError",
     "SfpcEvalWarning",
+    "SingleUnitCohortWarning",
     "SuppressedValueError",
     "ThousandsSeparatorError",
     "UndefinedEffectError",
@@ -215,4 +217,76 @@ class FewTreatedClustersWarning(SfpcEvalWarning):
     With a single treated cluster the treated cluster's own residuals are absorbed by its fixed
     effect and the treatment dummy, so every cluster-robust variance (CR0 to CR3) is estimated
     from the comparison clusters alone and misses the treated cluster's own variability.
+    """
+
+
+class SingleUnitCohortWarning(SfpcEvalWarning):
+    """A staggered-adoption cohort has a single unit: inference for its effects is fragile.
+
+    Its group-time effects rest on one unit, so their standard errors come from that unit's own
+    deviation alone (and a cluster-robust variance with one treated cluster is unreliable).
+    """
+
+
+class SpecError(SfpcEvalError):
+    """A report spec (TOML) is invalid: unknown or missing key, bad value, missing path.
+
+    Raised by :func:`sfpc_eval.report.load_spec` before any data are read or estimated.
+
+    Attributes
+    ----------
+    key : str
+        The dotted key concerned (e.g. ``"analysis[1].design"``), or ``""``.
+    """
+
+    def __init__(self, message: str, *, key: str = ""):
+        self.key = key
+        super().__init__(message)
+
+
+class DisclosureError(SfpcEvalError):
+    """A built report still shows a disclosive cell (a small count from child-level data).
+
+    Attributes
+    ----------
+    cells : list of str
+        Where each disclosive cell is (table, row, column) and why.
+    """
+
+    def __init__(self, message: str, *, cells: Sequence[str] = ()):
+        self.cells = list(cells)
+        super().__init__(message)
+
+
+class PoorPreFitWarning(SfpcEvalWarning):
+    """A synthetic council does not track the treated council before the programme.
+
+    Raised by :func:`sfpc_eval.synthetic_control` when the treated council's pre-period root
+    mean squared prediction error is larger than that of most placebo councils: its gaps after
+    the start then mix the effect with the misfit, and the placebo p-value is not reliable.
+    """
+
+
+class SingularFitWarning(SfpcEvalWarning):
+    """A mixed model's random-effect variance is estimated at (or next to) zero.
+
+    As ``lme4::glmer`` reports a "boundary (singular) fit": the message shows the variance
+    estimate. The fixed effects are then those of the model without the random effect.
+    """
+
+
+class SeparationError(DesignError):
+    """Perfect separation in a logistic model: some regressor predicts the outcome exactly.
+
+    The maximum-likelihood estimate is infinite; the message names the regressor and the
+    groups whose outcome is all 0 or all 1.
+    """
+
+
+class SizeLimitError(SfpcEvalError):
+    """A request would bring more rows or cells from a database or Spark into memory than allowed.
+
+    Raised before the data move. The message names the estimator, says why the request needs
+    that much data (rows that do not collapse into cells, or a row-by-row fit), and gives the
+    cell-based alternative; the limit is ``max_cells`` of :func:`sfpc_eval.engines.source`.
     """

@@ -1,0 +1,792 @@
+"""Callaway & Sant'Anna (2021) difference-in-differences with staggered adoption.
+
+:func:`callaway_santanna` estimates a group-time average treatment effect ATT(g, t) for every
+cohort ``g`` (units first treated in period ``g``) and period ``t``, each from a clean 2x2
+comparison with never-treated (or not-yet-treated) units, so that effects that differ across
+cohorts or grow over time do not contaminate each other as they do in a two-way fixed effects
+regression. :meth:`CallawayResult.aggregate` then summarises them (overall, by cohort, by
+calendar period, by event time) from the stored influence functions, without re-estimating.
+
+The numbers equal R's ``did`` package (through its Python port ``csdid``) and the
+``differences`` package; see ``docs/staggered_cs.rst`` and ``tests/test_callaway.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from sfpc_eval._validate import check_conf_level
+from sfpc_eval.errors import DesignError, InvalidValueError, show_values
+from sfpc_eval.estimators.callaway_aggregate import (
+    AGGREGATIONS,
+    AggregationKind,
+    aggregate_group_time,
+)
+from sfpc_eval.estimators.callaway_gt import GroupTime, group_time_effects
+from sfpc_eval.estimators.callaway_inference import (
+    Multipliers,
+    analytic_se,
+    bootstrap_se_crit,
+    draw_multipliers,
+)
+from sfpc_eval.estimators.callaway_rc import group_time_effects_unbalanced
+from sfpc_eval.estimators.cohorts import validate_cohorts
+from sfpc_eval.panel import require_columns, require_present
+from sfpc_eval.results import ResultMixin, Term
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["CallawayAggregate", "CallawayResult", "callaway_santanna"]
+
+Estimation = Literal["dr", "ipw", "reg"]
+ESTIMATION_NAMES = {
+    "dr": "doubly robust",
+    "ipw": "inverse probability weighting",
+    "reg": "outcome regression",
+}
+CONTROL_NAMES = {"never": "never treated", "not_yet": "never or not yet treated"}
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True, eq=False)
+class _Inference:
+    """What every reading of a Callaway-Sant'Anna result needs for its intervals."""
+
+    codes: np.ndarray = field(repr=False)
+    n_clusters: int
+    cluster: str
+    multipliers: Multipliers | None = field(repr=False)
+
+    def describe(self) -> str:
+        where = f"clustered by {self.cluster}"
+        if self.multipliers is None:
+            return f"influence function, normal ({where})"
+        return f"multiplier bootstrap, {self.multipliers.draws} Rademacher draws ({where})"
+
+
+def _terms(
+    names: Sequence[str],
+    estimates: np.ndarray,
+    influence: np.ndarray,
+    inference: _Inference,
+    level: float,
+    *,
+    fixed: np.ndarray | None = None,
+    band: np.ndarray | None = None,
+) -> tuple[tuple[Term, ...], float | None]:
+    """Terms with pointwise intervals, and the sup-t critical value (bootstrap only).
+
+    ``fixed`` flags estimates that are 0 by construction (reference cells); they get no
+    standard error and are left out of the uniform band. ``band`` flags the estimates the
+    uniform band covers (default: all that are not fixed).
+    """
+    n_est = len(estimates)
+    if fixed is None:
+        fixed = np.zeros(n_est, dtype=bool)
+    free = np.flatnonzero(~fixed)
+    band = ~fixed if band is None else band & ~fixed
+    se = np.full(n_est, math.nan)
+    crit_uniform: float | None = None
+    if inference.multipliers is None:
+        se[free] = analytic_se(influence[:, free], inference.codes, inference.n_clusters)
+    elif len(free):
+        se[free], crit = bootstrap_se_crit(
+            influence[:, free],
+            inference.codes,
+            inference.n_clusters,
+            inference.multipliers,
+            level,
+            band=band[free],
+        )
+        crit_uniform = crit if band.any() else None
+    z = float(special.ndtri(0.5 + level / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic = np.where(se > 0, estimates / se, math.nan)
+    p_value = 2 * special.ndtr(-np.abs(statistic))
+    method = inference.describe()
+    terms = []
+    for i, name in enumerate(names):
+        if fixed[i]:
+            terms.append(
+                Term(
+                    name,
+                    0.0,
+                    method=method,
+                    note="base period: 0 by construction (universal base period)",
+                )
+            )
+            continue
+        s = se[i]
+        terms.append(
+            Term(
+                name,
+                estimates[i],
+                s,
+                statistic[i],
+                math.inf,
+                p_value[i],
+                estimates[i] - z * s,
+                estimates[i] + z * s,
+                method,
+                "" if s > 0 else "zero standard error: no variation in this comparison",
+            )
+        )
+    return tuple(terms), crit_uniform
+
+
+def _uniform_columns(frame: pd.DataFrame, crit: float | None) -> pd.DataFrame:
+    if crit is None:
+        return frame
+    frame["conf_low_uniform"] = frame["estimate"] - crit * frame["std_error"]
+    frame["conf_high_uniform"] = frame["estimate"] + crit * frame["std_error"]
+    frame["crit_uniform"] = crit
+    return frame
+
+
+@dataclass(frozen=True, eq=False)
+class CallawayAggregate(ResultMixin):
+    """An aggregation of Callaway & Sant'Anna group-time effects.
+
+    Attributes
+    ----------
+    kind : str
+        ``"simple"``, ``"group"``, ``"calendar"`` or ``"dynamic"``.
+    index : numpy.ndarray
+        Cohorts, periods or event times of the component effects (empty for ``"simple"``).
+    estimates : numpy.ndarray
+        Component effects.
+    overall : float
+        The overall summary effect (also the last term, ``"overall"``).
+    crit_uniform : float or None
+        Critical value of the uniform (sup-t) band over the components; None without
+        bootstrap.
+    influence : numpy.ndarray
+        ``n_units x len(index)`` influence functions of the components.
+    overall_influence : numpy.ndarray
+        Influence function of the overall effect.
+    terms : tuple of Term
+        One per component (``"ATT(e=2)"``, ``"ATT(g=2021)"``, ``"ATT(t=2022)"``) then
+        ``"overall"``.
+    """
+
+    kind: str
+    min_e: float
+    max_e: float
+    balance_e: int | None
+    index: np.ndarray = field(repr=False)
+    estimates: np.ndarray = field(repr=False)
+    overall: float
+    influence: np.ndarray = field(repr=False)
+    overall_influence: np.ndarray = field(repr=False)
+    inference: _Inference = field(repr=False)
+    conf_level: float
+    crit_uniform: float | None
+    terms: tuple[Term, ...] = field(repr=False)
+    source: str = field(repr=False, default="")
+    title: str = "Callaway & Sant'Anna aggregation"
+
+    @property
+    def index_name(self) -> str:
+        """Column naming the components in ``tidy()``."""
+        return {"group": "cohort", "calendar": "time", "dynamic": "event_time"}.get(
+            self.kind, "component"
+        )
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per component effect then ``overall``; the components carry their index.
+
+        Columns: :data:`~sfpc_eval.results.TIDY_COLUMNS`, ``conf_level``, ``aggregation``, the
+        index column (``event_time``, ``cohort`` or ``time``; missing on the ``overall``
+        row), and with bootstrap ``conf_low_uniform``, ``conf_high_uniform`` and
+        ``crit_uniform`` (the uniform band over the components; missing on ``overall``).
+        """
+        frame = super().tidy()
+        frame["aggregation"] = self.kind
+        if self.kind != "simple":
+            frame[self.index_name] = [*self.index, math.nan]
+        frame = _uniform_columns(frame, self.crit_uniform)
+        if self.crit_uniform is not None:
+            frame.loc[frame["term"] == "overall", ["conf_low_uniform", "conf_high_uniform"]] = (
+                math.nan
+            )
+            frame.loc[frame["term"] == "overall", "crit_uniform"] = math.nan
+        return frame
+
+    def _refit(self, conf_level: float) -> CallawayAggregate:
+        level = check_conf_level(conf_level)
+        return _build_aggregate(
+            self.kind,
+            self.index,
+            self.estimates,
+            self.influence,
+            self.overall,
+            self.overall_influence,
+            self.inference,
+            level,
+            self.min_e,
+            self.max_e,
+            self.balance_e,
+            self.source,
+        )
+
+    def facts(self) -> list[tuple[str, str]]:
+        """Input and method lines shown above the summary table."""
+        window = ""
+        if np.isfinite(self.min_e) or np.isfinite(self.max_e):
+            window = f"; event times {_fmt(self.min_e)} to {_fmt(self.max_e)}"
+        if self.balance_e is not None:
+            window += f"; cohorts balanced up to e={self.balance_e}"
+        lines = [("Aggregation", f"{self.kind}{window}"), ("From", self.source)]
+        if self.crit_uniform is not None:
+            lines.append(("Uniform band critical value", f"{self.crit_uniform:.3f}"))
+        return lines
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Plot the component effects with pointwise (and, with bootstrap, uniform) bands."""
+        from sfpc_eval.plot_staggered import plot_aggregate
+
+        return plot_aggregate(self, ax=ax)
+
+
+def _build_aggregate(
+    kind: str,
+    index: np.ndarray,
+    estimates: np.ndarray,
+    influence: np.ndarray,
+    overall: float,
+    overall_influence: np.ndarray,
+    inference: _Inference,
+    level: float,
+    min_e: float,
+    max_e: float,
+    balance_e: int | None,
+    source: str,
+) -> CallawayAggregate:
+    label = {"group": "g", "calendar": "t", "dynamic": "e"}.get(kind, "")
+    names = [f"ATT({label}={_fmt(v)})" for v in index]
+    # with a universal base period, the event time of the base period averages cells that are
+    # 0 by construction: report it as such, not as an estimate with a zero standard error
+    fixed = (estimates == 0) & ~np.any(influence != 0, axis=0)
+    # components and overall in one pass (one bootstrap product); the band covers components
+    terms, crit = _terms(
+        [*names, "overall"],
+        np.append(estimates, overall),
+        np.column_stack([influence, overall_influence]),
+        inference,
+        level,
+        fixed=np.append(fixed, False),
+        band=np.append(np.ones(len(names), dtype=bool), False),
+    )
+    return CallawayAggregate(
+        kind=kind,
+        min_e=min_e,
+        max_e=max_e,
+        balance_e=balance_e,
+        index=index,
+        estimates=estimates,
+        overall=overall,
+        influence=influence,
+        overall_influence=overall_influence,
+        inference=inference,
+        conf_level=level,
+        crit_uniform=crit,
+        terms=terms,
+        source=source,
+        title=f"Callaway & Sant'Anna: {kind} aggregation",
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class CallawayResult(ResultMixin):
+    """Result of :func:`callaway_santanna`: ATT(g, t) for every cohort and period.
+
+    Attributes
+    ----------
+    outcome, unit, time, cohort : str
+        Column names used.
+    covariates : tuple of str
+        Covariates (their values in the earlier period of each 2x2 comparison).
+    estimation : {"dr", "ipw", "reg"}
+        The 2x2 estimator.
+    control : {"never", "not_yet"}
+        The comparison group.
+    base_period : {"varying", "universal"}
+        The base period rule.
+    anticipation : int
+        Anticipation periods.
+    conf_level : float
+        Confidence level.
+    bootstrap : int or None
+        Multiplier bootstrap draws (None: analytic standard errors).
+    n_units, n_periods, n_clusters, n_never_treated : int
+        Size of the problem.
+    n_missing_unit_periods : int
+        Unit-periods absent (``allow_unbalanced=True``; 0 for a balanced panel).
+    cohort_sizes : dict
+        Units per cohort.
+    group_time : GroupTime
+        Cohort, period, base period, estimate and influence function of each cell.
+    terms : tuple of Term
+        One per cell, named ``"ATT(g, t)"``.
+    crit_uniform : float or None
+        Critical value of the uniform band over all cells (bootstrap only).
+    """
+
+    outcome: str
+    unit: str
+    time: str
+    cohort: str
+    covariates: tuple[str, ...]
+    estimation: str
+    control: str
+    base_period: str
+    anticipation: int
+    conf_level: float
+    bootstrap: int | None
+    n_units: int
+    n_periods: int
+    n_clusters: int
+    n_never_treated: int
+    n_missing_unit_periods: int
+    cohort_sizes: dict[float, int]
+    group_time: GroupTime = field(repr=False)
+    unit_cohort: np.ndarray = field(repr=False)
+    unit_weight: np.ndarray = field(repr=False)
+    periods: np.ndarray = field(repr=False)
+    inference: _Inference = field(repr=False)
+    crit_uniform: float | None
+    terms: tuple[Term, ...] = field(repr=False)
+    title: str = "Callaway & Sant'Anna group-time effects"
+
+    @property
+    def att(self) -> Term:
+        """Average effect on the treated: the ``"simple"`` aggregation, as a term ``"att"``.
+
+        The cohort-size-weighted mean of all post-treatment ATT(g, t) (the same reading as
+        ``att`` of the other staggered estimators). The ATT(g, t) themselves are in
+        ``group_time.att`` and ``tidy()``.
+        """
+        return replace(self.aggregate("simple").term("overall"), term="att")
+
+    @property
+    def influence(self) -> np.ndarray:
+        """Per-unit influence functions (``n_units x n_cells``)."""
+        return self.group_time.influence
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per ATT(g, t) with design columns.
+
+        Columns: :data:`~sfpc_eval.results.TIDY_COLUMNS`, ``conf_level``, ``cohort``,
+        ``time``, ``base_time``, ``event_time`` (``time - cohort``), ``post``
+        (``time >= cohort``), ``n_treated``, ``n_control``, and with bootstrap
+        ``conf_low_uniform``, ``conf_high_uniform`` and ``crit_uniform``.
+        """
+        frame = super().tidy()
+        gt = self.group_time
+        frame["cohort"] = gt.group
+        frame["time"] = gt.time
+        frame["base_time"] = gt.base
+        frame["event_time"] = gt.time - gt.group
+        frame["post"] = gt.time >= gt.group
+        frame["n_treated"] = gt.n_treated
+        frame["n_control"] = gt.n_control
+        return _uniform_columns(frame, self.crit_uniform)
+
+    def _refit(self, conf_level: float) -> CallawayResult:
+        level = check_conf_level(conf_level)
+        terms, crit = _terms(
+            [t.term for t in self.terms],
+            self.group_time.att,
+            self.group_time.influence,
+            self.inference,
+            level,
+            fixed=self.group_time.reference,
+        )
+        return replace(self, conf_level=level, terms=terms, crit_uniform=crit)
+
+    def with_bootstrap(
+        self, draws: int | None, rng: int | np.random.Generator | None = None
+    ) -> CallawayResult:
+        """Return the same estimates with other inference, without re-estimating.
+
+        Parameters
+        ----------
+        draws : int or None
+            Multiplier-bootstrap draws, or None for analytic standard errors.
+        rng : int or numpy.random.Generator, optional
+            Seed for the draws.
+
+        Returns
+        -------
+        CallawayResult
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> g = np.repeat([3.0, 3, 4, 4, np.nan, np.nan], 5)
+        >>> t = np.tile(np.arange(1.0, 6), 6)
+        >>> y = t + np.where(t >= g, 1.0, 0) + np.sin(np.arange(30))
+        >>> df = pd.DataFrame({"u": np.repeat(np.arange(6), 5), "t": t, "y": y, "g": g})
+        >>> res = callaway_santanna(df, "y", "u", "t", "g").with_bootstrap(199, rng=1)
+        >>> res.bootstrap, res.crit_uniform > 1.96
+        (199, True)
+        """
+        draws = _check_bootstrap(draws)
+        multipliers = None
+        if draws is not None:
+            generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+            multipliers = draw_multipliers(draws, self.n_clusters, generator)
+        inference = replace(self.inference, multipliers=multipliers)
+        terms, crit = _terms(
+            [t.term for t in self.terms],
+            self.group_time.att,
+            self.group_time.influence,
+            inference,
+            self.conf_level,
+            fixed=self.group_time.reference,
+        )
+        return replace(self, bootstrap=draws, inference=inference, terms=terms, crit_uniform=crit)
+
+    def facts(self) -> list[tuple[str, str]]:
+        """Input and method lines shown above the summary table."""
+        sizes = ", ".join(f"{_fmt(g)}: {s}" for g, s in self.cohort_sizes.items())
+        cov = ", ".join(self.covariates) if self.covariates else "none"
+        return [
+            ("Outcome", self.outcome),
+            ("Estimator", ESTIMATION_NAMES[self.estimation]),
+            ("Comparison units", CONTROL_NAMES[self.control]),
+            ("Base period", self.base_period),
+            ("Anticipation periods", str(self.anticipation)),
+            ("Covariates", cov),
+            ("Units (never treated)", f"{self.n_units} ({self.n_never_treated})"),
+            ("Cohorts (units)", sizes),
+            ("Periods", str(self.n_periods)),
+            (
+                "Panel",
+                "balanced"
+                if self.n_missing_unit_periods == 0
+                else f"unbalanced, {self.n_missing_unit_periods} unit-periods missing "
+                "(repeated cross-section 2x2 estimators)",
+            ),
+            ("Inference", self.inference.describe()),
+        ]
+
+    def aggregate(
+        self,
+        kind: AggregationKind = "dynamic",
+        *,
+        min_e: float = -math.inf,
+        max_e: float = math.inf,
+        balance_e: int | None = None,
+        conf_level: float | None = None,
+    ) -> CallawayAggregate:
+        """Summarise the group-time effects (from the influence functions, no re-estimation).
+
+        Parameters
+        ----------
+        kind : {"dynamic", "simple", "group", "calendar"}, default "dynamic"
+            ``"simple"``: cohort-size-weighted mean of all post-treatment ATT(g, t);
+            ``"group"``: effect of each cohort (mean over its post-treatment periods) and
+            their cohort-size-weighted mean; ``"calendar"``: effect in each period (over
+            cohorts already treated) and their mean; ``"dynamic"``: effect ``e`` periods
+            after adoption (event study) and the mean over ``e >= 0``.
+        min_e, max_e : float, optional
+            Event-time window (not for ``"calendar"``).
+        balance_e : int, optional
+            ``"dynamic"`` only: keep cohorts observed at every event time 0..``balance_e``.
+        conf_level : float, optional
+            Defaults to the result's.
+
+        Returns
+        -------
+        CallawayAggregate
+
+        Raises
+        ------
+        InvalidValueError
+            Unknown ``kind``, or a window argument that does not apply or is malformed.
+        DesignError
+            The window leaves nothing to aggregate.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> g = np.repeat([3.0, 3, 4, 4, np.nan, np.nan], 5)
+        >>> t = np.tile(np.arange(1.0, 6), 6)
+        >>> y = t + np.where(t >= g, t - g + 1, 0) + np.cos(np.arange(30)) / 100
+        >>> df = pd.DataFrame({"u": np.repeat(np.arange(6), 5), "t": t, "y": y, "g": g})
+        >>> res = callaway_santanna(df, "y", "u", "t", "g")
+        >>> res.aggregate("dynamic", min_e=0).estimates.round(1).tolist()
+        [1.0, 2.0, 3.0]
+        """
+        if kind not in AGGREGATIONS:
+            raise InvalidValueError(
+                f"`kind` must be one of {', '.join(map(repr, AGGREGATIONS))}; got {kind!r}."
+            )
+        level = self.conf_level if conf_level is None else check_conf_level(conf_level)
+        gt = self.group_time
+        agg = aggregate_group_time(
+            kind,
+            group=gt.group,
+            time=gt.time,
+            att=gt.att,
+            influence=gt.influence,
+            unit_cohort=self.unit_cohort,
+            unit_weight=self.unit_weight,
+            periods=self.periods,
+            min_e=min_e,
+            max_e=max_e,
+            balance_e=balance_e,
+        )
+        source = (
+            f"{ESTIMATION_NAMES[self.estimation]} ATT(g, t), {CONTROL_NAMES[self.control]} "
+            f"comparison units, {self.n_units} units"
+        )
+        return _build_aggregate(
+            kind,
+            agg.index,
+            agg.estimates,
+            agg.influence,
+            agg.overall,
+            agg.overall_influence,
+            self.inference,
+            level,
+            min_e,
+            max_e,
+            balance_e,
+            source,
+        )
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Event-study plot: the dynamic aggregation with pointwise (and uniform) bands."""
+        return self.aggregate("dynamic").plot(ax=ax)
+
+
+def _check_choice(value: object, name: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise InvalidValueError(
+            f"`{name}` must be one of {', '.join(map(repr, choices))}; got {value!r}."
+        )
+
+
+def _check_bootstrap(bootstrap: object) -> int | None:
+    if bootstrap is None:
+        return None
+    if (
+        isinstance(bootstrap, bool)
+        or not isinstance(bootstrap, numbers.Integral)
+        or int(bootstrap) < 2
+    ):
+        raise InvalidValueError(
+            f"`bootstrap` must be None (analytic standard errors) or a whole number of "
+            f"multiplier-bootstrap draws >= 2 (e.g. 999); got {bootstrap!r}."
+        )
+    return int(bootstrap)
+
+
+def _cluster_codes(
+    data: pd.DataFrame, unit: str, cluster: str | None, units: np.ndarray
+) -> tuple[np.ndarray, int, str]:
+    if cluster is None or cluster == unit:
+        return np.arange(len(units)), len(units), unit
+    require_present(data, cluster, argument="cluster")
+    per_unit = data.groupby(unit, sort=True)[cluster].nunique()
+    varying = list(per_unit.index[per_unit.to_numpy() > 1])
+    if varying:
+        raise InvalidValueError(
+            f"`cluster` column {cluster!r} must be constant within each {unit} (clusters must "
+            f"nest units), but it varies within {len(varying)} unit(s): "
+            f"{show_values(varying)}. Cluster at a level that contains whole units."
+        )
+    labels = data.groupby(unit, sort=True)[cluster].first().reindex(units)
+    # clusters in sorted order of their labels (as R did / csdid), one code per unit
+    codes, _ = pd.factorize(labels, sort=True)
+    return np.asarray(codes), int(codes.max()) + 1, cluster
+
+
+def callaway_santanna(
+    data: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    cohort: str,
+    *,
+    covariates: Sequence[str] | None = None,
+    control: Literal["never", "not_yet"] = "never",
+    estimation: Estimation = "dr",
+    anticipation: int = 0,
+    base_period: Literal["varying", "universal"] = "varying",
+    weights: str | None = None,
+    cluster: str | None = None,
+    conf_level: float = 0.95,
+    allow_unbalanced: bool = False,
+    bootstrap: int | None = None,
+    rng: int | np.random.Generator | None = None,
+    progress: bool = False,
+) -> CallawayResult:
+    """Callaway & Sant'Anna (2021) group-time effects for staggered adoption.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        A panel, one row per unit and period (balanced unless ``allow_unbalanced=True``).
+        Not modified.
+    outcome, unit, time : str
+        Outcome, unit id and (numeric) period columns.
+    cohort : str
+        First treated period of each unit (constant within unit); missing = never treated.
+        R's ``did`` codes never treated as 0: recode those to NaN (0 is refused unless it is a
+        period of the panel).
+    covariates : sequence of str, optional
+        Covariates for the propensity score and the outcome regression. Each 2x2 comparison
+        uses their values in its earlier period (the base period for post-treatment cells),
+        as R ``did`` does.
+    control : {"never", "not_yet"}, default "never"
+        Comparison units: never treated, or never and not yet treated (at
+        ``max(t, base) + anticipation``).
+    estimation : {"dr", "ipw", "reg"}, default "dr"
+        2x2 estimator: doubly robust (``DRDID::drdid_panel``), normalised inverse probability
+        weighting, or outcome regression.
+    anticipation : int, default 0
+        Periods (in units of ``time``) before ``cohort`` in which units may already respond.
+    base_period : {"varying", "universal"}, default "varying"
+        ``"varying"``: pre-treatment cells compare consecutive periods; ``"universal"``: every
+        cell compares with the period before treatment (anticipation).
+    weights : str, optional
+        Unit sampling weights (constant within unit).
+    cluster : str, optional
+        Cluster column containing whole units (e.g. region); default: the unit.
+    conf_level : float, default 0.95
+        Confidence level.
+    allow_unbalanced : bool, default False
+        Accept units missing in some periods. Each 2x2 comparison then uses every row
+        observed in its two periods, with the repeated cross-section estimators (as R
+        ``did`` with ``allow_unbalanced_panel = TRUE``); covariates are each row's own.
+        Without it, an unbalanced panel is an error that counts the missing unit-periods.
+    bootstrap : int, optional
+        Multiplier-bootstrap draws (Rademacher, clustered). Gives bootstrap standard errors
+        and uniform (sup-t) bands; None gives analytic standard errors.
+    rng : int or numpy.random.Generator, optional
+        Seed for the bootstrap.
+    progress : bool, default False
+        Show a progress bar over the group-time cells.
+
+    Returns
+    -------
+    CallawayResult
+
+    Raises
+    ------
+    MissingColumnError, InvalidValueError, DuplicateObservationError, DesignError
+        Bad input; see :func:`~sfpc_eval.estimators.cohorts.validate_cohorts` for the panel
+        checks (cohorts outside the panel, units treated in the first period, no
+        never-treated units, anticipation too long, unbalanced panel...).
+
+    Warns
+    -----
+    SingleUnitCohortWarning
+        A cohort has a single unit.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import sfpc_eval.estimators.callaway as cs
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat([3.0, 3, 4, 4, np.nan, np.nan, np.nan, np.nan], 5)
+    >>> t = np.tile(np.arange(1.0, 6), 8)
+    >>> y = 0.5 * t + np.where(t >= g, 2.0, 0) + rng.normal(0, 0.1, 40)
+    >>> df = pd.DataFrame({"la": np.repeat(np.arange(8), 5), "year": t, "y": y, "g": g})
+    >>> res = cs.callaway_santanna(df, "y", "la", "year", "g")
+    >>> round(res.aggregate("simple").overall, 1)
+    2.0
+    """
+    _check_choice(estimation, "estimation", tuple(ESTIMATION_NAMES))
+    _check_choice(base_period, "base_period", ("varying", "universal"))
+    draws = _check_bootstrap(bootstrap)
+    level = check_conf_level(conf_level)
+    require_columns(data, {"cluster": cluster})
+    panel = validate_cohorts(
+        data,
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        cohort=cohort,
+        covariates=covariates,
+        weights=weights,
+        allow_unbalanced=allow_unbalanced,
+        anticipation=anticipation,
+        control=control,
+    )
+    if panel.n_periods < 2:
+        raise DesignError(f"The panel has {panel.n_periods} period; ATT(g, t) needs at least 2.")
+    codes, n_clusters, cluster_name = _cluster_codes(panel.data, unit, cluster, panel.units)
+    if n_clusters < 2:
+        raise DesignError(
+            f"`cluster` column {cluster!r} has a single cluster; standard errors need at least 2."
+        )
+    if panel.balanced:
+        gt = group_time_effects(
+            panel, estimation=estimation, base_period=base_period, progress=progress
+        )
+    else:
+        gt = group_time_effects_unbalanced(
+            panel, estimation=estimation, base_period=base_period, progress=progress
+        )
+    bad = ~np.isfinite(gt.att) | ~np.all(np.isfinite(gt.influence), axis=0)
+    if bad.any():  # e.g. a cohort whose units all have weight 0; never return NaN
+        shown = [f"({g:g}, {t:g})" for g, t in zip(gt.group[bad], gt.time[bad], strict=True)]
+        raise DesignError(
+            f"ATT(g, t) cannot be computed for cells {show_values(shown)}: a cohort or its "
+            "comparison units have zero total weight there. Check `weights`."
+        )
+    multipliers = None
+    if draws is not None:
+        generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        multipliers = draw_multipliers(draws, n_clusters, generator)
+    inference = _Inference(codes, n_clusters, cluster_name, multipliers)
+    names = [f"ATT({_fmt(g)}, {_fmt(t)})" for g, t in zip(gt.group, gt.time, strict=True)]
+    terms, crit = _terms(names, gt.att, gt.influence, inference, level, fixed=gt.reference)
+    if weights is not None:
+        # rows are sorted by unit: the first row of each unit carries its (constant) weight
+        _, first_rows = np.unique(panel.data[unit].to_numpy(), return_index=True)
+        unit_weight = panel.data[weights].to_numpy(dtype=float)[first_rows]
+    else:
+        unit_weight = np.ones(panel.n_units)
+    return CallawayResult(
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        cohort=cohort,
+        covariates=panel.covariates,
+        estimation=estimation,
+        control=control,
+        base_period=base_period,
+        anticipation=panel.anticipation,
+        conf_level=level,
+        bootstrap=draws,
+        n_units=panel.n_units,
+        n_periods=panel.n_periods,
+        n_clusters=n_clusters,
+        n_never_treated=panel.n_never_treated,
+        n_missing_unit_periods=panel.n_missing_unit_periods,
+        cohort_sizes=panel.cohort_sizes,
+        group_time=gt,
+        unit_cohort=panel.unit_cohort,
+        unit_weight=unit_weight,
+        periods=panel.periods,
+        inference=inference,
+        crit_uniform=crit,
+        terms=terms,
+    )
