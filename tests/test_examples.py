@@ -15,10 +15,24 @@ PROMISED = {
     "leeds_before_after.py": ["leeds_cpp.csv", "leeds_cpp.png"],
     "leeds_did.py": ["leeds_did.csv", "leeds_did_cpp.png", "leeds_did_cla.png"],
 }
+# scripts whose own test module runs them and checks their numbers
+OWN_TEST = {
+    "staggered_sfpc.py": "test_staggered_example.py",
+    "single_council.py": "test_single_council_example.py",
+}
 RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
 
 
-@pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
+def test_every_example_is_run_by_a_test():
+    tests = Path(__file__).parent
+    for script in sorted(p.name for p in EXAMPLES.glob("*.py")):
+        if script in OWN_TEST:
+            assert script in (tests / OWN_TEST[script]).read_text(), script
+        else:
+            assert script in PROMISED, f"{script} is not run by any test"
+
+
+@pytest.mark.parametrize("script", sorted(PROMISED))
 def test_example_runs(script, tmp_path):
     if script == "leeds_did.py" and not RAW.is_dir():
         pytest.skip(f"the DfE files are not at {RAW}")

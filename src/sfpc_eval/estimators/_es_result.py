@@ -1,0 +1,117 @@
+"""Readings shared by event-study results: per-event-time tables and simultaneous bands."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sfpc_eval._validate import check_conf_level
+from sfpc_eval.estimators._es_fit import sup_t_critical
+from sfpc_eval.results import ResultMixin
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["EventTermsMixin", "event_label"]
+
+
+def event_label(e: int, kind: str = "") -> str:
+    """Term name of event time ``e``: ``"e=-2"``, or ``"e<=-5"`` / ``"e>=4"`` for binned ends."""
+    return f"e{kind or '='}{e}"
+
+
+class EventTermsMixin(ResultMixin):
+    """Event-time readings shared by the event-study results.
+
+    Subclasses provide ``event_times``, ``reference`` and ``_event_vcov()`` (the variance matrix
+    of the event-time terms, in order); the first ``len(event_times)`` entries of ``terms`` are
+    the event-time terms.
+    """
+
+    event_times: tuple[int, ...]
+    reference: int | None
+
+    def _event_vcov(self) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def event_table(self) -> pd.DataFrame:
+        """Return the event-time rows of ``tidy()``, with an ``event_time`` column."""
+        frame = self.tidy().iloc[: len(self.event_times)].copy()
+        frame.insert(1, "event_time", list(self.event_times))
+        return frame.reset_index(drop=True)
+
+    def bands(
+        self, level: float | None = None, *, draws: int = 10_000, rng: int | None = 0
+    ) -> pd.DataFrame:
+        """Pointwise and simultaneous (sup-t) confidence bands for the event-time terms.
+
+        The simultaneous band uses the critical value of ``max_e |t_e|`` when the estimates are
+        jointly normal with the estimated variance matrix, found by simulation (``draws``
+        draws, seeded by ``rng``, so the band is reproducible); a multivariate t when every
+        term has the same finite degrees of freedom (e.g. ``G - 1`` with CR1), so the band
+        and the pointwise intervals use the same reference. It covers every event-time effect
+        at once with probability ``level`` (asymptotically).
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level; the result's ``conf_level`` by default.
+        draws : int, default 10000
+            Simulation draws for the sup-t critical value.
+        rng : int, optional, default 0
+            Seed.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``event_time, estimate, std_error, conf_low, conf_high, band_low, band_high`` and
+            ``critical`` (the sup-t critical value, the same on every row).
+        """
+        level = self.conf_level if level is None else check_conf_level(level)
+        table = self.event_table()
+        se = table["std_error"].to_numpy()
+        est = table["estimate"].to_numpy()
+        dfs = table["df"].to_numpy(dtype=float)
+        df = float(dfs[0]) if np.all(dfs == dfs[0]) else math.inf
+        crit = sup_t_critical(self._event_vcov(), level, draws, rng, df=df)
+        pointwise = self.conf_int(level).iloc[: len(self.event_times)]
+        return pd.DataFrame(
+            {
+                "event_time": list(self.event_times),
+                "estimate": est,
+                "std_error": se,
+                "conf_low": pointwise["conf_low"].to_numpy(),
+                "conf_high": pointwise["conf_high"].to_numpy(),
+                "band_low": est - crit * se,
+                "band_high": est + crit * se,
+                "critical": crit,
+            }
+        )
+
+    def plot(  # type: ignore[override]
+        self,
+        ax: Axes | None = None,
+        *,
+        simultaneous: bool = True,
+        draws: int = 10_000,
+        rng: int | None = 0,
+    ) -> Axes:
+        """Event-time estimates with pointwise intervals and a simultaneous (sup-t) band.
+
+        The reference period, if any, is drawn at 0. See :meth:`bands`.
+        """
+        from sfpc_eval._plot_staggered import plot_event_study
+
+        table = self.bands(draws=draws, rng=rng) if simultaneous else None
+        if table is None:
+            table = self.event_table()
+        return plot_event_study(
+            table,
+            reference=self.reference,
+            level=self.conf_level,
+            title=getattr(self, "title", ""),
+            ax=ax,
+        )
