@@ -1,20 +1,6 @@
-"""Plots of staggered-adoption results: effects by event time, cohort or period with bands.
+"""Figures for staggered adoption: event studies, aggregations and the Bacon decomposition.
 
 Every function takes an optional ``ax`` and returns the Axes it drew on.
-
-Examples
---------
->>> import matplotlib
->>> matplotlib.use("Agg")
->>> import numpy as np, pandas as pd
->>> from sfpc_eval.estimators.callaway import callaway_santanna
->>> g = np.repeat([3.0, 3, 4, 4, np.nan, np.nan], 5)
->>> t = np.tile(np.arange(1.0, 6), 6)
->>> y = t + np.where(t >= g, 1.0, 0) + np.sin(np.arange(30))
->>> df = pd.DataFrame({"u": np.repeat(np.arange(6), 5), "t": t, "y": y, "g": g})
->>> ax = callaway_santanna(df, "y", "u", "t", "g").plot()
->>> ax.get_xlabel()
-'Periods since adoption (event time)'
 """
 
 from __future__ import annotations
@@ -22,77 +8,197 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["plot_aggregate"]
+__all__ = ["plot_aggregate", "plot_bacon", "plot_event_study"]
 
 X_LABELS = {
-    "event_time": "Periods since adoption (event time)",
-    "cohort": "Cohort (first treated period)",
-    "time": "Period",
+    "event_time": "periods since adoption",
+    "cohort": "cohort (first treated period)",
+    "time": "period",
+}
+
+TYPE_COLOURS = {
+    "treated vs never treated": "#1b7837",
+    "earlier vs later treated": "#2166ac",
+    "later vs earlier treated": "#b2182b",
 }
 
 
-def plot_aggregate(result: Any, ax: Axes | None = None) -> Axes:
-    """Draw component effects with pointwise intervals and, if available, a uniform band.
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new = plt.subplots(figsize=(6, 3.5))
+    return new
+
+
+def plot_event_study(
+    table: pd.DataFrame,
+    *,
+    reference: int | None = None,
+    level: float = 0.95,
+    title: str = "",
+    x: str = "event_time",
+    ax: Axes | None = None,
+) -> Axes:
+    """Event-time estimates, pointwise intervals (bars) and, if present, a sup-t band (shaded).
 
     Parameters
     ----------
-    result : CallawayAggregate
-        Any aggregation with a ``tidy()`` holding an index column (``event_time``, ``cohort``
-        or ``time``), ``estimate``, ``conf_low``, ``conf_high`` and optionally
-        ``conf_low_uniform`` / ``conf_high_uniform`` (bootstrap).
+    table : pandas.DataFrame
+        Column ``x``, ``estimate``, ``conf_low``, ``conf_high`` and optionally ``band_low``,
+        ``band_high`` (from ``result.bands()``).
+    reference : int, optional
+        Reference event time, drawn as a hollow point at 0.
+    level : float
+        Confidence level (for the legend).
+    title : str
+        Axes title.
+    x : str
+        The index column: ``"event_time"`` (before-adoption points drawn grey, adoption
+        marked), ``"cohort"`` or ``"time"``.
     ax : matplotlib Axes, optional
         Where to draw; a new figure if omitted.
 
     Returns
     -------
     matplotlib.axes.Axes
-    """
-    if ax is None:
-        import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=(6.5, 3.8))
-    frame = result.tidy()
-    column = result.index_name
-    if column not in frame.columns:  # "simple": one overall number
-        frame = frame.assign(component=0.0)
-        column = "component"
-    rows = frame[frame["term"] != "overall"]
-    x = rows[column].to_numpy(dtype=float)
-    est = rows["estimate"].to_numpy(dtype=float)
-    pct = f"{result.conf_level:.0%}"
-    pre = x < 0 if column == "event_time" else np.zeros(len(x), dtype=bool)
-    if "conf_low_uniform" in rows.columns:
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"event_time": [-2, 0, 1], "estimate": [0.1, 1.0, 1.5],
+    ...                       "conf_low": [-0.5, 0.4, 0.8], "conf_high": [0.7, 1.6, 2.2]})
+    >>> plot_event_study(table, reference=-1).get_xlabel()
+    'periods since adoption'
+    """
+    ax = _axes(ax)
+    rows = table.sort_values(x)
+    at = rows[x].to_numpy(dtype=float)
+    if "band_low" in rows:
         ax.fill_between(
-            x,
-            rows["conf_low_uniform"].to_numpy(dtype=float),
-            rows["conf_high_uniform"].to_numpy(dtype=float),
-            color="#9ecae1",
+            at,
+            rows["band_low"],
+            rows["band_high"],
+            color="#92c5de",
             alpha=0.5,
             step=None,
-            label=f"{pct} uniform band (sup-t)",
+            label=f"{level:.0%} simultaneous (sup-t)",
         )
+    est = rows["estimate"].to_numpy(dtype=float)
     low = est - rows["conf_low"].to_numpy(dtype=float)
     high = rows["conf_high"].to_numpy(dtype=float) - est
-    for mask, colour, name in ((pre, "#878787", "before adoption"), (~pre, "#08519c", "after")):
+    before = at < 0 if x == "event_time" else np.zeros(len(at), dtype=bool)
+    for mask, colour, name in ((before, "#878787", "before adoption"), (~before, "#08306b", "")):
         if mask.any():
             ax.errorbar(
-                x[mask],
+                at[mask],
                 est[mask],
                 yerr=np.vstack([low[mask], high[mask]]),
                 fmt="o",
                 color=colour,
                 capsize=3,
-                label=f"{name}: estimate, {pct} pointwise CI",
+                label=f"{name + ': ' if name else ''}estimate, {level:.0%} pointwise",
             )
+    if reference is not None:
+        ax.plot([reference], [0.0], "o", mfc="white", color="#08306b", label="reference")
     ax.axhline(0, color="black", linewidth=0.8)
-    if column == "event_time":
-        ax.axvline(-0.5, color="grey", linestyle=":", linewidth=0.8)
-    ax.set_xlabel(X_LABELS.get(column, ""))
-    ax.set_ylabel("Average effect on the treated")
-    ax.set_title(f"{result.title} (overall {result.overall:.3g})")
-    ax.legend(fontsize="small", frameon=False)
+    if x == "event_time":
+        ax.axvline(-0.5, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_xlabel(X_LABELS[x])
+    ax.set_ylabel("effect")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
     return ax
+
+
+def plot_bacon(table: pd.DataFrame, *, overall: float, ax: Axes | None = None) -> Axes:
+    """Goodman-Bacon scatter: each 2x2 estimate against its weight, coloured by type.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``estimate``, ``weight`` and ``type`` per comparison.
+    overall : float
+        The TWFE coefficient (drawn as a horizontal line).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure if omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"estimate": [2.0, -1.0], "weight": [0.7, 0.3],
+    ...                       "type": ["treated vs never treated", "later vs earlier treated"]})
+    >>> plot_bacon(table, overall=1.1).get_ylabel()
+    '2x2 DiD estimate'
+    """
+    ax = _axes(ax)
+    for kind, rows in table.groupby("type", sort=False):
+        ax.scatter(
+            rows["weight"],
+            rows["estimate"],
+            label=str(kind),
+            color=TYPE_COLOURS.get(str(kind)),
+            alpha=0.8,
+        )
+    ax.axhline(overall, color="black", linestyle="--", linewidth=1, label=f"TWFE {overall:.3g}")
+    ax.set_xlabel("weight")
+    ax.set_ylabel("2x2 DiD estimate")
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_aggregate(result: Any, ax: Axes | None = None) -> Axes:
+    """Draw a Callaway & Sant'Anna aggregation: components with pointwise and uniform bands.
+
+    Parameters
+    ----------
+    result : CallawayAggregate
+        Any aggregation whose ``tidy()`` holds its index column (``result.index_name``:
+        ``event_time``, ``cohort`` or ``time``), ``estimate``, ``conf_low``, ``conf_high`` and
+        optionally ``conf_low_uniform`` / ``conf_high_uniform`` (multiplier bootstrap).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure if omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sfpc_eval.estimators.callaway import callaway_santanna
+    >>> g = np.repeat([3.0, 3, 4, 4, np.nan, np.nan], 5)
+    >>> t = np.tile(np.arange(1.0, 6), 6)
+    >>> y = t + np.where(t >= g, 1.0, 0) + np.sin(np.arange(30))
+    >>> df = pd.DataFrame({"u": np.repeat(np.arange(6), 5), "t": t, "y": y, "g": g})
+    >>> callaway_santanna(df, "y", "u", "t", "g").plot().get_xlabel()
+    'periods since adoption'
+    """
+    frame = result.tidy()
+    x = result.index_name
+    if x not in frame.columns:  # "simple": one overall number
+        frame = frame.assign(time=0.0)
+        x = "time"
+    rows = frame[frame["term"] != "overall"].rename(
+        columns={"conf_low_uniform": "band_low", "conf_high_uniform": "band_high"}
+    )
+    return plot_event_study(
+        rows,
+        level=result.conf_level,
+        title=f"{result.title} (overall {result.overall:.3g})",
+        x=x,
+        ax=ax,
+    )

@@ -103,7 +103,7 @@ class EventTermsMixin(ResultMixin):
 
         The reference period, if any, is drawn at 0. See :meth:`bands`.
         """
-        from sfpc_eval._plot_staggered import plot_event_study
+        from sfpc_eval.plot_staggered import plot_event_study
 
         table = self.bands(draws=draws, rng=rng) if simultaneous else None
         if table is None:

@@ -94,7 +94,7 @@ class BaconResult(ResultMixin):
 
     def plot(self, ax=None):  # type: ignore[override]
         """Scatter of the 2x2 estimates against their weights, coloured by type."""
-        from sfpc_eval._plot_staggered import plot_bacon
+        from sfpc_eval.plot_staggered import plot_bacon
 
         return plot_bacon(self.comparisons, overall=self.estimate, ax=ax)
 
