@@ -495,6 +495,20 @@ def _design(
     return np.column_stack(columns), tuple(names)
 
 
+def _clearly_full_rank(weighted: np.ndarray) -> bool:
+    """Tell whether the column-scaled Gram matrix is well conditioned.
+
+    Smallest eigenvalue above 1e-10 of the largest: the design then has full column rank and
+    no collinear regressor needs naming.
+    """
+    gram = weighted.T @ weighted
+    scale = np.sqrt(np.diag(gram))
+    if gram.size == 0 or not np.all(scale > 0):
+        return gram.size == 0
+    values = np.linalg.eigvalsh(gram / np.outer(scale, scale))
+    return bool(values[0] > 1e-10 * values[-1])
+
+
 def _check_rank(
     z: np.ndarray,
     d: np.ndarray,
@@ -504,6 +518,8 @@ def _check_rank(
     fixed_effects: bool = True,
 ) -> None:
     weighted = np.sqrt(d)[:, None] * z
+    if _clearly_full_rank(weighted):
+        return  # one k x k eigendecomposition instead of one SVD per regressor
     fe_only = weighted[:, n_regressors:]
     base_rank = np.linalg.matrix_rank(fe_only) if fixed_effects else 0
     if fixed_effects and base_rank < fe_only.shape[1]:
@@ -622,8 +638,10 @@ def did(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        LA-year rows or child-level rows (several per unit and period). Not modified.
+    data : pandas.DataFrame, DuckDB relation, Parquet/CSV path or PySpark DataFrame
+        LA-year rows or child-level rows (several per unit and period). Not modified. Rows
+        held by DuckDB or Spark (or :func:`sfpc_eval.engines.source`) are collapsed into cells
+        where they live, with the same checks and the same numbers.
     outcome : str
         Outcome column: a rate or mean (gaussian), a count (poisson) or 0/1 (binomial).
     unit, time : str
@@ -687,32 +705,55 @@ def did(
             f"`exposure` is for family='poisson' (an offset); got family={family!r}."
         )
     covariates = tuple(covariates)
-    clean = _check_inputs(
-        data,
-        outcome=outcome,
-        unit=unit,
-        time=time,
-        treated=treated,
-        covariates=covariates,
-        weights=weights,
-        exposure=exposure,
-        cluster=cluster,
-        family=family,
-        allow_switching_off=allow_switching_off,
-    )
-    # weights join the cell key, so every row of a cell carries the same weight
-    by = list(
-        dict.fromkeys([cluster, unit, time, treated, *covariates, *([weights] if weights else [])])
-    )
+    remote = None
+    if not isinstance(data, pd.DataFrame):
+        # DuckDB relation, Parquet/CSV path or Spark DataFrame: collapse where the rows live
+        from sfpc_eval.engines import did_input
+
+        data, remote = did_input(
+            data,
+            outcome=outcome,
+            unit=unit,
+            time=time,
+            treated=treated,
+            covariates=covariates,
+            weights=weights,
+            exposure=exposure,
+            cluster=cluster,
+            family=family,
+            collapse_rows=collapse_rows,
+        )
+    if remote is None:
+        clean = _check_inputs(
+            data,
+            outcome=outcome,
+            unit=unit,
+            time=time,
+            treated=treated,
+            covariates=covariates,
+            weights=weights,
+            exposure=exposure,
+            cluster=cluster,
+            family=family,
+            allow_switching_off=allow_switching_off,
+        )
+    else:
+        clean = data  # the probe: each cell's keys with its smallest and largest outcome
+    # weights and exposure join the cell key, so every row of a cell carries the same ones (the
+    # GLM working variance of a row depends on its exposure: CR2/CR3 are then exact on cells)
+    extra = [c for c in (weights, exposure) if c is not None]
+    by = list(dict.fromkeys([cluster, unit, time, treated, *covariates, *extra]))
     if not collapse_rows:
         clean["__row__"] = np.arange(len(clean))
         by.append("__row__")
     factors = {c: factorize_sorted(clean[c]) for c in dict.fromkeys([cluster, unit, time, treated])}
     _check_design(clean, factors, outcome, unit, time, treated, cluster, allow_switching_off)
     _warn_single_treated_cluster(clean, factors, cluster, treated, inference)
-    cells = collapse(
-        clean, outcome=outcome, by=by, weights=weights, exposure=exposure, factors=factors
-    )
+    if remote is None:
+        remote = collapse(
+            clean, outcome=outcome, by=by, weights=weights, exposure=exposure, factors=factors
+        )
+    cells = remote
     regressors = [treated, *covariates]
     sums = {c: cells.sums[c].to_numpy(dtype=np.float64) for c in cells.sums.columns}
     cluster_codes = cells.codes[cluster]
