@@ -1,18 +1,24 @@
 """Synthetic control: known weights, the convex weight problem, placebo p-value by direct
-enumeration, and bad inputs. (Comparison with pysyncon is left for the issue-8 work: on the
-known-weights panel pysyncon's SLSQP inner solver stops at a worse objective than the exact
-solution, see the note.)"""
+enumeration, leave-one-out, plots, warnings and bad inputs. The comparison with pysyncon is in
+tests/test_synthetic_reference.py."""
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import optimize
 
 import sfpc_eval as se
-from sfpc_eval.errors import DesignError, DuplicateObservationError
+from sfpc_eval.errors import (
+    DesignError,
+    DuplicateObservationError,
+    InvalidValueError,
+    PoorPreFitWarning,
+)
 from sfpc_eval.estimators.synthetic import simplex_weights
+from sfpc_eval.plotting import plot_leave_one_out, plot_placebo_gaps
 
 UNITS = [f"LA{i:02d}" for i in range(12)]
 YEARS = list(range(2008, 2020))
@@ -120,3 +126,106 @@ def test_bad_inputs(change, kwargs, error, words):
         se.synthetic_control(panel, **args)
     for word in words:
         assert word in str(info.value)
+
+
+def test_leave_one_out_refits_without_each_positive_donor():
+    """Leave-one-out: one refit per donor with positive weight, each equal to a direct fit
+    without that donor (same V), to 1e-10."""
+    panel = known_weights_panel()
+    v = np.ones(7) / 7
+    res = fit(panel, v=v, leave_one_out=True, placebo=False)
+    table = res.leave_one_out_table()
+    assert sorted(table["dropped"]) == sorted(TRUE)
+    for unit in TRUE:
+        others = [u for u in UNITS if u not in ("LA00", unit)]
+        direct = fit(panel, v=v, donors=others, placebo=False)
+        part = res.leave_one_out[res.leave_one_out["dropped"] == unit]
+        np.testing.assert_allclose(part["gap"], direct.gaps["gap"], atol=1e-10)
+        row = table.set_index("dropped").loc[unit]
+        assert row["pre_rmspe"] == pytest.approx(direct.pre_rmspe, abs=1e-10)
+        assert row["weight"] == pytest.approx(TRUE[unit], abs=1e-6)
+
+
+def test_tidy_summary_and_plots():
+    res = fit(known_weights_panel(effect=-8.0), v=np.ones(7) / 7, leave_one_out=True)
+    tidy = res.tidy()
+    assert list(tidy["term"]) == ["mean_post_gap", "percent_change", "rmspe_ratio"]
+    assert tidy.loc[0, "estimate"] == pytest.approx(-8.0, abs=1e-6)
+    assert (tidy["p_value"] == res.p_value).all()
+    post = res.gaps[res.gaps["time"] >= 2015]
+    expected = 100 * post["gap"].mean() / post["synthetic"].mean()
+    assert res.percent_change.estimate == pytest.approx(expected, rel=1e-12)
+    text = str(res.summary())
+    assert "placebo in space" in text and "LA03" in text
+    ax = res.plot()
+    assert ax.get_legend() is not None
+    plt.close(ax.figure)
+    ax = plot_placebo_gaps(res)
+    assert len(ax.lines) >= len(UNITS)
+    plt.close(ax.figure)
+    ax = plot_leave_one_out(res)
+    assert len(ax.lines) >= 3
+    plt.close(ax.figure)
+
+
+def test_placebo_plot_drops_poor_pre_fits():
+    """ADH's rule: placebos with pre-period RMSPE above the multiple of the treated council's
+    are not drawn; the title says how many."""
+    res = fit(known_weights_panel(effect=-8.0), v=np.ones(7) / 7)
+    ax = plot_placebo_gaps(res, exclude_pre_rmspe_above=2.0)
+    # the treated fit is exact (pre-RMSPE ~ 0): every placebo is excluded
+    assert "11 poorly fitting placebos not shown" in ax.get_title()
+    plt.close(ax.figure)
+
+
+def test_poor_pre_fit_warns_with_rmspe_and_percentile():
+    """A treated council far above every donor cannot be matched: warn, naming its RMSPE and
+    its percentile among placebos."""
+    panel = known_weights_panel()
+    panel.loc[panel["la"] == "LA00", "rate"] += 100
+    with pytest.warns(PoorPreFitWarning) as record:
+        res = fit(panel, v=np.ones(7) / 7)
+    message = str(record[0].message)
+    assert f"{res.pre_rmspe:.4g}" in message and "100% of the 11 placebo" in message
+
+
+def test_predictor_averages_and_errors():
+    """Predictors as (column, periods) averages: the weights solve the problem on the averaged
+    predictors (checked against a fit on a panel holding those averages as outcomes)."""
+    panel = known_weights_panel()
+    spans = [("rate", [2008, 2009, 2010]), ("rate", [2011, 2012]), ("rate", [2013, 2014])]
+    res = fit(panel, predictors=spans, v=np.ones(3) / 3, placebo=False)
+    assert res.predictors == (
+        "rate@mean(2008-2010)",
+        "rate@mean(2011-2012)",
+        "rate@mean(2013-2014)",
+    )
+    wide = panel.pivot(index="year", columns="la", values="rate")  # noqa: PD010
+    for _, years in spans:  # the averages are matched exactly (the true weights can do it)
+        treated = wide.loc[years, "LA00"].mean()
+        synthetic = wide.loc[years, res.weights.index].mean().to_numpy() @ res.weights
+        assert synthetic == pytest.approx(treated, abs=1e-8)
+    with pytest.raises(DesignError, match=r"8 predictors but only 7 pre-periods"):
+        fit(panel, predictors=[2008, 2009, 2010, 2011, 2012, 2013, 2014, 2008])
+    with pytest.raises(DesignError, match=r"2016.*not before the start"):
+        fit(panel, predictors=[("rate", [2014, 2016])])
+    with pytest.raises(DesignError, match=r"predictor period 2017 is not a pre-period"):
+        fit(panel, predictors=[2017])
+    with pytest.raises(InvalidValueError, match=r"`v` must hold 7"):
+        fit(panel, v=[1.0, 2.0])
+
+
+def test_gaps_are_listed_with_their_periods():
+    panel = known_weights_panel()
+    gone = panel.index[(panel["la"].isin(["LA04", "LA09"])) & (panel["year"].isin([2009, 2011]))]
+    with pytest.raises(DesignError) as info:
+        fit(panel.drop(index=gone), placebo=False)
+    text = str(info.value)
+    assert "'LA04' (2009, 2011)" in text and "'LA09' (2009, 2011)" in text and "donors" in text
+
+
+def test_does_not_modify_input():
+    panel = known_weights_panel()
+    before = panel.copy()
+    fit(panel, v=np.ones(7) / 7, leave_one_out=True)
+    pd.testing.assert_frame_equal(panel, before)
