@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -92,3 +93,73 @@ def test_data_check_reports_a_folder(tmp_path):
 def test_data_check_missing_folder_exits_1(tmp_path):
     code, _, err = run("data", "check", str(tmp_path / "nope"))
     assert code == 1 and "nope" in err
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_report_builds_the_claims_audit(tmp_path):
+    out = tmp_path / "audit.html"
+    code, stdout, err = run("report", str(EXAMPLES / "claims_audit.toml"), "-o", str(out))
+    assert code == 0, err
+    assert f"wrote {out}" in stdout and "leeds_cpp_2011_2017" in out.read_text()
+
+
+def test_report_refuses_an_unwritable_output_before_building(tmp_path, monkeypatch):
+    import sfpc_eval.report as report
+
+    def boom(*args, **kwargs):
+        raise AssertionError("built before the output path was checked")
+
+    monkeypatch.setattr(report, "build", boom)
+    target = tmp_path / "no-such-folder" / "r.html"
+    code, out, err = run("report", str(EXAMPLES / "claims_audit.toml"), "-o", str(target))
+    assert code == 1 and out == ""
+    assert "`-o`: cannot write" in err and "does not exist" in err
+    code, _, err = run(
+        "report", str(EXAMPLES / "claims_audit.toml"), "-o", str(tmp_path / "ok.html"),
+        "--pdf", str(tmp_path / "nope" / "r.pdf"),
+    )
+    assert code == 1 and "`--pdf`: cannot write" in err
+
+
+def test_report_bad_spec_and_data_override(tmp_path):
+    code, _, err = run("report", str(tmp_path / "missing.toml"), "-o", str(tmp_path / "r.html"))
+    assert code == 1 and "missing.toml does not exist" in err
+    code, _, err = run(
+        "report", str(EXAMPLES / "leeds_report.toml"), "-o", str(tmp_path / "r.html"),
+        "--data", str(tmp_path / "no-data"),
+    )
+    assert code == 1 and "`data.path`" in err and "no-data does not exist" in err
+
+
+def test_report_help_shows_examples():
+    out = io.StringIO()
+    with redirect_stdout(out), pytest.raises(SystemExit):
+        main(["report", "--help"])
+    text = out.getvalue()
+    assert "sfpc-eval report examples/leeds_report.toml -o leeds_report.html" in text
+    assert "--data" in text and "--pdf" in text
+
+
+@pytest.mark.parametrize("command", [["claims"], ["data", "check"], ["before-after"],
+                                     ["before-after", "counts"], ["report"]])
+def test_every_subcommand_help_has_examples(command):
+    out = io.StringIO()
+    with redirect_stdout(out), pytest.raises(SystemExit) as done:
+        main([*command, "--help"])
+    assert done.value.code == 0 and "examples:" in out.getvalue()
+
+
+def test_report_writes_to_the_specs_output_path(tmp_path):
+    spec = tmp_path / "audit.toml"
+    spec.write_text(
+        '[report]\ntitle = "Audit"\ndate = "2026-01-15"\n[[analysis]]\ndesign = "claims"\n'
+        'place = "Leeds"\n[output]\nhtml = "out/audit.html"\n'
+    )
+    code, _, err = run("report", str(spec))
+    assert code == 1 and "`output.html`: cannot write" in err  # out/ does not exist yet
+    (tmp_path / "out").mkdir()
+    code, _, err = run("report", str(spec))
+    assert code == 0, err
+    assert (tmp_path / "out" / "audit.html").read_text().startswith("<!DOCTYPE html>")

@@ -8,6 +8,7 @@ Examples
    $ sfpc-eval claims --format csv > audit.csv
    $ sfpc-eval before-after counts 974 515 --labels 2011 2017
    $ sfpc-eval before-after proportions 52 140 25 100 --labels FDAC comparison
+   $ sfpc-eval report examples/leeds_report.toml -o leeds_report.html
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pandas as pd
 from sfpc_eval import __version__
 from sfpc_eval._tables import Table, format_number
 from sfpc_eval.data import check_folder
-from sfpc_eval.errors import SfpcEvalError
+from sfpc_eval.errors import SfpcEvalError, SpecError
 from sfpc_eval.estimators import compare_counts, compare_proportions
 from sfpc_eval.evidence import audit, load_registry
 from sfpc_eval.results import ResultMixin
@@ -63,12 +64,43 @@ examples:
 """
 
 
+REPORT_EPILOG = """\
+examples:
+  sfpc-eval report examples/leeds_report.toml -o leeds_report.html
+  sfpc-eval report examples/leeds_report.toml -o leeds.html --data ~/Downloads/dfe-files
+  sfpc-eval report examples/claims_audit.toml -o audit.html --pdf audit.pdf
+  sfpc-eval report examples/stepped_wedge_trial.toml -o trial.html
+
+The spec is checked (keys, paths, output paths, the design against the data) before anything
+is computed. Relative paths in the spec resolve against the spec's folder; --data replaces
+the spec's data.path. SOURCE_DATE_EPOCH sets the report's date when the spec has none.
+"""
+
+
+def _add_report(commands) -> None:
+    report = commands.add_parser(
+        "report",
+        help="build a reproducible HTML (and PDF) report from a TOML spec",
+        description="Build the evaluation report a TOML spec describes: one self-contained "
+        "HTML file (figures embedded), byte-identical on every build.",
+        epilog=REPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("spec", help="the report spec (TOML)")
+    report.add_argument(
+        "-o", "--output", help="HTML file to write (default: the spec's output.html)"
+    )
+    report.add_argument("--pdf", help="also print a PDF here (needs Chromium)")
+    report.add_argument("--data", help="data folder or file, replacing the spec's data.path")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sfpc-eval",
         description=(
-            "Evaluate children's social care programmes: re-derive published claims and "
-            "compare counts, rates and proportions before and after a change."
+            "Evaluate children's social care programmes: re-derive published claims, "
+            "compare counts, rates and proportions before and after a change, and build "
+            "reproducible evaluation reports."
         ),
     )
     parser.add_argument("--version", action="version", version=f"sfpc-eval {__version__}")
@@ -148,6 +180,9 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--labels", nargs=2, metavar=("FIRST", "SECOND"), help="group names")
         sub.add_argument("--conf-level", type=float, default=0.95, help="default 0.95")
         sub.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    _add_report(commands)
+    # `power` (stepped-wedge / DiD power and MDES) will be added here: one `_add_power(commands)`
+    # parser builder and one `_run_power(args)` runner registered in RUNNERS below.
     return parser
 
 
@@ -242,17 +277,41 @@ def _run_data_check(args: argparse.Namespace) -> tuple[str, int]:
     return str(report) + "\n", status
 
 
+def _run_report(args: argparse.Namespace) -> str:
+    from sfpc_eval.report import build, load_spec
+    from sfpc_eval.report.spec import check_output_path
+
+    spec = load_spec(args.spec, data=args.data)
+    html_path = args.output or spec.output["html"]
+    if html_path is None:
+        raise SpecError(
+            "no output file: pass -o OUT.html (or set output.html in the spec).", key="-o"
+        )
+    html_path = check_output_path(html_path, "-o" if args.output else "output.html")
+    pdf_path = args.pdf or spec.output["pdf"]
+    if pdf_path is not None:
+        pdf_path = check_output_path(pdf_path, "--pdf" if args.pdf else "output.pdf")
+    report = build(spec)
+    written = [report.to_html(html_path)]
+    if pdf_path is not None:
+        written.append(report.to_pdf(pdf_path))
+    sections = len(report.sections)
+    return "".join(f"wrote {p}\n" for p in written) + f"{sections} analyses\n"
+
+
+RUNNERS = {
+    "claims": lambda args: (_run_claims(args), 0),
+    "data": _run_data_check,
+    "before-after": lambda args: (_run_before_after(args), 0),
+    "report": lambda args: (_run_report(args), 0),
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 bad input, 2 bad usage)."""
     args = _parser().parse_args(argv)
-    status = 0
     try:
-        if args.command == "claims":
-            out = _run_claims(args)
-        elif args.command == "data":
-            out, status = _run_data_check(args)
-        else:
-            out = _run_before_after(args)
+        out, status = RUNNERS[args.command](args)
     except (SfpcEvalError, KeyError, FileNotFoundError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         sys.stderr.write(f"sfpc-eval: error: {message}\n")

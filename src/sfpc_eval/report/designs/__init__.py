@@ -1,0 +1,67 @@
+"""One small module per design; each declares its spec keys, checks fit, and builds a section.
+
+A design module defines ``NAME``, ``NEEDS_DATA``, ``DOC``, ``KEYS`` (its ``[[analysis]]`` keys
+besides ``design`` and ``title``), ``check(analysis, dataset, where)`` (raise before anything is
+computed if the design does not fit the data) and ``run(analysis, dataset, context)`` returning
+a :class:`~sfpc_eval.report.blocks.Section`. A design whose library module is not installed is
+listed in :data:`UNAVAILABLE` with the reason, and is not offered.
+
+Examples
+--------
+>>> from sfpc_eval.report.designs import DESIGNS
+>>> sorted(DESIGNS)[:3]
+['before_after', 'claims', 'did']
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from sfpc_eval.report.designs import before_after, claims, did, single_la
+from sfpc_eval.report.schema import Key
+
+__all__ = ["COMMON_KEYS", "DESIGNS", "UNAVAILABLE", "analysis_keys", "needs_data"]
+
+COMMON_KEYS = (
+    Key("design", "str", "Which design this analysis uses", required=True),
+    Key("title", "str", "Heading of the analysis' section (default: generated)"),
+)
+
+DESIGNS: dict[str, ModuleType] = {m.NAME: m for m in (before_after, did, claims, single_la)}
+"""Designs this installation offers, by name."""
+
+UNAVAILABLE: dict[str, str] = {}
+"""Designs named in the issue but not offered here, with the reason."""
+
+_OPTIONAL = {
+    "stepped_wedge": (
+        "sfpc_eval.report.designs.stepped_wedge",
+        "the stepped-wedge report section needs sfpc_eval.trials.analysis and "
+        "sfpc_eval.trials.simulate, which could not be imported",
+    ),
+    "staggered": (
+        "sfpc_eval.report.designs.staggered",
+        "the staggered-adoption report section is not in this version yet",
+    ),
+}
+for _name, (_module, _reason) in _OPTIONAL.items():
+    try:
+        DESIGNS[_name] = importlib.import_module(_module)
+    except Exception as _err:
+        _own = isinstance(_err, ModuleNotFoundError) and _err.name == _module
+        UNAVAILABLE[_name] = (
+            f"{_reason}." if _own else f"{_reason} ({type(_err).__name__}: {_err})."
+        )
+
+
+def needs_data(analysis: dict) -> bool:
+    """Whether an analysis reads the spec's ``[data]`` (a design may simulate its own)."""
+    module = DESIGNS[analysis["design"]]
+    hook = getattr(module, "needs_data", None)
+    return hook(analysis) if hook is not None else bool(module.NEEDS_DATA)
+
+
+def analysis_keys(design: str) -> tuple[Key, ...]:
+    """All keys an ``[[analysis]]`` table of this design may hold."""
+    return COMMON_KEYS + tuple(DESIGNS[design].KEYS)

@@ -1,0 +1,276 @@
+"""Before/after: one unit's count (and rate) in two years, compared with exact intervals.
+
+Uses :func:`sfpc_eval.compare_counts` (rate ratio with R ``poisson.test``'s exact interval).
+With ``claim``, the published claim's inputs are set beside the values in the data.
+
+Examples
+--------
+>>> [k.name for k in KEYS][:4]
+['unit', 'outcome', 'before', 'after']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sfpc_eval.errors import DesignError, SpecError
+from sfpc_eval.estimators import compare_counts
+from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
+from sfpc_eval.report.designs._common import (
+    check_complete,
+    check_outcome,
+    check_units,
+    check_years,
+    count_text,
+    estimate_rows,
+    estimate_table,
+    interval,
+    label_of,
+    sentence,
+)
+from sfpc_eval.report.figures import render_svg, shade_periods
+from sfpc_eval.report.schema import Key
+
+NAME = "before_after"
+NEEDS_DATA = True
+DOC = "One unit's count (and rate per 10,000) in two years: rate ratio and percentage change."
+KEYS = (
+    Key("unit", "str", "The local authority (or unit) compared with itself", required=True),
+    Key("outcome", "str", "DfE measure (e.g. 'cpp') or count column", required=True),
+    Key("before", "int", "The year before", required=True),
+    Key("after", "int", "The year after", required=True),
+    Key("exposure", "str", "CSV/Parquet: population column for rates (DfE: population 0-17)"),
+    Key("claim", "str", "Registry id of a published claim on the same figures"),
+    Key("conf_level", "float", "Confidence level", default=0.95),
+)
+
+
+def _exposure(analysis: dict[str, Any], dataset) -> str | None:
+    if dataset.kind == "dfe":
+        return "population_0_17"
+    return analysis["exposure"]
+
+
+def check(analysis: dict[str, Any], dataset, where: str) -> None:
+    """Raise if the unit, years, outcome or claim do not fit the data."""
+    unit = check_units([analysis["unit"]], dataset, f"{where}.unit")[0]
+    column = check_outcome(analysis["outcome"], dataset, f"{where}.outcome")
+    if analysis["before"] >= analysis["after"]:
+        raise SpecError(
+            f"`{where}`: `before` ({analysis['before']}) must be earlier than `after` "
+            f"({analysis['after']}).",
+            key=f"{where}.before",
+        )
+    check_years([analysis["before"], analysis["after"]], dataset, where)
+    exposure = _exposure(analysis, dataset)
+    if exposure is not None and exposure not in dataset.frame.columns:
+        raise SpecError(
+            f"`{where}.exposure`: column {exposure!r} is not in the data.", key=f"{where}.exposure"
+        )
+    rows = _rows(analysis, dataset, unit)
+    if len(rows) != 2:
+        raise DesignError(
+            f"`{where}`: expected one row for {unit!r} in each of {analysis['before']} and "
+            f"{analysis['after']}; found {len(rows)}. Child-level data: aggregate it first, or "
+            "use the did design."
+        )
+    check_complete(rows, [column, *([exposure] if exposure else [])], dataset, where)
+    if analysis["claim"] is not None:
+        from sfpc_eval.evidence import load_registry
+
+        ids = load_registry().ids()
+        if analysis["claim"] not in ids:
+            from sfpc_eval.report.schema import closest
+
+            raise SpecError(
+                f"`{where}.claim`: no claim {analysis['claim']!r} in the registry."
+                f"{closest(analysis['claim'], list(ids))} See `sfpc-eval claims` for the ids.",
+                key=f"{where}.claim",
+            )
+
+
+def _rows(analysis: dict[str, Any], dataset, unit: Any):
+    frame = dataset.frame
+    mask = (frame[dataset.unit] == unit) & frame[dataset.time].isin(
+        [analysis["before"], analysis["after"]]
+    )
+    return frame[mask].sort_values(dataset.time)
+
+
+def _trend_figure(analysis, dataset, context: Context, unit, column, exposure) -> FigureBlock:
+    frame = dataset.frame[dataset.frame[dataset.unit] == unit].sort_values(dataset.time)
+    per = exposure is not None
+    y = frame[column] / frame[exposure] * 10_000 if per else frame[column]
+    if dataset.kind == "dfe":
+        y = frame[dataset.rate_column(column)]
+    hidden = 0
+    if dataset.level == "child":  # small counts from child-level records are not plotted
+        small = (frame[column] > 0) & (frame[column] < context.threshold)
+        hidden = int(small.sum())
+        y = y.where(~small)
+    shades = context.axis_shades(dataset)
+    span = (float(frame[dataset.time].min()), float(frame[dataset.time].max()))
+    shown: list[str] = []
+
+    def draw(ax):
+        ax.plot(frame[dataset.time], y, marker="o", color="#b2182b", label=str(unit))
+        for year in (analysis["before"], analysis["after"]):
+            ax.axvline(year, color="black", linestyle=":", linewidth=1)
+        shown.extend(shade_periods(ax, shades, span=span))
+        ax.set_xlabel("year ending 31 March" if dataset.kind == "dfe" else dataset.time)
+        ax.set_ylabel("per 10,000 children" if per else column)
+        ax.set_title(f"{unit}: {label_of(column)}")
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.grid(alpha=0.3)
+
+    svg = render_svg(draw, size=(9.0, 3.6))
+    caption = (
+        f"{sentence(label_of(column))} in {unit}{' per 10,000 children aged 0-17' if per else ''}, "
+        f"{int(span[0])}-{int(span[1])}; dotted lines mark {analysis['before']} and "
+        f"{analysis['after']}."
+    )
+    if hidden:
+        caption += f" {hidden} point(s) below the disclosure threshold are not shown."
+    skipped = [s[2] for s in shades if s[2] not in shown]
+    if shown:
+        caption += f" Shaded: {', '.join(shown)}."
+    if skipped:
+        caption += f" Not reached by this time axis: {', '.join(skipped)}."
+    return FigureBlock(f"{unit}: {label_of(column)} over time", svg, caption)
+
+
+def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
+    """Compare the two years; tables, a trend figure, findings and methods text."""
+    unit = check_units([analysis["unit"]], dataset, "unit")[0]
+    column = analysis["outcome"]
+    exposure = _exposure(analysis, dataset)
+    rows = _rows(analysis, dataset, unit)
+    counts = [float(v) for v in rows[column]]
+    years = (str(analysis["before"]), str(analysis["after"]))
+    level = analysis["conf_level"]
+    child = dataset.level == "child"
+    small = child and any(0 < c < context.threshold for c in counts)
+    label = label_of(column)
+    title = analysis["title"] or f"Before/after: {label} in {unit}, {years[0]} to {years[1]}"
+    shown = ["c" if small else count_text(c) for c in counts]
+    data_rows = []
+    rates = None
+    if exposure is not None:
+        pops = [float(v) for v in rows[exposure]]
+        rates = compare_counts(
+            *counts, exposure=tuple(pops), per=10_000, labels=years, conf_level=level
+        )
+        for year, shown_count, pop, term in zip(
+            years, shown, pops, ("before", "after"), strict=True
+        ):
+            rate = "c" if small else f"{rates.term(term).estimate:.1f}"
+            data_rows.append((year, shown_count, count_text(pop), rate))
+        data_columns = ("year", "count", "population 0-17", "per 10,000")
+    else:
+        data_rows = [(y, s) for y, s in zip(years, shown, strict=True)]
+        data_columns = ("year", "count")
+    roles = tuple(("",) + ("count",) + ("",) * (len(data_columns) - 2) for _ in data_rows)
+    source = "published LA-level statistics" if not child else "child-level records"
+    data_table = TableBlock(
+        f"{unit}: {label}",
+        data_columns,
+        tuple(data_rows),
+        provenance="child" if child else "published",
+        notes=(f"Source: {source} ({dataset.kind}).",),
+        roles=roles,
+    )
+    findings: list[str] = []
+    limitations = [
+        "A before/after comparison attributes every change between the two years to the "
+        "programme; national trends, other local changes and regression to the mean are not "
+        "separated out (the did design does that).",
+    ]
+    tables = [data_table]
+    if small:
+        tables.append(
+            TableBlock(
+                "Change between the two years",
+                ("term", "estimate"),
+                (("percent_change", "c"),),
+                provenance="estimate",
+                notes=(
+                    f"Suppressed: a count below {context.threshold} from child-level records "
+                    "would be revealed by the change.",
+                ),
+            )
+        )
+        findings.append(
+            f"{sentence(label)} in {unit}: counts too small to show (below the threshold)."
+        )
+        methods = ()
+    else:
+        result = compare_counts(*counts, labels=years, conf_level=level)
+        est_rows = estimate_rows(result, ["rate_ratio", "percent_change", "difference"], "counts")
+        if rates is not None:
+            est_rows += estimate_rows(rates, ["rate_ratio", "percent_change"], "rates per 10,000")
+        tables.append(estimate_table("Change between the two years", est_rows, level))
+        pct = result.percent_change
+        findings.append(
+            f"{sentence(label)} in {unit}: {count_text(counts[0])} in {years[0]} and "
+            f"{count_text(counts[1])} in {years[1]}, a change of {pct.estimate:+.1f}% "
+            f"({level:.0%} CI {interval(pct.conf_low, pct.conf_high, '%')[1:-1]})."
+        )
+        if rates is not None:
+            rp = rates.percent_change
+            findings.append(
+                f"Per 10,000 children: {rates.term('before').estimate:.1f} to "
+                f"{rates.term('after').estimate:.1f}, {rp.estimate:+.1f}%."
+            )
+        method = result.term("rate_ratio").method
+        methods = (
+            f"{unit}'s {label} in {years[0]} and {years[1]} were compared as two Poisson "
+            f"counts (sfpc_eval.compare_counts): the rate ratio and percentage change have "
+            f"{level:.0%} intervals by the {method} method (as R's poisson.test), and the "
+            f"difference a {result.term('difference').method} interval."
+            + (
+                " Rates per 10,000 use the ONS mid-year population aged 0-17 of the previous "
+                "year (the DfE's denominator)."
+                if rates is not None and dataset.kind == "dfe"
+                else ""
+            ),
+        )
+    if analysis["claim"] is not None:
+        from sfpc_eval.evidence import load_registry, reproduce
+
+        claim = load_registry()[analysis["claim"]]
+        rep = reproduce(analysis["claim"])
+        values = claim.inputs.values if claim.inputs is not None else {}
+        published = [values.get("before"), values.get("after")]
+        agree = published == [int(c) for c in counts] if not small else None
+        tables.append(
+            TableBlock(
+                f"Published claim {claim.id}",
+                ("", years[0], years[1], "wording", "registry status"),
+                (
+                    (
+                        "published",
+                        *(count_text(v) if v is not None else "" for v in published),
+                        claim.wording,
+                        rep.status,
+                    ),
+                    ("these data", *shown, "", ""),
+                ),
+                provenance="child" if child else "published",
+                notes=(claim.source.cite(),),
+                roles=(("", "", "", "", ""), ("", "count", "count", "", "")),
+            )
+        )
+        if agree is not None:
+            findings.append(
+                f"The published figures of claim {claim.id} ({claim.wording!r}) "
+                + ("match these data exactly." if agree else "differ from these data.")
+            )
+    return Section(
+        key=context.key,
+        title=title,
+        findings=tuple(findings),
+        methods=methods,
+        tables=tuple(tables),
+        figures=(_trend_figure(analysis, dataset, context, unit, column, exposure),),
+        limitations=tuple(limitations),
+    )

@@ -1,0 +1,440 @@
+"""Difference-in-differences: treated units against a comparison group, by two-way fixed effects.
+
+Uses :func:`sfpc_eval.did` with the inference the spec asks for (CR0-CR3 with Satterthwaite
+degrees of freedom, wild cluster bootstrap or randomization inference). On DfE data each
+measure is analysed as a rate per 10,000 (linear) and, for the percentage change, as a count
+with the population as exposure (Poisson).
+
+Examples
+--------
+>>> sorted(INFERENCE)
+['CR0', 'CR1', 'CR2', 'CR3', 'randomization', 'wild']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sfpc_eval._tables import format_p_value
+from sfpc_eval.errors import DesignError, SpecError, show_values
+from sfpc_eval.estimators import did
+from sfpc_eval.inference import ClusterRobust, Randomization, WildClusterBootstrap
+from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
+from sfpc_eval.report.designs._common import (
+    check_complete,
+    check_outcome,
+    check_units,
+    estimate_rows,
+    estimate_table,
+    group_rates,
+    interval,
+    label_of,
+    recording_warnings,
+    sentence,
+)
+from sfpc_eval.report.disclosure import suppress_grid
+from sfpc_eval.report.figures import render_svg, shade_periods
+from sfpc_eval.report.schema import Key
+
+__all__ = ["DOC", "INFERENCE", "KEYS", "NAME", "check", "run"]
+
+NAME = "did"
+NEEDS_DATA = True
+DOC = "Treated units vs a comparison group over years: two-way fixed-effects DiD."
+INFERENCE = {
+    "CR0": "cluster-robust CR0",
+    "CR1": "cluster-robust CR1",
+    "CR2": "cluster-robust CR2 (Satterthwaite df)",
+    "CR3": "cluster-robust CR3 (Satterthwaite df)",
+    "wild": "wild cluster bootstrap",
+    "randomization": "randomization inference",
+}
+KEYS = (
+    Key("treated", "list[str]", "Units under the programme", required=True),
+    Key("start", "int", "First period under the programme", required=True),
+    Key(
+        "outcomes",
+        "list[str]",
+        "DfE measures (e.g. ['cpp', 'cla']) or outcome columns",
+        required=True,
+    ),
+    Key(
+        "comparison",
+        "str",
+        "Comparison group: the DfE statistical neighbours of the (first) treated LA, all other "
+        "units, or the units in `comparison_units`; default 'statistical_neighbours' on DfE "
+        "data, else 'all'",
+        choices=("statistical_neighbours", "all", "listed"),
+    ),
+    Key("comparison_units", "list[str]", "The comparison units when comparison = 'listed'"),
+    Key("years", "years", "First and last period of the analysis (default: all)"),
+    Key(
+        "family",
+        "str",
+        "CSV/Parquet outcomes: 'gaussian' (rates, means), 'poisson' (counts), 'binomial' (0/1)",
+        default="gaussian",
+        choices=("gaussian", "poisson", "binomial"),
+    ),
+    Key("exposure", "str", "CSV/Parquet, family 'poisson': exposure (population) column"),
+    Key(
+        "inference",
+        "list[str]",
+        "Inference, first is the main one; each is reported (on DfE data the Poisson count "
+        "model uses the non-wild ones, CR2 if none)",
+        default=["CR2"],
+        choices=tuple(INFERENCE),
+    ),
+    Key("n_resamples", "int", "Draws for wild bootstrap / randomization", default=9999),
+    Key("seed", "int", "Random seed for resampling inference", default=20150101),
+    Key("conf_level", "float", "Confidence level", default=0.95),
+)
+
+
+def _comparison(analysis: dict[str, Any], dataset, where: str) -> list[Any]:
+    treated = check_units(analysis["treated"], dataset, f"{where}.treated")
+    mode = analysis["comparison"] or ("statistical_neighbours" if dataset.kind == "dfe" else "all")
+    if mode == "listed":
+        if not analysis["comparison_units"]:
+            raise SpecError(
+                f"`{where}`: comparison = 'listed' needs `comparison_units` (a list of units).",
+                key=f"{where}.comparison_units",
+            )
+        group = check_units(analysis["comparison_units"], dataset, f"{where}.comparison_units")
+    elif mode == "all":
+        group = [u for u in dataset.units if u not in treated]
+    else:
+        if dataset.neighbours is None:
+            raise SpecError(
+                f"`{where}`: comparison = 'statistical_neighbours' needs the DfE statistical "
+                "neighbours file (`data.neighbours`), which was not found; use comparison = "
+                "'listed' with `comparison_units`, or 'all'.",
+                key=f"{where}.comparison",
+            )
+        n = dataset.neighbours
+        names = n.loc[n["la_name"] == str(treated[0]), "neighbour_name"].tolist()
+        if not names:
+            raise DesignError(
+                f"`{where}`: {treated[0]!r} has no statistical neighbours in "
+                f"{dataset.neighbours_file}. Use comparison = 'listed'."
+            )
+        group = [u for u in dataset.units if str(u) in names and u not in treated]
+        lost = sorted(set(names) - {str(u) for u in group})
+        if lost:
+            raise DesignError(
+                f"`{where}`: statistical neighbours {show_values(lost)} of {treated[0]!r} are "
+                "not units of the panel (boundary changes?). Use comparison = 'listed'."
+            )
+    overlap = sorted(set(map(str, group)) & set(map(str, treated)))
+    if overlap:
+        raise DesignError(
+            f"`{where}`: {show_values(overlap)} are both treated and in the comparison group; "
+            "remove them from `comparison_units`."
+        )
+    if not group:
+        raise DesignError(f"`{where}`: the comparison group is empty; add comparison units.")
+    return group
+
+
+def _window(analysis: dict[str, Any], dataset) -> tuple[int, int]:
+    years = dataset.years
+    return tuple(analysis["years"]) if analysis["years"] else (years[0], years[-1])  # type: ignore[return-value]
+
+
+def _subset(analysis, dataset, treated, group) -> pd.DataFrame:
+    first, last = _window(analysis, dataset)
+    frame = dataset.frame
+    time = frame[dataset.time]
+    keep = frame[dataset.unit].isin([*treated, *group]) & (time >= first) & (time <= last)
+    data = frame[keep].copy()
+    data["_treated"] = (
+        data[dataset.unit].isin(treated) & (data[dataset.time] >= analysis["start"])
+    ).astype(int)
+    return data
+
+
+def _models(analysis, dataset) -> list[tuple[str, str, str, str | None]]:
+    """(label, column, family, exposure) for each model of each outcome."""
+    models = []
+    for outcome in analysis["outcomes"]:
+        if dataset.kind == "dfe":
+            models.append((outcome, f"{outcome}_rate", "gaussian", None))
+            models.append((outcome, outcome, "poisson", "population_0_17"))
+        else:
+            models.append((outcome, outcome, analysis["family"], analysis["exposure"]))
+    return models
+
+
+def check(analysis: dict[str, Any], dataset, where: str) -> None:
+    """Raise if the treated units, comparison group, years or outcomes do not fit the data."""
+    treated = check_units(analysis["treated"], dataset, f"{where}.treated")
+    group = _comparison(analysis, dataset, where)
+    for outcome in analysis["outcomes"]:
+        check_outcome(outcome, dataset, f"{where}.outcomes")
+    first, last = _window(analysis, dataset)
+    if not first < analysis["start"] <= last:
+        raise DesignError(
+            f"`{where}.start` = {analysis['start']} leaves no period before or none from the "
+            f"start within {first}-{last}; DiD needs both. Move `start` or widen `years`."
+        )
+    exposure = analysis["exposure"]
+    if dataset.kind != "dfe" and exposure and exposure not in dataset.frame.columns:
+        raise SpecError(
+            f"`{where}.exposure`: column {exposure!r} is not in the data.",
+            key=f"{where}.exposure",
+        )
+    if (
+        "wild" in analysis["inference"]
+        and dataset.kind != "dfe"
+        and analysis["family"] != "gaussian"
+    ):
+        raise SpecError(
+            f"`{where}.inference`: the wild cluster bootstrap is for linear (gaussian) models; "
+            "use 'randomization' or a CR variance.",
+            key=f"{where}.inference",
+        )
+    data = _subset(analysis, dataset, treated, group)
+    columns = [c for _, c, _, e in _models(analysis, dataset) for c in (c, e) if c]
+    check_complete(data, list(dict.fromkeys(columns)), dataset, where)
+    if data[dataset.unit].nunique() < 3:
+        raise DesignError(
+            f"`{where}`: only {data[dataset.unit].nunique()} units; DiD with cluster-robust "
+            "inference needs at least 3."
+        )
+
+
+def _inference(name: str, analysis: dict[str, Any], unit: str):
+    if name.startswith("CR"):
+        return ClusterRobust(unit, kind=name)  # type: ignore[arg-type]
+    if name == "wild":
+        return WildClusterBootstrap(n_resamples=analysis["n_resamples"], rng=analysis["seed"])
+    return Randomization(n_resamples=analysis["n_resamples"], rng=analysis["seed"])
+
+
+def _counts_table(data, dataset, column, family, threshold, treated) -> TableBlock:
+    """Child-level data: children (and events) per period and group, with suppression."""
+    data = data.assign(_group=np.where(data[dataset.unit].isin(treated), "treated", "comparison"))
+    periods = sorted(data[dataset.time].unique())
+    value = "_one" if family != "binomial" else column
+    data = data.assign(_one=1)
+    pivot = data.pivot_table(
+        index=dataset.time, columns="_group", values=value, aggfunc="sum", fill_value=0
+    ).reindex(index=periods, columns=["treated", "comparison"], fill_value=0)
+    grid = suppress_grid(pivot.to_numpy().astype(int).tolist(), threshold=threshold)
+    rows = [
+        (str(p), *cells, total)
+        for p, cells, total in zip(periods, grid.cells, grid.row_totals, strict=True)
+    ]
+    rows.append(("total", *grid.column_totals, grid.grand_total))
+    roles = [("", "count", "count", "total")] * len(periods) + [("", "total", "total", "total")]
+    what = "children with the outcome" if family == "binomial" else "records (children)"
+    return TableBlock(
+        f"{label_of(column)}: {what} by period and group",
+        ("period", "treated", "comparison", "total"),
+        tuple(rows),
+        provenance="child",
+        notes=(
+            f"Counts from child-level records; 1-{threshold - 1} shown as 'c' "
+            f"({grid.n_primary} primary, {grid.n_secondary} secondary suppressions).",
+        ),
+        roles=tuple(roles),
+        total_row=True,
+    )
+
+
+def _figures(analysis, dataset, context, data, treated, outcome, column, exposure, result):
+    shades = context.axis_shades(dataset)
+    figures = []
+    per = dataset.kind == "dfe" or exposure is not None
+    count = outcome if dataset.kind == "dfe" else column
+    exp_col = "population_0_17" if dataset.kind == "dfe" else exposure
+    full = dataset.frame[dataset.frame[dataset.unit].isin(data[dataset.unit].unique())]
+    trend = group_rates(full, dataset, count, treated, exp_col if per else None)
+    hidden = 0
+    if dataset.level == "child":
+        n = full.groupby([full[dataset.time], full[dataset.unit].isin(treated)]).size()
+        small = n[(n > 0) & (n < context.threshold)]
+        hidden = len(small)
+        for (time, is_treated), _ in small.items():
+            group = "treated" if is_treated else "comparison"
+            trend.loc[(trend["time"] == time) & (trend["group"] == group), "mean"] = np.nan
+    span = (float(trend["time"].min()), float(trend["time"].max()))
+    ylabel = "per 10,000 children" if per else f"mean {column}"
+    names = ", ".join(map(str, treated))
+    shown: list[str] = []
+
+    def draw_trend(ax):
+        for group, colour, label in (
+            ("treated", "#b2182b", names),
+            (
+                "comparison",
+                "#2166ac",
+                f"comparison group ({data[dataset.unit].nunique() - len(treated)})",
+            ),
+        ):
+            rows = trend[trend["group"] == group].sort_values("time")
+            ax.plot(rows["time"], rows["mean"], marker="o", color=colour, label=label)
+        ax.axvline(
+            analysis["start"],
+            color="black",
+            linestyle="--",
+            linewidth=1,
+            label=f"first year under the programme ({analysis['start']})",
+        )
+        shown.extend(shade_periods(ax, shades, span=span))
+        ax.set_xlabel("year ending 31 March" if dataset.kind == "dfe" else dataset.time)
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{label_of(outcome)}: {names} and comparison group")
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.grid(alpha=0.3)
+
+    caption = (
+        f"{sentence(label_of(outcome))} {ylabel}, {int(span[0])}-{int(span[1])}: {names} and the "
+        "comparison group"
+        + (" (summed counts over summed population)" if per else "")
+        + f"; dashed line: first period under the programme ({analysis['start']})."
+    )
+    svg = render_svg(draw_trend, size=(9.0, 3.8))
+    if shown:
+        caption += f" Shaded: {', '.join(shown)}."
+    skipped = [s[2] for s in shades if s[2] not in shown]
+    if skipped:
+        caption += f" Not reached by this time axis: {', '.join(skipped)}."
+    if hidden:
+        caption += f" {hidden} point(s) from fewer than {context.threshold} records not shown."
+    figures.append(FigureBlock(f"Trend: {label_of(outcome)}", svg, caption))
+    if dataset.level != "child":
+        first, last = _window(analysis, dataset)
+
+        def draw_did(ax):
+            result.plot(ax=ax)
+            ax.set_title(f"DiD window {first}-{last}: {label_of(outcome)}")
+            ax.set_ylabel(ylabel if dataset.kind == "dfe" else column)
+
+        figures.append(
+            FigureBlock(
+                f"DiD trends: {label_of(outcome)}",
+                render_svg(draw_did),
+                f"Treated and comparison means of the modelled outcome ({result.outcome}) in "
+                f"the analysis window {first}-{last}; dashed line: first treated period.",
+            )
+        )
+    return figures
+
+
+def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
+    """Fit the models; tables, figures, findings, methods text and limitations."""
+    treated = check_units(analysis["treated"], dataset, "treated")
+    group = _comparison(analysis, dataset, "analysis")
+    data = _subset(analysis, dataset, treated, group)
+    level = analysis["conf_level"]
+    first, last = _window(analysis, dataset)
+    names = ", ".join(map(str, treated))
+    rows: list[tuple[str, ...]] = []
+    findings: list[str] = []
+    methods: list[str] = []
+    limitations: list[str] = []
+    figures: list[FigureBlock] = []
+    tables: list[TableBlock] = []
+    warned: list[str] = []
+    unit = dataset.unit
+    for outcome, column, family, exposure in _models(analysis, dataset):
+        inference_names = analysis["inference"]
+        if family != "gaussian":
+            inference_names = [n for n in inference_names if n != "wild"] or ["CR2"]
+        results = []
+        for name in inference_names:
+            res, msgs = recording_warnings(
+                lambda name=name, column=column, exposure=exposure, family=family: did(
+                    data,
+                    outcome=column,
+                    unit=unit,
+                    time=dataset.time,
+                    treated="_treated",
+                    exposure=exposure,
+                    family=family,
+                    inference=_inference(name, analysis, unit),
+                    conf_level=level,
+                )
+            )
+            warned += msgs
+            results.append((name, res))
+        main = results[0][1]
+        what = f"{label_of(outcome)}" + (
+            " per 10,000" if family == "gaussian" and dataset.kind == "dfe" else ""
+        )
+        for name, res in results:
+            readings = ["treated"]
+            if family == "poisson":
+                readings = ["rate_ratio", "percent_change"]
+            elif family == "binomial":
+                readings = ["odds_ratio", "average_marginal_effect"]
+            rows += estimate_rows(res, readings, f"{what} ({family}, {name})")
+        t = (
+            main.estimate
+            if family == "gaussian"
+            else main.term("percent_change" if family == "poisson" else "average_marginal_effect")
+        )
+        unit_word = "%" if family == "poisson" else ""
+        value = f"{t.estimate:+.1f}%" if unit_word else f"{t.estimate:+.4g}"
+        findings.append(
+            f"{sentence(what)}, {names} against the comparison group ({family} model, "
+            f"{results[0][0]}): {value}, {level:.0%} CI "
+            f"{interval(t.conf_low, t.conf_high, unit_word)}, p = {format_p_value(t.p_value)}."
+        )
+        facts = dict(main.facts())
+        methods.append(
+            f"{sentence(what)}: two-way fixed-effects difference-in-differences ({family}"
+            + (", log population offset" if exposure else "")
+            + f") of {column} on a treatment indicator (1 for {names} from {analysis['start']}), "
+            f"with fixed effects for {facts['fixed effects']}; {facts['rows / cells']} rows / "
+            f"cells, {first}-{last}. Inference: "
+            + "; ".join(f"{r.inference.describe()}" for _, r in results)
+            + f". {main.n_clusters} clusters."
+        )
+        if dataset.level == "child":
+            tables.append(_counts_table(data, dataset, column, family, context.threshold, treated))
+        if family == "gaussian" or dataset.kind != "dfe":
+            figures += _figures(
+                analysis, dataset, context, data, treated, outcome, column, exposure, main
+            )
+    comparison_names = ", ".join(map(str, group))
+    tables.insert(
+        0,
+        estimate_table(
+            f"Difference-in-differences: {names} vs comparison group, {first}-{last}",
+            rows,
+            level,
+            notes=(f"Comparison group ({len(group)}): {comparison_names}.",),
+        ),
+    )
+    if dataset.kind == "dfe":
+        methods.append(
+            "Rates per 10,000 are those published by the DfE where printed beside the count, "
+            "otherwise the count over the ONS mid-year population aged 0-17 of the previous "
+            "year; the Poisson model's percentage change is exp(b) - 1."
+        )
+    if len(treated) == 1:
+        limitations.append(
+            f"Only one unit ({names}) is treated: cluster-robust standard errors rest on the "
+            "comparison units' residuals and are unreliable; randomization inference "
+            f"(permuting which unit is treated, {len(group) + 1} possible assignments, smallest "
+            f"attainable p-value 1/{len(group) + 1}) is the more honest test."
+        )
+    limitations.append(
+        "DiD assumes the treated and comparison groups would have followed parallel trends "
+        "without the programme; the trend figures show the years before the start to judge it."
+    )
+    limitations += [f"Warning from the estimator: {m}" for m in dict.fromkeys(warned)]
+    title = analysis["title"] or f"Difference-in-differences: {names} vs comparison group"
+    return Section(
+        key=context.key,
+        title=title,
+        findings=tuple(findings),
+        methods=tuple(methods),
+        tables=tuple(tables),
+        figures=tuple(figures),
+        limitations=tuple(limitations),
+    )

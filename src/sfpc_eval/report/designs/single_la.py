@@ -1,0 +1,129 @@
+"""A single council on its own: interrupted time series of its rate around the start.
+
+Uses :func:`sfpc_eval.its` (segmented regression, Newey-West standard errors).
+
+Examples
+--------
+>>> [k.name for k in KEYS][:3]
+['unit', 'outcome', 'start']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sfpc_eval.errors import DesignError
+from sfpc_eval.estimators import its
+from sfpc_eval.report.blocks import Context, FigureBlock, Section
+from sfpc_eval.report.designs._common import (
+    check_complete,
+    check_outcome,
+    check_units,
+    estimate_rows,
+    estimate_table,
+    interval,
+    label_of,
+)
+from sfpc_eval.report.figures import render_svg, shade_periods
+from sfpc_eval.report.schema import Key
+
+__all__ = ["DOC", "KEYS", "NAME", "check", "run"]
+
+NAME = "single_la"
+NEEDS_DATA = True
+DOC = "One council's series before and after it started: interrupted time series."
+KEYS = (
+    Key("unit", "str", "The local authority (or unit)", required=True),
+    Key("outcome", "str", "DfE measure (its rate per 10,000 is used) or column", required=True),
+    Key("start", "int", "First period under the programme", required=True),
+    Key("years", "years", "First and last period (default: all)"),
+    Key("hac_lags", "int", "Newey-West lags (default: Newey and West's rule)"),
+    Key("conf_level", "float", "Confidence level", default=0.95),
+)
+
+
+def _series(analysis, dataset):
+    unit = check_units([analysis["unit"]], dataset, "unit")[0]
+    frame = dataset.frame[dataset.frame[dataset.unit] == unit]
+    if analysis["years"]:
+        first, last = analysis["years"]
+        frame = frame[(frame[dataset.time] >= first) & (frame[dataset.time] <= last)]
+    return unit, frame.sort_values(dataset.time)
+
+
+def check(analysis: dict[str, Any], dataset, where: str) -> None:
+    """Raise unless the unit has at least 3 periods before and 3 from the start."""
+    check_units([analysis["unit"]], dataset, f"{where}.unit")
+    outcome = check_outcome(analysis["outcome"], dataset, f"{where}.outcome")
+    unit, frame = _series(analysis, dataset)
+    if frame[dataset.time].duplicated().any():
+        raise DesignError(
+            f"`{where}`: {unit!r} has more than one row per period; the single_la design needs "
+            "one value per period (aggregate child-level data first)."
+        )
+    before = int((frame[dataset.time] < analysis["start"]).sum())
+    after = len(frame) - before
+    if before < 3 or after < 3:
+        raise DesignError(
+            f"`{where}`: {unit!r} has {before} period(s) before {analysis['start']} and {after} "
+            "from it; an interrupted time series needs at least 3 of each. Move `start` or "
+            "widen `years`."
+        )
+    check_complete(frame, [dataset.rate_column(outcome)], dataset, where)
+
+
+def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
+    """Fit the segmented regression; table, figure, findings, methods."""
+    from sfpc_eval.plotting import plot_its
+
+    unit, frame = _series(analysis, dataset)
+    column = dataset.rate_column(analysis["outcome"])
+    level = analysis["conf_level"]
+    result = its(
+        frame[[dataset.time, column]],
+        outcome=column,
+        time=dataset.time,
+        start=analysis["start"],
+        hac_lags=analysis["hac_lags"],
+        conf_level=level,
+    )
+    label = label_of(analysis["outcome"])
+    names = [t.term for t in result.terms]
+    rows = estimate_rows(result, names, f"{unit}: {column}")
+    shades = context.axis_shades(dataset)
+    span = (float(frame[dataset.time].min()), float(frame[dataset.time].max()))
+    shown: list[str] = []
+
+    def draw(ax):
+        plot_its(result, ax=ax)
+        shown.extend(shade_periods(ax, shades, span=span))
+        ax.set_title(f"{unit}: {label}")
+        ax.legend(frameon=False, fontsize=8)
+
+    svg = render_svg(draw)
+    caption = f"{unit}: observed {column}, fitted segments and the projected trend."
+    if shown:
+        caption += f" Shaded: {', '.join(shown)}."
+    end = result.term("effect_at_end")
+    facts = dict(result.facts())
+    return Section(
+        key=context.key,
+        title=analysis["title"] or f"Interrupted time series: {label} in {unit}",
+        findings=(
+            f"{unit}, {label} ({column}): at the end of the series the level is "
+            f"{end.estimate:+.4g} against the projected pre-programme trend ({level:.0%} CI "
+            f"{interval(end.conf_low, end.conf_high)}).",
+        ),
+        methods=(
+            f"Segmented regression of {unit}'s {column} on time, a step and a slope change "
+            f"from {analysis['start']} (sfpc_eval.its); periods: {facts.get('periods', '')}; "
+            f"variance: {facts.get('variance', '')}.",
+        ),
+        tables=(estimate_table(f"Interrupted time series: {unit}", rows, level),),
+        figures=(FigureBlock(f"{unit}: {label}, observed and projected", svg, caption),),
+        limitations=(
+            "An interrupted time series assumes the pre-programme trend would have continued; "
+            "anything else that changed at the start (national policy, recording) is "
+            "attributed to the programme.",
+        ),
+    )

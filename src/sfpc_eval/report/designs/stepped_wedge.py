@@ -1,0 +1,249 @@
+"""Stepped-wedge cluster randomised trial: councils switch to the programme in turn.
+
+Uses :func:`sfpc_eval.trials.analysis.stepped_wedge` (logistic GLMM, GEE or GLM with CR2) on
+child-level records: the user's CSV/Parquet (``[data] level = "child"``), or a trial simulated
+with :func:`sfpc_eval.trials.simulate.simulate_trial` (``simulate = "family_safeguarding"``),
+whose true effect is known. Counts of children and outcomes per council and period are
+child-level and pass through disclosure control.
+
+Examples
+--------
+>>> needs_data({"simulate": "family_safeguarding"}), needs_data({"simulate": None})
+(False, True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sfpc_eval.errors import DesignError, SpecError, show_values
+from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
+from sfpc_eval.report.designs._common import (
+    estimate_rows,
+    estimate_table,
+    interval,
+    recording_warnings,
+)
+from sfpc_eval.report.disclosure import suppress_grid
+from sfpc_eval.report.figures import render_svg
+from sfpc_eval.report.schema import Key, closest
+from sfpc_eval.trials.analysis import stepped_wedge
+from sfpc_eval.trials.simulate import simulate_trial
+
+__all__ = ["DOC", "KEYS", "NAME", "check", "needs_data", "run"]
+
+NAME = "stepped_wedge"
+NEEDS_DATA = True
+DOC = "A stepped-wedge cluster randomised trial with a 0/1 child-level outcome."
+TRIALS = ("family_safeguarding", "no_wrong_door")
+KEYS = (
+    Key(
+        "simulate",
+        "str",
+        "Simulate this built-in trial instead of reading [data] (true effect known)",
+        choices=TRIALS,
+    ),
+    Key("odds_ratio", "float", "simulate: the true odds ratio", default=0.8),
+    Key("seed", "int", "simulate: random seed", default=1),
+    Key("n_children", "int", "simulate: total children (default: the trial's)"),
+    Key("outcome", "str", "0/1 outcome column", default="looked_after"),
+    Key("cluster", "str", "Cluster (council) column", default="cluster"),
+    Key("period", "str", "Period column", default="period"),
+    Key("treated", "str", "0/1 column: the cluster is under the programme", default="treated"),
+    Key("covariates", "list[str]", "Numeric child-level covariates", default=[]),
+    Key(
+        "model",
+        "str",
+        "Random-intercept logistic GLMM (as glmer), exchangeable GEE, or GLM with CR2",
+        default="glmm",
+        choices=("glmm", "gee", "glm"),
+    ),
+    Key("conf_level", "float", "Confidence level", default=0.95),
+)
+
+
+def needs_data(analysis: dict[str, Any]) -> bool:
+    """Whether the analysis reads ``[data]`` (not when it simulates a trial)."""
+    return analysis.get("simulate") is None
+
+
+def _frame(analysis: dict[str, Any], dataset) -> pd.DataFrame:
+    if analysis["simulate"] is not None:
+        return simulate_trial(
+            analysis["simulate"],
+            rng=analysis["seed"],
+            odds_ratio=analysis["odds_ratio"],
+            n_children=analysis["n_children"],
+        )
+    return dataset.frame
+
+
+def check(analysis: dict[str, Any], dataset, where: str) -> None:
+    """Raise unless the data have the columns, 3+ clusters and a staggered switch."""
+    if analysis["simulate"] is not None:
+        return
+    if dataset.level != "child":
+        raise SpecError(
+            f"`{where}`: a stepped-wedge trial is analysed on child-level records; set "
+            "`data.level = 'child'` (disclosure control then applies) or simulate a trial.",
+            key=f"{where}.simulate",
+        )
+    frame = dataset.frame
+    columns = [analysis[k] for k in ("outcome", "cluster", "period", "treated")]
+    columns += list(analysis["covariates"])
+    for column in columns:
+        if column not in frame.columns:
+            raise SpecError(
+                f"`{where}`: column {column!r} is not in {dataset.path.name}."
+                f"{closest(column, list(map(str, frame.columns)))} Its columns are "
+                f"{', '.join(map(str, frame.columns))}.",
+                key=where,
+            )
+    cluster, period, treated = analysis["cluster"], analysis["period"], analysis["treated"]
+    n = frame[cluster].nunique()
+    if n < 3:
+        raise DesignError(
+            f"`{where}`: the data have {n} cluster(s) in {cluster!r} "
+            f"({show_values(sorted(map(str, frame[cluster].unique())))}); a stepped-wedge "
+            "analysis needs at least 3 clusters switching at different times. Use the did or "
+            "single_la design for one council."
+        )
+    on = frame[frame[treated] > 0]
+    first = on.groupby(cluster)[period].min()
+    never = sorted(set(map(str, frame[cluster].unique())) - set(map(str, first.index)))
+    if never:
+        raise DesignError(
+            f"`{where}`: cluster(s) {show_values(never)} never switch to the programme "
+            f"({treated!r} is 0 throughout); a stepped wedge has every cluster switch."
+        )
+    if first.nunique() < 2:
+        raise DesignError(
+            f"`{where}`: every cluster switches in the same period ({first.iloc[0]}); that is "
+            "a before/after comparison, not a stepped wedge. Use the did design."
+        )
+
+
+def _design_figure(frame, cluster, period, treated) -> bytes:
+    share = frame.pivot_table(index=cluster, columns=period, values=treated, aggfunc="mean")
+    share = share.loc[share.gt(0).idxmax(axis=1).sort_values(kind="stable").index]
+
+    def draw(ax):
+        ax.imshow(share.to_numpy(), cmap="Greys", vmin=0, vmax=1.6, aspect="auto")
+        ax.set_yticks(range(len(share.index)), [str(c) for c in share.index])
+        ax.set_xticks(range(len(share.columns)), [str(p) for p in share.columns])
+        for i, j in np.ndindex(share.shape):
+            label = "programme" if share.iloc[i, j] >= 0.5 else "control"
+            ax.text(j, i, label, ha="center", va="center", fontsize=7)
+        ax.set_xlabel(period)
+        ax.set_title("Stepped-wedge design: condition of each cluster in each period")
+
+    return render_svg(draw, size=(8.0, 0.45 * len(share.index) + 1.4))
+
+
+def _counts_table(frame, analysis, threshold) -> TableBlock:
+    cluster, period, outcome = analysis["cluster"], analysis["period"], analysis["outcome"]
+    grid = frame.pivot_table(
+        index=cluster, columns=period, values=outcome, aggfunc="sum", fill_value=0
+    )
+    grid = grid.sort_index(key=lambda s: s.astype(str))
+    done = suppress_grid(grid.to_numpy().astype(int).tolist(), threshold=threshold)
+    rows = [
+        (str(c), *cells, total)
+        for c, cells, total in zip(grid.index, done.cells, done.row_totals, strict=True)
+    ]
+    rows.append(("total", *done.column_totals, done.grand_total))
+    n_cols = len(grid.columns)
+    roles = [("", *(["count"] * n_cols), "total")] * len(grid.index)
+    roles.append(("", *(["total"] * n_cols), "total"))
+    return TableBlock(
+        f"Children with the outcome ({outcome}) by cluster and period",
+        (cluster, *(str(p) for p in grid.columns), "total"),
+        tuple(rows),
+        provenance="child",
+        notes=(
+            f"Counts from child-level records; 1-{threshold - 1} shown as 'c' "
+            f"({done.n_primary} primary, {done.n_secondary} secondary suppressions).",
+        ),
+        roles=tuple(roles),
+        total_row=True,
+    )
+
+
+def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
+    """Fit the trial model; estimates, counts, the design figure, findings and methods."""
+    frame = _frame(analysis, dataset)
+    cols = {k: analysis[k] for k in ("outcome", "cluster", "period", "treated")}
+    level = analysis["conf_level"]
+    result, warned = recording_warnings(
+        lambda: stepped_wedge(
+            frame,
+            cols["outcome"],
+            cols["cluster"],
+            cols["period"],
+            cols["treated"],
+            covariates=tuple(analysis["covariates"]),
+            model=analysis["model"],
+            conf_level=level,
+        )
+    )
+    rows = estimate_rows(result, ["treated", "odds_ratio", "average_marginal_effect"], "effect")
+    odds = result.odds_ratio
+    findings = [
+        f"Odds ratio of {cols['outcome']} under the programme: {odds.estimate:.3f} "
+        f"({level:.0%} CI {interval(odds.conf_low, odds.conf_high)[1:-1]}); "
+        f"{result.n_clusters} clusters, {result.n_periods} periods, {result.n_obs:,} children."
+    ]
+    source = "the child-level records in [data]"
+    if analysis["simulate"] is not None:
+        truth = frame.attrs.get("truth")
+        true_or = getattr(truth, "odds_ratio", analysis["odds_ratio"])
+        source = (
+            f"a simulated {analysis['simulate'].replace('_', ' ')} trial "
+            f"(sfpc_eval.trials.simulate.simulate_trial, seed {analysis['seed']}, true odds "
+            f"ratio {true_or:g})"
+        )
+        inside = odds.conf_low <= true_or <= odds.conf_high
+        findings.append(
+            f"The data are simulated with a true odds ratio of {true_or:g}; the interval "
+            + ("contains it." if inside else "does not contain it (it will not, 5% of the time).")
+        )
+    models = {
+        "glmm": "a logistic mixed model with a random intercept per cluster and period fixed "
+        "effects (as lme4::glmer)",
+        "gee": "a logistic GEE with exchangeable working correlation and period fixed effects",
+        "glm": "a logistic GLM with cluster and period fixed effects",
+    }
+    methods = (
+        f"The trial uses {source}. The effect of the programme on {cols['outcome']} was "
+        f"estimated by {models[analysis['model']]} "
+        f"(sfpc_eval.trials.analysis.stepped_wedge); inference: {result.method}. The odds "
+        "ratio is exp(b); the average marginal effect is the risk difference averaged over "
+        "children (delta-method interval).",
+    )
+    limitations = [
+        f"Only {result.n_clusters} clusters are randomised: intervals rest on few clusters, and "
+        "the period effects must absorb any secular trend.",
+        *[f"Warning from the estimator: {m}" for m in warned],
+    ]
+    return Section(
+        key=context.key,
+        title=analysis["title"] or f"Stepped-wedge trial: {cols['outcome']}",
+        findings=tuple(findings),
+        methods=methods,
+        tables=(
+            estimate_table("Stepped-wedge trial: effect of the programme", rows, level),
+            _counts_table(frame, analysis, context.threshold),
+        ),
+        figures=(
+            FigureBlock(
+                "Stepped-wedge design",
+                _design_figure(frame, cols["cluster"], cols["period"], cols["treated"]),
+                "Each row a cluster, each column a period; dark: under the programme (share "
+                "of children exposed, for periods a cluster switches in).",
+            ),
+        ),
+        limitations=tuple(limitations),
+    )
