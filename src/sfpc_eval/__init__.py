@@ -30,6 +30,7 @@ from sfpc_eval.errors import (
     FileEncodingError,
     InvalidValueError,
     MissingColumnError,
+    PoorPreFitWarning,
     RegistryError,
     SeparationError,
     SfpcEvalError,
@@ -60,6 +61,7 @@ from sfpc_eval.estimators import (
     SummaryDid,
     SunAbrahamResult,
     SyntheticControlResult,
+    SyntheticDidResult,
     bacon,
     callaway_santanna,
     compare_counts,
@@ -75,6 +77,7 @@ from sfpc_eval.estimators import (
     staggered_did,
     sun_abraham,
     synthetic_control,
+    synthetic_did,
 )
 from sfpc_eval.inference import (
     Classical,
@@ -94,12 +97,14 @@ from sfpc_eval.trials import (
     SteppedWedgeDesign,
     SteppedWedgeRandomization,
     SteppedWedgeResult,
+    fit_each,
     pool,
     simulate_trial,
     simulated_power,
     stepped_wedge,
     sw_mdes,
     sw_power,
+    trial_spec,
 )
 
 __version__ = "0.1.0"
@@ -134,6 +139,7 @@ __all__ = [
     "PairedComparison",
     "PanelSpec",
     "PooledResult",
+    "PoorPreFitWarning",
     "PowerResult",
     "ProportionComparison",
     "Randomization",
@@ -153,6 +159,7 @@ __all__ = [
     "SunAbrahamResult",
     "SuppressedValueError",
     "SyntheticControlResult",
+    "SyntheticDidResult",
     "Term",
     "ThousandsSeparatorError",
     "UndefinedEffectError",
@@ -173,6 +180,7 @@ __all__ = [
     "did_from_counts",
     "did_from_means",
     "event_study",
+    "fit_each",
     "imputation",
     "its",
     "la_panel",
@@ -187,5 +195,7 @@ __all__ = [
     "sw_mdes",
     "sw_power",
     "synthetic_control",
+    "synthetic_did",
+    "trial_spec",
     "validate_panel",
 ]

@@ -12,6 +12,7 @@ from sfpc_eval.estimators.paired import PairedComparison, paired_change
 from sfpc_eval.estimators.proportions import ProportionComparison, compare_proportions
 from sfpc_eval.estimators.staggered import staggered_did
 from sfpc_eval.estimators.sun_abraham import SunAbrahamResult, sun_abraham
+from sfpc_eval.estimators.synthdid import SyntheticDidResult, synthetic_did
 from sfpc_eval.estimators.synthetic import SyntheticControlResult, synthetic_control
 from sfpc_eval.estimators.twfe import DidResult, did
 
@@ -30,6 +31,7 @@ __all__ = [
     "SummaryDid",
     "SunAbrahamResult",
     "SyntheticControlResult",
+    "SyntheticDidResult",
     "bacon",
     "callaway_santanna",
     "compare_counts",
@@ -45,4 +47,5 @@ __all__ = [
     "staggered_did",
     "sun_abraham",
     "synthetic_control",
+    "synthetic_did",
 ]
