@@ -143,7 +143,7 @@ def test_report_help_shows_examples():
 
 
 @pytest.mark.parametrize("command", [["claims"], ["data", "check"], ["before-after"],
-                                     ["before-after", "counts"], ["report"]])
+                                     ["before-after", "counts"], ["report"], ["power"]])
 def test_every_subcommand_help_has_examples(command):
     out = io.StringIO()
     with redirect_stdout(out), pytest.raises(SystemExit) as done:
@@ -163,3 +163,45 @@ def test_report_writes_to_the_specs_output_path(tmp_path):
     code, _, err = run("report", str(spec))
     assert code == 0, err
     assert (tmp_path / "out" / "audit.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_power_reproduces_hussey_hughes_through_the_command_line():
+    # swCRTdesign's README prints 0.7861896 for Hussey & Hughes' (2007) example (see
+    # tests/test_sw_power.py); the command line must give the library's number
+    code, out, _ = run(
+        "power", "--clusters-per-sequence", "6", "6", "6", "6", "--cluster-period-size", "120",
+        "--outcome", "binary", "--baseline-risk", "0.05", "--tau", "0.01", "--effect", "-0.015",
+        "--format", "json",
+    )
+    assert code == 0
+    (row,) = json.loads(out)
+    assert row["solved_for"] == "power"
+    assert round(row["power"], 7) == 0.7861896
+
+
+def test_power_without_effect_gives_the_library_mdes():
+    import sfpc_eval as se
+
+    code, out, _ = run(
+        "power", "--trial", "fs", "--outcome", "binary", "--baseline-risk", "0.05",
+        "--icc", "0.02", "--cac", "0.8", "--format", "csv",
+    )
+    assert code == 0
+    frame = pd.read_csv(io.StringIO(out))
+    expected = se.sw_mdes(
+        se.trial_spec("fs").design, outcome="binary", baseline_risk=0.05, icc=0.02, cac=0.8
+    )
+    assert frame.loc[0, "solved_for"] == "mdes"
+    assert frame.loc[0, "effect"] == pytest.approx(expected.effect, rel=1e-12)
+    code, text, _ = run(
+        "power", "--trial", "fs", "--outcome", "binary", "--baseline-risk", "0.05",
+        "--icc", "0.02",
+    )
+    assert code == 0 and "Minimum detectable effect" in text
+
+
+def test_power_bad_inputs_exit_1_with_the_message():
+    code, _, err = run("power", "--clusters-per-sequence", "2", "2", "--icc", "0.1")
+    assert code == 1 and "--cluster-period-size" in err
+    code, _, err = run("power", "--trial", "nope", "--icc", "0.1")
+    assert code == 1 and "unknown trial 'nope'" in err

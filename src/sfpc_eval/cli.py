@@ -9,6 +9,7 @@ Examples
    $ sfpc-eval before-after counts 974 515 --labels 2011 2017
    $ sfpc-eval before-after proportions 52 140 25 100 --labels FDAC comparison
    $ sfpc-eval report examples/leeds_report.toml -o leeds_report.html
+   $ sfpc-eval power --trial fs --outcome binary --baseline-risk 0.05 --icc 0.02
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ statuses:
   wording does not hold   recomputed, but the published wording is not supported
   stated only             no raw inputs were published; the figure cannot be recomputed
   conflict                the wording cannot be reconciled with another claim on the
-                          same measure (e.g. 39%% vs "more than half")
+                          same measure (e.g. 39% vs "more than half")
 
 examples:
   sfpc-eval claims
@@ -75,6 +76,58 @@ The spec is checked (keys, paths, output paths, the design against the data) bef
 is computed. Relative paths in the spec resolve against the spec's folder; --data replaces
 the spec's data.path. SOURCE_DATE_EPOCH sets the report's date when the spec has none.
 """
+
+
+POWER_EPILOG = """\
+examples:
+  # minimum detectable effect of the Family Safeguarding trial (5 councils, 38,250 children)
+  sfpc-eval power --trial fs --outcome binary --baseline-risk 0.05 --icc 0.02
+  # the same with a cluster autocorrelation of 0.8 and a target power of 90%
+  sfpc-eval power --trial fs --outcome binary --baseline-risk 0.05 --icc 0.02 --cac 0.8 --power 0.9
+  # power of Hussey & Hughes' (2007) design: 4 sequences of 6 clusters, 120 per cluster-period
+  sfpc-eval power --clusters-per-sequence 6 6 6 6 --cluster-period-size 120 \\
+      --outcome binary --baseline-risk 0.05 --tau 0.01 --effect -0.015
+
+Give --effect for the power to detect it; leave it out for the minimum detectable effect at
+--power. Binary effects are risk differences (intervention minus control risk).
+"""
+
+
+def _add_power(commands) -> None:
+    power = commands.add_parser(
+        "power",
+        help="power or minimum detectable effect of a stepped-wedge trial",
+        description="Power (with --effect) or minimum detectable effect (without) of a "
+        "stepped-wedge trial, from the closed-form variance of the treatment effect (Hussey & "
+        "Hughes 2007; Hooper et al. 2016 for a cluster autocorrelation below 1).",
+        epilog=POWER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    design = power.add_mutually_exclusive_group(required=True)
+    design.add_argument("--trial", help="a built-in trial: fs (Family Safeguarding) or nwd")
+    design.add_argument(
+        "--clusters-per-sequence",
+        nargs="+",
+        type=int,
+        metavar="N",
+        help="a standard design: clusters switching at each step (one baseline period)",
+    )
+    power.add_argument("--cluster-period-size", type=float, help="individuals per cluster-period")
+    power.add_argument("--outcome", choices=("continuous", "binary"), default="continuous")
+    power.add_argument("--effect", type=float, help="effect to detect (omit for the MDES)")
+    power.add_argument("--power", type=float, default=0.8, help="target power (default 0.8)")
+    spread = power.add_mutually_exclusive_group(required=True)
+    spread.add_argument("--icc", type=float, help="intracluster correlation")
+    spread.add_argument("--tau", type=float, help="between-cluster SD (instead of --icc)")
+    power.add_argument("--sd", type=float, default=1.0, help="individual SD (continuous)")
+    power.add_argument("--baseline-risk", type=float, help="control risk (binary)")
+    power.add_argument("--cac", type=float, default=1.0, help="cluster autocorrelation")
+    power.add_argument("--decay", choices=("block", "exponential"), default="block")
+    power.add_argument("--alpha", type=float, default=0.05, help="two-sided level")
+    power.add_argument(
+        "--direction", choices=("decrease", "increase"), default="decrease", help="for the MDES"
+    )
+    power.add_argument("--format", choices=FORMATS, default="table", help="output format")
 
 
 def _add_report(commands) -> None:
@@ -181,8 +234,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--conf-level", type=float, default=0.95, help="default 0.95")
         sub.add_argument("--format", choices=FORMATS, default="table", help="output format")
     _add_report(commands)
-    # `power` (stepped-wedge / DiD power and MDES) will be added here: one `_add_power(commands)`
-    # parser builder and one `_run_power(args)` runner registered in RUNNERS below.
+    _add_power(commands)
     return parser
 
 
@@ -299,11 +351,46 @@ def _run_report(args: argparse.Namespace) -> str:
     return "".join(f"wrote {p}\n" for p in written) + f"{sections} analyses\n"
 
 
+def _run_power(args: argparse.Namespace) -> str:
+    from sfpc_eval.trials import SteppedWedgeDesign, sw_mdes, sw_power, trial_spec
+
+    if args.trial is not None:
+        design = trial_spec(args.trial).design
+    else:
+        if args.cluster_period_size is None:
+            raise SpecError(
+                "--clusters-per-sequence needs --cluster-period-size (individuals per "
+                "cluster-period), e.g. --clusters-per-sequence 6 6 6 6 --cluster-period-size 100.",
+                key="--cluster-period-size",
+            )
+        design = SteppedWedgeDesign.complete(args.clusters_per_sequence)
+    common = {
+        "outcome": args.outcome,
+        "icc": args.icc,
+        "tau": args.tau,
+        "sd": args.sd,
+        "baseline_risk": args.baseline_risk,
+        "cac": args.cac,
+        "decay": args.decay,
+        "cluster_period_size": args.cluster_period_size,
+        "alpha": args.alpha,
+    }
+    if args.effect is not None:
+        result = sw_power(design, effect=args.effect, **common)
+    else:
+        result = sw_mdes(design, power=args.power, direction=args.direction, **common)
+    if args.format in ("csv", "json"):
+        return _write_frame(result.tidy(), args.format)
+    summary = result.summary()
+    return (summary.as_markdown() if args.format == "markdown" else summary.as_text()) + "\n"
+
+
 RUNNERS = {
     "claims": lambda args: (_run_claims(args), 0),
     "data": _run_data_check,
     "before-after": lambda args: (_run_before_after(args), 0),
     "report": lambda args: (_run_report(args), 0),
+    "power": lambda args: (_run_power(args), 0),
 }
 
 
