@@ -9,18 +9,38 @@ import numpy as np
 import pandas as pd
 
 from sfpc_eval._validate import check_conf_level
-from sfpc_eval.estimators._es_fit import sup_t_critical
+from sfpc_eval.estimators._es_fit import JointTest, sup_t_critical
 from sfpc_eval.results import ResultMixin
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["EventTermsMixin", "event_label"]
+__all__ = ["EventTermsMixin", "event_label", "pretrend_facts"]
 
 
 def event_label(e: int, kind: str = "") -> str:
     """Term name of event time ``e``: ``"e=-2"``, or ``"e<=-5"`` / ``"e>=4"`` for binned ends."""
     return f"e{kind or '='}{e}"
+
+
+def pretrend_facts(
+    pretrend: JointTest | None, *, sample: str = "", statistic: str = "statistic"
+) -> list[tuple[str, str]]:
+    """Summary line of a joint pre-trend test (none without a test).
+
+    ``sample`` follows "leads = 0" (e.g. ``" on untreated observations"``); ``statistic``
+    names the statistic (e.g. ``"F"``).
+    """
+    if pretrend is None:
+        return []
+    p = pretrend
+    return [
+        (
+            "pre-trend test",
+            f"{len(p.terms)} leads = 0{sample}: {statistic} {p.statistic:.3f}, "
+            f"p = {p.p_value:.4f} ({p.method})",
+        )
+    ]
 
 
 class EventTermsMixin(ResultMixin):

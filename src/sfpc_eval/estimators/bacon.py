@@ -18,17 +18,13 @@ import numpy as np
 import pandas as pd
 
 from sfpc_eval.errors import InvalidValueError
-from sfpc_eval.estimators.cohorts import validate_cohorts
+from sfpc_eval.estimators.cohorts import _fmt, validate_cohorts
 from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import ResultMixin, Term
 
 __all__ = ["BaconResult", "bacon"]
 
 TYPES = ("treated vs never treated", "earlier vs later treated", "later vs earlier treated")
-
-
-def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,46 @@ def _cells(
                 yield float(g), ti, pre
 
 
+def _cell_table(
+    panel: CohortPanel, base_period: BasePeriod
+) -> tuple[list[tuple[float, int, int]], GroupTime]:
+    """Return the cells ``(g, index of t, index of base)`` and a GroupTime to fill for them.
+
+    ``att`` and ``influence`` start at 0 and ``reference`` at False; ``group``, ``time``,
+    ``base``, ``n_treated`` and ``n_control`` are for the caller to set, cell by cell.
+    """
+    cells = list(_cells(panel.cohorts, panel.periods, panel.anticipation, base_period))
+    k = len(cells)
+    table = GroupTime(
+        group=np.empty(k),
+        time=np.empty(k),
+        base=np.empty(k),
+        att=np.zeros(k),
+        influence=np.zeros((panel.n_units, k)),
+        reference=np.zeros(k, dtype=bool),
+        n_treated=np.zeros(k, dtype=int),
+        n_control=np.zeros(k, dtype=int),
+    )
+    return cells, table
+
+
+def _cell_units(
+    panel: CohortPanel, g: float, ti: int, bi: int
+) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Units of cohort ``g`` and its comparison units in the cell of periods ``ti``, ``bi``.
+
+    Returns the two unit masks (in ``panel.units`` order) and the not-yet-treated threshold
+    (None with never-treated comparison units, which are the same in every cell).
+    """
+    ug = panel.unit_cohort
+    never = ~np.isfinite(ug)
+    treated = ug == g
+    if panel.control == "never":
+        return treated, never, None
+    threshold = panel.periods[max(ti, bi)] + panel.anticipation
+    return treated, never | ((ug > threshold) & ~treated), float(threshold)
+
+
 def _empty() -> np.ndarray:
     return np.empty(0)
 
@@ -326,40 +366,22 @@ def group_time_effects(
         w_all = data[panel.weights].to_numpy(dtype=float).reshape(n, n_t)[:, 0]
     else:
         w_all = np.ones(n)
-    ug = panel.unit_cohort
-    never = ~np.isfinite(ug)
-    cells = list(_cells(panel.cohorts, periods, panel.anticipation, base_period))
-    n_cells = len(cells)
-    att = np.zeros(n_cells)
-    influence = np.zeros((n, n_cells))
-    group = np.empty(n_cells)
-    time = np.empty(n_cells)
-    base = np.empty(n_cells)
-    reference = np.zeros(n_cells, dtype=bool)
-    n_treated = np.zeros(n_cells, dtype=int)
-    n_control = np.zeros(n_cells, dtype=int)
+    cells, out = _cell_table(panel, base_period)
     # first pass: describe each cell and group the cells that share a 2x2 design
     batches: dict[tuple, list[int]] = {}
     samples: dict[tuple, tuple[np.ndarray, np.ndarray, int, str]] = {}
-    tis = np.empty(n_cells, dtype=int)
-    bis = np.empty(n_cells, dtype=int)
+    tis = np.empty(len(cells), dtype=int)
+    bis = np.empty(len(cells), dtype=int)
     for k_cell, (g, ti, bi) in enumerate(cells):
-        group[k_cell], time[k_cell], base[k_cell] = g, periods[ti], periods[bi]
+        out.group[k_cell], out.time[k_cell], out.base[k_cell] = g, periods[ti], periods[bi]
         tis[k_cell], bis[k_cell] = ti, bi
-        treated_mask = ug == g
-        if panel.control == "never":
-            control_mask = never
-            control_key: float | None = None
-        else:
-            threshold = periods[max(ti, bi)] + panel.anticipation
-            control_mask = never | ((ug > threshold) & ~treated_mask)
-            control_key = float(threshold)
-        n_treated[k_cell] = int(treated_mask.sum())
-        n_control[k_cell] = int(control_mask.sum())
+        treated_mask, control_mask, control_key = _cell_units(panel, g, ti, bi)
+        out.n_treated[k_cell] = int(treated_mask.sum())
+        out.n_control[k_cell] = int(control_mask.sum())
         if ti == bi:
-            reference[k_cell] = True
+            out.reference[k_cell] = True
             continue
-        if n_control[k_cell] == 0:  # validate_cohorts prevents this; typed guard
+        if out.n_control[k_cell] == 0:  # validate_cohorts prevents this; typed guard
             raise DesignError(f"No comparison units for cohort {g:g} in period {periods[ti]:g}.")
         xi = 0 if time_invariant else min(ti, bi)
         key = (g, xi, control_key)
@@ -378,19 +400,10 @@ def group_time_effects(
         y_sample = y[index]
         dy = y_sample[:, tis[members]] - y_sample[:, bis[members]]
         est, inf = _two_by_two(dy, design, estimation)
-        att[members] = est
-        influence[np.ix_(index, members)] = inf * (n / len(index))
-    bad = ~np.isfinite(att)
+        out.att[members] = est
+        out.influence[np.ix_(index, members)] = inf * (n / len(index))
+    bad = ~np.isfinite(out.att)
     if bad.any():  # e.g. non-finite outcomes slipped through; never return NaN
-        shown = [f"({group[i]:g}, {time[i]:g})" for i in np.flatnonzero(bad)]
+        shown = [f"({out.group[i]:g}, {out.time[i]:g})" for i in np.flatnonzero(bad)]
         raise DesignError(f"ATT(g, t) is not finite for cells {show_values(shown)}.")
-    return GroupTime(
-        group=group,
-        time=time,
-        base=base,
-        att=att,
-        influence=influence,
-        reference=reference,
-        n_treated=n_treated,
-        n_control=n_control,
-    )
+    return out

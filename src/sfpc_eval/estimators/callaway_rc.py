@@ -23,7 +23,8 @@ from sfpc_eval.estimators.callaway_gt import (
     PS_CAP,
     TRIM_LEVEL,
     GroupTime,
-    _cells,
+    _cell_table,
+    _cell_units,
     _check_weight_mass,
     _logit,
     _progress,
@@ -220,27 +221,13 @@ def group_time_effects_unbalanced(
         w_row = data[panel.weights].to_numpy(dtype=float)
     else:
         w_row = np.ones(len(data))
-    ug = panel.unit_cohort
-    never = ~np.isfinite(ug)
-    cells = list(_cells(panel.cohorts, periods, panel.anticipation, base_period))
-    k_cells = len(cells)
-    att = np.zeros(k_cells)
-    influence = np.zeros((n, k_cells))
-    group, time, base = np.empty(k_cells), np.empty(k_cells), np.empty(k_cells)
-    reference = np.zeros(k_cells, dtype=bool)
-    n_treated = np.zeros(k_cells, dtype=int)
-    n_control = np.zeros(k_cells, dtype=int)
+    cells, out = _cell_table(panel, base_period)
     for k, (g, ti, bi) in enumerate(_progress(cells, progress)):
-        group[k], time[k], base[k] = g, periods[ti], periods[bi]
-        treated_unit = ug == g
-        if panel.control == "never":
-            control_unit = never
-        else:
-            threshold = periods[max(ti, bi)] + panel.anticipation
-            control_unit = never | ((ug > threshold) & ~treated_unit)
-        n_treated[k], n_control[k] = int(treated_unit.sum()), int(control_unit.sum())
+        out.group[k], out.time[k], out.base[k] = g, periods[ti], periods[bi]
+        treated_unit, control_unit, _ = _cell_units(panel, g, ti, bi)
+        out.n_treated[k], out.n_control[k] = int(treated_unit.sum()), int(control_unit.sum())
         if ti == bi:
-            reference[k] = True
+            out.reference[k] = True
             continue
         rows = np.flatnonzero(
             ((tidx == ti) | (tidx == bi)) & (treated_unit | control_unit)[unit_code]
@@ -265,15 +252,8 @@ def group_time_effects_unbalanced(
             estimation,
             where,
         )
-        att[k] = est
-        influence[:, k] = np.bincount(unit_code[rows], weights=inf * (n / len(rows)), minlength=n)
-    return GroupTime(
-        group=group,
-        time=time,
-        base=base,
-        att=att,
-        influence=influence,
-        reference=reference,
-        n_treated=n_treated,
-        n_control=n_control,
-    )
+        out.att[k] = est
+        out.influence[:, k] = np.bincount(
+            unit_code[rows], weights=inf * (n / len(rows)), minlength=n
+        )
+    return out

@@ -125,6 +125,37 @@ def _check_anticipation(anticipation: object) -> int:
     return int(anticipation)
 
 
+def check_window(window: object, example: str = "") -> tuple[int, int]:
+    """Return an event-time ``window`` as whole numbers ``(first, last)``, first < last.
+
+    ``example`` is added to the error message after the rule (e.g. ``", e.g. (-4, 3)"``).
+    """
+    if (
+        not isinstance(window, tuple | list)
+        or len(window) != 2
+        or not all(isinstance(w, int | np.integer) and not isinstance(w, bool) for w in window)
+        or window[0] >= window[1]
+    ):
+        raise InvalidValueError(
+            f"`window` must be a pair of whole numbers (first, last) with first < last{example}; "
+            f"got {window!r}."
+        )
+    return int(window[0]), int(window[1])
+
+
+def check_reference(reference: object, example: str = "") -> int:
+    """Return a reference event time as a whole number.
+
+    ``example`` is added to the error message after the rule (e.g. ``" (e.g. -1)"``).
+    """
+    if isinstance(reference, bool) or not isinstance(reference, int | np.integer):
+        raise InvalidValueError(
+            f"`reference` must be a whole number of periods relative to adoption{example}; got "
+            f"{reference!r}."
+        )
+    return int(reference)
+
+
 def _unit_constant(
     values: np.ndarray,
     starts: np.ndarray,

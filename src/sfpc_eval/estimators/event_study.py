@@ -12,11 +12,16 @@ import pandas as pd
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.estimators._es_fit import EsFit, JointTest, fit_with_dummies, joint_wald
-from sfpc_eval.estimators._es_result import EventTermsMixin, event_label
+from sfpc_eval.estimators._es_result import EventTermsMixin, event_label, pretrend_facts
 from sfpc_eval.estimators._groups import wald_term
-from sfpc_eval.estimators.cohorts import CohortPanel, validate_cohorts
+from sfpc_eval.estimators.cohorts import (
+    CohortPanel,
+    check_reference,
+    check_window,
+    validate_cohorts,
+)
 from sfpc_eval.estimators.twfe import Inference, _analytic
-from sfpc_eval.inference.cluster import ClusterRobust
+from sfpc_eval.inference.cluster import ClusterRobust, variance
 from sfpc_eval.inference.randomization import Randomization
 from sfpc_eval.inference.wild import WildClusterBootstrap, wild_cluster_bootstrap
 from sfpc_eval.results import Term
@@ -129,32 +134,13 @@ class EventStudyResult(EventTermsMixin):
         if self.n_outside_window:
             how = "pooled into the end points" if self.bin_endpoints else "own dummies, not shown"
             lines.append(("rows outside window", f"{self.n_outside_window:,} ({how})"))
-        if self.pretrend is not None:
-            p = self.pretrend
-            lines.append(
-                (
-                    "pre-trend test",
-                    f"{len(p.terms)} leads = 0: statistic {p.statistic:.3f}, p = {p.p_value:.4f} "
-                    f"({p.method})",
-                )
-            )
-        return lines
+        return [*lines, *pretrend_facts(self.pretrend)]
 
     def with_inference(self, inference: Inference) -> EventStudyResult:
         """Recompute standard errors, intervals, p-values and the pre-trend test."""
-        cluster = getattr(inference, "cluster", None) or self.unit
-        current = getattr(self.inference, "cluster", None) or self.unit
-        if cluster != current:
-            raise InvalidValueError(
-                f"`with_inference` cannot change the cluster column from {current!r} to "
-                f"{cluster!r} without refitting; call event_study(..., inference=...) again."
-            )
-        _check_inference(inference)
-        fit = self._es.fit
-        from sfpc_eval.inference.cluster import variance
-
-        var = variance(fit, _analytic(inference), df_for=[fit.index(n) for n in self._names])
-        es = replace(self._es, var=var)
+        es = _new_variance(
+            self._es, self.inference, inference, self.unit, "event_study", df_for=self._names
+        )
         return _build(self, es, inference, self.conf_level)
 
     def _refit(self, conf_level: float) -> EventStudyResult:
@@ -169,6 +155,31 @@ def _check_inference(inference: Inference) -> None:
             "WildClusterBootstrap(...), HeteroskedasticityRobust() or Classical()."
         )
     _analytic(inference)
+
+
+def _new_variance(
+    es: EsFit,
+    current: Inference,
+    inference: Inference,
+    unit: str,
+    estimator: str,
+    df_for: Sequence[str] = (),
+) -> EsFit:
+    """``es`` with its variance recomputed under ``inference`` (same cluster column).
+
+    ``df_for`` names the regressors that get their own degrees of freedom (CR2/CR3).
+    """
+    cluster = getattr(inference, "cluster", None) or unit
+    was = getattr(current, "cluster", None) or unit
+    if cluster != was:
+        raise InvalidValueError(
+            f"`with_inference` cannot change the cluster column from {was!r} to "
+            f"{cluster!r} without refitting; call {estimator}(..., inference=...) again."
+        )
+    _check_inference(inference)
+    fit = es.fit
+    var = variance(fit, _analytic(inference), df_for=[fit.index(n) for n in df_for])
+    return replace(es, var=var)
 
 
 def _build(
@@ -219,29 +230,14 @@ def _check_window(
     lo_data, hi_data = int(treated_e.min()), int(treated_e.max())
     if window is None:
         window = (lo_data, hi_data)
-    if (
-        not isinstance(window, tuple | list)
-        or len(window) != 2
-        or not all(isinstance(w, int | np.integer) and not isinstance(w, bool) for w in window)
-        or window[0] >= window[1]
-    ):
-        raise InvalidValueError(
-            f"`window` must be a pair of whole numbers (first, last) with first < last, e.g. "
-            f"(-4, 3); got {window!r}."
-        )
-    lo, hi = int(window[0]), int(window[1])
+    lo, hi = check_window(window, ", e.g. (-4, 3)")
     if lo < lo_data or hi > hi_data:
         raise InvalidValueError(
             f"`window` ({lo}, {hi}) reaches outside the event times in the data ({lo_data} to "
             f"{hi_data} periods relative to adoption): no treated unit is observed at "
             f"{show_range(lo, hi, lo_data, hi_data)}. Use a window within ({lo_data}, {hi_data})."
         )
-    if isinstance(reference, bool) or not isinstance(reference, int | np.integer):
-        raise InvalidValueError(
-            f"`reference` must be a whole number of periods relative to adoption (e.g. -1); "
-            f"got {reference!r}."
-        )
-    reference = int(reference)
+    reference = check_reference(reference, " (e.g. -1)")
     present = set(np.unique(treated_e).tolist())
     if reference not in present:
         raise InvalidValueError(

@@ -31,10 +31,10 @@ from scipy.sparse import linalg as splinalg
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
 from sfpc_eval.estimators._es_fit import JointTest, fit_with_dummies, joint_wald
-from sfpc_eval.estimators._es_result import EventTermsMixin, event_label
+from sfpc_eval.estimators._es_result import EventTermsMixin, event_label, pretrend_facts
 from sfpc_eval.estimators._groups import wald_term
 from sfpc_eval.estimators.absorb import demean
-from sfpc_eval.estimators.cohorts import validate_cohorts
+from sfpc_eval.estimators.cohorts import _fmt, validate_cohorts
 from sfpc_eval.estimators.event_study import event_times
 from sfpc_eval.estimators.sun_abraham import _window
 from sfpc_eval.inference.cluster import ClusterRobust
@@ -127,16 +127,10 @@ class ImputationResult(EventTermsMixin):
                 "as did2s; normal reference",
             ),
         ]
-        if self.pretrend is not None:
-            p = self.pretrend
-            lines.append(
-                (
-                    "pre-trend test",
-                    f"{len(p.terms)} leads = 0 on untreated observations: F {p.statistic:.3f}, "
-                    f"p = {p.p_value:.4f} ({p.method})",
-                )
-            )
-        return lines
+        return [
+            *lines,
+            *pretrend_facts(self.pretrend, sample=" on untreated observations", statistic="F"),
+        ]
 
     def _refit(self, conf_level: float) -> ImputationResult:
         return replace(self, conf_level=conf_level, terms=_terms(self, conf_level))
@@ -428,7 +422,3 @@ def _cluster_sums(matrix: sparse.csr_matrix, codes: np.ndarray) -> np.ndarray:
         (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(n_clusters, len(codes))
     )
     return np.asarray((indicator @ matrix).todense())
-
-
-def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))

@@ -25,20 +25,16 @@ import pandas as pd
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
 from sfpc_eval.estimators._es_fit import EsFit, JointTest, fit_with_dummies, joint_wald
-from sfpc_eval.estimators._es_result import EventTermsMixin, event_label
+from sfpc_eval.estimators._es_result import EventTermsMixin, event_label, pretrend_facts
 from sfpc_eval.estimators._groups import wald_term
-from sfpc_eval.estimators.cohorts import validate_cohorts
-from sfpc_eval.estimators.event_study import _check_inference, event_times
+from sfpc_eval.estimators.cohorts import check_reference, check_window, validate_cohorts
+from sfpc_eval.estimators.event_study import _check_inference, _new_variance, event_times
 from sfpc_eval.estimators.twfe import Inference, _analytic
-from sfpc_eval.inference.cluster import ClusterRobust, contrast_df, variance
+from sfpc_eval.inference.cluster import ClusterRobust, contrast_df
 from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import Term
 
 __all__ = ["SunAbrahamResult", "sun_abraham"]
-
-
-def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 @dataclass(frozen=True)
@@ -130,30 +126,12 @@ class SunAbrahamResult(EventTermsMixin):
             ("aggregation", "cohort shares of observations at each event time (fixed)"),
             ("inference", f"{self.inference.describe()}; {self.n_clusters} clusters"),
         ]
-        if self.pretrend is not None:
-            p = self.pretrend
-            lines.append(
-                (
-                    "pre-trend test",
-                    f"{len(p.terms)} leads = 0: statistic {p.statistic:.3f}, p = {p.p_value:.4f} "
-                    f"({p.method})",
-                )
-            )
-        return lines
+        return [*lines, *pretrend_facts(self.pretrend)]
 
     def with_inference(self, inference: Inference) -> SunAbrahamResult:
         """Recompute standard errors, intervals and p-values (same clusters)."""
-        cluster = getattr(inference, "cluster", None) or self.unit
-        current = getattr(self.inference, "cluster", None) or self.unit
-        if cluster != current:
-            raise InvalidValueError(
-                f"`with_inference` cannot change the cluster column from {current!r} to "
-                f"{cluster!r} without refitting; call sun_abraham(..., inference=...) again."
-            )
-        _check_inference(inference)
-        fit = self._es.fit
-        var = variance(fit, _analytic(inference), df_for=[])
-        return _build(self, replace(self._es, var=var), inference, self.conf_level)
+        es = _new_variance(self._es, self.inference, inference, self.unit, "sun_abraham")
+        return _build(self, es, inference, self.conf_level)
 
     def _refit(self, conf_level: float) -> SunAbrahamResult:
         return _build(self, self._es, self.inference, conf_level)
@@ -297,12 +275,7 @@ def sun_abraham(
     e = event_times(panel)
     g = frame[cohort].to_numpy(dtype=float)
     treated = np.isfinite(e)
-    if isinstance(reference, bool) or not isinstance(reference, int | np.integer):
-        raise InvalidValueError(
-            f"`reference` must be a whole number of periods relative to adoption; got "
-            f"{reference!r}."
-        )
-    reference = int(reference)
+    reference = check_reference(reference)
     without = [c for c in panel.cohorts if not np.any(treated & (g == c) & (e == reference))]
     if without:
         shown = [int(c) if float(c).is_integer() else c for c in without]
@@ -372,17 +345,7 @@ def sun_abraham(
 
 
 def _window(window: object, observed: Sequence[int]) -> tuple[int, int]:
-    if (
-        not isinstance(window, tuple | list)
-        or len(window) != 2
-        or not all(isinstance(w, int | np.integer) and not isinstance(w, bool) for w in window)
-        or window[0] >= window[1]
-    ):
-        raise InvalidValueError(
-            f"`window` must be a pair of whole numbers (first, last) with first < last; got "
-            f"{window!r}."
-        )
-    lo, hi = int(window[0]), int(window[1])
+    lo, hi = check_window(window)
     if lo < observed[0] or hi > observed[-1]:
         raise InvalidValueError(
             f"`window` ({lo}, {hi}) reaches outside the event times in the data "
