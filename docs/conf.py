@@ -24,5 +24,5 @@ autodoc_default_options = {"members": True, "undoc-members": False, "show-inheri
 nitpicky = False
 html_theme = "furo"
 html_title = f"sfpc_eval {release}"
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "*_generated.rst"]  # included by validation.rst, not pages
 suppress_warnings = ["ref.python"]  # same-named attributes on different result classes
