@@ -74,8 +74,8 @@ def _dummies(df: pd.DataFrame, lo: int, hi: int, ref: int) -> list[str]:
 @pytest.mark.parametrize("kind", ["CR2"])
 def test_cr2_terms_equal_did_with_the_same_dummies(kind):
     """Each event-time term equals did() with that dummy as `treated` and the others as
-    covariates: same coefficient, CR2 standard error and Satterthwaite df (to 1e-10). (CR3 is
-    undefined when units are nested in clusters.)"""
+    covariates: same coefficient, CR2 standard error (to 1e-10) and Satterthwaite df (to 1e-8).
+    (CR3 is undefined when units are nested in clusters.)"""
     df = panel("a")
     df = df[df["unit"] < 20].copy()
     inference = se.ClusterRobust("region", kind)

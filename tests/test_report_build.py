@@ -73,10 +73,10 @@ def csv_spec(csv: Path, *, title="Synthetic", treated="LA0") -> dict:
 def test_did_and_before_after_numbers_match_closed_forms(tmp_path):
     report = build(csv_spec(la_panel_csv(tmp_path / "p.csv")))
     did_rows = report.sections[0].tables[0].rows
-    # noise-free two-way data: the DiD estimate is exactly the planted -5 (closed form)
-    # (shown to 4 significant figures; the fit itself is exact to ~1e-12)
+    # noise-free two-way data: the DiD estimate is exactly the planted -5 (closed form); the
+    # report shows it to 4 significant figures, so the shown text must be the closed form's
     assert [r[1] for r in did_rows] == ["treated", "treated"]
-    assert all(float(r[2]) == pytest.approx(-5.0, abs=1e-9) for r in did_rows)
+    assert all(r[2] == format_number(-5.0) for r in did_rows)
     # before/after: 201 -> 206 children; percent change 100 * (206 / 201 - 1) (closed form)
     page = report.html()
     assert f"{100 * (206 / 201 - 1):+.1f}%" in page

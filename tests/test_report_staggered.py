@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sfpc_eval._tables import format_number
 from sfpc_eval.errors import DesignError
 from sfpc_eval.report import DESIGNS, build
 
@@ -41,11 +42,15 @@ def spec(csv: Path, **extra) -> dict:
 
 def test_event_study_matches_the_closed_form(tmp_path):
     report = build(spec(panel(tmp_path / "p.csv")))
-    rows = {r[1]: float(r[2]) for r in report.sections[0].tables[0].rows}
+    rows = {r[1]: r[2] for r in report.sections[0].tables[0].rows}
     assert set(rows) == {"e<=-3", "e=-2", "e=0", "e=1", "e=2", "e>=3"}
-    for term, value in rows.items():
-        expected = 0.0 if term.startswith(("e<=-", "e=-")) else -2.0
-        assert value == pytest.approx(expected, abs=1e-9)  # exact up to rounding in display
+    for term, shown in rows.items():
+        # the report shows 4 significant figures: the text must be the closed form's (-2), and
+        # a zero lead shows its rounding error in full (e.g. -7.4e-14)
+        if term.startswith(("e<=-", "e=-")):
+            assert abs(float(shown)) < 1e-9, (term, shown)
+        else:
+            assert shown == format_number(-2.0), (term, shown)
     page = report.html()
     assert "Event study: rate" in page and "Pre-trend test" in page
 

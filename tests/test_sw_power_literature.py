@@ -49,7 +49,6 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from sfpc_eval.trials.design import SteppedWedgeDesign
 from sfpc_eval.trials.power import sw_power
@@ -177,11 +176,3 @@ def test_sample_size_as_printed_in_steppedpower_vignette():
     assert _matches_printed(power(50), 0.8074, 4)
     assert power(49) < 0.8 <= power(50)
 
-
-def test_one_tailed_power_would_not_match():
-    # Guards the convention: the printed 0.7870855 counts both rejection tails; the
-    # one-tail approximation differs in the 6th decimal and would not reproduce it.
-    var = 4.264705882352942e-05  # Li's closed form above
-    z = stats.norm.ppf(0.975)
-    one_tail = stats.norm.cdf(0.018 / math.sqrt(var) - z)
-    assert not _matches_printed(float(one_tail), 0.7870855, 7)
