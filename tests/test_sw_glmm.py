@@ -5,6 +5,12 @@ R 4.2.2; versions in ``reference.json``) run on the two simulated trials written
 ``make_trials.py`` (seed in ``trials_meta.json``). The R fits use bobyqa with
 ``rhoend = 1e-10`` in both stages so that R's optimum is itself precise; the default-control fits
 are stored too and differ from these by up to 2e-3 relative on small coefficients.
+
+``make_glmer_hessian.R`` (same fits) stores what lme4 computes the standard errors from: the
+optimum to 17 digits, ``fit@optinfo$derivs$Hessian`` (``deriv12`` of the stage-2 deviance
+function), the stage-1 linear predictor ``lp0``, the minimiser of lme4's deviance function
+(``polished``: bobyqa stops short of it), and the standard errors recomputed as glmer does on the
+same data with the rows permuted (``se_perm``), which measure their rounding noise.
 """
 
 from __future__ import annotations
@@ -20,17 +26,21 @@ from scipy import integrate, special
 
 from sfpc_eval.errors import DesignError, InvalidValueError, SingularFitWarning
 from sfpc_eval.trials.glmm import fit_glmm, glmm_deviance
+from sfpc_eval.trials.glmm_lme4 import _derivatives, _pirls_deviance
 
 HERE = Path(__file__).parent / "fixtures" / "stepped_wedge"
 REF = json.loads((HERE / "reference.json").read_text())
+HESS = json.loads((HERE / "glmer_hessian.json").read_text())
 COVARIATES = ["age", "female", "disability", "prev_plan"]
 
 
-def cells(trial: str):
+def cells(trial: str, row_values=None):
+    """Binomial cells of a trial; with ``row_values``, also their mean over each cell's rows."""
     data = pd.read_csv(HERE / f"trial_{trial}.csv")
+    data["value"] = 0.0 if row_values is None else row_values
     g = (
-        data.groupby(["cluster", "period", "treated", *COVARIATES])["looked_after"]
-        .agg(["sum", "count"])
+        data.groupby(["cluster", "period", "treated", *COVARIATES])
+        .agg(sum=("looked_after", "sum"), count=("looked_after", "count"), value=("value", "mean"))
         .reset_index()
     )
     periods = sorted(data["period"].unique())
@@ -39,7 +49,13 @@ def cells(trial: str):
     columns += [g["treated"].to_numpy(float)] + [g[c].to_numpy(float) for c in COVARIATES]
     z = np.column_stack(columns)
     cluster = pd.factorize(g["cluster"], sort=True)[0]
-    return z, g["sum"].to_numpy(float), g["count"].to_numpy(float), cluster
+    out = z, g["sum"].to_numpy(float), g["count"].to_numpy(float), cluster
+    return out if row_values is None else (*out, g["value"].to_numpy(float))
+
+
+def lme4_numbers(trial: str, nagq: int) -> dict:
+    """The fixture's numbers for one fit, as float arrays (stored as 17-digit strings)."""
+    return {k: np.array(v, dtype=float) for k, v in HESS[trial][f"nagq{nagq}"].items()}
 
 
 @pytest.fixture(scope="module", params=["fs", "nwd"])
@@ -51,10 +67,13 @@ def trial(request):
 def test_agq_matches_glmer(trial, nagq):
     """nAGQ = 10: fixed effects and SEs to 1e-4, SD to 1e-3, relative.
 
-    The fixed-effect tolerance is relative to max(|estimate|, SE): one period effect is
-    -0.005, whose plain relative error is dominated by R's optimiser tolerance (its error is
-    1e-5 of its SE). Measured: max |diff| / max(|b|, se) = 2.1e-5 (fs), 6.6e-5 (nwd); SE relative
-    1.8e-5 / 4.8e-5; SD relative 1.7e-6 / 2.2e-7.
+    Fixed effects are compared (i) with glmer's, relative to max(|estimate|, SE): one period
+    effect is -0.005, and glmer's bobyqa (rhoend 1e-10) stops up to 2e-5 (absolute) short of the
+    minimum of its own deviance function -- measured max |diff| / max(|b|, se) = 2.1e-5 (fs),
+    6.5e-6 (nwd), plain relative 5.6e-4, 6.6e-5 -- and (ii) plainly relative with that minimum
+    (``polished``, Newton steps on glmer's devfun in R): measured 1.4e-6, 1.1e-7. SEs: measured
+    1.8e-5, 4.8e-5 relative (glmer's own rounding noise, ``se_perm``: 1.3e-5, 6.1e-5). SD:
+    1.7e-6, 2.2e-7 relative.
     """
     z, y, n, cl = cells(trial)
     fit = fit_glmm(z, tuple(map(str, range(z.shape[1]))), y, n, cl, nagq=nagq)
@@ -62,6 +81,7 @@ def test_agq_matches_glmer(trial, nagq):
     beta = np.array(list(ref["beta"].values()))
     se = np.array(list(ref["se"].values()))
     np.testing.assert_array_less(np.abs(fit.beta - beta) / np.maximum(np.abs(beta), se), 1e-4)
+    np.testing.assert_allclose(fit.beta, lme4_numbers(trial, nagq)["polished"][1:], rtol=1e-5)
     np.testing.assert_allclose(fit.std_errors, se, rtol=1e-4)
     assert fit.theta == pytest.approx(ref["theta"], rel=1e-3)
     # the AGQ deviance itself equals glmer's -2 logLik at the optimum (1e-12 measured)
@@ -69,25 +89,62 @@ def test_agq_matches_glmer(trial, nagq):
 
 
 def test_laplace_matches_glmer(trial):
-    """nAGQ = 1, laplace="lme4" (the default): lme4's own Laplace evaluation.
+    """nAGQ = 1, laplace="lme4" (the default): lme4's own Laplace evaluation and SEs.
 
-    Tolerances: fixed effects 1e-4 relative to max(|b|, SE) (measured 4.6e-5 fs, 1.3e-5 nwd);
-    SEs 2e-4 relative (measured 9.1e-5 fs, 1.5e-4 nwd) -- lme4's SEs come from a
-    finite-difference Hessian (step 1e-4) of a function it computes to about 1e-11, and
-    recomputing them with steps 3e-4 or 1e-3 in R moves them by 1.3e-4 and 1.4e-4 on the nwd
-    trial, so agreement below about 1.5e-4 is not defined; SD 1e-3 (measured 7e-6, 1e-6); the
-    deviance equals glmer's -2 logLik to 1e-6 absolute, i.e. 1e-9 relative (measured 5e-9,
-    1.2e-7: lme4's PIRLS starts from its own stage-1 fit, ours from an approximation of it).
+    Fixed effects: (i) with glmer's, relative to max(|b|, SE) < 1e-4 (measured 4.6e-5 fs,
+    1.3e-5 nwd; plain relative 1.1e-3 and 5.6e-5, the -0.005 period effect of fs being off by
+    glmer's optimiser, which stops up to 1.6e-5 short of the minimum of its own deviance
+    function); (ii) plainly relative with that minimum (``polished``) < 1e-5 (measured 2.6e-8,
+    3.4e-7). SD: 1e-3 relative (measured 7.3e-6, 8e-9). Deviance: glmer's -2 logLik to 1e-6
+    absolute (measured -2.8e-9, 1.9e-9).
+
+    SEs: 2e-4 relative with glmer's (measured 9.1e-5 fs, 1.45e-4 nwd). The computation is
+    lme4's (see test_lme4_hessian_algorithm: same deviance, stencil, step and 2 H^-1); what is
+    left is rounding noise in glmer's own deviance function (about 4e-12, against 1.5e-13 here),
+    divided by deriv12's delta^2 = 1e-8: glmer's SEs recomputed on row-permuted copies of the
+    data move by up to 7e-5 (fs) and 2.3e-4 (nwd), so 1e-4 agreement with a single glmer run
+    is not defined on nwd. Against the mean of glmer's SEs over the original and the 8 permuted
+    row orders the difference is 1e-4 at most (measured 5.2e-5, 1.2e-5).
     """
     z, y, n, cl = cells(trial)
     fit = fit_glmm(z, tuple(map(str, range(z.shape[1]))), y, n, cl, nagq=1)
     ref = REF[trial]["glmer_nagq1"]
+    lme4 = lme4_numbers(trial, 1)
     beta = np.array(list(ref["beta"].values()))
     se = np.array(list(ref["se"].values()))
     np.testing.assert_array_less(np.abs(fit.beta - beta) / np.maximum(np.abs(beta), se), 1e-4)
+    np.testing.assert_allclose(fit.beta, lme4["polished"][1:], rtol=1e-5)
     np.testing.assert_allclose(fit.std_errors, se, rtol=2e-4)
+    se_orders = np.vstack([lme4["se"], lme4["se_perm"]])
+    np.testing.assert_allclose(fit.std_errors, se_orders.mean(axis=0), rtol=1e-4)
     assert fit.theta == pytest.approx(ref["theta"], rel=1e-3)
     assert fit.deviance == pytest.approx(-2 * ref["loglik"], abs=1e-6)
+
+
+def test_lme4_hessian_algorithm(trial):
+    """At glmer's optimum and from glmer's lp0, the deviance, Hessian and vcov are lme4's.
+
+    This isolates the algorithm from the optimum: the deviance equals glmer's devfun to 1e-10
+    absolute (measured 8e-12, 5e-12 on values of 1596 and 849); the deriv12 Hessian equals
+    ``fit@optinfo$derivs$Hessian`` to 1e-6 of its largest entry (measured 1.3e-7, 1.9e-7);
+    ``vcov(fit)`` is the beta block of 2 H^-1 (to 1e-12). The SEs from our Hessian still differ
+    from glmer's by 9e-5 and 1.4e-4: glmer's own rounding noise (se_perm, asserted last).
+    """
+    lme4 = lme4_numbers(trial, 1)
+    z, y, n, cl, lp0 = cells(trial, np.array(HESS[trial]["lp0"], dtype=float))
+    par = lme4["par"]
+
+    def devfun(x):
+        return _pirls_deviance(x, z, y, n, cl, int(cl.max()) + 1, lp0)[0]
+
+    assert devfun(par) == pytest.approx(float(lme4["deviance"]), abs=1e-10)
+    _, hess = _derivatives(devfun, par, devfun(par))
+    assert np.max(np.abs(hess - lme4["hessian"])) < 1e-6 * np.max(np.abs(lme4["hessian"]))
+    vcov = 2 * np.linalg.inv(lme4["hessian"])[1:, 1:]
+    np.testing.assert_allclose(np.sqrt(np.diag(vcov)), lme4["se"], rtol=1e-12)
+    # glmer's SEs are defined only to about 1e-4: the same computation on permuted rows
+    noise = np.max(np.abs(lme4["se_perm"] / lme4["se"] - 1))
+    assert noise > {"fs": 5e-5, "nwd": 1.5e-4}[trial]
 
 
 def test_exact_laplace_sits_below_lme4s_evaluation(trial):
@@ -117,8 +174,10 @@ def _brute_force(z, y, n, cl, theta, beta):
         def f(b, eta0=eta0, mask=mask):
             eta = eta0 + b
             loglik = np.sum(y[mask] * eta - n[mask] * np.logaddexp(0, eta))
-            return math.exp(loglik + 300) * math.exp(-b * b / (2 * theta**2)) / (
-                math.sqrt(2 * math.pi) * theta
+            return (
+                math.exp(loglik + 300)
+                * math.exp(-b * b / (2 * theta**2))
+                / (math.sqrt(2 * math.pi) * theta)
             )
 
         value, _ = integrate.quad(f, -8 * theta - 5, 8 * theta + 5, limit=200, epsabs=0)
@@ -173,5 +232,6 @@ def test_fewer_than_three_clusters():
 @pytest.mark.parametrize("bad", [0, 26, 2.5, True])
 def test_bad_nagq(bad):
     with pytest.raises(InvalidValueError, match=r"`nagq` must be an integer from 1"):
-        glmm_deviance(np.ones((3, 1)), np.ones(3), np.full(3, 2.0), np.arange(3), 1.0,
-                      np.zeros(1), nagq=bad)
+        glmm_deviance(
+            np.ones((3, 1)), np.ones(3), np.full(3, 2.0), np.arange(3), 1.0, np.zeros(1), nagq=bad
+        )
