@@ -117,18 +117,18 @@ for council, programme in PIONEERS.items():
             f"missing years: {gaps}"
         )
         data = window[window["la_name"].isin([council, *donors])]
+        # the same council, donors and start for the synthetic control and the synthetic DiD
+        design = dict(
+            outcome=column,
+            unit="la_name",
+            time="year",
+            treated_unit=council,
+            start=START,
+            donors=donors,
+        )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", se.SfpcEvalWarning)
-            sc = se.synthetic_control(
-                data,
-                outcome=column,
-                unit="la_name",
-                time="year",
-                treated_unit=council,
-                start=START,
-                donors=donors,
-                leave_one_out=True,
-            )
+            sc = se.synthetic_control(data, **design, leave_one_out=True)
         for w in caught:
             print(f"  warning: {w.message}")
         top = sc.weights.sort_values(ascending=False).head(4).round(3).to_dict()
@@ -137,17 +137,7 @@ for council, programme in PIONEERS.items():
             f"10,000 ({sc.percent_change.estimate:+.1f}%), placebo p = {sc.p_value:.3f}, "
             f"pre-RMSPE {sc.pre_rmspe:.2f}; top donors {top}"
         )
-        sdid = synthetic_did(
-            data,
-            outcome=column,
-            unit="la_name",
-            time="year",
-            treated_unit=council,
-            start=START,
-            donors=donors,
-            replications=REPLICATIONS,
-            rng=2015,
-        )
+        sdid = synthetic_did(data, **design, replications=REPLICATIONS, rng=2015)
         print(
             f"  synthetic DiD: {sdid.estimate:+.1f} per 10,000 "
             f"(placebo SE {sdid.term('att').std_error:.1f})"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from _examples import EXAMPLES, run_example, skip_without_raw
+
 PROMISED = {
     "published_claims.py": ["claims_audit.csv", "claims.png"],
     "leeds_before_after.py": ["leeds_cpp.csv", "leeds_cpp.png"],
@@ -20,7 +19,6 @@ OWN_TEST = {
     "staggered_sfpc.py": "test_staggered_example.py",
     "single_council.py": "test_single_council_example.py",
 }
-RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
 
 
 def test_every_example_is_run_by_a_test():
@@ -34,15 +32,9 @@ def test_every_example_is_run_by_a_test():
 
 @pytest.mark.parametrize("script", sorted(PROMISED))
 def test_example_runs(script, tmp_path):
-    if script == "leeds_did.py" and not RAW.is_dir():
-        pytest.skip(f"the DfE files are not at {RAW}")
-    run = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
+    if script == "leeds_did.py":
+        skip_without_raw()
+    run_example(script, str(tmp_path))
     for name in PROMISED[script]:
         assert (tmp_path / name).stat().st_size > 0
     if script == "leeds_before_after.py":

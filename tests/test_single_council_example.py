@@ -3,34 +3,16 @@ data folder is absent)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT.parent / "shared" / "data" / "raw"
+from _examples import RAW, run_example, skip_without_raw
 
 
 @pytest.mark.slow
 def test_single_council_example(tmp_path):
-    if not RAW.is_dir():
-        pytest.skip(f"the DfE files are not at {RAW}")
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "single_council.py"),
-            str(tmp_path),
-            str(RAW),
-            "--quick",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
+    skip_without_raw()
+    run = run_example("single_council.py", str(tmp_path), str(RAW), "--quick")
     for council in ("leeds", "hertfordshire", "north_yorkshire"):
         for outcome in ("cpp", "cla"):
             assert (tmp_path / f"single_council_{council}_{outcome}.png").stat().st_size > 0

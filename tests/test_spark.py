@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
 import pandas as pd
 import pytest
 
 import sfpc_eval as se
+from _engine_cases import DESIGN, assert_identical
 from sfpc_eval.engines import source, write_national
 from sfpc_eval.errors import InvalidValueError, MissingColumnError, SizeLimitError
 
@@ -27,10 +27,6 @@ if shutil.which("java") is None:  # pragma: no cover - CI has Java 17
     pytest.skip("Spark needs Java", allow_module_level=True)
 
 pytestmark = pytest.mark.slow  # a Spark session takes 20-40 s to start on 2 shared cores
-
-RTOL = 1e-10
-NUMBERS = ["estimate", "std_error", "statistic", "df", "p_value", "conf_low", "conf_high"]
-DESIGN = dict(unit="la", time="period", treated="treated")
 
 
 @pytest.fixture(scope="session")
@@ -49,26 +45,6 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
-
-
-def assert_identical(got: se.DidResult, want: se.DidResult) -> None:
-    assert (got.n_obs, got.n_cells, got.n_units, got.n_periods, got.n_clusters) == (
-        want.n_obs,
-        want.n_cells,
-        want.n_units,
-        want.n_periods,
-        want.n_clusters,
-    )
-    pd.testing.assert_frame_equal(
-        got._cells.sums, want._cells.sums, check_exact=False, rtol=1e-12, atol=1e-9
-    )
-    np.testing.assert_allclose(got._fit.beta, want._fit.beta, rtol=RTOL, atol=1e-12)
-    np.testing.assert_allclose(got.vcov.to_numpy(), want.vcov.to_numpy(), rtol=RTOL, atol=1e-18)
-    a, b = got.tidy(), want.tidy()
-    assert a["term"].tolist() == b["term"].tolist()
-    np.testing.assert_allclose(
-        a[NUMBERS].to_numpy(float), b[NUMBERS].to_numpy(float), rtol=RTOL, atol=1e-14
-    )
 
 
 @pytest.fixture(scope="module")

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT.parent / "shared" / "data" / "raw"
+from _examples import RAW, run_example, skip_without_raw
 
 
 @pytest.mark.slow
 def test_staggered_sfpc_example(tmp_path):
-    if not RAW.is_dir():
-        pytest.skip(f"the DfE files are not at {RAW}")
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "staggered_sfpc.py"), str(tmp_path), str(RAW)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
+    skip_without_raw()
+    run = run_example("staggered_sfpc.py", str(tmp_path), str(RAW))
     for name in ("staggered_sfpc.csv", "staggered_sfpc_cohorts.csv", "staggered_sfpc.png"):
         assert (tmp_path / name).stat().st_size > 0
     cohorts = pd.read_csv(tmp_path / "staggered_sfpc_cohorts.csv").set_index("la_name")

@@ -11,6 +11,7 @@ import pytest
 from scipy import optimize
 
 import sfpc_eval as se
+from _synthetic_cases import TRUE, UNITS, known_weights_panel
 from sfpc_eval.errors import (
     DesignError,
     DuplicateObservationError,
@@ -19,23 +20,6 @@ from sfpc_eval.errors import (
 )
 from sfpc_eval.estimators.synthetic import simplex_weights
 from sfpc_eval.plotting import plot_leave_one_out, plot_placebo_gaps
-
-UNITS = [f"LA{i:02d}" for i in range(12)]
-YEARS = list(range(2008, 2020))
-TRUE = {"LA03": 0.5, "LA06": 0.3, "LA08": 0.2}
-
-
-def known_weights_panel(effect: float = -3.0) -> pd.DataFrame:
-    rng = np.random.default_rng(3)
-    factors = rng.normal(0, 1, (len(YEARS), 2)).cumsum(0)
-    y = rng.normal(50, 5, 12)[None, :] + factors @ rng.uniform(0, 3, (12, 2)).T
-    y += rng.normal(0, 0.3, y.shape)
-    y[:, 0] = sum(w * y[:, UNITS.index(u)] for u, w in TRUE.items())
-    y[YEARS.index(2015) :, 0] += effect
-    return pd.DataFrame(
-        [(u, yr, y[j, i]) for i, u in enumerate(UNITS) for j, yr in enumerate(YEARS)],
-        columns=["la", "year", "rate"],
-    )
 
 
 def fit(panel, **kwargs):
@@ -57,7 +41,7 @@ def test_recovers_known_weights_and_effect():
 
 def test_simplex_weights_solve_the_constrained_problem():
     """Independent solver: scipy SLSQP with tight tolerance on the same convex problem; the
-    objective values agree to 1e-8 and ours is never worse."""
+    objective values agree to 1e-6 relative (1e-10 absolute) and ours is never worse."""
     rng = np.random.default_rng(7)
     x0, x1, v = rng.normal(size=(6, 9)), rng.normal(size=6), rng.uniform(0.1, 1, 6)
     ours = simplex_weights(x0, x1, v)

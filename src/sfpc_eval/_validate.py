@@ -134,3 +134,9 @@ def check_conf_level(value: Any, name: str = "conf_level") -> float:
         hint = f" For {value!r}%, pass {out / 100:g}." if 1 < out < 100 else ""
         raise InvalidValueError(f"`{name}` must be between 0 and 1; got {value!r}.{hint}")
     return out
+
+
+def check_resamples(value: Any) -> None:
+    """Raise unless ``n_resamples`` is an integer of at least 99 (resampling inference)."""
+    if not isinstance(value, int) or value < 99:
+        raise InvalidValueError(f"`n_resamples` must be an integer of at least 99; got {value!r}.")

@@ -52,6 +52,16 @@ def _axes(ax: Axes | None) -> Axes:
     return new
 
 
+def _finish_over_time(ax: Axes, result, ylabel: str | None = None) -> Axes:
+    """Mark ``result.start``, label the axes from the result's columns, add legend and grid."""
+    ax.axvline(result.start, color="black", linestyle=":", linewidth=1)
+    ax.set_xlabel(result.time)
+    ax.set_ylabel(result.outcome if ylabel is None else ylabel)
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return ax
+
+
 def plot_comparison(result: ResultMixin, ax: Axes | None = None) -> Axes:
     """Draw the two groups (or periods) of a comparison with their intervals.
 
@@ -242,12 +252,7 @@ def plot_its(result, ax: Axes | None = None) -> Axes:
         alpha=0.15,
         label=f"{result.conf_level:.0%} interval",
     )
-    ax.axvline(result.start, color="black", linestyle=":", linewidth=1)
-    ax.set_xlabel(result.time)
-    ax.set_ylabel(result.outcome)
-    ax.legend(frameon=False)
-    ax.grid(alpha=0.3)
-    return ax
+    return _finish_over_time(ax, result)
 
 
 def plot_synthetic(result, ax: Axes | None = None) -> Axes:
@@ -268,12 +273,7 @@ def plot_synthetic(result, ax: Axes | None = None) -> Axes:
     frame = result.gaps
     ax.plot(frame["time"], frame["treated"], "-o", color="#b2182b", label=str(result.treated_unit))
     ax.plot(frame["time"], frame["synthetic"], "--", color="#2166ac", label="synthetic")
-    ax.axvline(result.start, color="black", linestyle=":", linewidth=1)
-    ax.set_xlabel(result.time)
-    ax.set_ylabel(result.outcome)
-    ax.legend(frameon=False)
-    ax.grid(alpha=0.3)
-    return ax
+    return _finish_over_time(ax, result)
 
 
 def plot_placebo_gaps(
@@ -309,22 +309,22 @@ def plot_placebo_gaps(
     gaps = result.placebo_gaps
     for i, name in enumerate(kept):
         part = gaps[gaps["unit"] == name]
-        ax.plot(part["time"], part["gap"], color="#bababa", linewidth=0.8,
-                label="placebo councils" if i == 0 else None)
+        ax.plot(
+            part["time"],
+            part["gap"],
+            color="#bababa",
+            linewidth=0.8,
+            label="placebo councils" if i == 0 else None,
+        )
     own = gaps[gaps["unit"] == result.treated_unit]
     ax.plot(own["time"], own["gap"], color="#b2182b", linewidth=2, label=str(result.treated_unit))
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.axvline(result.start, color="black", linestyle=":", linewidth=1)
     dropped = len(table) - 1 - len(kept)
     title = f"placebo p = {result.p_value:.3f}"
     if dropped:
         title += f" ({dropped} poorly fitting placebos not shown)"
     ax.set_title(title)
-    ax.set_xlabel(result.time)
-    ax.set_ylabel(f"gap in {result.outcome}")
-    ax.legend(frameon=False)
-    ax.grid(alpha=0.3)
-    return ax
+    return _finish_over_time(ax, result, ylabel=f"gap in {result.outcome}")
 
 
 def plot_leave_one_out(result, ax: Axes | None = None) -> Axes:
@@ -347,7 +347,12 @@ def plot_leave_one_out(result, ax: Axes | None = None) -> Axes:
         raise DesignError("no leave-one-out refits: call with `leave_one_out=True`.")
     ax = _axes(ax)
     for i, (_, part) in enumerate(result.leave_one_out.groupby("dropped", sort=False)):
-        ax.plot(part["time"], part["synthetic"], color="#92c5de", linewidth=0.9,
-                label="leave one donor out" if i == 0 else None)
+        ax.plot(
+            part["time"],
+            part["synthetic"],
+            color="#92c5de",
+            linewidth=0.9,
+            label="leave one donor out" if i == 0 else None,
+        )
     plot_synthetic(result, ax=ax)
     return ax

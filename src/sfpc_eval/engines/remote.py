@@ -30,8 +30,9 @@ from sfpc_eval.errors import (
     SizeLimitError,
     show_values,
 )
-from sfpc_eval.estimators.cellfit import FAMILIES
+from sfpc_eval.estimators.cellfit import check_family
 from sfpc_eval.estimators.cells import CELL_SUMS, Cells, factorize_sorted
+from sfpc_eval.estimators.twfe import did_columns
 
 __all__ = ["did_input", "remote_cells"]
 
@@ -66,16 +67,11 @@ def did_input(
         A path that does not exist or cannot be read.
     """
     src = source(data) if not isinstance(data, Source) else data
-    roles = {"outcome": outcome, "unit": unit, "time": time, "treated": treated}
-    roles |= {f"covariates[{i}]": c for i, c in enumerate(covariates)}
-    roles |= {"weights": weights, "exposure": exposure, "cluster": cluster}
+    roles, keys = did_columns(outcome, unit, time, treated, covariates, weights, exposure, cluster)
     check_columns(src, roles, numeric=[r for r in roles if r not in ("unit", "time", "cluster")])
-    if family not in FAMILIES:
-        raise InvalidValueError(f"`family` must be one of {', '.join(FAMILIES)}; got {family!r}.")
+    check_family(family)
     if not collapse_rows:
         return _fetch_rows(src, roles), None
-    extra = [c for c in (weights, exposure) if c is not None]  # as did() on a DataFrame
-    keys = list(dict.fromkeys([cluster, unit, time, treated, *covariates, *extra]))
     key_roles = {c: r for r, c in reversed(list(roles.items())) if c in keys}
     cells, probe = remote_cells(
         src,

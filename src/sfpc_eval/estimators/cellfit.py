@@ -19,11 +19,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg, special
 
-from sfpc_eval.errors import DesignError
+from sfpc_eval.errors import DesignError, InvalidValueError
 
-__all__ = ["FAMILIES", "CellFit", "fit_cells"]
+__all__ = ["FAMILIES", "CellFit", "check_family", "fit_cells"]
 
 FAMILIES = ("gaussian", "poisson", "binomial")
+
+
+def check_family(family: str) -> None:
+    """Raise unless ``family`` is one of :data:`FAMILIES`."""
+    if family not in FAMILIES:
+        raise InvalidValueError(f"`family` must be one of {', '.join(FAMILIES)}; got {family!r}.")
 
 
 @dataclass(frozen=True, eq=False)

@@ -35,8 +35,7 @@ import pandas as pd
 from sfpc_eval._validate import check_conf_level, check_count
 from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.estimators._groups import wald_term
-from sfpc_eval.estimators.synthetic import wide_panel
-from sfpc_eval.panel import numeric_column, require_columns
+from sfpc_eval.estimators.synthetic import _outcome_panel, _progress
 from sfpc_eval.results import ResultMixin, Term
 
 __all__ = ["SyntheticDidResult", "frank_wolfe_weights", "synthetic_did"]
@@ -231,14 +230,6 @@ def _treated_list(treated_unit) -> list:
     return [treated_unit]
 
 
-def _progress(items, progress: bool, desc: str):
-    if not progress:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, unit="fit")
-
-
 def synthetic_did(
     data: pd.DataFrame,
     *,
@@ -312,11 +303,8 @@ def synthetic_did(
             f"`variance` must be one of {', '.join(map(repr, VARIANCES))}; got {variance!r}."
         )
     replications = check_count(replications, "replications")
-    require_columns(data, {"outcome": outcome, "unit": unit, "time": time})
-    frame = data[[unit, time]].copy()
-    frame[outcome] = numeric_column(data, outcome, argument="outcome")
     treated = _treated_list(treated_unit)
-    wide = wide_panel(frame, outcome, unit, time, treated, donors, start)
+    wide = _outcome_panel(data, outcome, unit, time, treated, donors, start)
     pool = [u for u in wide.columns if u not in treated]
     periods = wide.index.to_numpy()
     t0 = int((periods < start).sum())

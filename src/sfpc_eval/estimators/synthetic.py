@@ -153,6 +153,14 @@ def wide_panel(
     return wide
 
 
+def _outcome_panel(data, outcome, unit, time, treated, donors, start) -> pd.DataFrame:
+    """Check the columns, read ``outcome`` as numbers and return :func:`wide_panel` of them."""
+    require_columns(data, {"outcome": outcome, "unit": unit, "time": time})
+    frame = data[[unit, time]].copy()
+    frame[outcome] = numeric_column(data, outcome, argument="outcome")
+    return wide_panel(frame, outcome, unit, time, treated, donors, start)
+
+
 def _predictor_matrix(
     data: pd.DataFrame,
     wide: pd.DataFrame,
@@ -449,10 +457,7 @@ def synthetic_control(
     0.0
     """
     level = check_conf_level(conf_level)
-    require_columns(data, {"outcome": outcome, "unit": unit, "time": time})
-    frame = data[[unit, time]].copy()
-    frame[outcome] = numeric_column(data, outcome, argument="outcome")
-    wide = wide_panel(frame, outcome, unit, time, [treated_unit], donors, start)
+    wide = _outcome_panel(data, outcome, unit, time, [treated_unit], donors, start)
     wide.columns.name = outcome
     pool = list(wide.columns[:-1])
     periods = wide.index.to_numpy()

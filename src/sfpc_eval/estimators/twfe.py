@@ -21,7 +21,7 @@ from sfpc_eval.errors import (
 )
 from sfpc_eval.estimators._groups import wald_term
 from sfpc_eval.estimators.absorb import demean
-from sfpc_eval.estimators.cellfit import FAMILIES, CellFit, fit_cells
+from sfpc_eval.estimators.cellfit import CellFit, check_family, fit_cells
 from sfpc_eval.estimators.cells import Cells, collapse, factorize_sorted
 from sfpc_eval.inference.cluster import (
     Classical,
@@ -364,6 +364,22 @@ def _resample(
     return None
 
 
+def did_columns(
+    outcome, unit, time, treated, covariates, weights, exposure, cluster
+) -> tuple[dict[str, str | None], list[str]]:
+    """Return the columns of a :func:`did` call by argument, and the key of its cells.
+
+    Arguments are named as in messages (``covariates[0]``); unused ones map to None. Weights and
+    exposure join the cell key, so every row of a cell carries the same ones (the GLM working
+    variance of a row depends on its exposure: CR2/CR3 are then exact on cells).
+    """
+    roles = {"outcome": outcome, "unit": unit, "time": time, "treated": treated}
+    roles |= {f"covariates[{i}]": c for i, c in enumerate(covariates)}
+    roles |= {"weights": weights, "exposure": exposure, "cluster": cluster}
+    extra = [c for c in (weights, exposure) if c is not None]
+    return roles, list(dict.fromkeys([cluster, unit, time, treated, *covariates, *extra]))
+
+
 def _check_inputs(
     data: pd.DataFrame,
     *,
@@ -378,12 +394,9 @@ def _check_inputs(
     family: str,
     allow_switching_off: bool,
 ) -> pd.DataFrame:
-    roles = {"outcome": outcome, "unit": unit, "time": time, "treated": treated}
-    roles |= {f"covariates[{i}]": c for i, c in enumerate(covariates)}
-    roles |= {"weights": weights, "exposure": exposure, "cluster": cluster}
+    roles, _ = did_columns(outcome, unit, time, treated, covariates, weights, exposure, cluster)
     require_columns(data, roles)
-    if family not in FAMILIES:
-        raise InvalidValueError(f"`family` must be one of {', '.join(FAMILIES)}; got {family!r}.")
+    check_family(family)
     for role, column in (("unit", unit), ("time", time), ("cluster", cluster)):
         require_present(data, column, argument=role)
     clean = data[list(dict.fromkeys(c for c in roles.values() if c is not None))].copy()
@@ -705,44 +718,28 @@ def did(
             f"`exposure` is for family='poisson' (an offset); got family={family!r}."
         )
     covariates = tuple(covariates)
+    columns = dict(
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        treated=treated,
+        covariates=covariates,
+        weights=weights,
+        exposure=exposure,
+        cluster=cluster,
+        family=family,
+    )
     remote = None
     if not isinstance(data, pd.DataFrame):
         # DuckDB relation, Parquet/CSV path or Spark DataFrame: collapse where the rows live
         from sfpc_eval.engines import did_input
 
-        data, remote = did_input(
-            data,
-            outcome=outcome,
-            unit=unit,
-            time=time,
-            treated=treated,
-            covariates=covariates,
-            weights=weights,
-            exposure=exposure,
-            cluster=cluster,
-            family=family,
-            collapse_rows=collapse_rows,
-        )
+        data, remote = did_input(data, **columns, collapse_rows=collapse_rows)
     if remote is None:
-        clean = _check_inputs(
-            data,
-            outcome=outcome,
-            unit=unit,
-            time=time,
-            treated=treated,
-            covariates=covariates,
-            weights=weights,
-            exposure=exposure,
-            cluster=cluster,
-            family=family,
-            allow_switching_off=allow_switching_off,
-        )
+        clean = _check_inputs(data, **columns, allow_switching_off=allow_switching_off)
     else:
         clean = data  # the probe: each cell's keys with its smallest and largest outcome
-    # weights and exposure join the cell key, so every row of a cell carries the same ones (the
-    # GLM working variance of a row depends on its exposure: CR2/CR3 are then exact on cells)
-    extra = [c for c in (weights, exposure) if c is not None]
-    by = list(dict.fromkeys([cluster, unit, time, treated, *covariates, *extra]))
+    _, by = did_columns(outcome, unit, time, treated, covariates, weights, exposure, cluster)
     if not collapse_rows:
         clean["__row__"] = np.arange(len(clean))
         by.append("__row__")

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from sfpc_eval.errors import DesignError, InvalidValueError
+from sfpc_eval._validate import check_resamples
+from sfpc_eval.errors import DesignError
 from sfpc_eval.inference._invert import invert_test
 
 __all__ = ["Randomization", "randomization_test"]
@@ -58,10 +59,7 @@ class Randomization:
     progress: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.n_resamples, int) or self.n_resamples < 99:
-            raise InvalidValueError(
-                f"`n_resamples` must be an integer of at least 99; got {self.n_resamples!r}."
-            )
+        check_resamples(self.n_resamples)
 
     def describe(self) -> str:
         """One line for a methods section."""

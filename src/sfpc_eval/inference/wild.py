@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 from scipy import linalg
 
+from sfpc_eval._validate import check_resamples
 from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.inference._invert import invert_test
 
@@ -78,10 +79,7 @@ class WildClusterBootstrap:
             raise InvalidValueError(
                 f"`weights` must be one of {', '.join(WEIGHTS)}; got {self.weights!r}."
             )
-        if not isinstance(self.n_resamples, int) or self.n_resamples < 99:
-            raise InvalidValueError(
-                f"`n_resamples` must be an integer of at least 99; got {self.n_resamples!r}."
-            )
+        check_resamples(self.n_resamples)
 
     def describe(self) -> str:
         """One line for a methods section."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sfpc_eval._validate import check_resamples
 from sfpc_eval.errors import DesignError, InvalidValueError
 
 __all__ = ["SteppedWedgeRandomization", "rollout_orders", "rollout_test"]
@@ -57,10 +58,7 @@ class SteppedWedgeRandomization:
     progress: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.n_resamples, int) or self.n_resamples < 99:
-            raise InvalidValueError(
-                f"`n_resamples` must be an integer of at least 99; got {self.n_resamples!r}."
-            )
+        check_resamples(self.n_resamples)
         if self.design is not None and not hasattr(self.design, "admissible_orders"):
             raise InvalidValueError(
                 "`design` must be a SteppedWedgeDesign (with admissible_orders()); got "

@@ -18,17 +18,20 @@ import pandas as pd
 from sfpc_eval._tables import format_number, format_p_value
 from sfpc_eval.errors import DesignError, SfpcEvalWarning, SpecError, show_values
 from sfpc_eval.report.blocks import TableBlock
+from sfpc_eval.report.disclosure import suppress_grid
 from sfpc_eval.report.schema import closest
 
 __all__ = [
     "MEASURE_LABELS",
     "check_units",
+    "child_counts_table",
     "count_text",
     "estimate_rows",
     "interval",
     "label_of",
     "recording_warnings",
     "sentence",
+    "shade_note",
 ]
 
 MEASURE_LABELS = {
@@ -179,6 +182,48 @@ def estimate_table(
     """Make a table of estimates (provenance ``estimate``)."""
     columns = tuple(c if c != "CI" else f"{conf_level:.0%} CI" for c in ESTIMATE_COLUMNS)
     return TableBlock(title, columns, tuple(rows), provenance="estimate", notes=tuple(notes))
+
+
+def child_counts_table(
+    title: str,
+    row_name: str,
+    labels: Sequence[Any],
+    columns: Sequence[str],
+    counts: list[list[int]],
+    threshold: int,
+) -> TableBlock:
+    """Tabulate child-level counts (rows ``labels``) with suppression and row/column totals."""
+    done = suppress_grid(counts, threshold=threshold)
+    rows = [
+        (str(label), *cells, total)
+        for label, cells, total in zip(labels, done.cells, done.row_totals, strict=True)
+    ]
+    rows.append(("total", *done.column_totals, done.grand_total))
+    roles = [("", *(["count"] * len(columns)), "total")] * len(labels)
+    roles.append(("", *(["total"] * len(columns)), "total"))
+    return TableBlock(
+        title,
+        (row_name, *columns, "total"),
+        tuple(rows),
+        provenance="child",
+        notes=(
+            f"Counts from child-level records; 1-{threshold - 1} shown as 'c' "
+            f"({done.n_primary} primary, {done.n_secondary} secondary suppressions).",
+        ),
+        roles=tuple(roles),
+        total_row=True,
+    )
+
+
+def shade_note(shades: Sequence[tuple[float, float, str]], shown: Sequence[str]) -> str:
+    """Caption text naming the shaded periods, and those outside the time axis (or "")."""
+    note = ""
+    if shown:
+        note += f" Shaded: {', '.join(shown)}."
+    skipped = [s[2] for s in shades if s[2] not in shown]
+    if skipped:
+        note += f" Not reached by this time axis: {', '.join(skipped)}."
+    return note
 
 
 def group_rates(

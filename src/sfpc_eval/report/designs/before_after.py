@@ -27,6 +27,7 @@ from sfpc_eval.report.designs._common import (
     interval,
     label_of,
     sentence,
+    shade_note,
 )
 from sfpc_eval.report.figures import render_svg, shade_periods
 from sfpc_eval.report.schema import Key
@@ -131,11 +132,7 @@ def _trend_figure(analysis, dataset, context: Context, unit, column, exposure) -
     )
     if hidden:
         caption += f" {hidden} point(s) below the disclosure threshold are not shown."
-    skipped = [s[2] for s in shades if s[2] not in shown]
-    if shown:
-        caption += f" Shaded: {', '.join(shown)}."
-    if skipped:
-        caption += f" Not reached by this time axis: {', '.join(skipped)}."
+    caption += shade_note(shades, shown)
     return FigureBlock(f"{unit}: {label_of(column)} over time", svg, caption)
 
 

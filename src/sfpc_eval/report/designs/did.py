@@ -27,6 +27,7 @@ from sfpc_eval.report.designs._common import (
     check_complete,
     check_outcome,
     check_units,
+    child_counts_table,
     estimate_rows,
     estimate_table,
     group_rates,
@@ -34,8 +35,8 @@ from sfpc_eval.report.designs._common import (
     label_of,
     recording_warnings,
     sentence,
+    shade_note,
 )
-from sfpc_eval.report.disclosure import suppress_grid
 from sfpc_eval.report.figures import render_svg, shade_periods
 from sfpc_eval.report.schema import Key
 
@@ -222,25 +223,14 @@ def _counts_table(data, dataset, column, family, threshold, treated) -> TableBlo
     pivot = data.pivot_table(
         index=dataset.time, columns="_group", values=value, aggfunc="sum", fill_value=0
     ).reindex(index=periods, columns=["treated", "comparison"], fill_value=0)
-    grid = suppress_grid(pivot.to_numpy().astype(int).tolist(), threshold=threshold)
-    rows = [
-        (str(p), *cells, total)
-        for p, cells, total in zip(periods, grid.cells, grid.row_totals, strict=True)
-    ]
-    rows.append(("total", *grid.column_totals, grid.grand_total))
-    roles = [("", "count", "count", "total")] * len(periods) + [("", "total", "total", "total")]
     what = "children with the outcome" if family == "binomial" else "records (children)"
-    return TableBlock(
+    return child_counts_table(
         f"{label_of(column)}: {what} by period and group",
-        ("period", "treated", "comparison", "total"),
-        tuple(rows),
-        provenance="child",
-        notes=(
-            f"Counts from child-level records; 1-{threshold - 1} shown as 'c' "
-            f"({grid.n_primary} primary, {grid.n_secondary} secondary suppressions).",
-        ),
-        roles=tuple(roles),
-        total_row=True,
+        "period",
+        periods,
+        ("treated", "comparison"),
+        pivot.to_numpy().astype(int).tolist(),
+        threshold,
     )
 
 
@@ -297,11 +287,7 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
         + f"; dashed line: first period under the programme ({analysis['start']})."
     )
     svg = render_svg(draw_trend, size=(9.0, 3.8))
-    if shown:
-        caption += f" Shaded: {', '.join(shown)}."
-    skipped = [s[2] for s in shades if s[2] not in shown]
-    if skipped:
-        caption += f" Not reached by this time axis: {', '.join(skipped)}."
+    caption += shade_note(shades, shown)
     if hidden:
         caption += f" {hidden} point(s) from fewer than {context.threshold} records not shown."
     figures.append(FigureBlock(f"Trend: {label_of(outcome)}", svg, caption))

@@ -22,12 +22,12 @@ import pandas as pd
 from sfpc_eval.errors import DesignError, SpecError, show_values
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
 from sfpc_eval.report.designs._common import (
+    child_counts_table,
     estimate_rows,
     estimate_table,
     interval,
     recording_warnings,
 )
-from sfpc_eval.report.disclosure import suppress_grid
 from sfpc_eval.report.figures import render_svg
 from sfpc_eval.report.schema import Key, closest
 from sfpc_eval.trials.analysis import stepped_wedge
@@ -149,26 +149,13 @@ def _counts_table(frame, analysis, threshold) -> TableBlock:
         index=cluster, columns=period, values=outcome, aggfunc="sum", fill_value=0
     )
     grid = grid.sort_index(key=lambda s: s.astype(str))
-    done = suppress_grid(grid.to_numpy().astype(int).tolist(), threshold=threshold)
-    rows = [
-        (str(c), *cells, total)
-        for c, cells, total in zip(grid.index, done.cells, done.row_totals, strict=True)
-    ]
-    rows.append(("total", *done.column_totals, done.grand_total))
-    n_cols = len(grid.columns)
-    roles = [("", *(["count"] * n_cols), "total")] * len(grid.index)
-    roles.append(("", *(["total"] * n_cols), "total"))
-    return TableBlock(
+    return child_counts_table(
         f"Children with the outcome ({outcome}) by cluster and period",
-        (cluster, *(str(p) for p in grid.columns), "total"),
-        tuple(rows),
-        provenance="child",
-        notes=(
-            f"Counts from child-level records; 1-{threshold - 1} shown as 'c' "
-            f"({done.n_primary} primary, {done.n_secondary} secondary suppressions).",
-        ),
-        roles=tuple(roles),
-        total_row=True,
+        cluster,
+        grid.index,
+        [str(p) for p in grid.columns],
+        grid.to_numpy().astype(int).tolist(),
+        threshold,
     )
 
 
