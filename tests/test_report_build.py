@@ -238,7 +238,7 @@ def test_claims_example_builds_without_data(tmp_path):
     assert "leeds_cpp_2011_2017" in page and check_disclosure(report) == 0
 
 
-NEEDS_DFE = {"leeds_report.toml"}
+NEEDS_DFE = {"leeds_report.toml", "staggered_report.toml"}
 
 
 @pytest.mark.parametrize(

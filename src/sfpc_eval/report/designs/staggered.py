@@ -1,13 +1,20 @@
-"""Staggered adoption: councils start in different years; an event study of leads and lags.
+"""Staggered adoption: councils start in different years; event-time effects by two estimators.
 
-Uses :func:`sfpc_eval.estimators.event_study.event_study` (two-way fixed effects with one
-dummy per period relative to adoption, never-treated councils as controls), with its
-pre-trend test and simultaneous band.
+``estimators`` chooses among
+
+- ``"event_study"``: :func:`sfpc_eval.estimators.event_study.event_study` (two-way fixed
+  effects with one dummy per period relative to adoption, never-treated councils as controls),
+  with its pre-trend test and simultaneous band;
+- ``"callaway_santanna"``: :func:`sfpc_eval.callaway_santanna` (Callaway & Sant'Anna 2021
+  group-time effects, each from a clean 2x2 comparison), aggregated by event time
+  (``aggregate("dynamic")``) with analytic standard errors from the influence functions.
 
 Examples
 --------
 >>> [k.name for k in KEYS][:3]
 ['cohorts', 'outcome', 'comparison']
+>>> ESTIMATORS
+('event_study', 'callaway_santanna')
 """
 
 from __future__ import annotations
@@ -17,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from sfpc_eval._tables import format_number, format_p_value
 from sfpc_eval.errors import DesignError, SpecError
+from sfpc_eval.estimators.callaway import (
+    CONTROL_NAMES,
+    ESTIMATION_NAMES,
+    callaway_santanna,
+)
 from sfpc_eval.estimators.event_study import event_study
 from sfpc_eval.inference import ClusterRobust
 from sfpc_eval.report.blocks import Context, FigureBlock, Section
@@ -27,6 +40,7 @@ from sfpc_eval.report.designs._common import (
     check_units,
     estimate_rows,
     estimate_table,
+    interval,
     label_of,
     recording_warnings,
     sentence,
@@ -34,11 +48,20 @@ from sfpc_eval.report.designs._common import (
 from sfpc_eval.report.figures import render_svg
 from sfpc_eval.report.schema import Key
 
-__all__ = ["DOC", "KEYS", "NAME", "check", "run"]
+__all__ = ["DOC", "ESTIMATORS", "KEYS", "NAME", "check", "run"]
 
 NAME = "staggered"
 NEEDS_DATA = True
-DOC = "Councils adopting in different years: event study of leads and lags (TWFE)."
+DOC = (
+    "Councils adopting in different years: event study of leads and lags (TWFE) and "
+    "Callaway & Sant'Anna event-time effects."
+)
+ESTIMATORS = ("event_study", "callaway_santanna")
+BASE_PERIODS = {
+    "varying": "pre-adoption cells compare consecutive periods, post-adoption cells the period "
+    "before adoption",
+    "universal": "every cell compares with the period before adoption",
+}
 KEYS = (
     Key(
         "cohorts",
@@ -50,27 +73,84 @@ KEYS = (
     Key(
         "comparison",
         "str",
-        "Never-treated comparison units: all other units, or `comparison_units`",
+        "Never-treated comparison units: all other units, or `comparison_units` (less `exclude` "
+        "either way)",
         default="all",
         choices=("all", "listed"),
     ),
     Key("comparison_units", "list[str]", "The comparison units when comparison = 'listed'"),
+    Key(
+        "exclude",
+        "list[str]",
+        "Units left out of the comparison group (e.g. councils that ran the model before, or "
+        "with missing years)",
+        default=[],
+    ),
     Key("years", "years", "First and last period (default: all)"),
-    Key("window", "list[int]", "First and last event time to report, e.g. [-4, 3]"),
-    Key("reference", "int", "Omitted event time", default=-1),
+    Key(
+        "window",
+        "list[int]",
+        "First and last event time to report, e.g. [-4, 3] (the event study bins the end "
+        "points; Callaway & Sant'Anna keeps event times within it)",
+    ),
+    Key("reference", "int", "Event study: omitted event time", default=-1),
     Key(
         "inference",
         "str",
-        "Cluster-robust variance (clustered by unit)",
+        "Event study: cluster-robust variance (clustered by unit)",
         default="CR1",
         choices=("CR1", "CR2", "CR3"),
     ),
     Key("conf_level", "float", "Confidence level", default=0.95),
+    Key(
+        "estimators",
+        "list[str]",
+        "Estimators to report, each with its table and figure",
+        default=list(ESTIMATORS),
+        choices=ESTIMATORS,
+    ),
+    Key(
+        "control_group",
+        "str",
+        "Callaway & Sant'Anna: comparison units of each 2x2, never treated or never and not "
+        "yet treated",
+        default="never",
+        choices=tuple(CONTROL_NAMES),
+    ),
+    Key(
+        "estimation",
+        "str",
+        "Callaway & Sant'Anna: 2x2 estimator, doubly robust, inverse probability weighting or "
+        "outcome regression",
+        default="dr",
+        choices=tuple(ESTIMATION_NAMES),
+    ),
+    Key(
+        "base_period",
+        "str",
+        "Callaway & Sant'Anna: base period of pre-adoption cells",
+        default="varying",
+        choices=tuple(BASE_PERIODS),
+    ),
+    Key(
+        "anticipation",
+        "int",
+        "Callaway & Sant'Anna: periods before adoption in which units may already respond",
+        default=0,
+    ),
 )
 
 
 def _data(analysis: dict[str, Any], dataset, where: str):
     adopters = check_units(list(analysis["cohorts"]), dataset, f"{where}.cohorts")
+    excluded = check_units(analysis["exclude"], dataset, f"{where}.exclude")
+    both = sorted(set(map(str, adopters)) & set(map(str, excluded)))
+    if both:
+        raise SpecError(
+            f"`{where}.exclude` names adopting unit(s) {', '.join(map(repr, both))}; remove "
+            "them from `cohorts` or from `exclude`.",
+            key=f"{where}.exclude",
+        )
     if analysis["comparison"] == "listed":
         if not analysis["comparison_units"]:
             raise SpecError(
@@ -78,8 +158,9 @@ def _data(analysis: dict[str, Any], dataset, where: str):
                 key=f"{where}.comparison_units",
             )
         others = check_units(analysis["comparison_units"], dataset, f"{where}.comparison_units")
+        others = [u for u in others if u not in excluded]
     else:
-        others = [u for u in dataset.units if u not in adopters]
+        others = [u for u in dataset.units if u not in adopters and u not in excluded]
     frame = dataset.frame
     keep = frame[dataset.unit].isin([*adopters, *others])
     if analysis["years"]:
@@ -92,7 +173,24 @@ def _data(analysis: dict[str, Any], dataset, where: str):
 
 
 def check(analysis: dict[str, Any], dataset, where: str) -> None:
-    """Raise unless adopters, comparison units, window and outcome fit the data."""
+    """Raise unless adopters, comparison units, window, estimators and outcome fit the data."""
+    chosen = analysis["estimators"]
+    if not chosen:
+        raise SpecError(
+            f"`{where}.estimators` is empty; choose one or both of "
+            f"{', '.join(map(repr, ESTIMATORS))}.",
+            key=f"{where}.estimators",
+        )
+    if len(set(chosen)) != len(chosen):
+        raise SpecError(
+            f"`{where}.estimators` names an estimator twice: {chosen!r}.",
+            key=f"{where}.estimators",
+        )
+    if analysis["anticipation"] < 0:
+        raise SpecError(
+            f"`{where}.anticipation` must be 0 or more periods; got {analysis['anticipation']}.",
+            key=f"{where}.anticipation",
+        )
     outcome = check_outcome(analysis["outcome"], dataset, f"{where}.outcome")
     data, _, others = _data(analysis, dataset, where)
     if not others:
@@ -114,10 +212,7 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
     check_complete(data, [dataset.rate_column(outcome)], dataset, where)
 
 
-def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
-    """Fit the event study; table of event-time effects, the event-study figure, findings."""
-    data, adopters, others = _data(analysis, dataset, "analysis")
-    column = dataset.rate_column(analysis["outcome"])
+def _event_study(analysis, dataset, data, column, label, adoption, n_units):
     level = analysis["conf_level"]
     window = tuple(analysis["window"]) if analysis["window"] else None
     result, warned = recording_warnings(
@@ -133,53 +228,167 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             conf_level=level,
         )
     )
-    label = label_of(analysis["outcome"])
     names = [t.term for t in result.terms if t.term.startswith("e")]
     rows = estimate_rows(result, names, column)
     facts = dict(result.facts())
     post = [result.term(n) for n in names if not n.startswith(("e<=-", "e=-"))]
     mean_post = float(np.mean([t.estimate for t in post])) if post else math.nan
     findings = [
-        f"{sentence(label)} ({column}): event-time effects after adoption average "
-        f"{mean_post:+.4g} across {len(post)} event times, relative to event time "
-        f"{analysis['reference']}; {len(adopters)} adopting and {len(others)} never-treated "
-        "units.",
+        f"{sentence(label)} ({column}), TWFE event study: event-time effects after adoption "
+        f"average {mean_post:+.4g} across {len(post)} event times, relative to event time "
+        f"{analysis['reference']}; {n_units[0]} adopting and {n_units[1]} never-treated units.",
     ]
     if result.pretrend is not None:
         findings.append(
             f"Pre-trend test ({len(result.pretrend.terms)} leads = 0): p = "
             f"{result.pretrend.p_value:.3g}."
         )
-    adoption = ", ".join(f"{u} {g}" for u, g in sorted(analysis["cohorts"].items()))
 
     def draw(ax):
         result.plot(ax=ax)
         ax.set_ylabel(f"effect on {column}")
 
+    methods = (
+        f"Event study of {column} by two-way fixed effects "
+        f"(sfpc_eval.estimators.event_study): one indicator per period relative to "
+        f"adoption ({adoption}), never-treated units as controls; "
+        + "; ".join(f"{k}: {v}" for k, v in facts.items() if k != "outcome")
+        + "."
+    )
+    figure = FigureBlock(
+        f"Event study: {label}",
+        render_svg(draw),
+        f"Effects by period relative to adoption with {level:.0%} pointwise intervals "
+        "and a simultaneous band; the reference period is drawn at 0.",
+    )
+    table = estimate_table(f"Event study: {column}", rows, level)
+    return findings, methods, table, figure, warned
+
+
+def _callaway(analysis, dataset, data, column, label, adoption):
+    level = analysis["conf_level"]
+    window = analysis["window"]
+    bounds = {"min_e": window[0], "max_e": window[1]} if window else {}
+
+    def fit():
+        result = callaway_santanna(
+            data,
+            column,
+            dataset.unit,
+            dataset.time,
+            "_cohort",
+            control=analysis["control_group"],
+            estimation=analysis["estimation"],
+            anticipation=analysis["anticipation"],
+            base_period=analysis["base_period"],
+            conf_level=level,
+        )
+        return result, result.aggregate("dynamic", **bounds)
+
+    (result, agg), warned = recording_warnings(fit)
+    names = [t.term for t in agg.terms]
+    rows = estimate_rows(agg, names, column)
+    overall = agg.term("overall")
+    post = [float(e) for e in agg.index if e >= 0]
+    span = f"event times {post[0]:g} to {post[-1]:g}" if post else "no post-adoption event time"
+    findings = [
+        f"{sentence(label)} ({column}), Callaway & Sant'Anna: average effect over {span} "
+        f"{format_number(overall.estimate)}, {level:.0%} CI "
+        f"{interval(overall.conf_low, overall.conf_high)}, p = "
+        f"{format_p_value(overall.p_value)}; {result.n_units} units, "
+        f"{result.n_never_treated} never treated.",
+    ]
+    sizes = ", ".join(f"{g:g}: {n}" for g, n in result.cohort_sizes.items())
+    window_text = (
+        f", event times {window[0]} to {window[1]} kept" if window else ", all event times"
+    )
+    anticipation = result.anticipation
+    estimator = ESTIMATION_NAMES[result.estimation]
+    base = result.base_period
+    methods = (
+        f"Callaway & Sant'Anna (2021) group-time effects ATT(g, t) of {column} "
+        f"(sfpc_eval.callaway_santanna), one per cohort g (first period under the programme"
+        f"{adoption}) and period t, each a 2x2 comparison ({estimator}) with "
+        f"{CONTROL_NAMES[result.control]} units; base period '{base}' ({BASE_PERIODS[base]}); "
+        f"{anticipation} anticipation period{'' if anticipation == 1 else 's'}; no "
+        f"covariates; cohorts (units) {sizes}; {result.n_units} units, "
+        f"{result.n_never_treated} never treated, {result.n_periods} periods. Aggregated by "
+        f"event time (dynamic{window_text}), weighting cohorts by size; the overall effect is "
+        f"the mean over event times from 0. Standard errors: {result.inference.describe()}, "
+        "analytic (no bootstrap), so no uniform band."
+    )
+
+    def draw(ax):
+        agg.plot(ax=ax)
+        ax.set_ylabel(f"effect on {column}")
+
+    figure = FigureBlock(
+        f"Callaway & Sant'Anna: {label}",
+        render_svg(draw),
+        f"Event-time effects (dynamic aggregation of ATT(g, t)) with {level:.0%} pointwise "
+        "intervals.",
+    )
+    table = estimate_table(
+        f"Callaway & Sant'Anna, dynamic aggregation: {column}",
+        rows,
+        level,
+        notes=(
+            "ATT(e=k): effect k periods after adoption, averaged over cohorts weighted by size; "
+            f"overall: mean over {span}.",
+        ),
+    )
+    return findings, methods, table, figure, warned
+
+
+def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
+    """Fit the chosen estimators; a table and a figure for each, findings, methods text."""
+    data, adopters, others = _data(analysis, dataset, "analysis")
+    column = dataset.rate_column(analysis["outcome"])
+    label = label_of(analysis["outcome"])
+    adoption = ", ".join(f"{u} {g}" for u, g in sorted(analysis["cohorts"].items()))
+    findings: list[str] = []
+    methods: list[str] = []
+    tables = []
+    figures = []
+    warned: list[str] = []
+    for name in analysis["estimators"]:
+        if name == "event_study":
+            out = _event_study(
+                analysis, dataset, data, column, label, adoption, (len(adopters), len(others))
+            )
+        else:
+            # name the adoption years once: the event study's methods already list them
+            shown = "" if "event_study" in analysis["estimators"] else f": {adoption}"
+            out = _callaway(analysis, dataset, data, column, label, shown)
+        findings += out[0]
+        methods.append(out[1])
+        tables.append(out[2])
+        figures.append(out[3])
+        warned += out[4]
+    limitations = []
+    if "event_study" in analysis["estimators"]:
+        limitations.append(
+            "Two-way fixed-effects event-time coefficients can mix effects of other periods "
+            "and cohorts when effects differ across cohorts (Sun and Abraham 2021); "
+            + (
+                "the Callaway & Sant'Anna estimates do not."
+                if "callaway_santanna" in analysis["estimators"]
+                else "compare with a heterogeneity-robust estimator."
+            )
+        )
+    if "callaway_santanna" in analysis["estimators"]:
+        limitations.append(
+            "Callaway & Sant'Anna assume each cohort would have followed the trend of its "
+            f"comparison units ({CONTROL_NAMES[analysis['control_group']]}) without the "
+            "programme; the effects before adoption (e < 0) show how well that held earlier."
+        )
+    limitations += [f"Warning from the estimator: {m}" for m in dict.fromkeys(warned)]
     return Section(
         key=context.key,
         title=analysis["title"] or f"Staggered adoption: {label}",
         findings=tuple(findings),
-        methods=(
-            f"Event study of {column} by two-way fixed effects "
-            f"(sfpc_eval.estimators.event_study): one indicator per period relative to "
-            f"adoption ({adoption}), never-treated units as controls; "
-            + "; ".join(f"{k}: {v}" for k, v in facts.items() if k != "outcome")
-            + ".",
-        ),
-        tables=(estimate_table(f"Event study: {column}", rows, level),),
-        figures=(
-            FigureBlock(
-                f"Event study: {label}",
-                render_svg(draw),
-                f"Effects by period relative to adoption with {level:.0%} pointwise intervals "
-                "and a simultaneous band; the reference period is drawn at 0.",
-            ),
-        ),
-        limitations=(
-            "Two-way fixed-effects event-time coefficients can mix effects of other periods "
-            "and cohorts when effects differ across cohorts (Sun and Abraham 2021); compare "
-            "with a heterogeneity-robust estimator.",
-            *[f"Warning from the estimator: {m}" for m in warned],
-        ),
+        methods=tuple(methods),
+        tables=tuple(tables),
+        figures=tuple(figures),
+        limitations=tuple(limitations),
     )
