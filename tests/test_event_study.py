@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -252,9 +254,117 @@ def test_reference_outside_unbinned_window():
         )
 
 
-def test_randomization_refused():
-    with pytest.raises(InvalidValueError, match="does not take Randomization"):
-        event_study(panel("a"), "y", "unit", "year", "cohort", inference=se.Randomization())
+def _ri_panel() -> pd.DataFrame:
+    """5 units, 8 years: three single-unit adoption cohorts and two never-treated units, so
+    5! / 2! = 60 distinct cohort assignments."""
+    gen = np.random.default_rng(3)
+    cohorts = {0: 2013.0, 1: 2014.0, 2: 2015.0, 3: np.nan, 4: np.nan}
+    df = pd.DataFrame(
+        [(u, t) for u in range(5) for t in range(2010, 2018)], columns=["unit", "year"]
+    )
+    df["cohort"] = df["unit"].map(cohorts)
+    df["y"] = 0.4 * df["unit"] + 0.1 * (df["year"] - 2010) + gen.normal(0, 1, len(df))
+    df["y"] += 0.5 * (df["year"] >= df["cohort"])
+    df["region"] = df["unit"] // 2
+    return df
+
+
+def _ri(df, **kwargs):
+    with (
+        pytest.warns(se.UndefinedIntervalWarning, match="no interval under randomization"),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore", se.SingleUnitCohortWarning)
+        return event_study(df, "y", "unit", "year", "cohort", **kwargs)
+
+
+def _cr1(df, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", se.SingleUnitCohortWarning)
+        return event_study(
+            df, "y", "unit", "year", "cohort", inference=se.ClusterRobust("unit", "CR1"), **kwargs
+        )
+
+
+@pytest.mark.parametrize("bin_endpoints", [True, False])
+def test_randomization_equals_brute_force_over_all_assignments(bin_endpoints):
+    """Randomization inference equals refitting the public event_study (CR1) under every one
+    of the 60 distinct cohort assignments: the pre-trend Wald p-value and the per-term |t|
+    p-values agree exactly (exact enumeration, identity included)."""
+    df = _ri_panel()
+    window = (-3, 2) if bin_endpoints else (-2, 2)
+    res = _ri(df, window=window, bin_endpoints=bin_endpoints, inference=se.Randomization())
+    observed = _cr1(df, window=window, bin_endpoints=bin_endpoints)
+    n_event = len(observed.event_times)
+
+    def stats_of(fit):
+        wald = fit.pretrend.statistic * fit.pretrend.df1
+        t = [abs(t.estimate / t.std_error) for t in fit.terms[:n_event]]
+        return wald, np.array(t)
+
+    wald_obs, t_obs = stats_of(observed)
+    by_unit = df.groupby("unit")["cohort"].first().fillna(np.inf).tolist()
+    assignments = sorted(set(itertools.permutations(by_unit)))
+    assert len(assignments) == 60
+    walds, ts = [], []
+    for a in assignments:
+        mapping = {u: (g if math.isfinite(g) else np.nan) for u, g in enumerate(a)}
+        moved = df.assign(cohort=df["unit"].map(mapping))
+        w, t = stats_of(_cr1(moved, window=window, bin_endpoints=bin_endpoints))
+        walds.append(w)
+        ts.append(t)
+    p_wald = np.mean(np.array(walds) >= wald_obs * (1 - 1e-12))
+    p_terms = np.mean(np.array(ts) >= t_obs * (1 - 1e-12), axis=0)
+    assert res.pretrend.statistic == pytest.approx(wald_obs, rel=1e-9)
+    assert res.pretrend.p_value == pytest.approx(p_wald, abs=1e-12)
+    assert "all 60 assignments" in res.pretrend.method
+    table = res.event_table()
+    np.testing.assert_allclose(table["p_value"], p_terms, atol=1e-12)
+    # estimates are the TWFE ones; no interval, said so in the term and the summary
+    np.testing.assert_allclose(table["estimate"], observed.event_table()["estimate"], atol=1e-10)
+    assert table["conf_low"].isna().all() and table["conf_high"].isna().all()
+    assert all("no interval under randomization" in n for n in table["note"])
+    assert "no interval under randomization" in str(res.summary())
+
+
+def test_randomization_sampled_is_seeded_and_with_inference_matches():
+    df = _ri_panel()
+    spec = se.Randomization(n_resamples=199, max_enumeration=10, rng=4)
+    one = _ri(df, window=(-3, 2), inference=spec)
+    two = _ri(df, window=(-3, 2), inference=spec)
+    assert one.pretrend == two.pretrend
+    assert "199 draws" in one.pretrend.method
+    assert (one.pretrend.p_value * 200) == pytest.approx(round(one.pretrend.p_value * 200))
+    np.testing.assert_array_equal(one.tidy()["p_value"], two.tidy()["p_value"])
+    other = _ri(df, window=(-3, 2), inference=replace(spec, rng=5))
+    assert other.pretrend.p_value != one.pretrend.p_value
+    with pytest.warns(se.UndefinedIntervalWarning):
+        switched = _cr1(df, window=(-3, 2)).with_inference(spec)
+    assert switched.pretrend == one.pretrend
+    assert switched.tidy()["p_value"].tolist() == one.tidy()["p_value"].tolist()
+
+
+def test_randomization_bad_inputs():
+    df = _ri_panel()
+    with (
+        pytest.raises(DesignError, match="dummy-column fixed effects"),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore", se.SingleUnitCohortWarning)
+        event_study(df, "y", "unit", "year", "cohort", absorb=True, inference=se.Randomization())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", se.SingleUnitCohortWarning)
+        by_region = event_study(
+            df,
+            "y",
+            "unit",
+            "year",
+            "cohort",
+            window=(-3, 2),
+            inference=se.ClusterRobust("region", "CR1"),
+        )
+    with pytest.raises(InvalidValueError, match="cannot change the cluster column"):
+        by_region.with_inference(se.Randomization())
 
 
 def test_no_never_treated_units():

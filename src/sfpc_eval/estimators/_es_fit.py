@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import linalg, stats
 
 from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.estimators.cellfit import CellFit, fit_cells
@@ -33,10 +33,23 @@ from sfpc_eval.inference.cluster import (
     VarianceResult,
     variance,
 )
-from sfpc_eval.inference.randomization import Randomization
+from sfpc_eval.inference.randomization import (
+    Randomization,
+    _enumerate,
+    _progress,
+    count_assignments,
+)
 from sfpc_eval.inference.wild import WildClusterBootstrap, draw_weights
 
-__all__ = ["EsFit", "JointTest", "fit_with_dummies", "joint_wald", "sup_t_critical"]
+__all__ = [
+    "EsFit",
+    "JointTest",
+    "PermutedEventStudy",
+    "fit_with_dummies",
+    "joint_wald",
+    "permute_cohorts",
+    "sup_t_critical",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,6 +234,130 @@ def _wild_wald(es: EsFit, r: np.ndarray, spec: WildClusterBootstrap, labels) -> 
         f"wild cluster bootstrap of the CR1 Wald statistic ({how}, null imposed)",
         labels,
     )
+
+
+@dataclass(frozen=True)
+class PermutedEventStudy:
+    """Randomization inference for an event study (see :func:`permute_cohorts`).
+
+    Attributes
+    ----------
+    wald : float
+        Observed CR1 Wald statistic of the leads (NaN without leads).
+    wald_p : float
+        Share of assignments (the observed one included) whose statistic is at least ``wald``.
+    term_p : ndarray
+        Per event-time term, the share whose ``|t|`` (CR1) is at least the observed ``|t|``.
+    draws : int
+        Assignments used (every distinct one when ``enumerated``, else the random draws).
+    enumerated : bool
+        Whether every distinct assignment was used (an exact test).
+    """
+
+    wald: float
+    wald_p: float
+    term_p: np.ndarray
+    draws: int
+    enumerated: bool
+
+    @property
+    def how(self) -> str:
+        """The reference set, in words."""
+        return f"all {self.draws:,} assignments" if self.enumerated else f"{self.draws:,} draws"
+
+
+def permute_cohorts(
+    es: EsFit,
+    spec: Randomization,
+    *,
+    unit_codes: np.ndarray,
+    t_pos: np.ndarray,
+    cohort_pos: np.ndarray,
+    dummies,
+    n_terms: int,
+    leads: Sequence[int],
+) -> PermutedEventStudy:
+    """Randomization-t inference: reassign adoption cohorts across units and refit.
+
+    Every distinct assignment of the observed cohort multiset (never treated, ``inf``, is a
+    cohort of its own) to the units when there are at most ``spec.max_enumeration``, otherwise
+    the observed one plus ``spec.n_resamples`` seeded permutations, as
+    :class:`~sfpc_eval.inference.randomization.Randomization` does for :func:`~sfpc_eval.did`.
+    For each assignment the event-time (and unbinned outside-window) dummies are rebuilt by
+    ``dummies(event_time_per_cell)`` and refitted by Frisch-Waugh-Lovell against the fixed
+    columns (fixed effects, covariates), which do not move; the statistics are the CR1 Wald
+    statistic of the ``leads`` (positions among the dummies) and the CR1 ``t`` of each of the
+    first ``n_terms`` dummies.
+
+    Parameters
+    ----------
+    unit_codes, t_pos : ndarray
+        Unit code (0..U-1) and period position of each cell.
+    cohort_pos : ndarray
+        Adoption period position of each unit (``inf`` for never treated).
+    """
+    fit = es.fit
+    if fit.absorbed:
+        raise DesignError(
+            "randomization inference for the event study needs dummy-column fixed effects; "
+            "pass absorb=False or use ClusterRobust(kind='CR1')."
+        )
+    moved = {fit.index(r) for r in es.regressors if r.startswith(("__event_", "__outside_"))}
+    keep = [i for i in range(fit.k) if i not in moved]
+    root = np.sqrt(fit.sums["sum_w"])
+    q_fixed, _ = linalg.qr(root[:, None] * fit.z[:, keep], mode="economic")
+    y = fit.sums["sum_wy"] / root
+    y_r = y - q_fixed @ (q_fixed.T @ y)
+    order = np.argsort(fit.cluster, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(fit.cluster[order]) != 0])
+    g, n = fit.n_clusters, fit.n_obs
+    factor = g / (g - 1) * (n - 1) / (n - fit.k_total)
+    leads = list(leads)
+
+    total = count_assignments(cohort_pos)
+    if total <= spec.max_enumeration:
+        assignments = np.array(list(_enumerate(cohort_pos)))
+        enumerated = True
+        observed_row = int(np.flatnonzero(np.all(assignments == cohort_pos, axis=1))[0])
+    else:
+        gen = np.random.default_rng(spec.rng)
+        draws = [gen.permutation(cohort_pos) for _ in range(spec.n_resamples)]
+        assignments = np.vstack([cohort_pos, *draws])
+        enumerated = False
+        observed_row = 0
+    wald = np.full(len(assignments), np.nan)
+    t_stats = np.empty((len(assignments), n_terms))
+    for i, a in enumerate(_progress(assignments, spec)):
+        with np.errstate(invalid="ignore"):
+            e = t_pos - a[unit_codes]  # -inf for never-treated units
+        d = dummies(np.where(np.isfinite(e), e, np.nan)) * root[:, None]
+        d_r = d - q_fixed @ (q_fixed.T @ d)
+        try:
+            chol = linalg.cho_factor(d_r.T @ d_r)
+            a_inv = linalg.cho_solve(chol, np.eye(d.shape[1]))
+        except linalg.LinAlgError:
+            raise DesignError(
+                "randomization inference: an assignment of the adoption cohorts makes the "
+                "event-time dummies collinear with the fixed effects or covariates (common with "
+                "unbalanced panels or few units per cohort); use ClusterRobust(...) or "
+                "WildClusterBootstrap(...) instead."
+            ) from None
+        beta = a_inv @ (d_r.T @ y_r)
+        u = y_r - d_r @ beta
+        scores = np.add.reduceat((d_r * u[:, None])[order], starts, axis=0)
+        half = a_inv @ scores.T
+        vcov = half @ half.T * factor
+        t_stats[i] = beta[:n_terms] / np.sqrt(np.diag(vcov)[:n_terms])
+        if leads:
+            b = beta[leads]
+            wald[i] = b @ np.linalg.solve(vcov[np.ix_(leads, leads)], b)
+    tol = 1 - 1e-12
+    observed_t = np.abs(t_stats[observed_row])
+    term_p = np.mean(np.abs(t_stats) >= observed_t * tol, axis=0)
+    observed_wald = float(wald[observed_row])
+    wald_p = float(np.mean(wald >= observed_wald * tol)) if leads else math.nan
+    used = len(assignments) if enumerated else spec.n_resamples
+    return PermutedEventStudy(observed_wald, wald_p, term_p, used, enumerated)
 
 
 def sup_t_critical(

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from sfpc_eval._validate import check_conf_level
-from sfpc_eval.errors import DesignError, InvalidValueError
-from sfpc_eval.estimators._es_fit import EsFit, JointTest, fit_with_dummies, joint_wald
+from sfpc_eval.errors import DesignError, InvalidValueError, UndefinedIntervalWarning
+from sfpc_eval.estimators._es_fit import (
+    EsFit,
+    JointTest,
+    PermutedEventStudy,
+    fit_with_dummies,
+    joint_wald,
+    permute_cohorts,
+)
 from sfpc_eval.estimators._es_result import EventTermsMixin, event_label, pretrend_facts
 from sfpc_eval.estimators._groups import wald_term
 from sfpc_eval.estimators.cohorts import (
@@ -102,6 +110,7 @@ class EventStudyResult(EventTermsMixin):
     terms: tuple[Term, ...] = field(repr=False)
     _es: EsFit = field(repr=False, compare=False)
     _names: tuple[str, ...] = field(repr=False, compare=False)
+    _assignment: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False, compare=False)
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -147,13 +156,14 @@ class EventStudyResult(EventTermsMixin):
         return _build(self, self._es, self.inference, conf_level)
 
 
+NO_RI_INTERVAL = (
+    "no interval under randomization inference: the permutation test is of the sharp null of "
+    "no effect at any event time, and an interval for one event time would need a sharp null "
+    "for every other one; use with_inference(ClusterRobust(...)) for intervals"
+)
+
+
 def _check_inference(inference: Inference) -> None:
-    if isinstance(inference, Randomization):
-        raise InvalidValueError(
-            "event_study does not take Randomization(): permuting adoption dates changes every "
-            "event-time dummy at once. Use ClusterRobust(...) (default CR1), "
-            "WildClusterBootstrap(...), HeteroskedasticityRobust() or Classical()."
-        )
     _analytic(inference)
 
 
@@ -191,11 +201,87 @@ def _build(
         for n, t, e in zip(base._names, base.terms, base.event_times, strict=False)
         if e < 0
     ]
+    if isinstance(inference, Randomization):
+        permuted = _permute(base, es, inference)
+        terms = _randomization_terms(terms, permuted, len(base.event_times), es.var.label)
+        pretrend = None
+        if leads:
+            pretrend = JointTest(
+                permuted.wald,
+                float(len(leads)),
+                math.nan,
+                permuted.wald_p,
+                f"randomization of adoption cohorts across units ({permuted.how}), CR1 Wald "
+                "statistic",
+                tuple(t for _, t in leads),
+            )
+        return replace(
+            base, _es=es, inference=inference, conf_level=level, terms=terms, pretrend=pretrend
+        )
     contrasts = np.eye(es.fit.k)[[es.fit.index(n) for n, _ in leads]]
     pretrend = joint_wald(es, contrasts, [t for _, t in leads], inference)
     return replace(
         base, _es=es, inference=inference, conf_level=level, terms=terms, pretrend=pretrend
     )
+
+
+def _permute(base: EventStudyResult, es: EsFit, spec: Randomization) -> PermutedEventStudy:
+    unit_codes, t_pos, cohort_pos = base._assignment
+    lo, hi = base.window
+    shown = list(base.event_times)
+    return permute_cohorts(
+        es,
+        spec,
+        unit_codes=unit_codes,
+        t_pos=t_pos,
+        cohort_pos=cohort_pos,
+        dummies=_dummy_block(lo, hi, shown, base.bin_endpoints),
+        n_terms=len(shown),
+        leads=[i for i, k in enumerate(shown) if k < 0],
+    )
+
+
+def _dummy_block(
+    lo: int, hi: int, shown: Sequence[int], bin_endpoints: bool
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Build the event-time dummies (then any unbinned outside-window ones) from event times."""
+
+    def build(e: np.ndarray) -> np.ndarray:
+        treated = np.isfinite(e)
+        if bin_endpoints:
+            binned = np.where(treated, np.clip(e, lo, hi), np.nan)
+            return np.column_stack([binned == k for k in shown]).astype(np.float64)
+        outside = treated & ((e < lo) | (e > hi))
+        extra = np.unique(e[outside])
+        return np.column_stack([*(e == k for k in shown), *(e == k for k in extra)]).astype(
+            np.float64
+        )
+
+    return build
+
+
+def _randomization_terms(
+    terms: tuple[Term, ...], permuted: PermutedEventStudy, n_event: int, se_label: str
+) -> tuple[Term, ...]:
+    warnings.warn(
+        f"event_study with Randomization(): {NO_RI_INTERVAL}. The event-time p-values are "
+        "randomization-t p-values; the intervals are left empty.",
+        UndefinedIntervalWarning,
+        stacklevel=4,
+    )
+    out = list(terms)
+    method = f"randomization-t of adoption cohorts ({permuted.how}, CR1 t); SE {se_label}"
+    for i in range(n_event):
+        out[i] = replace(
+            out[i],
+            p_value=float(permuted.term_p[i]),
+            conf_low=math.nan,
+            conf_high=math.nan,
+            df=math.nan,
+            method=method,
+            note=NO_RI_INTERVAL,
+        )
+    return tuple(out)
 
 
 def _terms(
@@ -322,7 +408,10 @@ def event_study(
     inference : optional
         ``ClusterRobust(unit, "CR1")`` by default (as Stata and fixest). Also ``CR2``/``CR3``
         (Satterthwaite df per coefficient), ``HeteroskedasticityRobust``, ``Classical`` or
-        ``WildClusterBootstrap`` (per-term p-values and intervals by the bootstrap).
+        ``WildClusterBootstrap`` (per-term p-values and intervals by the bootstrap), or
+        ``Randomization`` (adoption cohorts permuted across units, exact when enumerable:
+        randomization-t p-values per event time and for the pre-trend Wald statistic; no
+        intervals, which each term's ``note`` explains, with an ``UndefinedIntervalWarning``).
     conf_level : float, default 0.95
         Confidence level.
     allow_unbalanced : bool, default False
@@ -336,14 +425,22 @@ def event_study(
     EventStudyResult
         Terms per event time, the joint pre-trend test (``pretrend``: ``F = W/q`` against
         ``F(q, G-1)`` for cluster-robust variances, ``F(q, n-k)`` otherwise, a restricted wild
-        bootstrap of the CR1 Wald statistic with ``WildClusterBootstrap``), ``bands()`` and
+        bootstrap of the CR1 Wald statistic with ``WildClusterBootstrap``, the share of cohort
+        assignments with a CR1 Wald statistic at least the observed one with
+        ``Randomization``), ``bands()`` and
         ``plot()`` with pointwise and simultaneous (sup-t) bands.
 
     Raises
     ------
     MissingColumnError, InvalidValueError, DesignError
         Bad columns, cohorts, window or reference (see :func:`validate_cohorts`); the message
-        names the argument, the offending values and the fix.
+        names the argument, the offending values and the fix. ``DesignError`` also for the
+        wild bootstrap or ``Randomization`` with ``absorb=True``.
+
+    Warns
+    -----
+    UndefinedIntervalWarning
+        With ``Randomization``: the event-time intervals are left empty.
 
     Examples
     --------
@@ -363,6 +460,11 @@ def event_study(
     level = check_conf_level(conf_level)
     inference = ClusterRobust(unit, "CR1") if inference is None else inference
     _check_inference(inference)
+    if absorb and isinstance(inference, WildClusterBootstrap | Randomization):
+        raise DesignError(
+            "the wild bootstrap and randomization inference need dummy-column fixed effects; "
+            "pass absorb=False or use ClusterRobust(kind='CR1')."
+        )
     covariates = tuple(covariates or ())
     panel = validate_cohorts(
         data,
@@ -409,11 +511,19 @@ def event_study(
         inference=inference,
         absorb=absorb,
     )
-    if isinstance(inference, WildClusterBootstrap) and es.fit.absorbed:
+    if isinstance(inference, WildClusterBootstrap | Randomization) and es.fit.absorbed:
         raise DesignError(
-            "the wild bootstrap needs dummy-column fixed effects; pass absorb=False or use "
-            "ClusterRobust(kind='CR1')."
+            "the wild bootstrap and randomization inference need dummy-column fixed effects; "
+            "pass absorb=False or use ClusterRobust(kind='CR1')."
         )
+    cells = es.cells
+    unit_codes = np.asarray(cells.codes[unit])
+    t_pos = np.searchsorted(panel.periods, cells.keys[time].to_numpy(dtype=float))
+    first = frame.groupby(unit, sort=False)[cohort].first()
+    g_cell = cells.keys[unit].map(first).to_numpy(dtype=float)
+    cohort_pos = np.full(int(unit_codes.max()) + 1, np.inf)
+    finite = np.isfinite(g_cell)
+    cohort_pos[unit_codes[finite]] = np.searchsorted(panel.periods, g_cell[finite])
     all_names = (*names, *covariates)
     all_labels = [*labels, *covariates]
     base = EventStudyResult(
@@ -438,5 +548,6 @@ def event_study(
         terms=tuple(Term(label, math.nan) for label in all_labels),
         _es=es,
         _names=all_names,
+        _assignment=(unit_codes, t_pos.astype(np.float64), cohort_pos),
     )
     return _build(base, es, inference, level)
