@@ -17,15 +17,9 @@ import pandas as pd
 from scipy import linalg, stats
 
 from sfpc_eval.errors import DesignError, InvalidValueError
-from sfpc_eval.estimators.cellfit import CellFit, fit_cells
+from sfpc_eval.estimators.cellfit import CellFit
 from sfpc_eval.estimators.cells import Cells, collapse, factorize_sorted
-from sfpc_eval.estimators.twfe import (
-    MAX_DUMMY_LEVELS,
-    _absorbed_fit,
-    _analytic,
-    _check_rank,
-    _design,
-)
+from sfpc_eval.estimators.twfe import _analytic, fit_on_cells
 from sfpc_eval.inference.cluster import (
     Classical,
     ClusterRobust,
@@ -98,24 +92,9 @@ def fit_with_dummies(
             "least 2."
         )
     cells = collapse(frame, outcome=outcome, by=by, weights=weights, factors=factors)
-    sums = {c: cells.sums[c].to_numpy(dtype=np.float64) for c in cells.sums.columns}
-    n_levels = len(factors[unit][1]) + len(factors[time][1])
-    if absorb is None:
-        absorb = n_levels > MAX_DUMMY_LEVELS
-    if absorb:
-        fit = _absorbed_fit(cells, sums, regressors, unit, time, cells.codes[cluster], "gaussian")
-    else:
-        z, names = _design(cells.keys, regressors, unit, time)
-        _check_rank(z, sums["sum_w"], names, len(regressors))
-        fit = fit_cells(
-            z,
-            names,
-            sums,
-            cells.codes[cluster],
-            family="gaussian",
-            n_obs=cells.n_rows,
-            weighted=weights is not None,
-        )
+    fit = fit_on_cells(
+        cells, factors, regressors, unit, time, cluster, "gaussian", absorb, weights is not None
+    )
     var = variance(fit, _analytic(inference), df_for=[fit.index(r) for r in regressors])
     return EsFit(fit=fit, cells=cells, var=var, regressors=tuple(regressors))
 

@@ -575,6 +575,41 @@ MAX_DUMMY_LEVELS = 1_000
 """Above this many unit and period levels, ``did`` absorbs the fixed effects by demeaning."""
 
 
+def fit_on_cells(
+    cells: Cells,
+    factors: dict[str, tuple[np.ndarray, np.ndarray]],
+    regressors: Sequence[str],
+    unit: str,
+    time: str,
+    cluster: str,
+    family: str,
+    absorb: bool | None,
+    weighted: bool,
+) -> CellFit:
+    """Fit ``outcome ~ regressors`` with unit and time effects on collapsed cells.
+
+    The effects are absorbed by demeaning when ``absorb`` is true (or, when it is ``None``,
+    when there are more than :data:`MAX_DUMMY_LEVELS` unit and time levels), otherwise they
+    enter as dummy columns after a rank check that names collinear regressors.
+    """
+    sums = {c: cells.sums[c].to_numpy(dtype=np.float64) for c in cells.sums.columns}
+    if absorb is None:
+        absorb = len(factors[unit][1]) + len(factors[time][1]) > MAX_DUMMY_LEVELS
+    if absorb:
+        return _absorbed_fit(cells, sums, regressors, unit, time, cells.codes[cluster], family)
+    z, names = _design(cells.keys, regressors, unit, time)
+    _check_rank(z, sums["sum_w"], names, len(regressors))
+    return fit_cells(
+        z,
+        names,
+        sums,
+        cells.codes[cluster],
+        family=family,
+        n_obs=cells.n_rows,
+        weighted=weighted,
+    )
+
+
 def _absorbed_fit(
     cells: Cells,
     sums: dict[str, np.ndarray],
@@ -752,25 +787,9 @@ def did(
         )
     cells = remote
     regressors = [treated, *covariates]
-    sums = {c: cells.sums[c].to_numpy(dtype=np.float64) for c in cells.sums.columns}
-    cluster_codes = cells.codes[cluster]
-    n_levels = len(factors[unit][1]) + len(factors[time][1])
-    if absorb is None:
-        absorb = n_levels > MAX_DUMMY_LEVELS
-    if absorb:
-        fit = _absorbed_fit(cells, sums, regressors, unit, time, cluster_codes, family)
-    else:
-        z, names = _design(cells.keys, regressors, unit, time)
-        _check_rank(z, sums["sum_w"], names, len(regressors))
-        fit = fit_cells(
-            z,
-            names,
-            sums,
-            cluster_codes,
-            family=family,
-            n_obs=cells.n_rows,
-            weighted=weights is not None,
-        )
+    fit = fit_on_cells(
+        cells, factors, regressors, unit, time, cluster, family, absorb, weights is not None
+    )
     var = variance(fit, _analytic(inference), df_for=[fit.index(r) for r in regressors])
     resampled = _resample(fit, cells, inference, unit, time, treated, level)
     terms = _terms(fit, cells, var, regressors, treated, level, resampled)
