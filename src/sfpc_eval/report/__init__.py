@@ -6,8 +6,7 @@ runs them; :class:`Report` writes HTML (``to_html``) or PDF (``to_pdf``, headles
 :func:`check_disclosure` scans a built report for disclosive cells.
 
 Designs: ``before_after``, ``did``, ``claims``, ``single_la``, ``staggered`` and
-``stepped_wedge`` (see :data:`sfpc_eval.report.designs.DESIGNS`; a design whose library module
-is missing is not offered, see :data:`~sfpc_eval.report.designs.UNAVAILABLE`).
+``stepped_wedge`` (see :data:`sfpc_eval.report.designs.DESIGNS`).
 
 Examples
 --------

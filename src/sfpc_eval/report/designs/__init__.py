@@ -3,8 +3,8 @@
 A design module defines ``NAME``, ``NEEDS_DATA``, ``DOC``, ``KEYS`` (its ``[[analysis]]`` keys
 besides ``design`` and ``title``), ``check(analysis, dataset, where)`` (raise before anything is
 computed if the design does not fit the data) and ``run(analysis, dataset, context)`` returning
-a :class:`~sfpc_eval.report.blocks.Section`. A design whose library module is not installed is
-listed in :data:`UNAVAILABLE` with the reason, and is not offered.
+a :class:`~sfpc_eval.report.blocks.Section`. A design known by name but not offered is listed
+in :data:`UNAVAILABLE` with the reason.
 
 Examples
 --------
@@ -15,10 +15,16 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
-from sfpc_eval.report.designs import before_after, claims, did, single_la
+from sfpc_eval.report.designs import (
+    before_after,
+    claims,
+    did,
+    single_la,
+    staggered,
+    stepped_wedge,
+)
 from sfpc_eval.report.schema import Key
 
 __all__ = ["COMMON_KEYS", "DESIGNS", "UNAVAILABLE", "analysis_keys", "needs_data"]
@@ -28,31 +34,13 @@ COMMON_KEYS = (
     Key("title", "str", "Heading of the analysis' section (default: generated)"),
 )
 
-DESIGNS: dict[str, ModuleType] = {m.NAME: m for m in (before_after, did, claims, single_la)}
-"""Designs this installation offers, by name."""
+DESIGNS: dict[str, ModuleType] = {
+    m.NAME: m for m in (before_after, did, claims, single_la, staggered, stepped_wedge)
+}
+"""Designs this version offers, by name."""
 
 UNAVAILABLE: dict[str, str] = {}
-"""Designs named in the issue but not offered here, with the reason."""
-
-_OPTIONAL = {
-    "stepped_wedge": (
-        "sfpc_eval.report.designs.stepped_wedge",
-        "the stepped-wedge report section needs sfpc_eval.trials.analysis and "
-        "sfpc_eval.trials.simulate, which could not be imported",
-    ),
-    "staggered": (
-        "sfpc_eval.report.designs.staggered",
-        "the staggered-adoption report section is not in this version yet",
-    ),
-}
-for _name, (_module, _reason) in _OPTIONAL.items():
-    try:
-        DESIGNS[_name] = importlib.import_module(_module)
-    except Exception as _err:
-        _own = isinstance(_err, ModuleNotFoundError) and _err.name == _module
-        UNAVAILABLE[_name] = (
-            f"{_reason}." if _own else f"{_reason} ({type(_err).__name__}: {_err})."
-        )
+"""Designs known by name but not offered by this version, with the reason (none at present)."""
 
 
 def needs_data(analysis: dict) -> bool:
