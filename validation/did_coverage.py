@@ -10,8 +10,12 @@ once and reads the interval under four inference settings:
 - wild cluster bootstrap, null imposed, CR1 percentile-t, test-inversion interval
   (Rademacher weights, every sign vector when 2^G <= 4096, otherwise 999 draws; Webb weights
   with 999 draws when G < 10, since 2^5 = 32 sign vectors are too few);
+- the subcluster wild bootstrap of MacKinnon and Webb (2018): the same, but one Rademacher
+  weight per LA-period (999 draws) while the t statistic stays clustered by LA;
 - randomization inference over adoption dates (every assignment when at most 20,000, otherwise
-  999 draws), test-inversion interval.
+  999 draws), test-inversion interval;
+- the same with ties broken at random (``Randomization(ties="randomized")``), whose test has
+  exactly the nominal size however few the assignments (G = 5 has 10).
 
 Run:  python validation/did_coverage.py [--replications 2000] [--workers 2]
 Writes validation/did_coverage.csv and validation/did_coverage.md (the table shown in the docs).
@@ -37,7 +41,14 @@ HERE = Path(__file__).parent
 TRUTH = 1.0
 PERIODS = 10
 ADOPTION = 6
-METHODS = ("CR1 (G-1 df)", "CR2 (Satterthwaite)", "wild cluster bootstrap", "randomization")
+METHODS = (
+    "CR1 (G-1 df)",
+    "CR2 (Satterthwaite)",
+    "wild cluster bootstrap",
+    "wild bootstrap, LA-period subclusters",
+    "randomization",
+    "randomization, ties at random",
+)
 
 
 def simulate(n_clusters: int, replication: int) -> pd.DataFrame:
@@ -62,7 +73,7 @@ def simulate(n_clusters: int, replication: int) -> pd.DataFrame:
 
 
 def intervals(n_clusters: int, replication: int) -> list[tuple[str, float, float]]:
-    """Return the four 95% intervals for one replication."""
+    """Return the six 95% intervals for one replication."""
     data = simulate(n_clusters, replication)
     base = se.did(data, outcome="y", unit="la", time="period", treated="treated")
     wild = (
@@ -74,7 +85,11 @@ def intervals(n_clusters: int, replication: int) -> list[tuple[str, float, float
         METHODS[0]: se.ClusterRobust(kind="CR1"),
         METHODS[1]: None,
         METHODS[2]: wild,
-        METHODS[3]: se.Randomization(n_resamples=999, rng=replication),
+        METHODS[3]: se.WildClusterBootstrap(
+            bootcluster=("la", "period"), n_resamples=999, rng=replication
+        ),
+        METHODS[4]: se.Randomization(n_resamples=999, rng=replication),
+        METHODS[5]: se.Randomization(n_resamples=999, rng=replication, ties="randomized"),
     }
     out = []
     for name, inference in settings.items():

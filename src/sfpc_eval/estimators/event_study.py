@@ -30,8 +30,12 @@ from sfpc_eval.estimators.cohorts import (
 )
 from sfpc_eval.estimators.twfe import Inference, _analytic
 from sfpc_eval.inference.cluster import ClusterRobust, variance
-from sfpc_eval.inference.randomization import Randomization
-from sfpc_eval.inference.wild import WildClusterBootstrap, wild_cluster_bootstrap
+from sfpc_eval.inference.randomization import Randomization, refuse_randomized_ties
+from sfpc_eval.inference.wild import (
+    WildClusterBootstrap,
+    refuse_bootcluster,
+    wild_cluster_bootstrap,
+)
 from sfpc_eval.results import Term
 
 __all__ = ["EventStudyResult", "event_study", "event_times"]
@@ -165,6 +169,10 @@ NO_RI_INTERVAL = (
 
 def _check_inference(inference: Inference) -> None:
     _analytic(inference)
+    if isinstance(inference, WildClusterBootstrap):
+        refuse_bootcluster(inference, "the event study")
+    if isinstance(inference, Randomization):
+        refuse_randomized_ties(inference, "the event study")
 
 
 def _new_variance(

@@ -344,8 +344,12 @@ def _resample(
             f"{MAX_DUMMY_LEVELS:,} units and periods) or use ClusterRobust(kind='CR1')."
         )
     if isinstance(inference, WildClusterBootstrap):
-        out = wild_cluster_bootstrap(fit, j, inference, level)
+        boot_codes = _subclusters(cells, fit, inference)
+        out = wild_cluster_bootstrap(fit, j, inference, level, boot_codes)
         how = "all sign vectors" if out.enumerated else f"{out.draws:,} draws"
+        if boot_codes is not None:
+            by = " x ".join(inference.bootcluster_columns)
+            how += f", weights by {int(boot_codes.max()) + 1:,} {by} subclusters"
         return out.p_value, out.conf_low, out.conf_high, f"wild cluster bootstrap ({how})"
     if isinstance(inference, Randomization):
         unit_codes = cells.codes[unit]
@@ -360,8 +364,40 @@ def _resample(
 
         out = randomization_test(fit, j, unit_codes, times, inference, level, refit=refit)
         how = "all assignments" if out.enumerated else f"{out.draws:,} draws"
+        if inference.ties == "randomized":
+            how += f"; ties weighted by U = {out.tie_weight:.4f}"
         return out.p_value, out.conf_low, out.conf_high, f"randomization ({how})"
     return None
+
+
+def _subclusters(cells: Cells, fit: CellFit, spec: WildClusterBootstrap) -> np.ndarray | None:
+    """Each cell's subcluster code (0..H-1) for ``spec.bootcluster``, or None per cluster."""
+    columns = spec.bootcluster_columns
+    if not columns:
+        return None
+    missing = [c for c in columns if c not in cells.keys.columns]
+    if missing:
+        raise InvalidValueError(
+            f"`bootcluster` column(s) {', '.join(map(repr, missing))} are not among the columns "
+            f"the model is fitted on ({', '.join(map(repr, cells.keys.columns))}); subclusters "
+            "must be made of the unit, time, cluster, treatment or covariate columns, e.g. "
+            "bootcluster=(unit, time) for one weight per unit-period."
+        )
+    codes = cells.keys.groupby(list(columns), sort=True, observed=True).ngroup().to_numpy()
+    # every subcluster must lie within one cluster (MacKinnon and Webb's subclusters are nested)
+    pairs = np.unique(np.column_stack([codes, fit.cluster]), axis=0)
+    if len(pairs) != int(codes.max()) + 1:
+        raise InvalidValueError(
+            f"`bootcluster` {columns!r} is not nested in the clusters: some subclusters span "
+            "more than one cluster. Include the cluster column in `bootcluster`, e.g. "
+            "bootcluster=(cluster, time)."
+        )
+    if len(pairs) == fit.n_clusters:
+        raise InvalidValueError(
+            f"`bootcluster` {columns!r} has one subcluster per cluster, which is the ordinary "
+            "wild cluster bootstrap; drop `bootcluster` or choose finer columns."
+        )
+    return codes
 
 
 def did_columns(

@@ -23,7 +23,12 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from sfpc_eval.errors import DesignError, InvalidValueError
-from sfpc_eval.inference.wild import WildClusterBootstrap, draw_weights, studentized_draws
+from sfpc_eval.inference.wild import (
+    WildClusterBootstrap,
+    draw_weights,
+    refuse_bootcluster,
+    studentized_draws,
+)
 
 __all__ = ["adjust_pvalues", "adjust_results"]
 
@@ -112,6 +117,7 @@ def adjust_results(
 
 
 def _romano_wolf(results: list, spec: WildClusterBootstrap) -> tuple[np.ndarray, np.ndarray]:
+    refuse_bootcluster(spec, "Romano-Wolf")
     fits = [r._fit for r in results]
     labels = [tuple(sorted(map(str, r._cells.keys[_cluster(r)].unique()))) for r in results]
     if any(label != labels[0] for label in labels):

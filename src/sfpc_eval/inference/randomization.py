@@ -12,6 +12,14 @@ column is residualised on the fixed effects and covariates, which do not change)
 reassignments take a fraction of a second; the interval inverts the test, which is linear in the
 hypothesised effect. Poisson and logit models are refitted for every reassignment, and get a
 p-value but no interval.
+
+With few assignments the conventional p-value, the share of assignments at least as extreme as
+the observed one, moves in steps of ``1 / N`` and its test can be far from its nominal size: 5
+councils with 2 adopters give 10 assignments, the p-value is never below 0.1, and every 95%
+interval is the whole line. ``ties="randomized"`` counts the assignments tied with the observed
+statistic (always including the observed one) with weight ``U ~ Uniform(0, 1)``, one draw per
+analysis: the randomized test of Lehmann and Romano (2005, *Testing Statistical Hypotheses*,
+section 3.2), whose size is exactly the nominal level under the sharp null for any ``N``.
 """
 
 from __future__ import annotations
@@ -21,15 +29,21 @@ import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import linalg
 
 from sfpc_eval._validate import check_resamples
-from sfpc_eval.errors import DesignError
+from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.inference._invert import invert_test
 
-__all__ = ["Randomization", "randomization_test"]
+__all__ = [
+    "Randomization",
+    "randomization_test",
+    "refuse_randomized_ties",
+    "tie_broken_p_value",
+]
 
 
 @dataclass(frozen=True)
@@ -46,24 +60,83 @@ class Randomization:
         Seed for sampled reassignments.
     progress : bool, default False
         Show a progress bar (tqdm) for long runs.
+    ties : {"conservative", "randomized"}, default "conservative"
+        ``"conservative"`` counts every assignment tied with the observed one as at least as
+        extreme (the usual p-value, never below ``1 / N``). ``"randomized"`` weights the ties by
+        one uniform draw (seeded by ``rng``), which makes the test's size exactly the nominal
+        level even when there are only a handful of assignments; its p-value and interval then
+        depend on that draw, which the result reports. Available in :func:`~sfpc_eval.did`.
 
     Examples
     --------
     >>> Randomization(rng=2).describe()
     'randomization inference (adoption dates permuted across units)'
+    >>> Randomization(ties="randomized", rng=2).describe()
+    'randomization inference (adoption dates permuted across units; ties broken at random)'
     """
 
     n_resamples: int = 9_999
     max_enumeration: int = 20_000
     rng: int | None = None
     progress: bool = False
+    ties: Literal["conservative", "randomized"] = "conservative"
 
     def __post_init__(self) -> None:
         check_resamples(self.n_resamples)
+        if self.ties not in TIES:
+            raise InvalidValueError(
+                f"`ties` must be one of {', '.join(map(repr, TIES))}; got {self.ties!r}."
+            )
 
     def describe(self) -> str:
         """One line for a methods section."""
-        return "randomization inference (adoption dates permuted across units)"
+        tail = "; ties broken at random" if self.ties == "randomized" else ""
+        return f"randomization inference (adoption dates permuted across units{tail})"
+
+    def tie_weight(self) -> float:
+        """Weight of tied assignments in the p-value: 1, or the seeded uniform draw ``U``.
+
+        Examples
+        --------
+        >>> Randomization().tie_weight()
+        1.0
+        >>> 0 < Randomization(ties="randomized", rng=1).tie_weight() < 1
+        True
+        """
+        if self.ties == "conservative":
+            return 1.0
+        # a stream of its own, so the draw does not depend on how many reassignments are sampled
+        seed = None if self.rng is None else [2_718_281, self.rng]
+        return float(np.random.default_rng(seed).random())
+
+
+TIES = ("conservative", "randomized")
+
+
+def refuse_randomized_ties(spec: Randomization, where: str) -> None:
+    """Raise when ``ties="randomized"`` reaches code that uses the conservative p-value."""
+    if spec.ties != "conservative":
+        raise InvalidValueError(
+            f"Randomization(ties='randomized') is available in did(); {where} uses the "
+            "conservative p-value. Drop `ties` here, or fit with did()."
+        )
+
+
+def tie_broken_p_value(values: np.ndarray, observed: float, tie_weight: float) -> float:
+    """Share of ``|values|`` above ``|observed|``, ties (1e-12 relative) weighted by ``tie_weight``.
+
+    Examples
+    --------
+    >>> tie_broken_p_value(np.array([3.0, -1.0, 2.0, 0.5]), 2.0, 1.0)
+    0.5
+    >>> tie_broken_p_value(np.array([3.0, -1.0, 2.0, 0.5]), 2.0, 0.5)
+    0.375
+    """
+    size = np.abs(values)
+    reference = abs(observed)
+    at_least = size >= reference * (1 - 1e-12)
+    above = size > reference * (1 + 1e-12)
+    return float((np.sum(above) + tie_weight * np.sum(at_least & ~above)) / len(values))
 
 
 @dataclass(frozen=True)
@@ -72,6 +145,7 @@ class PermutationOutcome:
 
     ``draws`` counts every assignment when enumerated, and the random ones otherwise (the
     observed assignment is always included in the reference distribution as well).
+    ``tie_weight`` is 1 for the conservative p-value, else the uniform draw that weighted ties.
     """
 
     p_value: float
@@ -79,6 +153,7 @@ class PermutationOutcome:
     conf_high: float
     draws: int
     enumerated: bool
+    tie_weight: float = 1.0
 
 
 def count_assignments(cohorts: np.ndarray) -> int:
@@ -170,26 +245,27 @@ def randomization_test(
         assignments = np.vstack([cohorts, *draws])
         enumerated = False
     observed = fit.beta[j]
+    u = spec.tie_weight()
     if fit.family != "gaussian":
         if refit is None:  # pragma: no cover - the estimator always passes one
             raise DesignError("randomization inference for GLMs needs a refit function.")
         stats = np.array(
             [refit((times >= a[unit_codes]).astype(float)) for a in _progress(assignments, spec)]
         )
-        p_value = float(np.mean(np.abs(stats) >= abs(observed) * (1 - 1e-12)))
+        p_value = tie_broken_p_value(stats, observed, u)
         draws = len(assignments) if enumerated else spec.n_resamples
-        return PermutationOutcome(p_value, math.nan, math.nan, draws, enumerated)
+        return PermutationOutcome(p_value, math.nan, math.nan, draws, enumerated, u)
     coef, slope = _linear_statistics(fit, j, unit_codes, times, assignments, spec)
 
     def p_at(beta0: float) -> float:
-        return float(np.mean(np.abs(coef - beta0 * slope) >= abs(observed - beta0) * (1 - 1e-12)))
+        return tie_broken_p_value(coef - beta0 * slope, observed - beta0, u)
 
     alpha = 1 - level
     scale = max(abs(observed), float(np.std(coef)) or 1.0)
     low = invert_test(p_at, observed, -scale, alpha)
     high = invert_test(p_at, observed, scale, alpha)
     draws = len(assignments) if enumerated else spec.n_resamples
-    return PermutationOutcome(p_at(0.0), low, high, draws, enumerated)
+    return PermutationOutcome(p_at(0.0), low, high, draws, enumerated, u)
 
 
 def _progress(items, spec: Randomization):
