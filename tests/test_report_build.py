@@ -375,3 +375,39 @@ def test_before_after_on_small_child_level_counts_is_suppressed(tmp_path):
     assert "2 point(s) below the disclosure threshold are not shown" not in page  # only one is
     assert "1 point(s) below the disclosure threshold are not shown" in page
     assert ">6<" not in page and "+566.7%" not in page  # 6 -> 40 would be +566.7%
+
+
+def test_did_report_offers_the_few_cluster_variants(tmp_path):
+    """'wild_subcluster' and 'randomization_random_ties' reach did() as
+    WildClusterBootstrap(bootcluster=(unit, time)) and Randomization(ties='randomized'): the
+    report's rows equal direct did() calls with those settings, and the methods text names them."""
+    csv = la_panel_csv(tmp_path / "p.csv")
+    spec = csv_spec(csv)
+    spec["analysis"] = [
+        {
+            "design": "did",
+            "treated": ["LA0"],
+            "start": 2016,
+            "outcomes": ["rate"],
+            "inference": ["wild_subcluster", "randomization_random_ties"],
+            "n_resamples": 199,
+            "seed": 3,
+        }
+    ]
+    report = build(spec)
+    page = report.html()
+    assert "rademacher weights by la_name x year subclusters" in page
+    assert "ties broken at random" in page
+    data = pd.read_csv(csv)
+    data["treated"] = ((data["la_name"] == "LA0") & (data["year"] >= 2016)).astype(int)
+    args = dict(outcome="rate", unit="la_name", time="year", treated="treated")
+    wild = se.WildClusterBootstrap(bootcluster=("la_name", "year"), n_resamples=199, rng=3)
+    with pytest.warns(se.FewTreatedClustersWarning):  # one treated LA, as the report says too
+        direct = [se.did(data, **args, inference=wild).estimate]
+    ri = se.Randomization(n_resamples=199, rng=3, ties="randomized")
+    direct.append(se.did(data, **args, inference=ri).estimate)
+    rows = report.sections[0].tables[0].rows
+    # same draws and the same U: the method text (draws, subclusters, U) and p-value agree
+    assert [r[6] for r in rows] == [t.method for t in direct]
+    assert "weights by 48 la_name x year subclusters" in rows[0][6]
+    assert rows[1][4] == f"{direct[1].p_value:.3f}"

@@ -745,7 +745,10 @@ def did(
         Default ``ClusterRobust(unit, kind="CR2")`` (Satterthwaite df). With
         ``WildClusterBootstrap`` (linear models) or ``Randomization`` (permuting adoption dates
         across units; clusters must be units) the treatment term's p-value and interval come
-        from that test, and the standard error shown is CR1 or CR2 respectively.
+        from that test, and the standard error shown is CR1 or CR2 respectively. With very few
+        councils, ``WildClusterBootstrap(bootcluster=(unit, time))`` (one weight per
+        council-period) and ``Randomization(ties="randomized")`` keep their nominal level
+        where the per-council bootstrap and the conservative permutation p-value do not.
     allow_switching_off : bool, default False
         Allow units whose treatment goes from 1 back to 0.
     conf_level : float, default 0.95

@@ -7,8 +7,9 @@ with the population as exposure (Poisson).
 
 Examples
 --------
->>> sorted(INFERENCE)
-['CR0', 'CR1', 'CR2', 'CR3', 'randomization', 'wild']
+>>> sorted(INFERENCE)  # doctest: +NORMALIZE_WHITESPACE
+['CR0', 'CR1', 'CR2', 'CR3', 'randomization', 'randomization_random_ties', 'wild',
+ 'wild_subcluster']
 """
 
 from __future__ import annotations
@@ -51,8 +52,11 @@ INFERENCE = {
     "CR2": "cluster-robust CR2 (Satterthwaite df)",
     "CR3": "cluster-robust CR3 (Satterthwaite df)",
     "wild": "wild cluster bootstrap",
+    "wild_subcluster": "wild bootstrap, one weight per unit-period (few clusters)",
     "randomization": "randomization inference",
+    "randomization_random_ties": "randomization inference, ties broken at random (few units)",
 }
+WILD = ("wild", "wild_subcluster")
 KEYS = (
     Key("treated", "list[str]", "Units under the programme", required=True),
     Key("start", "int", "First period under the programme", required=True),
@@ -187,7 +191,7 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
             key=f"{where}.exposure",
         )
     if (
-        "wild" in analysis["inference"]
+        any(name in WILD for name in analysis["inference"])
         and dataset.kind != "dfe"
         and analysis["family"] != "gaussian"
     ):
@@ -206,12 +210,15 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
         )
 
 
-def _inference(name: str, analysis: dict[str, Any], unit: str):
+def _inference(name: str, analysis: dict[str, Any], unit: str, time: str):
     if name.startswith("CR"):
         return ClusterRobust(unit, kind=name)  # type: ignore[arg-type]
-    if name == "wild":
-        return WildClusterBootstrap(n_resamples=analysis["n_resamples"], rng=analysis["seed"])
-    return Randomization(n_resamples=analysis["n_resamples"], rng=analysis["seed"])
+    draws = dict(n_resamples=analysis["n_resamples"], rng=analysis["seed"])
+    if name in WILD:
+        subclusters = (unit, time) if name == "wild_subcluster" else None
+        return WildClusterBootstrap(bootcluster=subclusters, **draws)
+    ties = "randomized" if name == "randomization_random_ties" else "conservative"
+    return Randomization(ties=ties, **draws)
 
 
 def _counts_table(data, dataset, column, family, threshold, treated) -> TableBlock:
@@ -329,7 +336,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     for outcome, column, family, exposure in _models(analysis, dataset):
         inference_names = analysis["inference"]
         if family != "gaussian":
-            inference_names = [n for n in inference_names if n != "wild"] or ["CR2"]
+            inference_names = [n for n in inference_names if n not in WILD] or ["CR2"]
         results = []
         for name in inference_names:
             res, msgs = recording_warnings(
@@ -341,7 +348,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
                     treated="_treated",
                     exposure=exposure,
                     family=family,
-                    inference=_inference(name, analysis, unit),
+                    inference=_inference(name, analysis, unit, dataset.time),
                     conf_level=level,
                 )
             )
