@@ -101,20 +101,35 @@ def test_bad_bootcluster(bootcluster, words):
         fit(panel_g5(), se.WildClusterBootstrap(bootcluster=bootcluster))
 
 
-def test_subclusters_are_refused_where_weights_are_drawn_per_cluster():
-    """The event study and Romano-Wolf draw one weight per cluster: a subcluster request is an
-    error there, not silently ignored."""
+@pytest.mark.parametrize(
+    ("inference", "words"),
+    [
+        (
+            se.WildClusterBootstrap(bootcluster=("la", "year")),
+            "event study draws one weight per cluster",
+        ),
+        (se.Randomization(ties="randomized"), "event study uses the conservative p-value"),
+    ],
+)
+def test_event_study_refuses_the_variants_it_does_not_implement(inference, words):
+    """The event study draws one weight per cluster and uses the conservative permutation
+    p-value: asking it for either variant is an error, not silently ignored."""
     data = panel_g5()
-    spec = se.WildClusterBootstrap(bootcluster=("la", "year"))
-    cohorts = data.assign(
-        first=np.where(data.groupby("la")["treated"].transform("max") > 0, 2016, 0)
-    )
-    with pytest.raises(InvalidValueError, match="event study draws one weight per cluster"):
-        se.event_study(cohorts, outcome="y", unit="la", time="year", cohort="first", inference=spec)
+    ever = data.groupby("la")["treated"].transform("max") > 0
+    cohorts = data.assign(first=np.where(ever, 2016, 0))
+    with pytest.raises(InvalidValueError, match=words):
+        se.event_study(
+            cohorts, outcome="y", unit="la", time="year", cohort="first", inference=inference
+        )
+
+
+def test_romano_wolf_refuses_subclusters():
+    data = panel_g5()
     a, b = (
         fit(data, se.ClusterRobust(kind="CR1")),
         fit(data.assign(y=-data["y"]), se.ClusterRobust()),
     )
+    spec = se.WildClusterBootstrap(bootcluster=("la", "year"))
     with pytest.raises(InvalidValueError, match="Romano-Wolf draws one weight per cluster"):
         se.adjust_results({"a": a, "b": b}, method="romano-wolf", bootstrap=spec)
 
@@ -191,19 +206,3 @@ def test_randomized_ties_interval_inverts_the_randomized_test():
 def test_bad_ties(ties):
     with pytest.raises(InvalidValueError, match="`ties` must be one of"):
         se.Randomization(ties=ties)
-
-
-def test_randomized_ties_are_refused_by_the_event_study():
-    data = panel_g5()
-    cohorts = data.assign(
-        first=np.where(data.groupby("la")["treated"].transform("max") > 0, 2016, 0)
-    )
-    with pytest.raises(InvalidValueError, match="event study uses the conservative p-value"):
-        se.event_study(
-            cohorts,
-            outcome="y",
-            unit="la",
-            time="year",
-            cohort="first",
-            inference=se.Randomization(ties="randomized"),
-        )
