@@ -80,8 +80,8 @@ class WildClusterBootstrap:
         ``cluster``. This is MacKinnon and Webb's (2018) subcluster wild bootstrap, for very
         few clusters or few treated clusters, where one weight per cluster over-rejects (see
         the coverage table in the docs). The columns must be among the estimator's unit, time,
-        cluster, treatment and covariate columns, and each cluster must hold at least one
-        whole subcluster.
+        cluster, treatment and covariate columns, and each subcluster must lie within one
+        cluster.
 
     Examples
     --------
@@ -198,7 +198,7 @@ class _Restricted:
         boot = fit.cluster if boot_codes is None else np.asarray(boot_codes)
         self.n_boot = int(boot.max()) + 1
         cells = np.arange(n_cells)
-        # cell -> subcluster and cell -> (subcluster, cluster) summing matrices
+        # sums cells into subclusters
         self.to_boot = sparse.csr_matrix(
             (np.ones(n_cells), (boot, cells)), shape=(self.n_boot, n_cells)
         )
@@ -212,7 +212,7 @@ class _Restricted:
         )
         self.h_m = np.asarray(to_cluster @ (fit.z * (self.sw * self.zm)[:, None])).T
 
-    def cluster_pieces(self, beta0: float) -> tuple[np.ndarray, float]:
+    def cluster_pieces(self, beta0: float) -> tuple[np.ndarray, np.ndarray]:
         """Return the ``H x G`` matrix ``A - b`` and ``Delta_j`` (H,) for beta_0."""
         fit, j = self.fit, self.j
         target = self.swy - beta0 * fit.z[:, j] * self.sw
