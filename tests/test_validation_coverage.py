@@ -43,7 +43,11 @@ def test_every_method_and_design_has_2000_replications():
 
 @pytest.mark.parametrize(
     "method",
-    ["CR2 (Satterthwaite)", "wild bootstrap, LA-period subclusters", "randomization, ties at random"],
+    [
+        "CR2 (Satterthwaite)",
+        "wild bootstrap, LA-period subclusters",
+        "randomization, ties at random",
+    ],
 )
 def test_methods_that_hold_their_level_at_every_size(method):
     assert coverage(method).between(0.93, 0.97).all(), coverage(method).to_dict()
