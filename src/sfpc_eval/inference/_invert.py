@@ -1,11 +1,13 @@
-"""Confidence limits by test inversion, shared by the bootstrap and permutation tests."""
+"""p-values and confidence limits by test inversion, shared by bootstrap and permutation tests."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 
-__all__ = ["invert_test"]
+import numpy as np
+
+__all__ = ["invert_test", "tie_broken_p_value"]
 
 
 def invert_test(p_at: Callable[[float], float], centre: float, step: float, alpha: float) -> float:
@@ -36,3 +38,20 @@ def invert_test(p_at: Callable[[float], float], centre: float, step: float, alph
         if abs(outside - inside) <= 1e-10 * max(1.0, abs(centre)):
             break
     return (inside + outside) / 2
+
+
+def tie_broken_p_value(values: np.ndarray, observed: float, tie_weight: float) -> float:
+    """Share of ``|values|`` above ``|observed|``, ties (1e-12 relative) weighted by ``tie_weight``.
+
+    Examples
+    --------
+    >>> tie_broken_p_value(np.array([3.0, -1.0, 2.0, 0.5]), 2.0, 1.0)
+    0.5
+    >>> tie_broken_p_value(np.array([3.0, -1.0, 2.0, 0.5]), 2.0, 0.5)
+    0.375
+    """
+    size = np.abs(values)
+    reference = abs(observed)
+    at_least = size >= reference * (1 - 1e-12)
+    above = size > reference * (1 + 1e-12)
+    return float((np.sum(above) + tie_weight * np.sum(at_least & ~above)) / len(values))

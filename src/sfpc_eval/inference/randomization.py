@@ -36,7 +36,7 @@ from scipy import linalg
 
 from sfpc_eval._validate import check_resamples
 from sfpc_eval.errors import DesignError, InvalidValueError
-from sfpc_eval.inference._invert import invert_test
+from sfpc_eval.inference._invert import invert_test, tie_broken_p_value
 
 __all__ = [
     "Randomization",
@@ -120,23 +120,6 @@ def refuse_randomized_ties(spec: Randomization, where: str) -> None:
             f"Randomization(ties='randomized') is available in did(); {where} uses the "
             "conservative p-value. Drop `ties` here, or fit with did()."
         )
-
-
-def tie_broken_p_value(values: np.ndarray, observed: float, tie_weight: float) -> float:
-    """Share of ``|values|`` above ``|observed|``, ties (1e-12 relative) weighted by ``tie_weight``.
-
-    Examples
-    --------
-    >>> tie_broken_p_value(np.array([3.0, -1.0, 2.0, 0.5]), 2.0, 1.0)
-    0.5
-    >>> tie_broken_p_value(np.array([3.0, -1.0, 2.0, 0.5]), 2.0, 0.5)
-    0.375
-    """
-    size = np.abs(values)
-    reference = abs(observed)
-    at_least = size >= reference * (1 - 1e-12)
-    above = size > reference * (1 + 1e-12)
-    return float((np.sum(above) + tie_weight * np.sum(at_least & ~above)) / len(values))
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from scipy import linalg, sparse
 
 from sfpc_eval._validate import check_resamples
 from sfpc_eval.errors import DesignError, InvalidValueError
-from sfpc_eval.inference._invert import invert_test
+from sfpc_eval.inference._invert import invert_test, tie_broken_p_value
 
 __all__ = [
     "WildClusterBootstrap",
@@ -226,9 +226,8 @@ class _Restricted:
         return a - delta.T @ self.h_m, delta[j]
 
 
-def _t_stats(c: np.ndarray, delta_j: np.ndarray, v: np.ndarray, factor: float):
-    coef = v @ delta_j  # beta*_j - beta_0
-    contributions = v @ c  # (B x G): cluster g's score contribution under each draw
+def _t_stats(coef: np.ndarray, contributions: np.ndarray, factor: float) -> np.ndarray:
+    """Bootstrap t statistics from the draws' coefficients (B,) and cluster scores (B x G)."""
     se = np.sqrt(factor * np.sum(contributions**2, axis=1))
     with np.errstate(divide="ignore", invalid="ignore"):
         return coef / se
@@ -254,7 +253,7 @@ def studentized_draws(fit, j: int, weights: np.ndarray) -> tuple[float, np.ndarr
         raise DesignError("bootstrap t statistics are for linear (gaussian) models.")
     restricted, factor, se_hat = _setup(fit, j)
     c, delta_j = restricted.cluster_pieces(fit.beta[j])
-    return fit.beta[j] / se_hat, _t_stats(c, delta_j, weights, factor)
+    return fit.beta[j] / se_hat, _t_stats(weights @ delta_j, weights @ c, factor)
 
 
 def wild_cluster_bootstrap(
@@ -292,12 +291,8 @@ def wild_cluster_bootstrap(
     contrib0, contrib1 = v @ c0, v @ (c1 - c0)
 
     def p_value(beta0: float) -> float:
-        contributions = contrib0 + beta0 * contrib1
-        se = np.sqrt(factor * np.sum(contributions**2, axis=1))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t_star = (coef0 + beta0 * coef1) / se
-        t_obs = (beta_hat - beta0) / se_hat
-        return float(np.mean(np.abs(t_star) >= abs(t_obs) * (1 - 1e-12)))
+        t_star = _t_stats(coef0 + beta0 * coef1, contrib0 + beta0 * contrib1, factor)
+        return tie_broken_p_value(t_star, (beta_hat - beta0) / se_hat, 1.0)
 
     p0 = p_value(0.0)
     alpha = 1 - level
