@@ -65,7 +65,7 @@ def rss_mb():
 
 # import the tool before measuring the baseline, so peak memory is the computation's own
 if tool == "sfpc_eval":
-    import sfpc_eval.estimators.callaway
+    import sfpc_eval.staggered.callaway
 elif tool == "csdid":
     import csdid.att_gt
 else:
@@ -74,7 +74,7 @@ base = rss_mb()
 out = {}
 quiet = contextlib.ExitStack()
 if tool == "sfpc_eval":
-    from sfpc_eval.estimators.callaway import callaway_santanna
+    from sfpc_eval.staggered.callaway import callaway_santanna
     start = time.perf_counter()
     res = callaway_santanna(data, "y", "id", "year", "cohort", covariates=["x1", "x2"])
     dyn = res.aggregate("dynamic")

@@ -47,9 +47,9 @@ def rss_mb():
 
 base = rss_mb()
 if tool == "sfpc_eval":
-    from sfpc_eval.estimators.event_study import event_study
-    from sfpc_eval.estimators.sun_abraham import sun_abraham
-    from sfpc_eval.estimators.imputation import imputation
+    from sfpc_eval.diff_in_diff.event_study import event_study
+    from sfpc_eval.staggered.sun_abraham import sun_abraham
+    from sfpc_eval.staggered.imputation import imputation
     if est == "event_study":
         def run():
             return event_study(data, "y", "unit", "period", "cohort", window=(-4, 4)).term("e=0")

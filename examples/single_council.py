@@ -44,9 +44,9 @@ import pandas as pd
 
 import sfpc_eval as se
 import sfpc_eval.data as sd
-from sfpc_eval.estimators.synthdid import synthetic_did
 from sfpc_eval.evidence import load_registry, reproduce
 from sfpc_eval.plotting import plot_placebo_gaps
+from sfpc_eval.single_unit.synthdid import synthetic_did
 
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
 QUICK = "--quick" in sys.argv

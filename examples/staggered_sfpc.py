@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 
 import sfpc_eval.data as sd
-from sfpc_eval.estimators.bacon import bacon
-from sfpc_eval.estimators.event_study import event_study
-from sfpc_eval.estimators.staggered import staggered_did
+from sfpc_eval.diff_in_diff.event_study import event_study
+from sfpc_eval.staggered.bacon import bacon
+from sfpc_eval.staggered.choose import staggered_did
 
 out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path()
 raw = (

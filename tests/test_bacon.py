@@ -9,7 +9,7 @@ import pytest
 import sfpc_eval as se
 from _staggered_fixtures import panel, reference
 from sfpc_eval.errors import DesignError
-from sfpc_eval.estimators.bacon import bacon
+from sfpc_eval.staggered.bacon import bacon
 
 
 @pytest.mark.parametrize(("name", "time"), [("a", "year"), ("b", "period")])

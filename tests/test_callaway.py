@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sfpc_eval.estimators.callaway import CallawayResult, callaway_santanna
-from sfpc_eval.estimators.twfe import did
+from sfpc_eval.diff_in_diff.twfe import did
+from sfpc_eval.staggered.callaway import CallawayResult, callaway_santanna
 
 FIXTURES = Path(__file__).parent / "fixtures" / "staggered_cs"
 TOL = 1e-6
@@ -422,7 +422,7 @@ def test_bootstrap_equals_csdid_with_the_same_draws(reference, panel, cluster):
     """
     from dataclasses import replace
 
-    from sfpc_eval.estimators.callaway_inference import Multipliers
+    from sfpc_eval.staggered.callaway_inference import Multipliers
 
     ref = reference["bootstrap"][cluster]
     res = callaway_santanna(
@@ -447,7 +447,7 @@ def test_bootstrap_equals_csdid_with_the_same_draws(reference, panel, cluster):
 
 def test_att_is_the_simple_aggregation_and_dispatcher_reaches_cs(panel):
     """``res.att`` (as for the other staggered estimators) is the simple aggregation."""
-    from sfpc_eval.estimators.staggered import staggered_did
+    from sfpc_eval.staggered.choose import staggered_did
 
     res = staggered_did(panel, "y", "id", "year", "cohort", method="cs", covariates=["x1"])
     simple = res.aggregate("simple").tidy().iloc[-1]

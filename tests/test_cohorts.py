@@ -1,6 +1,6 @@
 """Bad staggered-adoption inputs: each a typed error (or named warning) with a useful message.
 
-Covers :func:`sfpc_eval.estimators.cohorts.validate_cohorts` (shared by every staggered
+Covers :func:`sfpc_eval.diff_in_diff.cohorts.validate_cohorts` (shared by every staggered
 estimator) and the checks :func:`callaway_santanna` and its ``aggregate`` add.
 """
 
@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sfpc_eval.diff_in_diff.cohorts import CohortPanel, validate_cohorts
 from sfpc_eval.errors import (
     DesignError,
     DuplicateObservationError,
@@ -18,8 +19,7 @@ from sfpc_eval.errors import (
     SfpcEvalWarning,
     SingleUnitCohortWarning,
 )
-from sfpc_eval.estimators.callaway import callaway_santanna
-from sfpc_eval.estimators.cohorts import CohortPanel, validate_cohorts
+from sfpc_eval.staggered.callaway import callaway_santanna
 
 YEARS = [2016, 2017, 2018, 2019, 2020]
 

@@ -14,9 +14,9 @@ from scipy import stats
 
 import sfpc_eval as se
 from _staggered_fixtures import max_abs_difference, panel, reference
+from sfpc_eval.diff_in_diff.event_study import event_study
+from sfpc_eval.diff_in_diff.event_study_fit import sup_t_critical
 from sfpc_eval.errors import DesignError, InvalidValueError, MissingColumnError
-from sfpc_eval.estimators._es_fit import sup_t_critical
-from sfpc_eval.estimators.event_study import event_study
 
 # pyfixest feols (CRV1, ssc(k_fixef="full")) agrees to about 1e-13; 1e-8 leaves room for BLAS
 # and platform differences while catching any real discrepancy (the brief asks for 1e-6).

@@ -8,7 +8,7 @@ import pytest
 
 from _staggered_fixtures import max_abs_difference, panel, reference
 from sfpc_eval.errors import DesignError, InvalidValueError
-from sfpc_eval.estimators.imputation import imputation
+from sfpc_eval.staggered.imputation import imputation
 
 # pyfixest.did2s (first-stage fixed effects recovered at lsqr tolerance 1e-14 in the generator)
 # agrees to about 1e-13; 1e-8 allows for platform differences (the brief asks for 1e-6).

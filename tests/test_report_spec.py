@@ -213,11 +213,11 @@ def test_missing_outcome_values_are_listed_not_dropped(tmp_path, no_estimation):
 
 def test_a_design_whose_library_is_missing_is_not_offered(tmp_path, monkeypatch):
     # what designs/__init__ records when a design's library module cannot be imported
-    monkeypatch.setitem(UNAVAILABLE, "synthetic", "needs sfpc_eval.estimators.synthdid.")
+    monkeypatch.setitem(UNAVAILABLE, "synthetic", "needs sfpc_eval.single_unit.synthdid.")
     spec = spec_for(panel_csv(tmp_path / "p.csv"), design="synthetic")
     with pytest.raises(
         SpecError,
         match=r"'synthetic' is not available in this installation: "
-        r"needs sfpc_eval.estimators.synthdid",
+        r"needs sfpc_eval.single_unit.synthdid",
     ):
         load_spec(spec)

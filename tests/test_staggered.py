@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 import sfpc_eval as se
+from sfpc_eval.diff_in_diff.event_study import event_study
 from sfpc_eval.errors import InvalidValueError
-from sfpc_eval.estimators.bacon import bacon
-from sfpc_eval.estimators.event_study import event_study
-from sfpc_eval.estimators.staggered import staggered_did
+from sfpc_eval.staggered.bacon import bacon
+from sfpc_eval.staggered.choose import staggered_did
 
 
 def simulate(dynamic: bool, seed: int = 7, noise: float = 0.05) -> pd.DataFrame:

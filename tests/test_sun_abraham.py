@@ -9,7 +9,7 @@ import pytest
 import sfpc_eval as se
 from _staggered_fixtures import max_abs_difference, panel
 from sfpc_eval.errors import DesignError, InvalidValueError
-from sfpc_eval.estimators.sun_abraham import sun_abraham
+from sfpc_eval.staggered.sun_abraham import sun_abraham
 
 # pyfixest's saturated event study + aggregate() (CRV1, ssc(k_fixef="full"); shares fixed)
 # agrees to about 1e-13; 1e-8 allows for platform differences (the brief asks for 1e-6).

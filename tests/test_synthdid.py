@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from sfpc_eval.errors import DesignError, InvalidValueError
-from sfpc_eval.estimators.synthdid import frank_wolfe_weights, synthetic_did
+from sfpc_eval.single_unit.synthdid import frank_wolfe_weights, synthetic_did
 
 FIXTURE = json.loads(
     (Path(__file__).parent / "fixtures" / "synthdid" / "synthdid_reference.json").read_text()

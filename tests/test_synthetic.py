@@ -18,8 +18,8 @@ from sfpc_eval.errors import (
     InvalidValueError,
     PoorPreFitWarning,
 )
-from sfpc_eval.estimators.synthetic import simplex_weights
 from sfpc_eval.plotting import plot_leave_one_out, plot_placebo_gaps
+from sfpc_eval.single_unit.synthetic import simplex_weights
 
 
 def fit(panel, **kwargs):

@@ -19,16 +19,16 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from sfpc_eval import __version__
-from sfpc_eval._tables import Table, format_number
-from sfpc_eval.data import check_folder
 from sfpc_eval.errors import SfpcEvalError, SpecError
-from sfpc_eval.estimators import compare_counts, compare_proportions
-from sfpc_eval.evidence import audit, load_registry
-from sfpc_eval.results import ResultMixin
+
+if TYPE_CHECKING:  # the commands import what they use, so that --help answers at once
+    import pandas as pd
+
+    from sfpc_eval._tables import Table
+    from sfpc_eval.results import ResultMixin
 
 __all__ = ["main"]
 
@@ -252,6 +252,8 @@ def _write_frame(frame: pd.DataFrame, fmt: str) -> str:
 
 
 def _claims_table(frame: pd.DataFrame) -> Table:
+    from sfpc_eval._tables import Table, format_number
+
     rows = []
     for row in frame.itertuples(index=False):
         interval = (
@@ -282,6 +284,8 @@ def _claims_table(frame: pd.DataFrame) -> Table:
 
 
 def _run_claims(args: argparse.Namespace) -> str:
+    from sfpc_eval.evidence import audit, load_registry
+
     registry = load_registry(args.registry)
     frame = audit(registry=registry, conf_level=args.conf_level)
     if args.status:
@@ -293,6 +297,8 @@ def _run_claims(args: argparse.Namespace) -> str:
 
 
 def _run_before_after(args: argparse.Namespace) -> str:
+    from sfpc_eval.comparisons import compare_counts, compare_proportions
+
     result: ResultMixin
     if args.kind == "counts":
         labels = tuple(args.labels) if args.labels else ("before", "after")
@@ -320,6 +326,8 @@ def _run_before_after(args: argparse.Namespace) -> str:
 
 
 def _run_data_check(args: argparse.Namespace) -> tuple[str, int]:
+    from sfpc_eval.data import check_folder
+
     report = check_folder(args.path)
     status = 0 if report.ok else 1
     if args.format in ("csv", "json"):

@@ -2,7 +2,7 @@
 
 ``sfpc_eval.did`` accepts, besides a pandas DataFrame, a DuckDB relation, a Parquet or CSV path
 (read by an embedded DuckDB) and a PySpark DataFrame. One ``GROUP BY`` collapses the rows into
-the weighted cells the fit needs (:mod:`sfpc_eval.estimators.cells`), and only the cells come
+the weighted cells the fit needs (:mod:`sfpc_eval.cells.collapse`), and only the cells come
 back into Python. :func:`source` sets the size limit on what comes back; :func:`write_national`
 writes synthetic national child-level data to Parquet for trying this at scale.
 

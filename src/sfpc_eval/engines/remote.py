@@ -3,8 +3,8 @@
 One ``GROUP BY`` over the rows (see :func:`sfpc_eval.engines.sql.cell_query`) returns, per
 cell, the row count, the outcome's sum and sum of squares (and the exposure's, for rates), and
 what the input checks need (missing values, minimum and maximum). Weights are part of the cell
-key, as in :func:`sfpc_eval.estimators.cells.collapse`, so the squared-weight sums follow from
-these in Python. The result is the same :class:`~sfpc_eval.estimators.cells.Cells` that
+key, as in :func:`sfpc_eval.cells.collapse.collapse`, so the squared-weight sums follow from
+these in Python. The result is the same :class:`~sfpc_eval.cells.collapse.Cells` that
 ``collapse`` builds from a DataFrame (same cells, same order, sums equal up to the order of
 floating-point additions), and the estimator continues from there unchanged.
 
@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sfpc_eval.cells.collapse import CELL_SUMS, Cells, factorize_sorted
+from sfpc_eval.cells.fit import check_family
 from sfpc_eval.engines.sources import Source, source
 from sfpc_eval.engines.sql import cell_query, distinct_query, is_numeric_type, rows_query
 from sfpc_eval.errors import (
@@ -30,9 +32,6 @@ from sfpc_eval.errors import (
     SizeLimitError,
     show_values,
 )
-from sfpc_eval.estimators.cellfit import check_family
-from sfpc_eval.estimators.cells import CELL_SUMS, Cells, factorize_sorted
-from sfpc_eval.estimators.twfe import did_columns
 
 __all__ = ["did_input", "remote_cells"]
 
@@ -40,18 +39,20 @@ __all__ = ["did_input", "remote_cells"]
 def did_input(
     data: Any,
     *,
-    outcome: str,
+    roles: dict[str, str | None],
+    keys: Sequence[str],
     unit: str,
     time: str,
-    treated: str,
-    covariates: Sequence[str],
     weights: str | None,
     exposure: str | None,
-    cluster: str,
     family: str,
     collapse_rows: bool,
 ) -> tuple[pd.DataFrame, Cells | None]:
     """Turn an engine input into what :func:`sfpc_eval.did` needs.
+
+    ``roles`` maps each argument of the ``did`` call (as named in messages, ``covariates[0]``)
+    to its column, and ``keys`` is the cell key; the DiD code decides both, the engine only
+    collapses.
 
     Returns ``(probe, cells)`` for the usual fit on cells, or ``(rows, None)`` when
     ``collapse_rows=False`` asks for a row-by-row fit and the rows are within the size limit
@@ -67,7 +68,6 @@ def did_input(
         A path that does not exist or cannot be read.
     """
     src = source(data) if not isinstance(data, Source) else data
-    roles, keys = did_columns(outcome, unit, time, treated, covariates, weights, exposure, cluster)
     check_columns(src, roles, numeric=[r for r in roles if r not in ("unit", "time", "cluster")])
     check_family(family)
     if not collapse_rows:
@@ -75,8 +75,8 @@ def did_input(
     key_roles = {c: r for r, c in reversed(list(roles.items())) if c in keys}
     cells, probe = remote_cells(
         src,
-        outcome=outcome,
-        keys=keys,
+        outcome=roles["outcome"],
+        keys=list(keys),
         key_roles=key_roles,
         weights=weights,
         exposure=exposure,
@@ -146,7 +146,7 @@ def remote_cells(
     outcome : str
         Outcome column.
     keys : sequence of str
-        Cell key, in the order :func:`~sfpc_eval.estimators.cells.collapse` would use.
+        Cell key, in the order :func:`~sfpc_eval.cells.collapse.collapse` would use.
     key_roles : dict of str to str
         Argument that named each key column (for messages).
     weights, exposure : str, optional

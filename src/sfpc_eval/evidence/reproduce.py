@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from sfpc_eval.estimators import compare_counts, compare_means, compare_proportions
+from sfpc_eval.comparisons import compare_counts, compare_means, compare_proportions
 from sfpc_eval.evidence.registry import Claim, ClaimInputs, Registry, load_registry
 from sfpc_eval.evidence.wording import Admissible, admissible
 from sfpc_eval.results import ResultMixin

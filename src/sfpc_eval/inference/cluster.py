@@ -2,7 +2,7 @@ r"""Model-based and cluster-robust variances, computed from cells.
 
 Inference settings are small frozen objects (:class:`Classical`, :class:`ClusterRobust`) passed to
 an estimator or to ``result.with_inference(...)``. The computation works on a
-:class:`~sfpc_eval.estimators.cellfit.CellFit`.
+:class:`~sfpc_eval.cells.fit.CellFit`.
 
 Why CR2 and its Satterthwaite degrees of freedom survive collapsing rows into cells
 --------------------------------------------------------------------------------------

@@ -40,7 +40,8 @@ from scipy import stats
 from sfpc_eval._tables import Table, format_number
 from sfpc_eval.errors import InvalidValueError
 from sfpc_eval.trials.design import SteppedWedgeDesign
-from sfpc_eval.trials.power import PowerResult, _cluster_weights, sw_power
+from sfpc_eval.trials.power import PowerResult, sw_power
+from sfpc_eval.trials.power_variance import cluster_weights
 
 __all__ = ["SimulatedPowerResult", "simulated_power"]
 
@@ -79,16 +80,20 @@ class SimulatedPowerResult:
 
     def tidy(self) -> pd.DataFrame:
         """Return one row: simulated power, its Monte Carlo SE and the closed-form power."""
-        return pd.DataFrame([{
-            "power": self.power,
-            "mc_std_error": self.mc_std_error,
-            "n_sims": self.n_sims,
-            "rejections": self.rejections,
-            "analysis": self.analysis,
-            "closed_form_power": self.closed_form.power,
-            "effect": self.closed_form.effect,
-            "seed": self.seed,
-        }])
+        return pd.DataFrame(
+            [
+                {
+                    "power": self.power,
+                    "mc_std_error": self.mc_std_error,
+                    "n_sims": self.n_sims,
+                    "rejections": self.rejections,
+                    "analysis": self.analysis,
+                    "closed_form_power": self.closed_form.power,
+                    "effect": self.closed_form.effect,
+                    "seed": self.seed,
+                }
+            ]
+        )
 
     def summary(self) -> Table:
         """Render as a table."""
@@ -98,10 +103,18 @@ class SimulatedPowerResult:
             ["closed-form power", format_number(self.closed_form.power)],
             ["simulated trials", format_number(self.n_sims)],
         ]
-        facts = [("analysis", self.analysis), ("effect", format_number(self.closed_form.effect)),
-                 ("seed", str(self.seed))]
-        return Table("Simulated power of a stepped-wedge trial", ["quantity", "value"], rows,
-                     facts=facts, notes=[])
+        facts = [
+            ("analysis", self.analysis),
+            ("effect", format_number(self.closed_form.effect)),
+            ("seed", str(self.seed)),
+        ]
+        return Table(
+            "Simulated power of a stepped-wedge trial",
+            ["quantity", "value"],
+            rows,
+            facts=facts,
+            notes=[],
+        )
 
     def __str__(self) -> str:
         return self.summary().as_text()
@@ -167,9 +180,19 @@ def simulated_power(
     >>> abs(res.power - res.closed_form.power) < 4 * res.mc_std_error
     True
     """
-    closed = sw_power(design, effect=effect, outcome=outcome, icc=icc, tau=tau, sd=sd,
-                      baseline_risk=baseline_risk, cac=cac, decay=decay,
-                      cluster_period_size=cluster_period_size, alpha=alpha)
+    closed = sw_power(
+        design,
+        effect=effect,
+        outcome=outcome,
+        icc=icc,
+        tau=tau,
+        sd=sd,
+        baseline_risk=baseline_risk,
+        cac=cac,
+        decay=decay,
+        cluster_period_size=cluster_period_size,
+        alpha=alpha,
+    )
     if isinstance(n_sims, bool) or not isinstance(n_sims, int) or n_sims < 1:
         raise InvalidValueError(f"`n_sims` must be a positive integer; got {n_sims!r}.")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
@@ -230,8 +253,13 @@ def simulated_power(
         }.get(analysis, getattr(analysis, "__name__", "custom analysis"))
     power = rejections / n_sims
     return SimulatedPowerResult(
-        power=power, mc_std_error=math.sqrt(max(power * (1 - power), 1e-12) / n_sims),
-        n_sims=n_sims, rejections=rejections, analysis=name, closed_form=closed, seed=seed,
+        power=power,
+        mc_std_error=math.sqrt(max(power * (1 - power), 1e-12) / n_sims),
+        n_sims=n_sims,
+        rejections=rejections,
+        analysis=name,
+        closed_form=closed,
+        seed=seed,
     )
 
 
@@ -289,8 +317,7 @@ def _gls_weights(x, m, closed: PowerResult, decay: str) -> np.ndarray:
     blocks, designs = [], []
     for i in range(x.shape[0]):
         times = np.flatnonzero(observed[i])
-        w = _cluster_weights(closed.sigma_e2 / m[i, times], closed.tau2, closed.cac,
-                             decay, times)  # type: ignore[arg-type]
+        w = cluster_weights(closed.sigma_e2 / m[i, times], closed.tau2, closed.cac, decay, times)  # type: ignore[arg-type]
         z = np.zeros((len(times), t + 1))
         z[np.arange(len(times)), times] = 1.0
         z[:, -1] = x[i, times]
@@ -306,23 +333,27 @@ def _gls_weights(x, m, closed: PowerResult, decay: str) -> np.ndarray:
 def _frame(design: SteppedWedgeDesign, y: np.ndarray, m: np.ndarray) -> pd.DataFrame:
     x = design.exposure_matrix()
     i, j = np.nonzero(~np.isnan(x))
-    return pd.DataFrame({
-        "cluster": np.asarray(design.clusters)[i],
-        "period": j,
-        "treated": x[i, j],
-        "size": m[i, j],
-        "mean": y[i, j],
-    })
+    return pd.DataFrame(
+        {
+            "cluster": np.asarray(design.clusters)[i],
+            "period": j,
+            "treated": x[i, j],
+            "size": m[i, j],
+            "mean": y[i, j],
+        }
+    )
 
 
 def _lmm_p_value(frame: pd.DataFrame) -> float:
     import statsmodels.api as sm
 
     periods = np.unique(frame["period"].to_numpy())
-    exog = np.column_stack([
-        (frame["period"].to_numpy()[:, None] == periods[None, :]).astype(float),
-        frame["treated"].to_numpy(dtype=float),
-    ])
+    exog = np.column_stack(
+        [
+            (frame["period"].to_numpy()[:, None] == periods[None, :]).astype(float),
+            frame["treated"].to_numpy(dtype=float),
+        ]
+    )
     model = sm.MixedLM(frame["mean"].to_numpy(), exog, groups=frame["cluster"].to_numpy())
     for method in ("lbfgs", "powell", "nm"):  # gradient fits can fail at the zero boundary
         try:
@@ -341,10 +372,12 @@ def _glmm_p_value(frame: pd.DataFrame) -> float:
     from sfpc_eval.trials.glmm import fit_glmm
 
     periods = np.unique(frame["period"].to_numpy())
-    z = np.column_stack([
-        (frame["period"].to_numpy()[:, None] == periods[None, :]).astype(float),
-        frame["treated"].to_numpy(dtype=float),
-    ])
+    z = np.column_stack(
+        [
+            (frame["period"].to_numpy()[:, None] == periods[None, :]).astype(float),
+            frame["treated"].to_numpy(dtype=float),
+        ]
+    )
     names = (*(f"period_{p}" for p in periods), "treated")
     trials = frame["size"].to_numpy(dtype=float)
     successes = np.round(frame["mean"].to_numpy() * trials)

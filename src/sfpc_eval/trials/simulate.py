@@ -60,13 +60,24 @@ __all__ = [
 
 ETHNICITIES = ("White", "Mixed", "Asian", "Black", "Other")
 SIM_COLUMNS = (
-    "child_id", "cluster", "stratum", "period", "period_label", "referral_date", "treated",
-    "age", "sex", "ethnicity", "disability", "previous_plans", "looked_after",
+    "child_id",
+    "cluster",
+    "stratum",
+    "period",
+    "period_label",
+    "referral_date",
+    "treated",
+    "age",
+    "sex",
+    "ethnicity",
+    "disability",
+    "previous_plans",
+    "looked_after",
 )
 """Columns of :func:`simulate_trial`'s frame, in order."""
 
 DEFAULT_EFFECTS: Mapping[str, float] = {
-    "age_under_1": 0.9,      # infants referred are much more often taken into care
+    "age_under_1": 0.9,  # infants referred are much more often taken into care
     "age_13_15": 0.2,
     "age_16_17": -0.3,
     "female": -0.05,
@@ -115,48 +126,81 @@ class TrialSpec:
 
 
 def _fs() -> TrialSpec:
-    switches = {"Walsall": "2020-09-01", "Lancashire": "2021-02-01",
-                "Telford and Wrekin": "2021-06-28", "Wandsworth": "2022-01-24",
-                "Swindon": "2022-05-24"}
+    switches = {
+        "Walsall": "2020-09-01",
+        "Lancashire": "2021-02-01",
+        "Telford and Wrekin": "2021-06-28",
+        "Wandsworth": "2022-01-24",
+        "Swindon": "2022-05-24",
+    }
     referred_2021 = np.array([2880, 7764, 1423, 2632, 2401], dtype=float)
     total = 38_250
     counts = np.floor(total * referred_2021 / referred_2021.sum()).astype(int)
     counts[np.argmax(counts)] += total - counts.sum()
     children = dict(zip(switches, counts.tolist(), strict=True))
     design = SteppedWedgeDesign.from_switch_dates(
-        switches, start="2020-03-01", end="2022-11-24", children_per_cluster=children,
-        strata={"Walsall": "high", "Lancashire": "high", "Telford and Wrekin": "other",
-                "Wandsworth": "other", "Swindon": "other"},
+        switches,
+        start="2020-03-01",
+        end="2022-11-24",
+        children_per_cluster=children,
+        strata={
+            "Walsall": "high",
+            "Lancashire": "high",
+            "Telford and Wrekin": "other",
+            "Wandsworth": "other",
+            "Swindon": "other",
+        },
     )
     ages = tuple(range(18))
     probs = np.array([0.10] + [0.05] * 4 + [0.05] * 5 + [0.35 / 6] * 6 + [0.05] * 2)
     return TrialSpec(
-        name="Family Safeguarding", design=design, children=children,
-        baseline_risk=dict.fromkeys(switches, 0.05), ages=ages,
-        age_probs=tuple((probs / probs.sum()).tolist()), female_share=0.48,
+        name="Family Safeguarding",
+        design=design,
+        children=children,
+        baseline_risk=dict.fromkeys(switches, 0.05),
+        ages=ages,
+        age_probs=tuple((probs / probs.sum()).tolist()),
+        female_share=0.48,
         source="published_figures.md s.6a (switch dates, strata, ~38,250 children); council "
-               "shares from DfE CIN census C1 2020-21 referrals; 5% baseline risk assumed",
+        "shares from DfE CIN census C1 2020-21 referrals; 5% baseline risk assumed",
     )
 
 
 def _nwd() -> TrialSpec:
-    switches = {"Rochdale": "2020-04-01", "Warrington": "2021-04-01", "Norfolk": "2021-06-01",
-                "Redcar and Cleveland": "2021-09-01"}
-    children = {"Rochdale": 2219, "Warrington": 1206, "Norfolk": 4392,
-                "Redcar and Cleveland": 1173}
+    switches = {
+        "Rochdale": "2020-04-01",
+        "Warrington": "2021-04-01",
+        "Norfolk": "2021-06-01",
+        "Redcar and Cleveland": "2021-09-01",
+    }
+    children = {"Rochdale": 2219, "Warrington": 1206, "Norfolk": 4392, "Redcar and Cleveland": 1173}
     design = SteppedWedgeDesign.from_switch_dates(
-        switches, start="2019-10-01", end="2022-04-01", children_per_cluster=children,
-        strata={"Rochdale": "high", "Warrington": "high", "Norfolk": "other",
-                "Redcar and Cleveland": "other"},
+        switches,
+        start="2019-10-01",
+        end="2022-04-01",
+        children_per_cluster=children,
+        strata={
+            "Rochdale": "high",
+            "Warrington": "high",
+            "Norfolk": "other",
+            "Redcar and Cleveland": "other",
+        },
     )
     return TrialSpec(
-        name="No Wrong Door", design=design, children=children,
-        baseline_risk={"Rochdale": 0.06, "Warrington": 0.06, "Norfolk": 0.06,
-                       "Redcar and Cleveland": 0.04},
-        ages=(12, 13, 14, 15, 16, 17), age_probs=(0.15, 0.17, 0.18, 0.18, 0.17, 0.15),
+        name="No Wrong Door",
+        design=design,
+        children=children,
+        baseline_risk={
+            "Rochdale": 0.06,
+            "Warrington": 0.06,
+            "Norfolk": 0.06,
+            "Redcar and Cleveland": 0.04,
+        },
+        ages=(12, 13, 14, 15, 16, 17),
+        age_probs=(0.15, 0.17, 0.18, 0.18, 0.17, 0.15),
         female_share=0.50,
         source="published_figures.md s.6a (switch dates, strata, children per council, "
-               "baseline 6% / 4% Redcar)",
+        "baseline 6% / 4% Redcar)",
     )
 
 
@@ -167,8 +211,10 @@ NO_WRONG_DOOR: TrialSpec = _nwd()
 """The No Wrong Door trial as analysed (4 councils, 8,990 children aged 12-17)."""
 
 _NAMES = {
-    "family_safeguarding": FAMILY_SAFEGUARDING, "fs": FAMILY_SAFEGUARDING,
-    "no_wrong_door": NO_WRONG_DOOR, "nwd": NO_WRONG_DOOR,
+    "family_safeguarding": FAMILY_SAFEGUARDING,
+    "fs": FAMILY_SAFEGUARDING,
+    "no_wrong_door": NO_WRONG_DOOR,
+    "nwd": NO_WRONG_DOOR,
 }
 
 
@@ -309,8 +355,11 @@ def simulate_trial(
         raise InvalidValueError(f"`missing` must be 'none', 'mcar' or 'mar'; got {missing!r}.")
     if not (isinstance(missing_rate, int | float) and 0 <= missing_rate < 1):
         raise InvalidValueError(f"`missing_rate` must be in [0, 1); got {missing_rate!r}.")
-    bad_cols = [c for c in missing_columns
-                if c not in ("age", "sex", "ethnicity", "disability", "previous_plans")]
+    bad_cols = [
+        c
+        for c in missing_columns
+        if c not in ("age", "sex", "ethnicity", "disability", "previous_plans")
+    ]
     if bad_cols:
         raise InvalidValueError(
             f"`missing_columns` may name only covariates (age, sex, ethnicity, disability, "
@@ -327,8 +376,9 @@ def simulate_trial(
         effects.update({k: float(v) for k, v in covariate_effects.items()})
     risks = _risks(baseline_risk, spec)
     t = design.n_periods
-    beta = (np.arange(t) * -0.03 if period_effects is None
-            else np.asarray(period_effects, dtype=float))
+    beta = (
+        np.arange(t) * -0.03 if period_effects is None else np.asarray(period_effects, dtype=float)
+    )
     if beta.shape != (t,) or not np.all(np.isfinite(beta)):
         raise InvalidValueError(
             f"`period_effects` must be {t} finite log-odds, one per period; got {period_effects!r}."
@@ -352,30 +402,41 @@ def simulate_trial(
 
     lin_cov = _covariate_predictor(age, female, eth, disability, prev, effects)
     intercepts = _calibrate(spec, risks, effects, eth_probs)
-    u = gen.normal(0.0, cluster_sd, design.n_clusters) if cluster_sd > 0 else np.zeros(
-        design.n_clusters)
+    u = (
+        gen.normal(0.0, cluster_sd, design.n_clusters)
+        if cluster_sd > 0
+        else np.zeros(design.n_clusters)
+    )
     exposure = x[cluster_idx, period_idx]
-    eta = (intercepts[cluster_idx] + u[cluster_idx] + beta[period_idx]
-           + math.log(odds_ratio) * exposure + lin_cov)
+    eta = (
+        intercepts[cluster_idx]
+        + u[cluster_idx]
+        + beta[period_idx]
+        + math.log(odds_ratio) * exposure
+        + lin_cov
+    )
     y = (gen.random(n) < expit(eta)).astype(np.int8)
 
     dates = _referral_dates(design, period_idx, gen)
-    frame = pd.DataFrame({
-        "child_id": np.arange(1, n + 1),
-        "cluster": np.asarray(design.clusters, dtype=object)[cluster_idx],
-        "stratum": (np.asarray(design.strata, dtype=object)[cluster_idx]
-                    if design.strata else None),
-        "period": period_idx,
-        "period_label": np.asarray(design.periods, dtype=object)[period_idx],
-        "referral_date": dates,
-        "treated": exposure,
-        "age": age,
-        "sex": np.where(female, "female", "male"),
-        "ethnicity": pd.Categorical.from_codes(eth, categories=list(ETHNICITIES)),
-        "disability": disability.astype(float),
-        "previous_plans": prev,
-        "looked_after": y,
-    })
+    frame = pd.DataFrame(
+        {
+            "child_id": np.arange(1, n + 1),
+            "cluster": np.asarray(design.clusters, dtype=object)[cluster_idx],
+            "stratum": (
+                np.asarray(design.strata, dtype=object)[cluster_idx] if design.strata else None
+            ),
+            "period": period_idx,
+            "period_label": np.asarray(design.periods, dtype=object)[period_idx],
+            "referral_date": dates,
+            "treated": exposure,
+            "age": age,
+            "sex": np.where(female, "female", "male"),
+            "ethnicity": pd.Categorical.from_codes(eth, categories=list(ETHNICITIES)),
+            "disability": disability.astype(float),
+            "previous_plans": prev,
+            "looked_after": y,
+        }
+    )
     if missing != "none" and missing_rate > 0:
         _make_missing(frame, missing, missing_rate, list(missing_columns), gen)
     frame.attrs["truth"] = TrialTruth(
@@ -386,7 +447,8 @@ def simulate_trial(
         period_effects=tuple(float(b) for b in beta),
         covariate_effects=effects,
         baseline_risk=dict(zip(design.clusters, risks.tolist(), strict=True)),
-        missing=missing, missing_rate=float(missing_rate),
+        missing=missing,
+        missing_rate=float(missing_rate),
         missing_columns=tuple(missing_columns),
         seed=rng if isinstance(rng, int) else None,
         design=design,
@@ -409,11 +471,16 @@ def _spec(value: Any) -> TrialSpec:
         sizes = value.sizes()  # 0 in cells not analysed
         fs = FAMILY_SAFEGUARDING
         return TrialSpec(
-            name="custom", design=value,
-            children=dict(zip(value.clusters, sizes.sum(axis=1).round().astype(int).tolist(),
-                              strict=True)),
-            baseline_risk=dict.fromkeys(value.clusters, 0.05), ages=fs.ages,
-            age_probs=fs.age_probs, female_share=fs.female_share, source="user design",
+            name="custom",
+            design=value,
+            children=dict(
+                zip(value.clusters, sizes.sum(axis=1).round().astype(int).tolist(), strict=True)
+            ),
+            baseline_risk=dict.fromkeys(value.clusters, 0.05),
+            ages=fs.ages,
+            age_probs=fs.age_probs,
+            female_share=fs.female_share,
+            source="user design",
         )
     raise InvalidValueError(
         "`design_or_name` must be a SteppedWedgeDesign, a TrialSpec or a built-in trial name "
@@ -454,9 +521,7 @@ def _cell_counts(spec: TrialSpec, n_children: int | None, gen: np.random.Generat
         totals = np.array([spec.children[c] for c in design.clusters], dtype=float)
     else:
         if isinstance(n_children, bool) or not isinstance(n_children, int) or n_children < 1:
-            raise InvalidValueError(
-                f"`n_children` must be a positive integer; got {n_children!r}."
-            )
+            raise InvalidValueError(f"`n_children` must be a positive integer; got {n_children!r}.")
         share = sizes.sum(axis=1) / sizes.sum()
         totals = np.floor(n_children * share)
         totals[np.argmax(totals)] += n_children - totals.sum()
@@ -484,17 +549,21 @@ def _covariate_predictor(age, female, eth, disability, prev, effects) -> np.ndar
 def _calibrate(spec: TrialSpec, risks: np.ndarray, effects, eth_probs) -> np.ndarray:
     """Solve for intercepts giving each target control risk in period 0 (covariate-averaged)."""
     ages = np.asarray(spec.ages)
-    grids = np.meshgrid(np.arange(len(ages)), [0, 1], np.arange(5), [0, 1], np.arange(3),
-                        indexing="ij")
+    grids = np.meshgrid(
+        np.arange(len(ages)), [0, 1], np.arange(5), [0, 1], np.arange(3), indexing="ij"
+    )
     a, f, e, d, p = (g.ravel() for g in grids)
-    prob = (np.asarray(spec.age_probs)[a]
-            * np.where(f == 1, spec.female_share, 1 - spec.female_share)
-            * eth_probs[e] * np.where(d == 1, 0.06, 0.94) * np.array([0.80, 0.15, 0.05])[p])
+    prob = (
+        np.asarray(spec.age_probs)[a]
+        * np.where(f == 1, spec.female_share, 1 - spec.female_share)
+        * eth_probs[e]
+        * np.where(d == 1, 0.06, 0.94)
+        * np.array([0.80, 0.15, 0.05])[p]
+    )
     lin = _covariate_predictor(ages[a], f == 1, e, d == 1, p, effects)
 
     def solve(target: float) -> float:
-        return optimize.brentq(lambda c: float(prob @ expit(c + lin)) - target, -20, 20,
-                               xtol=1e-12)
+        return optimize.brentq(lambda c: float(prob @ expit(c + lin)) - target, -20, 20, xtol=1e-12)
 
     return np.array([solve(r) for r in risks])
 

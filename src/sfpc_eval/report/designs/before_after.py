@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sfpc_eval.comparisons import compare_counts
 from sfpc_eval.errors import DesignError, SpecError
-from sfpc_eval.estimators import compare_counts
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
 from sfpc_eval.report.designs._common import (
     check_complete,

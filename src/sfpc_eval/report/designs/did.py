@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from sfpc_eval._tables import format_p_value
+from sfpc_eval.diff_in_diff import did
 from sfpc_eval.errors import DesignError, SpecError, show_values
-from sfpc_eval.estimators import did
 from sfpc_eval.inference import ClusterRobust, Randomization, WildClusterBootstrap
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
 from sfpc_eval.report.designs._common import (

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from sfpc_eval.errors import DesignError
-from sfpc_eval.estimators import its
 from sfpc_eval.report.blocks import Context, FigureBlock, Section
 from sfpc_eval.report.designs._common import (
     check_complete,
@@ -26,6 +25,7 @@ from sfpc_eval.report.designs._common import (
 )
 from sfpc_eval.report.figures import render_svg, shade_periods
 from sfpc_eval.report.schema import Key
+from sfpc_eval.single_unit import its
 
 __all__ = ["DOC", "KEYS", "NAME", "check", "run"]
 

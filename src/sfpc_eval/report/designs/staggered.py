@@ -2,7 +2,7 @@
 
 ``estimators`` chooses among
 
-- ``"event_study"``: :func:`sfpc_eval.estimators.event_study.event_study` (two-way fixed
+- ``"event_study"``: :func:`sfpc_eval.diff_in_diff.event_study.event_study` (two-way fixed
   effects with one dummy per period relative to adoption, never-treated councils as controls),
   with its pre-trend test and simultaneous band;
 - ``"callaway_santanna"``: :func:`sfpc_eval.callaway_santanna` (Callaway & Sant'Anna 2021
@@ -25,13 +25,8 @@ from typing import Any
 import numpy as np
 
 from sfpc_eval._tables import format_number, format_p_value
+from sfpc_eval.diff_in_diff.event_study import event_study
 from sfpc_eval.errors import DesignError, SpecError
-from sfpc_eval.estimators.callaway import (
-    CONTROL_NAMES,
-    ESTIMATION_NAMES,
-    callaway_santanna,
-)
-from sfpc_eval.estimators.event_study import event_study
 from sfpc_eval.inference import ClusterRobust
 from sfpc_eval.report.blocks import Context, FigureBlock, Section
 from sfpc_eval.report.designs._common import (
@@ -47,6 +42,11 @@ from sfpc_eval.report.designs._common import (
 )
 from sfpc_eval.report.figures import render_svg
 from sfpc_eval.report.schema import Key
+from sfpc_eval.staggered.callaway import (
+    CONTROL_NAMES,
+    ESTIMATION_NAMES,
+    callaway_santanna,
+)
 
 __all__ = ["DOC", "ESTIMATORS", "KEYS", "NAME", "check", "run"]
 
@@ -250,7 +250,7 @@ def _event_study(analysis, dataset, data, column, label, adoption, n_units):
 
     methods = (
         f"Event study of {column} by two-way fixed effects "
-        f"(sfpc_eval.estimators.event_study): one indicator per period relative to "
+        f"(sfpc_eval.diff_in_diff.event_study): one indicator per period relative to "
         f"adoption ({adoption}), never-treated units as controls; "
         + "; ".join(f"{k}: {v}" for k, v in facts.items() if k != "outcome")
         + "."

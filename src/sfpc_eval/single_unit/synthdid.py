@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sfpc_eval._terms import wald_term
 from sfpc_eval._validate import check_conf_level, check_count
 from sfpc_eval.errors import DesignError, InvalidValueError
-from sfpc_eval.estimators._groups import wald_term
-from sfpc_eval.estimators.synthetic import _outcome_panel, _progress
 from sfpc_eval.results import ResultMixin, Term
+from sfpc_eval.single_unit.synthetic import _outcome_panel, _progress
 
 __all__ = ["SyntheticDidResult", "frank_wolfe_weights", "synthetic_did"]
 
@@ -287,7 +287,7 @@ def synthetic_did(
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from sfpc_eval.estimators.synthdid import synthetic_did
+    >>> from sfpc_eval.single_unit.synthdid import synthetic_did
     >>> rng = np.random.default_rng(1)
     >>> rows = [(u, y, 50 + 2 * u + 0.5 * y + rng.normal(0, 0.1) - 4 * (u == 0) * (y >= 6))
     ...         for u in range(8) for y in range(10)]

@@ -30,8 +30,8 @@ from typing import Literal
 import numpy as np
 from scipy import special
 
+from sfpc_eval.diff_in_diff.cohorts import CohortPanel
 from sfpc_eval.errors import DesignError, show_values
-from sfpc_eval.estimators.cohorts import CohortPanel
 
 __all__ = ["GroupTime", "group_time_effects", "last_pre_index"]
 
@@ -324,7 +324,7 @@ def group_time_effects(
     Parameters
     ----------
     panel : CohortPanel
-        From :func:`~sfpc_eval.estimators.cohorts.validate_cohorts` (balanced).
+        From :func:`~sfpc_eval.diff_in_diff.cohorts.validate_cohorts` (balanced).
     estimation : {"dr", "ipw", "reg"}
         The 2x2 estimator.
     base_period : {"varying", "universal"}
@@ -342,7 +342,7 @@ def group_time_effects(
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from sfpc_eval.estimators.cohorts import validate_cohorts
+    >>> from sfpc_eval.diff_in_diff.cohorts import validate_cohorts
     >>> df = pd.DataFrame({
     ...     "u": np.repeat([1, 2, 3, 4], 3), "t": np.tile([1, 2, 3], 4),
     ...     "y": [0.0, 1, 3, 0, 2, 3, 0, 1, 1, 1, 2, 2], "g": np.repeat([2, 2, np.nan, np.nan], 3),

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sfpc_eval._terms import wald_term
 from sfpc_eval._validate import check_conf_level, check_count
 from sfpc_eval.errors import DesignError, DuplicateObservationError, InvalidValueError, show_values
-from sfpc_eval.estimators._groups import wald_term
 from sfpc_eval.panel import numeric_column, require_columns, require_present
 from sfpc_eval.results import ResultMixin, Term
 

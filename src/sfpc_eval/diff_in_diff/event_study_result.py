@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sfpc_eval._validate import check_conf_level
-from sfpc_eval.estimators._es_fit import JointTest, sup_t_critical
+from sfpc_eval.diff_in_diff.event_study_fit import JointTest, sup_t_critical
 from sfpc_eval.results import ResultMixin
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["EventTermsMixin", "event_label", "pretrend_facts"]
+__all__ = ["EventStudyBase", "EventTermsMixin", "event_label", "pretrend_facts"]
 
 
 def event_label(e: int, kind: str = "") -> str:
@@ -123,7 +124,7 @@ class EventTermsMixin(ResultMixin):
 
         The reference period, if any, is drawn at 0. See :meth:`bands`.
         """
-        from sfpc_eval.plot_staggered import plot_event_study
+        from sfpc_eval.plotting import plot_event_study
 
         table = self.bands(draws=draws, rng=rng) if simultaneous else None
         if table is None:
@@ -135,3 +136,23 @@ class EventTermsMixin(ResultMixin):
             title=getattr(self, "title", ""),
             ax=ax,
         )
+
+
+@dataclass(frozen=True)
+class EventStudyBase(EventTermsMixin):
+    """What every event-study result records: the columns, event times and sample sizes.
+
+    The event study, Sun & Abraham and the imputation estimator add their own fields (window,
+    comparison group, inference, fitted model) after these.
+    """
+
+    outcome: str
+    unit: str
+    time: str
+    cohort: str
+    event_times: tuple[int, ...]
+    conf_level: float
+    n_obs: int
+    n_units: int
+    n_periods: int
+    n_clusters: int

@@ -28,23 +28,23 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
+from sfpc_eval._terms import wald_term
 from sfpc_eval._validate import check_conf_level
+from sfpc_eval.cells.absorb import demean
+from sfpc_eval.diff_in_diff.cohorts import _fmt, validate_cohorts
+from sfpc_eval.diff_in_diff.event_study import event_times
+from sfpc_eval.diff_in_diff.event_study_fit import JointTest, fit_with_dummies, joint_wald
+from sfpc_eval.diff_in_diff.event_study_result import EventStudyBase, event_label, pretrend_facts
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
-from sfpc_eval.estimators._es_fit import JointTest, fit_with_dummies, joint_wald
-from sfpc_eval.estimators._es_result import EventTermsMixin, event_label, pretrend_facts
-from sfpc_eval.estimators._groups import wald_term
-from sfpc_eval.estimators.absorb import demean
-from sfpc_eval.estimators.cohorts import _fmt, validate_cohorts
-from sfpc_eval.estimators.event_study import event_times
-from sfpc_eval.estimators.sun_abraham import _window
 from sfpc_eval.inference.cluster import ClusterRobust
 from sfpc_eval.results import Term
+from sfpc_eval.staggered.sun_abraham import _window
 
 __all__ = ["ImputationResult", "imputation"]
 
 
 @dataclass(frozen=True)
-class ImputationResult(EventTermsMixin):
+class ImputationResult(EventStudyBase):
     """Result of :func:`imputation`.
 
     Attributes
@@ -69,19 +69,9 @@ class ImputationResult(EventTermsMixin):
         anticipation), the leads jointly zero; CR1 by ``cluster``, ``F(K, G - 1)``.
     """
 
-    outcome: str
-    unit: str
-    time: str
-    cohort: str
     covariates: tuple[str, ...]
     anticipation: int
-    event_times: tuple[int, ...]
     cluster: str
-    conf_level: float
-    n_obs: int
-    n_units: int
-    n_periods: int
-    n_clusters: int
     n_treated_obs: int
     n_untreated_obs: int
     terms: tuple[Term, ...] = field(repr=False)

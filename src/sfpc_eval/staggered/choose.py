@@ -75,9 +75,9 @@ def staggered_did(
         )
     name = METHODS[key]
     if name == "callaway_santanna":
-        from sfpc_eval.estimators.callaway import callaway_santanna as estimator
+        from sfpc_eval.staggered.callaway import callaway_santanna as estimator
     elif name == "sun_abraham":
-        from sfpc_eval.estimators.sun_abraham import sun_abraham as estimator
+        from sfpc_eval.staggered.sun_abraham import sun_abraham as estimator
     else:
-        from sfpc_eval.estimators.imputation import imputation as estimator
+        from sfpc_eval.staggered.imputation import imputation as estimator
     return estimator(data, outcome, unit, time, cohort, **kwargs)

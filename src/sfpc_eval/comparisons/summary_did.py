@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass, field
 
 from sfpc_eval._tables import format_number
+from sfpc_eval._terms import check_labels, wald_term
 from sfpc_eval._validate import check_conf_level, check_count, check_number, check_positive
 from sfpc_eval.errors import InvalidValueError, UndefinedEffectError
-from sfpc_eval.estimators._groups import check_labels, wald_term
 from sfpc_eval.results import ResultMixin, Term
 
 __all__ = ["SummaryDid", "did_from_counts", "did_from_means"]

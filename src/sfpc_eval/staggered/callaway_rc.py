@@ -17,8 +17,9 @@ from typing import Literal
 
 import numpy as np
 
+from sfpc_eval.diff_in_diff.cohorts import CohortPanel
 from sfpc_eval.errors import DesignError
-from sfpc_eval.estimators.callaway_gt import (
+from sfpc_eval.staggered.callaway_gt import (
     OVERLAP_LIMIT,
     PS_CAP,
     TRIM_LEVEL,
@@ -29,7 +30,6 @@ from sfpc_eval.estimators.callaway_gt import (
     _logit,
     _progress,
 )
-from sfpc_eval.estimators.cohorts import CohortPanel
 
 __all__ = ["group_time_effects_unbalanced"]
 
@@ -172,7 +172,7 @@ def group_time_effects_unbalanced(
     Parameters
     ----------
     panel : CohortPanel
-        From :func:`~sfpc_eval.estimators.cohorts.validate_cohorts` with
+        From :func:`~sfpc_eval.diff_in_diff.cohorts.validate_cohorts` with
         ``allow_unbalanced=True``.
     estimation : {"dr", "ipw", "reg"}
         The repeated cross-section 2x2 estimator.
@@ -194,7 +194,7 @@ def group_time_effects_unbalanced(
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from sfpc_eval.estimators.cohorts import validate_cohorts
+    >>> from sfpc_eval.diff_in_diff.cohorts import validate_cohorts
     >>> df = pd.DataFrame({
     ...     "u": np.repeat([1, 2, 3, 4], 3), "t": np.tile([1, 2, 3], 4),
     ...     "y": [0.0, 1, 3, 0, 2, 3, 0, 1, 1, 1, 2, 2], "g": np.repeat([2, 2, np.nan, np.nan], 3),

@@ -8,9 +8,9 @@ from scipy import stats
 from statsmodels.stats import rates as sm_rates
 
 from sfpc_eval._tables import format_number
+from sfpc_eval._terms import check_labels
 from sfpc_eval._validate import check_conf_level, check_count, check_positive
 from sfpc_eval.errors import InvalidValueError, UndefinedEffectError
-from sfpc_eval.estimators._groups import check_labels
 from sfpc_eval.results import ResultMixin, Term
 
 __all__ = ["CountComparison", "compare_counts"]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sfpc_eval._tables import format_number
+from sfpc_eval._terms import check_labels, wald_term
 from sfpc_eval._validate import check_conf_level, check_count
 from sfpc_eval.errors import (
     DuplicateObservationError,
@@ -17,7 +18,6 @@ from sfpc_eval.errors import (
     UndefinedEffectError,
     show_values,
 )
-from sfpc_eval.estimators._groups import check_labels, wald_term
 from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import ResultMixin, Term
 

@@ -10,9 +10,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from sfpc_eval._terms import wald_term
 from sfpc_eval._validate import check_conf_level
-from sfpc_eval.errors import DesignError, InvalidValueError, UndefinedIntervalWarning
-from sfpc_eval.estimators._es_fit import (
+from sfpc_eval.diff_in_diff.cohorts import (
+    CohortPanel,
+    check_reference,
+    check_window,
+    validate_cohorts,
+)
+from sfpc_eval.diff_in_diff.event_study_fit import (
     EsFit,
     JointTest,
     PermutedEventStudy,
@@ -20,15 +26,9 @@ from sfpc_eval.estimators._es_fit import (
     joint_wald,
     permute_cohorts,
 )
-from sfpc_eval.estimators._es_result import EventTermsMixin, event_label, pretrend_facts
-from sfpc_eval.estimators._groups import wald_term
-from sfpc_eval.estimators.cohorts import (
-    CohortPanel,
-    check_reference,
-    check_window,
-    validate_cohorts,
-)
-from sfpc_eval.estimators.twfe import Inference, _analytic
+from sfpc_eval.diff_in_diff.event_study_result import EventStudyBase, event_label, pretrend_facts
+from sfpc_eval.diff_in_diff.twfe_result import Inference, analytic_variance
+from sfpc_eval.errors import DesignError, InvalidValueError, UndefinedIntervalWarning
 from sfpc_eval.inference.cluster import ClusterRobust, variance
 from sfpc_eval.inference.randomization import Randomization, refuse_randomized_ties
 from sfpc_eval.inference.wild import (
@@ -65,7 +65,7 @@ def event_times(panel: CohortPanel) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class EventStudyResult(EventTermsMixin):
+class EventStudyResult(EventStudyBase):
     """Result of :func:`event_study`.
 
     Attributes
@@ -93,21 +93,11 @@ class EventStudyResult(EventTermsMixin):
         One per event time (``"e=-3"``, ``"e<=-5"``, ``"e>=4"``), then the covariates.
     """
 
-    outcome: str
-    unit: str
-    time: str
-    cohort: str
     window: tuple[int, int]
     reference: int
     bin_endpoints: bool
-    event_times: tuple[int, ...]
     covariates: tuple[str, ...]
     inference: Inference
-    conf_level: float
-    n_obs: int
-    n_units: int
-    n_periods: int
-    n_clusters: int
     n_never_treated: int
     n_outside_window: int
     pretrend: JointTest | None
@@ -168,7 +158,7 @@ NO_RI_INTERVAL = (
 
 
 def _check_inference(inference: Inference) -> None:
-    _analytic(inference)
+    analytic_variance(inference)
     if isinstance(inference, WildClusterBootstrap):
         refuse_bootcluster(inference, "the event study")
     if isinstance(inference, Randomization):
@@ -196,7 +186,7 @@ def _new_variance(
         )
     _check_inference(inference)
     fit = es.fit
-    var = variance(fit, _analytic(inference), df_for=[fit.index(n) for n in df_for])
+    var = variance(fit, analytic_variance(inference), df_for=[fit.index(n) for n in df_for])
     return replace(es, var=var)
 
 

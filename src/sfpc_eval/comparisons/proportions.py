@@ -11,9 +11,9 @@ from scipy import stats
 from scipy.stats.contingency import odds_ratio as scipy_odds_ratio
 from statsmodels.stats import proportion as sm_prop
 
+from sfpc_eval._terms import check_labels, wald_term
 from sfpc_eval._validate import check_conf_level, check_count, check_proportion
 from sfpc_eval.errors import InvalidValueError, UndefinedIntervalWarning
-from sfpc_eval.estimators._groups import check_labels, wald_term
 from sfpc_eval.results import ResultMixin, Term
 
 __all__ = ["ProportionComparison", "compare_proportions"]

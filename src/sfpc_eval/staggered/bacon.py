@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from sfpc_eval.diff_in_diff.cohorts import _fmt, validate_cohorts
 from sfpc_eval.errors import InvalidValueError
-from sfpc_eval.estimators.cohorts import _fmt, validate_cohorts
 from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import ResultMixin, Term
 
@@ -90,7 +90,7 @@ class BaconResult(ResultMixin):
 
     def plot(self, ax=None):  # type: ignore[override]
         """Scatter of the 2x2 estimates against their weights, coloured by type."""
-        from sfpc_eval.plot_staggered import plot_bacon
+        from sfpc_eval.plotting import plot_bacon
 
         return plot_bacon(self.comparisons, overall=self.estimate, ax=ax)
 

@@ -21,26 +21,32 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from sfpc_eval._validate import check_conf_level
+from sfpc_eval.diff_in_diff.cohorts import validate_cohorts
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
-from sfpc_eval.estimators.callaway_aggregate import (
+from sfpc_eval.panel import require_columns, require_present
+from sfpc_eval.results import ResultMixin, Term
+from sfpc_eval.staggered.callaway_aggregate import (
     AGGREGATIONS,
     AggregationKind,
     aggregate_group_time,
 )
-from sfpc_eval.estimators.callaway_gt import GroupTime, group_time_effects
-from sfpc_eval.estimators.callaway_inference import (
-    Multipliers,
-    analytic_se,
-    bootstrap_se_crit,
+from sfpc_eval.staggered.callaway_gt import GroupTime, group_time_effects
+from sfpc_eval.staggered.callaway_inference import (
     draw_multipliers,
 )
-from sfpc_eval.estimators.callaway_rc import group_time_effects_unbalanced
-from sfpc_eval.estimators.cohorts import validate_cohorts
-from sfpc_eval.panel import require_columns, require_present
-from sfpc_eval.results import ResultMixin, Term
+from sfpc_eval.staggered.callaway_rc import group_time_effects_unbalanced
+from sfpc_eval.staggered.callaway_result import (
+    CONTROL_NAMES,
+    ESTIMATION_NAMES,
+    CallawayAggregate,
+    CallawayInference,
+    build_aggregate,
+    callaway_terms,
+    format_period,
+    uniform_columns,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -48,264 +54,6 @@ if TYPE_CHECKING:
 __all__ = ["CallawayAggregate", "CallawayResult", "callaway_santanna"]
 
 Estimation = Literal["dr", "ipw", "reg"]
-ESTIMATION_NAMES = {
-    "dr": "doubly robust",
-    "ipw": "inverse probability weighting",
-    "reg": "outcome regression",
-}
-CONTROL_NAMES = {"never": "never treated", "not_yet": "never or not yet treated"}
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}"
-
-
-@dataclass(frozen=True, eq=False)
-class _Inference:
-    """What every reading of a Callaway-Sant'Anna result needs for its intervals."""
-
-    codes: np.ndarray = field(repr=False)
-    n_clusters: int
-    cluster: str
-    multipliers: Multipliers | None = field(repr=False)
-
-    def describe(self) -> str:
-        where = f"clustered by {self.cluster}"
-        if self.multipliers is None:
-            return f"influence function, normal ({where})"
-        return f"multiplier bootstrap, {self.multipliers.draws} Rademacher draws ({where})"
-
-
-def _terms(
-    names: Sequence[str],
-    estimates: np.ndarray,
-    influence: np.ndarray,
-    inference: _Inference,
-    level: float,
-    *,
-    fixed: np.ndarray | None = None,
-    band: np.ndarray | None = None,
-) -> tuple[tuple[Term, ...], float | None]:
-    """Terms with pointwise intervals, and the sup-t critical value (bootstrap only).
-
-    ``fixed`` flags estimates that are 0 by construction (reference cells); they get no
-    standard error and are left out of the uniform band. ``band`` flags the estimates the
-    uniform band covers (default: all that are not fixed).
-    """
-    n_est = len(estimates)
-    if fixed is None:
-        fixed = np.zeros(n_est, dtype=bool)
-    free = np.flatnonzero(~fixed)
-    band = ~fixed if band is None else band & ~fixed
-    se = np.full(n_est, math.nan)
-    crit_uniform: float | None = None
-    if inference.multipliers is None:
-        se[free] = analytic_se(influence[:, free], inference.codes, inference.n_clusters)
-    elif len(free):
-        se[free], crit = bootstrap_se_crit(
-            influence[:, free],
-            inference.codes,
-            inference.n_clusters,
-            inference.multipliers,
-            level,
-            band=band[free],
-        )
-        crit_uniform = crit if band.any() else None
-    z = float(special.ndtri(0.5 + level / 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        statistic = np.where(se > 0, estimates / se, math.nan)
-    p_value = 2 * special.ndtr(-np.abs(statistic))
-    method = inference.describe()
-    terms = []
-    for i, name in enumerate(names):
-        if fixed[i]:
-            terms.append(
-                Term(
-                    name,
-                    0.0,
-                    method=method,
-                    note="base period: 0 by construction (universal base period)",
-                )
-            )
-            continue
-        s = se[i]
-        terms.append(
-            Term(
-                name,
-                estimates[i],
-                s,
-                statistic[i],
-                math.inf,
-                p_value[i],
-                estimates[i] - z * s,
-                estimates[i] + z * s,
-                method,
-                "" if s > 0 else "zero standard error: no variation in this comparison",
-            )
-        )
-    return tuple(terms), crit_uniform
-
-
-def _uniform_columns(frame: pd.DataFrame, crit: float | None) -> pd.DataFrame:
-    if crit is None:
-        return frame
-    frame["conf_low_uniform"] = frame["estimate"] - crit * frame["std_error"]
-    frame["conf_high_uniform"] = frame["estimate"] + crit * frame["std_error"]
-    frame["crit_uniform"] = crit
-    return frame
-
-
-@dataclass(frozen=True, eq=False)
-class CallawayAggregate(ResultMixin):
-    """An aggregation of Callaway & Sant'Anna group-time effects.
-
-    Attributes
-    ----------
-    kind : str
-        ``"simple"``, ``"group"``, ``"calendar"`` or ``"dynamic"``.
-    index : numpy.ndarray
-        Cohorts, periods or event times of the component effects (empty for ``"simple"``).
-    estimates : numpy.ndarray
-        Component effects.
-    overall : float
-        The overall summary effect (also the last term, ``"overall"``).
-    crit_uniform : float or None
-        Critical value of the uniform (sup-t) band over the components; None without
-        bootstrap.
-    influence : numpy.ndarray
-        ``n_units x len(index)`` influence functions of the components.
-    overall_influence : numpy.ndarray
-        Influence function of the overall effect.
-    terms : tuple of Term
-        One per component (``"ATT(e=2)"``, ``"ATT(g=2021)"``, ``"ATT(t=2022)"``) then
-        ``"overall"``.
-    """
-
-    kind: str
-    min_e: float
-    max_e: float
-    balance_e: int | None
-    index: np.ndarray = field(repr=False)
-    estimates: np.ndarray = field(repr=False)
-    overall: float
-    influence: np.ndarray = field(repr=False)
-    overall_influence: np.ndarray = field(repr=False)
-    inference: _Inference = field(repr=False)
-    conf_level: float
-    crit_uniform: float | None
-    terms: tuple[Term, ...] = field(repr=False)
-    source: str = field(repr=False, default="")
-    title: str = "Callaway & Sant'Anna aggregation"
-
-    @property
-    def index_name(self) -> str:
-        """Column naming the components in ``tidy()``."""
-        return {"group": "cohort", "calendar": "time", "dynamic": "event_time"}.get(
-            self.kind, "component"
-        )
-
-    def tidy(self) -> pd.DataFrame:
-        """One row per component effect then ``overall``; the components carry their index.
-
-        Columns: :data:`~sfpc_eval.results.TIDY_COLUMNS`, ``conf_level``, ``aggregation``, the
-        index column (``event_time``, ``cohort`` or ``time``; missing on the ``overall``
-        row), and with bootstrap ``conf_low_uniform``, ``conf_high_uniform`` and
-        ``crit_uniform`` (the uniform band over the components; missing on ``overall``).
-        """
-        frame = super().tidy()
-        frame["aggregation"] = self.kind
-        if self.kind != "simple":
-            frame[self.index_name] = [*self.index, math.nan]
-        frame = _uniform_columns(frame, self.crit_uniform)
-        if self.crit_uniform is not None:
-            frame.loc[frame["term"] == "overall", ["conf_low_uniform", "conf_high_uniform"]] = (
-                math.nan
-            )
-            frame.loc[frame["term"] == "overall", "crit_uniform"] = math.nan
-        return frame
-
-    def _refit(self, conf_level: float) -> CallawayAggregate:
-        level = check_conf_level(conf_level)
-        return _build_aggregate(
-            self.kind,
-            self.index,
-            self.estimates,
-            self.influence,
-            self.overall,
-            self.overall_influence,
-            self.inference,
-            level,
-            self.min_e,
-            self.max_e,
-            self.balance_e,
-            self.source,
-        )
-
-    def facts(self) -> list[tuple[str, str]]:
-        """Input and method lines shown above the summary table."""
-        window = ""
-        if np.isfinite(self.min_e) or np.isfinite(self.max_e):
-            window = f"; event times {_fmt(self.min_e)} to {_fmt(self.max_e)}"
-        if self.balance_e is not None:
-            window += f"; cohorts balanced up to e={self.balance_e}"
-        lines = [("Aggregation", f"{self.kind}{window}"), ("From", self.source)]
-        if self.crit_uniform is not None:
-            lines.append(("Uniform band critical value", f"{self.crit_uniform:.3f}"))
-        return lines
-
-    def plot(self, ax: Axes | None = None) -> Axes:
-        """Plot the component effects with pointwise (and, with bootstrap, uniform) bands."""
-        from sfpc_eval.plot_staggered import plot_aggregate
-
-        return plot_aggregate(self, ax=ax)
-
-
-def _build_aggregate(
-    kind: str,
-    index: np.ndarray,
-    estimates: np.ndarray,
-    influence: np.ndarray,
-    overall: float,
-    overall_influence: np.ndarray,
-    inference: _Inference,
-    level: float,
-    min_e: float,
-    max_e: float,
-    balance_e: int | None,
-    source: str,
-) -> CallawayAggregate:
-    label = {"group": "g", "calendar": "t", "dynamic": "e"}.get(kind, "")
-    names = [f"ATT({label}={_fmt(v)})" for v in index]
-    # with a universal base period, the event time of the base period averages cells that are
-    # 0 by construction: report it as such, not as an estimate with a zero standard error
-    fixed = (estimates == 0) & ~np.any(influence != 0, axis=0)
-    # components and overall in one pass (one bootstrap product); the band covers components
-    terms, crit = _terms(
-        [*names, "overall"],
-        np.append(estimates, overall),
-        np.column_stack([influence, overall_influence]),
-        inference,
-        level,
-        fixed=np.append(fixed, False),
-        band=np.append(np.ones(len(names), dtype=bool), False),
-    )
-    return CallawayAggregate(
-        kind=kind,
-        min_e=min_e,
-        max_e=max_e,
-        balance_e=balance_e,
-        index=index,
-        estimates=estimates,
-        overall=overall,
-        influence=influence,
-        overall_influence=overall_influence,
-        inference=inference,
-        conf_level=level,
-        crit_uniform=crit,
-        terms=terms,
-        source=source,
-        title=f"Callaway & Sant'Anna: {kind} aggregation",
-    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -365,7 +113,7 @@ class CallawayResult(ResultMixin):
     unit_cohort: np.ndarray = field(repr=False)
     unit_weight: np.ndarray = field(repr=False)
     periods: np.ndarray = field(repr=False)
-    inference: _Inference = field(repr=False)
+    inference: CallawayInference = field(repr=False)
     crit_uniform: float | None
     terms: tuple[Term, ...] = field(repr=False)
     title: str = "Callaway & Sant'Anna group-time effects"
@@ -402,11 +150,11 @@ class CallawayResult(ResultMixin):
         frame["post"] = gt.time >= gt.group
         frame["n_treated"] = gt.n_treated
         frame["n_control"] = gt.n_control
-        return _uniform_columns(frame, self.crit_uniform)
+        return uniform_columns(frame, self.crit_uniform)
 
     def _refit(self, conf_level: float) -> CallawayResult:
         level = check_conf_level(conf_level)
-        terms, crit = _terms(
+        terms, crit = callaway_terms(
             [t.term for t in self.terms],
             self.group_time.att,
             self.group_time.influence,
@@ -449,7 +197,7 @@ class CallawayResult(ResultMixin):
             generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
             multipliers = draw_multipliers(draws, self.n_clusters, generator)
         inference = replace(self.inference, multipliers=multipliers)
-        terms, crit = _terms(
+        terms, crit = callaway_terms(
             [t.term for t in self.terms],
             self.group_time.att,
             self.group_time.influence,
@@ -461,7 +209,7 @@ class CallawayResult(ResultMixin):
 
     def facts(self) -> list[tuple[str, str]]:
         """Input and method lines shown above the summary table."""
-        sizes = ", ".join(f"{_fmt(g)}: {s}" for g, s in self.cohort_sizes.items())
+        sizes = ", ".join(f"{format_period(g)}: {s}" for g, s in self.cohort_sizes.items())
         cov = ", ".join(self.covariates) if self.covariates else "none"
         return [
             ("Outcome", self.outcome),
@@ -554,7 +302,7 @@ class CallawayResult(ResultMixin):
             f"{ESTIMATION_NAMES[self.estimation]} ATT(g, t), {CONTROL_NAMES[self.control]} "
             f"comparison units, {self.n_units} units"
         )
-        return _build_aggregate(
+        return build_aggregate(
             kind,
             agg.index,
             agg.estimates,
@@ -690,7 +438,7 @@ def callaway_santanna(
     Raises
     ------
     MissingColumnError, InvalidValueError, DuplicateObservationError, DesignError
-        Bad input; see :func:`~sfpc_eval.estimators.cohorts.validate_cohorts` for the panel
+        Bad input; see :func:`~sfpc_eval.diff_in_diff.cohorts.validate_cohorts` for the panel
         checks (cohorts outside the panel, units treated in the first period, no
         never-treated units, anticipation too long, unbalanced panel...).
 
@@ -702,7 +450,7 @@ def callaway_santanna(
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> import sfpc_eval.estimators.callaway as cs
+    >>> import sfpc_eval.staggered.callaway as cs
     >>> rng = np.random.default_rng(1)
     >>> g = np.repeat([3.0, 3, 4, 4, np.nan, np.nan, np.nan, np.nan], 5)
     >>> t = np.tile(np.arange(1.0, 6), 8)
@@ -755,9 +503,12 @@ def callaway_santanna(
     if draws is not None:
         generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         multipliers = draw_multipliers(draws, n_clusters, generator)
-    inference = _Inference(codes, n_clusters, cluster_name, multipliers)
-    names = [f"ATT({_fmt(g)}, {_fmt(t)})" for g, t in zip(gt.group, gt.time, strict=True)]
-    terms, crit = _terms(names, gt.att, gt.influence, inference, level, fixed=gt.reference)
+    inference = CallawayInference(codes, n_clusters, cluster_name, multipliers)
+    names = [
+        f"ATT({format_period(g)}, {format_period(t)})"
+        for g, t in zip(gt.group, gt.time, strict=True)
+    ]
+    terms, crit = callaway_terms(names, gt.att, gt.influence, inference, level, fixed=gt.reference)
     if weights is not None:
         # rows are sorted by unit: the first row of each unit carries its (constant) weight
         _, first_rows = np.unique(panel.data[unit].to_numpy(), return_index=True)

@@ -1,7 +1,7 @@
 """Shared pieces of the regression event studies: a TWFE fit with extra dummy regressors.
 
 :func:`fit_with_dummies` fits ``y ~ dummies + covariates | unit + time`` on a validated
-:class:`~sfpc_eval.estimators.cohorts.CohortPanel` through the same cell, fit and variance
+:class:`~sfpc_eval.diff_in_diff.cohorts.CohortPanel` through the same cell, fit and variance
 machinery as :func:`~sfpc_eval.did` (one cell per unit and period), and :func:`joint_wald`
 tests several of its coefficients at once under any inference setting.
 """
@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
+from sfpc_eval.cells.collapse import Cells, collapse, factorize_sorted
+from sfpc_eval.cells.fit import CellFit
+from sfpc_eval.diff_in_diff.twfe import fit_on_cells
+from sfpc_eval.diff_in_diff.twfe_result import analytic_variance
 from sfpc_eval.errors import DesignError, InvalidValueError
-from sfpc_eval.estimators.cellfit import CellFit
-from sfpc_eval.estimators.cells import Cells, collapse, factorize_sorted
-from sfpc_eval.estimators.twfe import _analytic, fit_on_cells
 from sfpc_eval.inference.cluster import (
     Classical,
     ClusterRobust,
@@ -95,7 +96,7 @@ def fit_with_dummies(
     fit = fit_on_cells(
         cells, factors, regressors, unit, time, cluster, "gaussian", absorb, weights is not None
     )
-    var = variance(fit, _analytic(inference), df_for=[fit.index(r) for r in regressors])
+    var = variance(fit, analytic_variance(inference), df_for=[fit.index(r) for r in regressors])
     return EsFit(fit=fit, cells=cells, var=var, regressors=tuple(regressors))
 
 
@@ -159,7 +160,7 @@ def joint_wald(
         df2 = float(fit.n_obs - fit.k_total)
         kind = "classical" if isinstance(inference, Classical) else inference.kind
         how = f"F({q}, n - k = {df2:g}) with {kind} variance"
-    else:  # pragma: no cover - _analytic has already refused other objects
+    else:  # pragma: no cover - analytic_variance has already refused other objects
         raise InvalidValueError(f"unsupported inference {inference!r}.")
     f = w / q
     return JointTest(f, float(q), df2, float(stats.f.sf(f, q, df2)), how, tuple(labels))

@@ -22,14 +22,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from sfpc_eval._terms import wald_term
 from sfpc_eval._validate import check_conf_level
+from sfpc_eval.diff_in_diff.cohorts import check_reference, check_window, validate_cohorts
+from sfpc_eval.diff_in_diff.event_study import _check_inference, _new_variance, event_times
+from sfpc_eval.diff_in_diff.event_study_fit import EsFit, JointTest, fit_with_dummies, joint_wald
+from sfpc_eval.diff_in_diff.event_study_result import EventStudyBase, event_label, pretrend_facts
+from sfpc_eval.diff_in_diff.twfe_result import Inference, analytic_variance
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
-from sfpc_eval.estimators._es_fit import EsFit, JointTest, fit_with_dummies, joint_wald
-from sfpc_eval.estimators._es_result import EventTermsMixin, event_label, pretrend_facts
-from sfpc_eval.estimators._groups import wald_term
-from sfpc_eval.estimators.cohorts import check_reference, check_window, validate_cohorts
-from sfpc_eval.estimators.event_study import _check_inference, _new_variance, event_times
-from sfpc_eval.estimators.twfe import Inference, _analytic
 from sfpc_eval.inference.cluster import ClusterRobust, contrast_df
 from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import Term
@@ -38,7 +38,7 @@ __all__ = ["SunAbrahamResult", "sun_abraham"]
 
 
 @dataclass(frozen=True)
-class SunAbrahamResult(EventTermsMixin):
+class SunAbrahamResult(EventStudyBase):
     """Result of :func:`sun_abraham`.
 
     Attributes
@@ -62,19 +62,9 @@ class SunAbrahamResult(EventTermsMixin):
         ``"e=k"`` per event time, then ``"att"``.
     """
 
-    outcome: str
-    unit: str
-    time: str
-    cohort: str
     control: str
     reference: int
-    event_times: tuple[int, ...]
     inference: Inference
-    conf_level: float
-    n_obs: int
-    n_units: int
-    n_periods: int
-    n_clusters: int
     n_control_units: int
     n_rows_dropped: int
     pretrend: JointTest | None
@@ -141,7 +131,7 @@ def _build(
     base: SunAbrahamResult, es: EsFit, inference: Inference, level: float
 ) -> SunAbrahamResult:
     fit, var = es.fit, es.var
-    analytic = _analytic(inference)
+    analytic = analytic_variance(inference)
     terms = []
     for c, old in zip(base._contrasts, base.terms, strict=True):
         estimate = float(c @ fit.beta)

@@ -47,18 +47,29 @@ def plot_design(
                 hatch = "///"
             else:
                 color = exposed_color if value == 1 else control_color
-            ax.add_patch(Rectangle((j, i), 1, 1, facecolor=color, edgecolor="#404040",
-                                   hatch=hatch, linewidth=0.8))
+            ax.add_patch(
+                Rectangle(
+                    (j, i), 1, 1, facecolor=color, edgecolor="#404040", hatch=hatch, linewidth=0.8
+                )
+            )
             if show_sizes and design.cluster_period_sizes is not None and not np.isnan(value):
                 m = design.cluster_period_sizes[i][j]
-                ax.text(j + 0.5, i + 0.5, f"{m:,.0f}", ha="center", va="center", fontsize=7,
-                        color="white" if value == 1 else "black")
+                ax.text(
+                    j + 0.5,
+                    i + 0.5,
+                    f"{m:,.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if value == 1 else "black",
+                )
     ax.set_xlim(0, design.n_periods)
     ax.set_ylim(design.n_clusters, 0)
     ax.set_xticks(t + 0.5)
     dated = design.period_starts is not None
-    ax.set_xticklabels(design.periods, rotation=45 if dated else 0,
-                       ha="right" if dated else "center", fontsize=8)
+    ax.set_xticklabels(
+        design.periods, rotation=45 if dated else 0, ha="right" if dated else "center", fontsize=8
+    )
     ax.set_yticks(np.arange(design.n_clusters) + 0.5)
     names = (
         [f"{c} [{s}]" for c, s in zip(design.clusters, design.strata, strict=True)]
@@ -68,14 +79,18 @@ def plot_design(
     ax.set_yticklabels(names, fontsize=8)
     ax.set_xlabel("period")
     ax.set_ylabel("cluster")
-    handles = [Patch(facecolor=control_color, edgecolor="#404040", label="control"),
-               Patch(facecolor=exposed_color, edgecolor="#404040", label="intervention")]
+    handles = [
+        Patch(facecolor=control_color, edgecolor="#404040", label="control"),
+        Patch(facecolor=exposed_color, edgecolor="#404040", label="intervention"),
+    ]
     if any(design.transition_periods):
-        handles.append(Patch(facecolor="white", edgecolor="#404040", hatch="///",
-                             label="transition"))
+        handles.append(
+            Patch(facecolor="white", edgecolor="#404040", hatch="///", label="transition")
+        )
     if design.unobserved:
         handles.append(Patch(facecolor="#bdbdbd", edgecolor="#404040", label="unobserved"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
-              frameon=False)
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False
+    )
     ax.set_title("Stepped-wedge design")
     return ax

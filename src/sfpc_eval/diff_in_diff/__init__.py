@@ -1,0 +1,20 @@
+"""Difference-in-differences on a panel: two-way fixed effects and the event study.
+
+:mod:`~sfpc_eval.diff_in_diff.twfe` is :func:`did` (linear, Poisson and logistic, on weighted
+cells, any inference object; a DataFrame, or a DuckDB/Parquet/Spark input collapsed by
+:mod:`sfpc_eval.engines`), with its input checks in
+:mod:`~sfpc_eval.diff_in_diff.twfe_checks` and its result in
+:mod:`~sfpc_eval.diff_in_diff.twfe_result`. :mod:`~sfpc_eval.diff_in_diff.event_study` is the
+dynamic specification (leads and lags around adoption) with its fit and pre-trend test in
+:mod:`~sfpc_eval.diff_in_diff.event_study_fit`; :mod:`~sfpc_eval.diff_in_diff.cohorts`
+validates adoption cohorts (first treated period), which the staggered estimators share.
+
+Builds on :mod:`sfpc_eval.cells`, :mod:`sfpc_eval.inference` and :mod:`sfpc_eval.engines`;
+:mod:`sfpc_eval.staggered` builds on it.
+"""
+
+from sfpc_eval.diff_in_diff.event_study import EventStudyResult, event_study
+from sfpc_eval.diff_in_diff.twfe import did
+from sfpc_eval.diff_in_diff.twfe_result import DidResult
+
+__all__ = ["DidResult", "EventStudyResult", "did", "event_study"]

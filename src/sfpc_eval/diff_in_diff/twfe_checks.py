@@ -1,0 +1,242 @@
+"""Input and design checks of :func:`~sfpc_eval.diff_in_diff.twfe.did`, made before any fit."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from sfpc_eval.cells.collapse import factorize_sorted
+from sfpc_eval.cells.fit import check_family
+from sfpc_eval.errors import (
+    DesignError,
+    FewTreatedClustersWarning,
+    InvalidValueError,
+    show_values,
+)
+from sfpc_eval.inference.randomization import Randomization
+from sfpc_eval.panel import numeric_column, require_columns, require_present
+
+MAX_DUMMY_LEVELS = 1_000
+"""Above this many unit and period levels, ``did`` absorbs the fixed effects by demeaning."""
+
+
+def did_columns(
+    outcome, unit, time, treated, covariates, weights, exposure, cluster
+) -> tuple[dict[str, str | None], list[str]]:
+    """Return the columns of a :func:`did` call by argument, and the key of its cells.
+
+    Arguments are named as in messages (``covariates[0]``); unused ones map to None. Weights and
+    exposure join the cell key, so every row of a cell carries the same ones (the GLM working
+    variance of a row depends on its exposure: CR2/CR3 are then exact on cells).
+    """
+    roles = {"outcome": outcome, "unit": unit, "time": time, "treated": treated}
+    roles |= {f"covariates[{i}]": c for i, c in enumerate(covariates)}
+    roles |= {"weights": weights, "exposure": exposure, "cluster": cluster}
+    extra = [c for c in (weights, exposure) if c is not None]
+    return roles, list(dict.fromkeys([cluster, unit, time, treated, *covariates, *extra]))
+
+
+def check_did_inputs(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    treated: str,
+    covariates: Sequence[str],
+    weights: str | None,
+    exposure: str | None,
+    cluster: str,
+    family: str,
+    allow_switching_off: bool,
+) -> pd.DataFrame:
+    """Return the columns ``did`` uses, checked: present, numeric, no missing values.
+
+    Raises the project's typed errors naming the argument and the offending rows.
+    """
+    roles, _ = did_columns(outcome, unit, time, treated, covariates, weights, exposure, cluster)
+    require_columns(data, roles)
+    check_family(family)
+    for role, column in (("unit", unit), ("time", time), ("cluster", cluster)):
+        require_present(data, column, argument=role)
+    clean = data[list(dict.fromkeys(c for c in roles.values() if c is not None))].copy()
+    clean[outcome] = numeric_column(
+        data,
+        outcome,
+        argument="outcome",
+        nonnegative=family != "gaussian",
+        binary=family == "binomial",
+    )
+    clean[treated] = numeric_column(data, treated, argument="treated", binary=True)
+    for i, column in enumerate(covariates):
+        clean[column] = numeric_column(data, column, argument=f"covariates[{i}]")
+    if weights is not None:
+        clean[weights] = numeric_column(data, weights, argument="weights", nonnegative=True)
+    if exposure is not None:
+        clean[exposure] = numeric_column(data, exposure, argument="exposure", nonnegative=True)
+        if (clean[exposure] == 0).any():
+            rows = list(data.index[(clean[exposure] == 0).to_numpy()])
+            raise InvalidValueError(
+                f"`exposure` column {exposure!r} is 0 in rows {show_values(rows)}; a rate needs "
+                "a positive exposure."
+            )
+    return clean
+
+
+def check_did_design(
+    clean: pd.DataFrame,
+    factors: dict,
+    outcome: str,
+    unit: str,
+    time: str,
+    treated: str,
+    cluster: str,
+    allow_switching_off: bool,
+) -> None:
+    """Raise unless the panel identifies a DiD.
+
+    Treatment constant within each unit-period, treated and comparison units, adoption that does
+    not switch off (unless allowed), an outcome that varies within units.
+    """
+    u_codes, u_levels = factors[unit]
+    t_codes, t_levels = factors[time]
+    n_units, n_times = len(u_levels), len(t_levels)
+    status = clean[treated].to_numpy()
+    ut, ut_levels = factorize_sorted(u_codes * n_times + t_codes)
+    rows = np.bincount(ut)
+    treated_rows = np.bincount(ut, weights=status)
+    varying = (treated_rows > 0) & (treated_rows < rows)
+    if varying.any():
+        bad = ut_levels[varying]
+        cells = [f"({u_levels[c // n_times]}, {t_levels[c % n_times]})" for c in bad]
+        raise DesignError(
+            f"`treated` varies within {unit} x {time} cells {show_values(cells)}. Treatment "
+            f"must be the same for every row of a {unit} in a {time}: fix the indicator, or use "
+            "a finer unit."
+        )
+    ever = np.bincount(u_codes, weights=status, minlength=n_units) > 0
+    if ever.all() or not ever.any():
+        which = "comparison (never-treated)" if ever.all() else "treated"
+        raise DesignError(
+            f"there are no {which} units in `{treated}`: a difference-in-differences needs "
+            "both treated and comparison units."
+        )
+    if n_times < 2:
+        raise DesignError(
+            f"`time` column {time!r} has one period; a difference-in-differences needs periods "
+            "before and after treatment."
+        )
+    if len(factors[cluster][1]) < 2:
+        raise DesignError(
+            f"`cluster` column {cluster!r} has one cluster; cluster-robust inference needs at "
+            "least 2 (and few-cluster corrections matter below about 40)."
+        )
+    if not allow_switching_off:
+        # status of each observed unit-time cell, in time order: -1 where not observed
+        # ut_levels are sorted, i.e. by unit and then by time
+        cell_status = (treated_rows > 0).astype(np.int8)
+        cell_unit = ut_levels // n_times
+        started = np.r_[True, cell_unit[1:] != cell_unit[:-1]]
+        run = np.cumsum(cell_status)  # running count of treated cells, reset per unit below
+        base = np.maximum.accumulate(np.where(started, run - cell_status, 0))
+        seen = (run - base - cell_status) > 0  # a treated cell earlier in the same unit
+        off = seen & (cell_status == 0)
+        if off.any():
+            units = sorted({u_levels[u] for u in cell_unit[off]}, key=str)
+            raise DesignError(
+                f"treatment switches off (1 then 0) in units {show_values(units)}. A standard "
+                "difference-in-differences assumes adoption is permanent; pass "
+                "allow_switching_off=True if reversals are real."
+            )
+    y = clean[outcome].to_numpy()
+    first = np.empty(n_units)
+    first[u_codes[::-1]] = y[::-1]
+    if np.array_equal(y, first[u_codes]):
+        raise DesignError(
+            f"`outcome` {outcome!r} is constant within every {unit}: the unit fixed effects "
+            "absorb everything and nothing can be identified."
+        )
+
+
+def design_matrix(
+    keys: pd.DataFrame, regressors: Sequence[str], unit: str, time: str
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Return the cells' design matrix (regressors, then unit and time dummies) and its names."""
+    columns = [keys[r].to_numpy(dtype=np.float64) for r in regressors]
+    names = list(regressors)
+    columns.append(np.ones(len(keys)))
+    names.append("(intercept)")
+    for factor in (unit, time):
+        codes, levels = pd.factorize(keys[factor], sort=True)
+        for level_index in range(1, len(levels)):
+            columns.append((codes == level_index).astype(np.float64))
+            names.append(f"{factor}[{levels[level_index]}]")
+    return np.column_stack(columns), tuple(names)
+
+
+def _clearly_full_rank(weighted: np.ndarray) -> bool:
+    """Tell whether the column-scaled Gram matrix is well conditioned.
+
+    Smallest eigenvalue above 1e-10 of the largest: the design then has full column rank and
+    no collinear regressor needs naming.
+    """
+    gram = weighted.T @ weighted
+    scale = np.sqrt(np.diag(gram))
+    if gram.size == 0 or not np.all(scale > 0):
+        return gram.size == 0
+    values = np.linalg.eigvalsh(gram / np.outer(scale, scale))
+    return bool(values[0] > 1e-10 * values[-1])
+
+
+def check_rank(
+    z: np.ndarray,
+    d: np.ndarray,
+    names: tuple[str, ...],
+    n_regressors: int,
+    *,
+    fixed_effects: bool = True,
+) -> None:
+    """Raise a DesignError naming the regressor that is collinear with the fixed effects."""
+    weighted = np.sqrt(d)[:, None] * z
+    if _clearly_full_rank(weighted):
+        return  # one k x k eigendecomposition instead of one SVD per regressor
+    fe_only = weighted[:, n_regressors:]
+    base_rank = np.linalg.matrix_rank(fe_only) if fixed_effects else 0
+    if fixed_effects and base_rank < fe_only.shape[1]:
+        raise DesignError(
+            "the unit and time fixed effects are collinear (a disconnected panel?); check that "
+            "units and periods overlap."
+        )
+    collinear = []
+    current = fe_only
+    for j in range(n_regressors):
+        candidate = np.column_stack([current, weighted[:, j]])
+        if np.linalg.matrix_rank(candidate) == candidate.shape[1]:
+            current = candidate
+        else:
+            collinear.append(names[j])
+    if collinear:
+        raise DesignError(
+            f"these regressors are collinear with the fixed effects or with earlier regressors: "
+            f"{show_values(collinear)}. Drop them; a covariate that is constant within a unit "
+            "(or a period) is absorbed by the fixed effects."
+        )
+
+
+def warn_single_treated_cluster(clean, factors, cluster, treated, inference) -> None:
+    """Warn that cluster-robust inference is invalid with one treated cluster."""
+    codes, levels = factors[cluster]
+    ever = np.bincount(codes, weights=clean[treated].to_numpy(), minlength=len(levels)) > 0
+    if ever.sum() == 1 and not isinstance(inference, Randomization):
+        warnings.warn(
+            f"only one {cluster!r} cluster ({levels[np.argmax(ever)]}) is ever treated: "
+            "cluster-robust standard errors then come from the comparison clusters alone and "
+            "miss the treated cluster's own variability, so intervals are far too narrow. Use "
+            "inference=Randomization() (its p-value cannot go below 1 / number of clusters) or "
+            "a single-unit design (synthetic control).",
+            FewTreatedClustersWarning,
+            stacklevel=3,
+        )

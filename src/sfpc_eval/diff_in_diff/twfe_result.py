@@ -1,0 +1,400 @@
+"""The result of :func:`~sfpc_eval.diff_in_diff.twfe.did`: terms, readings, resampled tests."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from sfpc_eval._terms import wald_term
+from sfpc_eval.cells.collapse import Cells
+from sfpc_eval.cells.fit import CellFit, fit_cells
+from sfpc_eval.diff_in_diff.twfe_checks import MAX_DUMMY_LEVELS
+from sfpc_eval.errors import (
+    DesignError,
+    InvalidValueError,
+    show_values,
+)
+from sfpc_eval.inference.cluster import (
+    Classical,
+    ClusterRobust,
+    HeteroskedasticityRobust,
+    VarianceResult,
+    contrast_df,
+    variance,
+)
+from sfpc_eval.inference.randomization import Randomization, randomization_test
+from sfpc_eval.inference.wild import WildClusterBootstrap, wild_cluster_bootstrap
+from sfpc_eval.results import ResultMixin, Term
+
+Family = Literal["gaussian", "poisson", "binomial"]
+
+
+Inference = (
+    Classical | ClusterRobust | HeteroskedasticityRobust | WildClusterBootstrap | Randomization
+)
+
+
+@dataclass(frozen=True)
+class DidResult(ResultMixin):
+    """Result of :func:`did`.
+
+    Attributes
+    ----------
+    family : str
+        Outcome family.
+    outcome, unit, time, treated : str
+        Column names used.
+    covariates : tuple of str
+        Covariate columns.
+    inference : Classical, ClusterRobust, WildClusterBootstrap or Randomization
+        How standard errors, p-values and intervals were computed.
+    conf_level : float
+        Confidence level.
+    n_obs, n_cells, n_units, n_periods, n_clusters : int
+        Size of the problem.
+    terms : tuple of Term
+        ``treated`` (the DiD coefficient), covariates, and effect readings: Poisson adds
+        ``rate_ratio`` and ``percent_change``; binomial adds ``odds_ratio`` and
+        ``average_marginal_effect`` (risk difference, delta method).
+    """
+
+    family: str
+    outcome: str
+    unit: str
+    time: str
+    treated: str
+    covariates: tuple[str, ...]
+    inference: Inference
+    conf_level: float
+    n_obs: int
+    n_cells: int
+    n_units: int
+    n_periods: int
+    n_clusters: int
+    terms: tuple[Term, ...] = field(repr=False)
+    _fit: CellFit = field(repr=False, compare=False)
+    _cells: Cells = field(repr=False, compare=False)
+    _var: VarianceResult = field(repr=False, compare=False)
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """Heading of the summary."""
+        return f"Difference-in-differences ({self.family}): {self.outcome}"
+
+    @property
+    def estimate(self) -> Term:
+        """The DiD coefficient on the treatment indicator."""
+        return self.term("treated")
+
+    @property
+    def vcov(self) -> pd.DataFrame:
+        """Variance matrix of the reported coefficients (treatment and covariates)."""
+        names = [self.treated, *self.covariates]
+        idx = [self._fit.index(n) for n in names]
+        return pd.DataFrame(self._var.vcov[np.ix_(idx, idx)], index=names, columns=names)
+
+    def contrast(self, weights: dict[str, float], name: str = "contrast") -> Term:
+        """Estimate a linear combination of the reported coefficients, with its interval.
+
+        Parameters
+        ----------
+        weights : dict of str to float
+            Coefficient name (``"treated"`` or a covariate) to weight, e.g.
+            ``{"treated": 1, "age": 5}``.
+        name : str, default "contrast"
+            Term name of the result.
+
+        Returns
+        -------
+        Term
+            Standard error from the result's variance; degrees of freedom by Satterthwaite for
+            CR2/CR3 (as ``clubSandwich::linear_contrast``), otherwise as for single coefficients.
+
+        Raises
+        ------
+        InvalidValueError
+            An unknown coefficient name, or resampling inference (which tests one coefficient).
+        """
+        if isinstance(self.inference, WildClusterBootstrap | Randomization):
+            raise InvalidValueError(
+                "contrasts use an analytic variance; call with_inference(ClusterRobust(...)) first."
+            )
+        allowed = {"treated": self.treated, **{c: c for c in self.covariates}}
+        unknown = sorted(set(weights) - set(allowed))
+        if unknown:
+            raise InvalidValueError(
+                f"`weights` names unknown coefficients {show_values(unknown)}; the coefficients "
+                f"are {', '.join(allowed)}."
+            )
+        c = np.zeros(self._fit.k)
+        for key, value in weights.items():
+            c[self._fit.index(allowed[key])] = float(value)
+        estimate = float(c @ self._fit.beta)
+        se = math.sqrt(float(c @ self._var.vcov @ c))
+        df = contrast_df(self._fit, analytic_variance(self.inference), c)
+        return wald_term(name, estimate, se, self.conf_level, self._var.label, df=df)
+
+    def trends(self) -> pd.DataFrame:
+        """Mean outcome per period for ever-treated and never-treated units.
+
+        Weighted by the model weights (and, for rates, it is the ratio of summed counts to summed
+        exposure). Columns: ``time``, ``group`` ("treated" or "comparison"), ``mean``, ``rows``.
+        """
+        keys, sums = self._cells.keys, self._cells.sums
+        ever = keys.groupby(self.unit, observed=True)[self.treated].transform("max")
+        frame = pd.DataFrame(
+            {
+                "time": keys[self.time].to_numpy(),
+                "group": np.where(ever.to_numpy() == 1, "treated", "comparison"),
+                "num": sums["sum_wy"].to_numpy(),
+                "den": (sums["sum_we"] if self.family == "poisson" else sums["sum_w"]).to_numpy(),
+                "rows": sums["n"].to_numpy(),
+            }
+        )
+        out = frame.groupby(["time", "group"], as_index=False)[["num", "den", "rows"]].sum()
+        out["mean"] = out["num"] / out["den"]
+        return out[["time", "group", "mean", "rows"]]
+
+    def first_treated_period(self) -> object:
+        """Return the earliest period in which any unit is treated."""
+        keys = self._cells.keys
+        return keys.loc[keys[self.treated] == 1, self.time].min()
+
+    def plot(self, ax=None):  # type: ignore[override]
+        """Treated and comparison means over time, the first treated period marked."""
+        from sfpc_eval.plotting import plot_trends
+
+        return plot_trends(
+            self.trends(), start=self.first_treated_period(), ylabel=self.outcome, ax=ax
+        )
+
+    def facts(self) -> list[tuple[str, str]]:
+        """Input lines for the summary."""
+        return [
+            ("outcome", f"{self.outcome} ({self.family})"),
+            ("fixed effects", f"{self.unit} ({self.n_units}), {self.time} ({self.n_periods})"),
+            ("rows / cells", f"{self.n_obs:,} / {self.n_cells:,}"),
+            ("inference", f"{self.inference.describe()}; {self.n_clusters} clusters"),
+            ("standard errors", self._var.description),
+        ]
+
+    def with_inference(self, inference: Inference) -> DidResult:
+        """Recompute standard errors, intervals and p-values with other inference settings.
+
+        The model is not refitted when the clusters are unchanged.
+        """
+        cluster = getattr(inference, "cluster", None) or self.unit
+        current = getattr(self.inference, "cluster", None) or self.unit
+        if cluster != current:
+            raise InvalidValueError(
+                f"`with_inference` cannot change the cluster column from {current!r} to "
+                f"{cluster!r} without refitting; call did(..., inference=...) again."
+            )
+        reported = [self._fit.index(n) for n in (self.treated, *self.covariates)]
+        var = variance(self._fit, analytic_variance(inference), df_for=reported)
+        return _result(self, inference=inference, var=var, conf_level=self.conf_level)
+
+    def _refit(self, conf_level: float) -> DidResult:
+        return _result(self, inference=self.inference, var=self._var, conf_level=conf_level)
+
+
+def did_terms(
+    fit: CellFit,
+    cells: Cells,
+    var: VarianceResult,
+    names: Sequence[str],
+    treated: str,
+    level: float,
+    resampled: tuple[float, float, float, str] | None = None,
+) -> tuple[Term, ...]:
+    """Build Wald terms from ``var``.
+
+    With ``resampled`` = (p, low, high, method), the treatment term and its readings take their
+    p-value and interval from the bootstrap or permutation test instead.
+    """
+    method = var.label
+    terms = []
+    for name in names:
+        j = fit.index(name)
+        term = wald_term(name, fit.beta[j], math.sqrt(var.vcov[j, j]), level, method, df=var.df[j])
+        terms.append(term if name != treated else _rename(term, "treated"))
+    j = fit.index(treated)
+    se, df = math.sqrt(var.vcov[j, j]), var.df[j]
+    if fit.family == "poisson":
+        ratio = wald_term("rate_ratio", fit.beta[j], se, level, method, df=df, exponentiate=True)
+        terms += [ratio, ratio.as_percent_change()]
+    elif fit.family == "binomial":
+        terms.append(
+            wald_term("odds_ratio", fit.beta[j], se, level, method, df=df, exponentiate=True)
+        )
+        terms.append(_average_marginal_effect(fit, cells, var, j, level, method, df))
+    if resampled is None:
+        return tuple(terms)
+    p_value, low, high, label = resampled
+    transforms = {
+        "treated": lambda b: b,
+        "rate_ratio": math.exp,
+        "odds_ratio": math.exp,
+        "percent_change": lambda b: 100 * (math.exp(b) - 1),
+    }
+    out = []
+    for term in terms:
+        if term.term in transforms:
+            f = transforms[term.term]
+            if math.isnan(low):
+                note = "no interval from this test for this model"
+            elif math.isinf(low) or math.isinf(high):
+                note = (
+                    "interval unbounded: too few assignments or draws to reject any value at "
+                    "this level"
+                )
+            else:
+                note = ""
+            term = replace(
+                term,
+                p_value=p_value,
+                conf_low=_transform_limit(f, low),
+                conf_high=_transform_limit(f, high),
+                df=math.nan,
+                method=label,
+                note=note,
+            )
+        elif term.term == "average_marginal_effect":
+            term = replace(term, p_value=p_value, note=f"p-value from {label}; interval {method}")
+        out.append(term)
+    return tuple(out)
+
+
+def _transform_limit(f, limit: float) -> float:
+    """Map a limit of the coefficient's interval to another reading, keeping NaN and +-inf."""
+    return math.nan if math.isnan(limit) else f(limit)
+
+
+def _rename(term: Term, name: str) -> Term:
+    return replace(term, term=name)
+
+
+def _average_marginal_effect(
+    fit: CellFit, cells: Cells, var: VarianceResult, j: int, level: float, method: str, df: float
+) -> Term:
+    """Mean over rows of P(y=1 | treated=1) - P(y=1 | treated=0), delta-method SE."""
+    weight = cells.sums["sum_w"].to_numpy()
+    z1, z0 = fit.z.copy(), fit.z.copy()
+    z1[:, j], z0[:, j] = 1.0, 0.0
+    p1, p0 = special.expit(z1 @ fit.beta), special.expit(z0 @ fit.beta)
+    total = weight.sum()
+    effect = float(weight @ (p1 - p0) / total)
+    gradient = ((weight * p1 * (1 - p1)) @ z1 - (weight * p0 * (1 - p0)) @ z0) / total
+    se = math.sqrt(gradient @ var.vcov @ gradient)
+    return wald_term("average_marginal_effect", effect, se, level, f"{method}; delta method", df=df)
+
+
+def _result(
+    base: DidResult, *, inference: Inference, var: VarianceResult, conf_level: float
+) -> DidResult:
+    names = [base.treated, *base.covariates]
+    resampled = resample_test(
+        base._fit, base._cells, inference, base.unit, base.time, base.treated, conf_level
+    )
+    terms = did_terms(base._fit, base._cells, var, names, base.treated, conf_level, resampled)
+    return replace(base, inference=inference, _var=var, conf_level=conf_level, terms=terms)
+
+
+def analytic_variance(inference: Inference) -> Classical | ClusterRobust | HeteroskedasticityRobust:
+    """Return the analytic variance reported beside a resampling test.
+
+    CR1 for the wild bootstrap (whose statistic it studentises); CR2 beside randomization.
+    """
+    if isinstance(inference, WildClusterBootstrap):
+        return ClusterRobust(inference.cluster, kind="CR1")
+    if isinstance(inference, Randomization):
+        return ClusterRobust(None, kind="CR2")
+    if isinstance(inference, Classical | ClusterRobust | HeteroskedasticityRobust):
+        return inference
+    raise InvalidValueError(
+        "`inference` must be Classical(), HeteroskedasticityRobust(), ClusterRobust(...), "
+        f"WildClusterBootstrap(...) or Randomization(...); got {inference!r}."
+    )
+
+
+def resample_test(
+    fit: CellFit,
+    cells: Cells,
+    inference: Inference,
+    unit: str,
+    time: str,
+    treated: str,
+    level: float,
+) -> tuple[float, float, float, str] | None:
+    """Return the bootstrap or permutation test of the treatment coefficient.
+
+    As (p-value, interval low, interval high, method), or None for analytic inference.
+    """
+    j = fit.index(treated)
+    if fit.absorbed and isinstance(inference, WildClusterBootstrap | Randomization):
+        raise DesignError(
+            "the wild bootstrap and randomization inference here work with dummy-column fixed "
+            "effects; pass absorb=False (possible up to about "
+            f"{MAX_DUMMY_LEVELS:,} units and periods) or use ClusterRobust(kind='CR1')."
+        )
+    if isinstance(inference, WildClusterBootstrap):
+        boot_codes = _subclusters(cells, fit, inference)
+        out = wild_cluster_bootstrap(fit, j, inference, level, boot_codes)
+        how = "all sign vectors" if out.enumerated else f"{out.draws:,} draws"
+        if boot_codes is not None:
+            by = " x ".join(inference.bootcluster_columns)
+            how += f", weights by {int(boot_codes.max()) + 1:,} {by} subclusters"
+        return out.p_value, out.conf_low, out.conf_high, f"wild cluster bootstrap ({how})"
+    if isinstance(inference, Randomization):
+        unit_codes = cells.codes[unit]
+        times = cells.keys[time].to_numpy(dtype=np.float64)
+
+        def refit(column: np.ndarray) -> float:
+            z = fit.z.copy()
+            z[:, j] = column
+            return fit_cells(
+                z, fit.names, fit.sums, fit.cluster, family=fit.family, n_obs=fit.n_obs
+            ).beta[j]
+
+        out = randomization_test(fit, j, unit_codes, times, inference, level, refit=refit)
+        how = "all assignments" if out.enumerated else f"{out.draws:,} draws"
+        if inference.ties == "randomized":
+            how += f"; ties weighted by U = {out.tie_weight:.4f}"
+        return out.p_value, out.conf_low, out.conf_high, f"randomization ({how})"
+    return None
+
+
+def _subclusters(cells: Cells, fit: CellFit, spec: WildClusterBootstrap) -> np.ndarray | None:
+    """Each cell's subcluster code (0..H-1) for ``spec.bootcluster``, or None per cluster."""
+    columns = spec.bootcluster_columns
+    if not columns:
+        return None
+    missing = [c for c in columns if c not in cells.keys.columns]
+    if missing:
+        raise InvalidValueError(
+            f"`bootcluster` column(s) {', '.join(map(repr, missing))} are not among the columns "
+            f"the model is fitted on ({', '.join(map(repr, cells.keys.columns))}); subclusters "
+            "must be made of the unit, time, cluster, treatment or covariate columns, e.g. "
+            "bootcluster=(unit, time) for one weight per unit-period."
+        )
+    codes = cells.keys.groupby(list(columns), sort=True, observed=True).ngroup().to_numpy()
+    # every subcluster must lie within one cluster (MacKinnon and Webb's subclusters are nested)
+    pairs = np.unique(np.column_stack([codes, fit.cluster]), axis=0)
+    if len(pairs) != int(codes.max()) + 1:
+        raise InvalidValueError(
+            f"`bootcluster` {columns!r} is not nested in the clusters: some subclusters span "
+            "more than one cluster. Include the cluster column in `bootcluster`, e.g. "
+            "bootcluster=(cluster, time)."
+        )
+    if len(pairs) == fit.n_clusters:
+        raise InvalidValueError(
+            f"`bootcluster` {columns!r} has one subcluster per cluster, which is the ordinary "
+            "wild cluster bootstrap; drop `bootcluster` or choose finer columns."
+        )
+    return codes

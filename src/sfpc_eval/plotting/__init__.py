@@ -1,0 +1,38 @@
+"""Every figure of the library. Each function takes an optional ``ax`` and returns the Axes.
+
+Results draw themselves with ``result.plot()``, which imports this package only when called:
+nothing below the report layer imports plotting at module level, so estimating never loads
+matplotlib. Plotting builds on results and on :mod:`sfpc_eval.evidence` (the claims figure),
+never the other way round.
+
+Modules: :mod:`~sfpc_eval.plotting.comparisons` (two-group comparisons, treated and comparison
+trends), :mod:`~sfpc_eval.plotting.staggered` (event studies, Callaway-Sant'Anna aggregations,
+Bacon decomposition), :mod:`~sfpc_eval.plotting.single_unit` (interrupted time series, synthetic
+control and its placebos), :mod:`~sfpc_eval.plotting.trial_design` (stepped-wedge diagram),
+:mod:`~sfpc_eval.plotting.claims` (the published-claims audit).
+"""
+
+from sfpc_eval.plotting.claims import plot_claims
+from sfpc_eval.plotting.comparisons import plot_comparison, plot_trends
+from sfpc_eval.plotting.single_unit import (
+    plot_its,
+    plot_leave_one_out,
+    plot_placebo_gaps,
+    plot_synthetic,
+)
+from sfpc_eval.plotting.staggered import plot_aggregate, plot_bacon, plot_event_study
+from sfpc_eval.plotting.trial_design import plot_design
+
+__all__ = [
+    "plot_aggregate",
+    "plot_bacon",
+    "plot_claims",
+    "plot_comparison",
+    "plot_design",
+    "plot_event_study",
+    "plot_its",
+    "plot_leave_one_out",
+    "plot_placebo_gaps",
+    "plot_synthetic",
+    "plot_trends",
+]

@@ -1,0 +1,289 @@
+"""Callaway-Sant'Anna result pieces: the terms of group-time effects and their aggregations."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from sfpc_eval._validate import check_conf_level
+from sfpc_eval.results import ResultMixin, Term
+from sfpc_eval.staggered.callaway_inference import (
+    Multipliers,
+    analytic_se,
+    bootstrap_se_crit,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+
+ESTIMATION_NAMES = {
+    "dr": "doubly robust",
+    "ipw": "inverse probability weighting",
+    "reg": "outcome regression",
+}
+
+
+CONTROL_NAMES = {"never": "never treated", "not_yet": "never or not yet treated"}
+
+
+def format_period(value: float) -> str:
+    """Format a cohort or period for a term name: ``2016``, not ``2016.0``."""
+    return f"{value:g}"
+
+
+@dataclass(frozen=True, eq=False)
+class CallawayInference:
+    """What every reading of a Callaway-Sant'Anna result needs for its intervals."""
+
+    codes: np.ndarray = field(repr=False)
+    n_clusters: int
+    cluster: str
+    multipliers: Multipliers | None = field(repr=False)
+
+    def describe(self) -> str:
+        """Say how standard errors were computed, for the result's method line."""
+        where = f"clustered by {self.cluster}"
+        if self.multipliers is None:
+            return f"influence function, normal ({where})"
+        return f"multiplier bootstrap, {self.multipliers.draws} Rademacher draws ({where})"
+
+
+def callaway_terms(
+    names: Sequence[str],
+    estimates: np.ndarray,
+    influence: np.ndarray,
+    inference: CallawayInference,
+    level: float,
+    *,
+    fixed: np.ndarray | None = None,
+    band: np.ndarray | None = None,
+) -> tuple[tuple[Term, ...], float | None]:
+    """Terms with pointwise intervals, and the sup-t critical value (bootstrap only).
+
+    ``fixed`` flags estimates that are 0 by construction (reference cells); they get no
+    standard error and are left out of the uniform band. ``band`` flags the estimates the
+    uniform band covers (default: all that are not fixed).
+    """
+    n_est = len(estimates)
+    if fixed is None:
+        fixed = np.zeros(n_est, dtype=bool)
+    free = np.flatnonzero(~fixed)
+    band = ~fixed if band is None else band & ~fixed
+    se = np.full(n_est, math.nan)
+    crit_uniform: float | None = None
+    if inference.multipliers is None:
+        se[free] = analytic_se(influence[:, free], inference.codes, inference.n_clusters)
+    elif len(free):
+        se[free], crit = bootstrap_se_crit(
+            influence[:, free],
+            inference.codes,
+            inference.n_clusters,
+            inference.multipliers,
+            level,
+            band=band[free],
+        )
+        crit_uniform = crit if band.any() else None
+    z = float(special.ndtri(0.5 + level / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic = np.where(se > 0, estimates / se, math.nan)
+    p_value = 2 * special.ndtr(-np.abs(statistic))
+    method = inference.describe()
+    terms = []
+    for i, name in enumerate(names):
+        if fixed[i]:
+            terms.append(
+                Term(
+                    name,
+                    0.0,
+                    method=method,
+                    note="base period: 0 by construction (universal base period)",
+                )
+            )
+            continue
+        s = se[i]
+        terms.append(
+            Term(
+                name,
+                estimates[i],
+                s,
+                statistic[i],
+                math.inf,
+                p_value[i],
+                estimates[i] - z * s,
+                estimates[i] + z * s,
+                method,
+                "" if s > 0 else "zero standard error: no variation in this comparison",
+            )
+        )
+    return tuple(terms), crit_uniform
+
+
+def uniform_columns(frame: pd.DataFrame, crit: float | None) -> pd.DataFrame:
+    """Add the simultaneous band (limits and critical value) to a tidy frame, when there is one."""
+    if crit is None:
+        return frame
+    frame["conf_low_uniform"] = frame["estimate"] - crit * frame["std_error"]
+    frame["conf_high_uniform"] = frame["estimate"] + crit * frame["std_error"]
+    frame["crit_uniform"] = crit
+    return frame
+
+
+@dataclass(frozen=True, eq=False)
+class CallawayAggregate(ResultMixin):
+    """An aggregation of Callaway & Sant'Anna group-time effects.
+
+    Attributes
+    ----------
+    kind : str
+        ``"simple"``, ``"group"``, ``"calendar"`` or ``"dynamic"``.
+    index : numpy.ndarray
+        Cohorts, periods or event times of the component effects (empty for ``"simple"``).
+    estimates : numpy.ndarray
+        Component effects.
+    overall : float
+        The overall summary effect (also the last term, ``"overall"``).
+    crit_uniform : float or None
+        Critical value of the uniform (sup-t) band over the components; None without
+        bootstrap.
+    influence : numpy.ndarray
+        ``n_units x len(index)`` influence functions of the components.
+    overall_influence : numpy.ndarray
+        Influence function of the overall effect.
+    terms : tuple of Term
+        One per component (``"ATT(e=2)"``, ``"ATT(g=2021)"``, ``"ATT(t=2022)"``) then
+        ``"overall"``.
+    """
+
+    kind: str
+    min_e: float
+    max_e: float
+    balance_e: int | None
+    index: np.ndarray = field(repr=False)
+    estimates: np.ndarray = field(repr=False)
+    overall: float
+    influence: np.ndarray = field(repr=False)
+    overall_influence: np.ndarray = field(repr=False)
+    inference: CallawayInference = field(repr=False)
+    conf_level: float
+    crit_uniform: float | None
+    terms: tuple[Term, ...] = field(repr=False)
+    source: str = field(repr=False, default="")
+    title: str = "Callaway & Sant'Anna aggregation"
+
+    @property
+    def index_name(self) -> str:
+        """Column naming the components in ``tidy()``."""
+        return {"group": "cohort", "calendar": "time", "dynamic": "event_time"}.get(
+            self.kind, "component"
+        )
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per component effect then ``overall``; the components carry their index.
+
+        Columns: :data:`~sfpc_eval.results.TIDY_COLUMNS`, ``conf_level``, ``aggregation``, the
+        index column (``event_time``, ``cohort`` or ``time``; missing on the ``overall``
+        row), and with bootstrap ``conf_low_uniform``, ``conf_high_uniform`` and
+        ``crit_uniform`` (the uniform band over the components; missing on ``overall``).
+        """
+        frame = super().tidy()
+        frame["aggregation"] = self.kind
+        if self.kind != "simple":
+            frame[self.index_name] = [*self.index, math.nan]
+        frame = uniform_columns(frame, self.crit_uniform)
+        if self.crit_uniform is not None:
+            frame.loc[frame["term"] == "overall", ["conf_low_uniform", "conf_high_uniform"]] = (
+                math.nan
+            )
+            frame.loc[frame["term"] == "overall", "crit_uniform"] = math.nan
+        return frame
+
+    def _refit(self, conf_level: float) -> CallawayAggregate:
+        level = check_conf_level(conf_level)
+        return build_aggregate(
+            self.kind,
+            self.index,
+            self.estimates,
+            self.influence,
+            self.overall,
+            self.overall_influence,
+            self.inference,
+            level,
+            self.min_e,
+            self.max_e,
+            self.balance_e,
+            self.source,
+        )
+
+    def facts(self) -> list[tuple[str, str]]:
+        """Input and method lines shown above the summary table."""
+        window = ""
+        if np.isfinite(self.min_e) or np.isfinite(self.max_e):
+            window = f"; event times {format_period(self.min_e)} to {format_period(self.max_e)}"
+        if self.balance_e is not None:
+            window += f"; cohorts balanced up to e={self.balance_e}"
+        lines = [("Aggregation", f"{self.kind}{window}"), ("From", self.source)]
+        if self.crit_uniform is not None:
+            lines.append(("Uniform band critical value", f"{self.crit_uniform:.3f}"))
+        return lines
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Plot the component effects with pointwise (and, with bootstrap, uniform) bands."""
+        from sfpc_eval.plotting import plot_aggregate
+
+        return plot_aggregate(self, ax=ax)
+
+
+def build_aggregate(
+    kind: str,
+    index: np.ndarray,
+    estimates: np.ndarray,
+    influence: np.ndarray,
+    overall: float,
+    overall_influence: np.ndarray,
+    inference: CallawayInference,
+    level: float,
+    min_e: float,
+    max_e: float,
+    balance_e: int | None,
+    source: str,
+) -> CallawayAggregate:
+    """Build the result of one aggregation from its estimates and influence functions."""
+    label = {"group": "g", "calendar": "t", "dynamic": "e"}.get(kind, "")
+    names = [f"ATT({label}={format_period(v)})" for v in index]
+    # with a universal base period, the event time of the base period averages cells that are
+    # 0 by construction: report it as such, not as an estimate with a zero standard error
+    fixed = (estimates == 0) & ~np.any(influence != 0, axis=0)
+    # components and overall in one pass (one bootstrap product); the band covers components
+    terms, crit = callaway_terms(
+        [*names, "overall"],
+        np.append(estimates, overall),
+        np.column_stack([influence, overall_influence]),
+        inference,
+        level,
+        fixed=np.append(fixed, False),
+        band=np.append(np.ones(len(names), dtype=bool), False),
+    )
+    return CallawayAggregate(
+        kind=kind,
+        min_e=min_e,
+        max_e=max_e,
+        balance_e=balance_e,
+        index=index,
+        estimates=estimates,
+        overall=overall,
+        influence=influence,
+        overall_influence=overall_influence,
+        inference=inference,
+        conf_level=level,
+        crit_uniform=crit,
+        terms=terms,
+        source=source,
+        title=f"Callaway & Sant'Anna: {kind} aggregation",
+    )
