@@ -23,7 +23,12 @@ MAX_MODULE_LINES = 600
 
 def _lint_imports(src: Path, config: Path) -> subprocess.CompletedProcess:
     tool = Path(sys.executable).parent / "lint-imports"
-    command = [str(tool) if tool.exists() else "lint-imports", "--config", str(config)]
+    command = [
+        str(tool) if tool.exists() else "lint-imports",
+        "--no-cache",
+        "--config",
+        str(config),
+    ]
     env = {**os.environ, "PYTHONPATH": str(src)}
     return subprocess.run(command, cwd=src, env=env, capture_output=True, text=True, check=False)
 
