@@ -38,11 +38,15 @@ TIDY_COLUMNS: tuple[str, ...] = (
     "conf_high",
     "method",
     "note",
+    "valid",
 )
 """Columns of every ``tidy()`` table, in order.
 
 ``method`` names how the interval and p-value were computed; ``note`` is empty unless something
-about the row needs saying (an interval that cannot be computed says why here).
+about the row needs saying (an interval that cannot be computed says why here). ``valid`` is
+False when the row's interval or p-value comes from a method that is not valid for the design
+(cluster-robust variance with one treated cluster, say); ``note`` then says why, tables mark the
+row, and no summary sentence or headline is built from it.
 """
 
 NAN = math.nan
@@ -70,6 +74,9 @@ class Term:
         How the interval and p-value were computed.
     note : str
         Anything about this row a reader must know (empty otherwise).
+    valid : bool
+        False when the interval and p-value come from a method that is not valid for this
+        design; ``note`` says why.
 
     Examples
     --------
@@ -87,6 +94,7 @@ class Term:
     conf_high: float = NAN
     method: str = ""
     note: str = ""
+    valid: bool = True
 
     def __post_init__(self) -> None:
         # store plain Python floats, whatever numpy scalar type the computation produced
