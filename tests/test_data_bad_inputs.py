@@ -17,6 +17,8 @@ WAKEFIELD_2017 = "2017,Reporting year,Local authority,384,E08000036,Wakefield,42
 
 def write(tmp_path, name: str, text: str, encoding: str = "utf-8"):
     path = tmp_path / name
+    if text and not text.endswith("\n"):
+        text += "\n"  # every published CSV ends with a line break; one that does not is cut off
     path.write_bytes(text.encode(encoding))
     return path
 

@@ -101,6 +101,8 @@ def read_csv_text(
         The file has no bytes, or a header and no rows.
     FileEncodingError
         The bytes are not in ``encoding`` (or look like UTF-16).
+    DataFileError
+        The file stops in the middle of a line (a cut-off download), or is not well-formed CSV.
     """
     file = as_path(path)
     raw = file.read_bytes()
@@ -111,6 +113,7 @@ def read_csv_text(
             path=file,
         )
     text = _decode(raw, file, encoding)
+    _refuse_cut_off(text, file)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skiprows=skip_rows)
     except pd.errors.EmptyDataError:
@@ -127,6 +130,26 @@ def read_csv_text(
             f"{file} has a header but no data rows. Download the file again.", path=file
         )
     return frame
+
+
+def _refuse_cut_off(text: str, file: Path) -> None:
+    """Raise if the text stops in the middle of a line: the download was cut short.
+
+    Every published CSV ends with a line break. A file that stops without one has lost the rest
+    of its last line at least (``2391`` read as ``23``), and usually everything after it, so its
+    numbers cannot be read as published.
+    """
+    if text.endswith(("\n", "\r")):
+        return
+    lines = text.splitlines()
+    last = lines[-1]
+    shown = last if len(last) <= 60 else "..." + last[-57:]
+    raise DataFileError(
+        f"{file} stops in the middle of line {len(lines)} (it ends with {shown!r} and no line "
+        "break), so the download was probably cut short and the last value may be truncated. "
+        "Download the file again; if the file really is complete, add a line break at its end.",
+        path=file,
+    )
 
 
 def _tokens(name: str) -> set[str]:

@@ -20,6 +20,7 @@ import numpy as np
 from sfpc_eval.errors import DataFileError, show_values
 
 __all__ = [
+    "IMPLAUSIBLE",
     "LOW_RELIABILITY",
     "NOT_APPLICABLE",
     "NOT_AVAILABLE",
@@ -35,9 +36,19 @@ SUPPRESSED = "suppressed"
 NOT_AVAILABLE = "not available"
 NOT_APPLICABLE = "not applicable"
 LOW_RELIABILITY = "low reliability"
+IMPLAUSIBLE = "implausible"
 
-STATUSES: tuple[str, ...] = (PUBLISHED, SUPPRESSED, NOT_AVAILABLE, NOT_APPLICABLE, LOW_RELIABILITY)
-"""Every status a reader can give a cell."""
+STATUSES: tuple[str, ...] = (
+    PUBLISHED,
+    SUPPRESSED,
+    NOT_AVAILABLE,
+    NOT_APPLICABLE,
+    LOW_RELIABILITY,
+    IMPLAUSIBLE,
+)
+"""Every status a reader can give a cell. ``implausible`` is given only on request
+(``implausible="flag"``), to a number no published statistic can hold (negative, infinite, or a
+fractional count); by default such a file is refused."""
 
 _COMMON = {
     "..": NOT_AVAILABLE,

@@ -37,7 +37,7 @@ from sfpc_eval.data._common import (
 )
 from sfpc_eval.data._files import read_csv_text, require_columns
 from sfpc_eval.data._status import parse_cells
-from sfpc_eval.data._tidy import finish, tidy_block
+from sfpc_eval.data._tidy import check_implausible_choice, finish, tidy_block
 from sfpc_eval.errors import DataFileError, FileColumnsError
 
 __all__ = ["EES_TABLES", "detect_ees_table", "read_ees_csv"]
@@ -108,6 +108,7 @@ def read_ees_csv(
     *,
     years: Iterable[int] | int | None = None,
     encoding: str | None = "utf-8-sig",
+    implausible: str = "error",
 ) -> pd.DataFrame:
     """Read an Explore Education Statistics CSV into tidy rows.
 
@@ -120,6 +121,9 @@ def read_ees_csv(
         does not cover raises :class:`~sfpc_eval.errors.YearOutOfRangeError`.
     encoding : str, default "utf-8-sig"
         EES files are UTF-8 (some with a byte-order mark).
+    implausible : {"error", "flag"}, default "error"
+        A negative, infinite or (for a count) fractional number means a damaged file, which is
+        refused; ``"flag"`` keeps such rows with status ``"implausible"`` to inspect them.
 
     Returns
     -------
@@ -145,6 +149,7 @@ def read_ees_csv(
     >>> rows.query("la_name == 'Leeds'")["value"].tolist()  # doctest: +SKIP
     [515.0]
     """
+    check_implausible_choice(implausible)
     wanted = check_years(years)
     name = source_name(path)
     raw = read_csv_text(path, encoding=encoding)
@@ -189,7 +194,7 @@ def read_ees_csv(
         present = {**columns, **{c: m for c, m in optional.items() if c in la_rows.columns}}
         blocks = [_block(la_rows, column, measure, name) for column, measure in present.items()]
     release = int(parse_year(raw["time_period"].tolist(), path=name, column="time_period").max())
-    return finish(blocks, path=name, release=release)
+    return finish(blocks, path=name, release=release, implausible=implausible)
 
 
 def _block(rows: pd.DataFrame, column: str, measure: str, name: str) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from sfpc_eval.data._common import (
 )
 from sfpc_eval.data._files import as_path, require_columns
 from sfpc_eval.data._status import parse_cells
-from sfpc_eval.data._tidy import finish, tidy_block
+from sfpc_eval.data._tidy import check_implausible_choice, finish, tidy_block
 from sfpc_eval.data.areas import LOCAL_AUTHORITIES
 from sfpc_eval.errors import DataFileError, EmptyFileError
 
@@ -52,6 +52,7 @@ def read_lait(
     path: str | os.PathLike[str],
     *,
     years: Iterable[int] | int | None = None,
+    implausible: str = "error",
 ) -> pd.DataFrame:
     """Read the children's social care measures of a LAIT ``bds_long`` parquet file.
 
@@ -62,6 +63,9 @@ def read_lait(
     years : int or iterable of int, optional
         Years ending 31 March to keep; a year the file does not cover raises
         :class:`~sfpc_eval.errors.YearOutOfRangeError`.
+    implausible : {"error", "flag"}, default "error"
+        A negative, infinite or (for a count) fractional number means a damaged file, which is
+        refused; ``"flag"`` keeps such rows with status ``"implausible"`` to inspect them.
 
     Returns
     -------
@@ -77,6 +81,7 @@ def read_lait(
     ... # doctest: +SKIP
     515.0
     """
+    check_implausible_choice(implausible)
     wanted = check_years(years)
     file = as_path(path)
     name = source_name(path)
@@ -133,5 +138,5 @@ def read_lait(
                 source_format="lait",
             )
         )
-    frame = finish(blocks, path=name, release=release)
+    frame = finish(blocks, path=name, release=release, implausible=implausible)
     return frame.reset_index(drop=True) if len(frame) else frame.assign(value=np.nan)

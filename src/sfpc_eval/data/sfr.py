@@ -24,7 +24,7 @@ import pandas as pd
 from sfpc_eval.data._common import check_years, las_for_codes, select_years, source_name
 from sfpc_eval.data._files import open_workbook, read_csv_text, require_columns
 from sfpc_eval.data._status import parse_cells
-from sfpc_eval.data._tidy import finish, tidy_block
+from sfpc_eval.data._tidy import check_implausible_choice, finish, tidy_block
 from sfpc_eval.data.areas import LocalAuthority, find_la, la_by_code, normalise_name
 from sfpc_eval.errors import DataFileError, FileColumnsError, UnknownAreaError
 
@@ -110,6 +110,7 @@ def read_cin_sfr_csv(
     *,
     years: Iterable[int] | int | None = None,
     encoding: str | None = None,
+    implausible: str = "error",
 ) -> pd.DataFrame:
     """Read a children in need SFR underlying-data CSV (2010, 2011 or 2012) into tidy rows.
 
@@ -125,6 +126,9 @@ def read_cin_sfr_csv(
         raises :class:`~sfpc_eval.errors.YearOutOfRangeError`.
     encoding : str, optional
         Default: UTF-8 if the file decodes as UTF-8, else Latin-1 (as published).
+    implausible : {"error", "flag"}, default "error"
+        A negative, infinite or (for a count) fractional number means a damaged file, which is
+        refused; ``"flag"`` keeps such rows with status ``"implausible"`` to inspect them.
 
     Returns
     -------
@@ -139,6 +143,7 @@ def read_cin_sfr_csv(
     ... # doctest: +SKIP
     974.0
     """
+    check_implausible_choice(implausible)
     wanted = check_years(years)
     name = source_name(path)
     raw = read_csv_text(path, encoding=encoding)
@@ -173,7 +178,7 @@ def read_cin_sfr_csv(
     pop = next((m for c in raw.columns if (m := _MID_POP.match(c))), None)
     if pop is not None:
         blocks.append(_block(rows, las, pop.group(0), "population_0_17", int(pop.group(1)), name))
-    frame = finish(blocks, path=name, release=year)
+    frame = finish(blocks, path=name, release=year, implausible=implausible)
     if wanted is not None:
         counts = frame[frame["measure"] != "population_0_17"]
         select_years(counts, wanted, path=name)  # raises for years not in the file
@@ -189,6 +194,7 @@ def read_cla_sfr_csv(
     *,
     years: Iterable[int] | int | None = None,
     encoding: str | None = None,
+    implausible: str = "error",
 ) -> pd.DataFrame:
     """Read an SSDA903 children looked after SFR underlying-data CSV (2011-2017).
 
@@ -203,6 +209,9 @@ def read_cla_sfr_csv(
         Each file holds one year; another raises :class:`~sfpc_eval.errors.YearOutOfRangeError`.
     encoding : str, optional
         Default: UTF-8 if the file decodes as UTF-8, else Latin-1.
+    implausible : {"error", "flag"}, default "error"
+        A negative, infinite or (for a count) fractional number means a damaged file, which is
+        refused; ``"flag"`` keeps such rows with status ``"implausible"`` to inspect them.
 
     Returns
     -------
@@ -216,6 +225,7 @@ def read_cla_sfr_csv(
     ... # doctest: +SKIP
     1253.0
     """
+    check_implausible_choice(implausible)
     wanted = check_years(years)
     name = source_name(path)
     raw = read_csv_text(path, encoding=encoding)
@@ -230,7 +240,11 @@ def read_cla_sfr_csv(
     require_columns(name, raw.columns, GEOGRAPHY_COLUMNS, what="an SFR underlying-data file")
     column, year = mar[0].group(0), int(mar[0].group(1))
     rows, las = _la_rows(raw, name)
-    frame = finish([_block(rows, las, column, "cla_at_31_march", year, name)], path=name)
+    frame = finish(
+        [_block(rows, las, column, "cla_at_31_march", year, name)],
+        path=name,
+        implausible=implausible,
+    )
     return select_years(frame, wanted, path=name).reset_index(drop=True)
 
 
@@ -255,6 +269,7 @@ def read_cla_2010_workbook(
     *,
     years: Iterable[int] | int | None = None,
     sheet: str = "LAA1",
+    implausible: str = "error",
 ) -> pd.DataFrame:
     """Read table LAA1 (CLA at 31 March by LA, 2006-2010) from the SFR 27/2010 workbook.
 
@@ -271,6 +286,9 @@ def read_cla_2010_workbook(
         Years ending 31 March to keep (2006-2010).
     sheet : str, default "LAA1"
         The sheet name (matched ignoring case and spaces).
+    implausible : {"error", "flag"}, default "error"
+        A negative, infinite or (for a count) fractional number means a damaged file, which is
+        refused; ``"flag"`` keeps such rows with status ``"implausible"`` to inspect them.
 
     Returns
     -------
@@ -285,6 +303,7 @@ def read_cla_2010_workbook(
     ... # doctest: +SKIP
     [1310.0, 1350.0, 1360.0, 1340.0, 1415.0]
     """
+    check_implausible_choice(implausible)
     wanted = check_years(years)
     name = source_name(path)
     book = open_workbook(path)
@@ -348,7 +367,7 @@ def read_cla_2010_workbook(
                     source_format="sfr_workbook",
                 )
             )
-    frame = finish(blocks, path=name, release=max(header_years))
+    frame = finish(blocks, path=name, release=max(header_years), implausible=implausible)
     # An LA that did not exist that year is printed as "." (not applicable); keep those rows
     # only for the LAs that existed, so Cheshire 2010 is absent rather than a row of ".".
     exists = np.array(
