@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -177,11 +178,13 @@ class _TableScanner(HTMLParser):
             self._table = None
 
 
-def _as_count(text: str) -> int | None:
-    try:
-        return int(text.replace(",", ""))
-    except ValueError:
-        return None
+_LEADING_NUMBER = re.compile(r"^\s*[+-]?((\d{1,3}(,\d{3})+|\d+)(\.\d*)?|\.\d+)(?![\d,])")
+
+
+def _as_count(text: str) -> float | None:
+    """Read the count a cell shows: ``3``, ``3.0``, ``1,234`` or ``3 children`` (None if none)."""
+    found = _LEADING_NUMBER.match(text)
+    return float(found.group(0).replace(",", "")) if found else None
 
 
 def find_disclosive_cells(page: str, *, threshold: int | None = None) -> list[str]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from sfpc_eval.errors import DesignError
 from sfpc_eval.report.blocks import Context, FigureBlock, Section
 from sfpc_eval.report.designs._common import (
@@ -38,6 +40,12 @@ KEYS = (
     Key("start", "int", "First period under the programme", required=True),
     Key("years", "years", "First and last period (default: all)"),
     Key("hac_lags", "int", "Newey-West lags (default: Newey and West's rule)"),
+    Key(
+        "count",
+        "str",
+        "Child-level data: the count column the outcome comes from (default: the outcome); "
+        "periods with a count below the disclosure threshold are not plotted",
+    ),
     Key("conf_level", "float", "Confidence level", default=0.95),
 )
 
@@ -55,6 +63,8 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
     """Raise unless the unit has at least 3 periods before and 3 from the start."""
     check_units([analysis["unit"]], dataset, f"{where}.unit")
     outcome = check_outcome(analysis["outcome"], dataset, f"{where}.outcome")
+    if analysis.get("count"):
+        check_outcome(analysis["count"], dataset, f"{where}.count")
     unit, frame = _series(analysis, dataset)
     if frame[dataset.time].duplicated().any():
         raise DesignError(
@@ -70,6 +80,14 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
             "widen `years`."
         )
     check_complete(frame, [dataset.rate_column(outcome)], dataset, where)
+
+
+def _below_threshold(analysis, dataset, frame, column: str, threshold: int) -> np.ndarray:
+    """Periods whose count from child-level records is from 1 to ``threshold - 1``."""
+    if dataset.level != "child":
+        return np.zeros(len(frame), dtype=bool)
+    count = frame[analysis.get("count") or column].to_numpy(dtype=float)
+    return (count > 0) & (count < threshold)
 
 
 def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
@@ -94,14 +112,25 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     span = (float(frame[dataset.time].min()), float(frame[dataset.time].max()))
     shown: list[str] = []
 
+    small = _below_threshold(analysis, dataset, frame, column, context.threshold)
+
     def draw(ax):
         plot_its(result, ax=ax)
+        for line in ax.get_lines():
+            if line.get_label() == "observed":  # small counts from child records are not shown
+                line.set_ydata(np.where(small, np.nan, np.asarray(line.get_ydata(), float)))
+                line.set_gid("observed-points")  # named in the SVG, so its points can be checked
         shown.extend(shade_periods(ax, shades, span=span))
         ax.set_title(f"{unit}: {label}")
         ax.legend(frameon=False, fontsize=8)
 
     svg = render_svg(draw)
     caption = f"{unit}: observed {column}, fitted segments and the projected trend."
+    if small.any():
+        caption += (
+            f" {int(small.sum())} period(s) with fewer than {context.threshold} children are "
+            "not shown (disclosure control)."
+        )
     if shown:
         caption += f" Shaded: {', '.join(shown)}."
     end = result.term("effect_at_end")
