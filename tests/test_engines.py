@@ -115,6 +115,24 @@ def test_relation_csv_and_folder_equal_pandas(small, tmp_path):
     assert_identical(se.did(str(folder / "*.parquet"), **kwargs), want)
 
 
+def test_a_path_that_exists_is_read_literally_not_as_a_pattern(small, tmp_path):
+    # issue 19: "data[1].parquet" was globbed, matched "data1.parquet" and read the wrong file
+    path, frame = small
+    kwargs = dict(DESIGN, outcome="score", inference=se.ClusterRobust(kind="CR1"))
+    table = pq.read_table(path)
+    literal = tmp_path / "data[1].parquet"
+    pq.write_table(table, literal)
+    other = frame.assign(score=frame["score"] + 100 * frame["treated"])
+    other.to_parquet(tmp_path / "data1.parquet")
+    assert_identical(se.did(str(literal), **kwargs), se.did(frame, **kwargs))
+    csv = tmp_path / "rows[2].csv"
+    frame.to_csv(csv, index=False)
+    assert_identical(se.did(str(csv), **kwargs), se.did(frame, **kwargs))
+    # a path that does not exist is still a pattern, when asked for
+    globbed = se.did(str(tmp_path / "data[0-9].parquet"), **kwargs)
+    assert_identical(globbed, se.did(other, **kwargs))
+
+
 def test_string_units_and_dates_sort_as_in_pandas():
     """Cells are put in the order pandas would give (string LA names, dates as periods)."""
     rng = np.random.default_rng(5)

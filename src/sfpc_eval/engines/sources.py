@@ -96,7 +96,8 @@ def source(data: Any, *, max_cells: int = DEFAULT_MAX_CELLS, connection: Any = N
     data : duckdb.DuckDBPyRelation, str, os.PathLike, pyspark.sql.DataFrame or Source
         The rows. A path may be a Parquet file (``.parquet``/``.pq``), a CSV file (``.csv``,
         ``.csv.gz``), a folder of Parquet files, or a glob such as ``"data/*.parquet"``; it is
-        read by an embedded DuckDB.
+        read by an embedded DuckDB. A path that exists is read literally, even if its name
+        holds ``*``, ``?`` or ``[``; only a path that does not exist is taken as a pattern.
     max_cells : int, default 1,000,000
         Most cells (or rows, when a request needs rows) brought back into memory. A request
         over the limit raises :class:`~sfpc_eval.errors.SizeLimitError` before the rows move.
@@ -153,11 +154,44 @@ def _is_spark_frame(data: object) -> bool:
     return module.startswith("pyspark.sql") and type(data).__name__ == "DataFrame"
 
 
+def _from_literal_path(path: Path, max_cells: int, connection: Any) -> Source:
+    """Read a file whose name holds glob characters (``data[1].parquet``) as that one file.
+
+    DuckDB's readers expand ``*``, ``?`` and ``[...]`` in any path they are given, so such a
+    name is opened through a lazy Arrow dataset instead, which takes paths literally.
+    """
+    import duckdb
+    import pyarrow.dataset as ds
+
+    suffixes = "".join(path.suffixes).lower()
+    if path.is_dir() or suffixes.endswith((".parquet", ".pq")):
+        fmt = "parquet"
+    elif ".csv" in suffixes:
+        fmt = "csv"
+    else:
+        raise DataFileError(
+            f"cannot tell the format of {str(path)!r} from its name; use a .parquet or .csv "
+            "file name, or read it yourself into a DuckDB relation and pass that.",
+            path=path,
+        )
+    con = connection if connection is not None else duckdb.connect()
+    try:
+        dataset = ds.dataset(str(path), format=fmt)
+        relation = con.from_arrow(dataset)
+        types = {c: str(t).lower() for c, t in zip(relation.columns, relation.types, strict=True)}
+    except (duckdb.Error, OSError, ValueError) as err:
+        raise DataFileError(f"cannot read {str(path)!r}: {err}", path=path) from err
+    return Source("duckdb", tuple(relation.columns), types, max_cells, repr(str(path)), relation)
+
+
 def _from_path(path: Path, max_cells: int, connection: Any) -> Source:
     import duckdb
 
     text = str(path)
-    if any(ch in text for ch in "*?["):
+    literal = path.exists()  # a file or folder of that very name is read as it is, never globbed
+    if literal and any(ch in text for ch in "*?["):
+        return _from_literal_path(path, max_cells, connection)
+    if not literal and any(ch in text for ch in "*?["):
         matches = sorted(glob.glob(text, recursive=True))
         if not matches:
             raise DataFileError(
