@@ -221,3 +221,36 @@ def test_a_design_whose_library_is_missing_is_not_offered(tmp_path, monkeypatch)
         r"needs sfpc_eval.single_unit.synthdid",
     ):
         load_spec(spec)
+
+
+MINIMAL = b"[report]\ntitle = 't'\n[[analysis]]\ndesign = 'claims'\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("[report]\ntitle = \"caf\xe9\"\n".encode("latin-1"), r"not UTF-8 text \(byte 0xe9"),
+        (bytes(range(256)), "not UTF-8 text"),
+        (
+            ("[report]\ntitle='t'\nx = " + "[" * 3000 + "]" * 3000 + "\n").encode(),
+            "nests arrays or tables too deeply",
+        ),
+    ],
+    ids=["latin-1", "binary", "nested-3000-deep"],
+)
+def test_unreadable_specs_are_spec_errors(tmp_path, raw, words):
+    path = tmp_path / "spec.toml"
+    path.write_bytes(raw)
+    with pytest.raises(SpecError, match=words):
+        load_spec(path)
+
+
+@pytest.mark.parametrize("epoch", ["99999999999999999", "-99999999999999", "1e5", "253402300800"])
+def test_source_date_epoch_out_of_range_is_a_spec_error(tmp_path, monkeypatch, epoch):
+    path = tmp_path / "spec.toml"
+    path.write_bytes(MINIMAL)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    with pytest.raises(SpecError, match="SOURCE_DATE_EPOCH must be whole seconds"):
+        load_spec(path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "86400")
+    assert str(load_spec(path).date) == "1970-01-02"

@@ -88,14 +88,13 @@ def _date_from_environment() -> dt.date | None:
     if raw is None or raw.strip() == "":
         return None
     try:
-        seconds = int(raw)
-    except ValueError:
+        return dt.datetime.fromtimestamp(int(raw), tz=dt.UTC).date()
+    except (ValueError, OverflowError, OSError):
         raise SpecError(
-            f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01; got {raw!r}. "
-            "Unset it or set it to e.g. $(git log -1 --format=%ct).",
+            f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 giving a date in years "
+            f"1-9999; got {raw!r}. Unset it or set it to e.g. $(git log -1 --format=%ct).",
             key="SOURCE_DATE_EPOCH",
         ) from None
-    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).date()
 
 
 def _as_date(value: Any) -> dt.date:
@@ -259,11 +258,24 @@ def load_spec(
         path = Path(spec)
         if not path.is_file():
             raise SpecError(f"report spec {path} does not exist (or is not a file).", key="")
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise SpecError(
+                f"report spec {path} is not UTF-8 text (byte {err.object[err.start]:#x} at "
+                f"position {err.start}); TOML files are UTF-8. Re-save it as UTF-8.",
+                key="",
+            ) from None
         try:
             document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
             raise SpecError(f"report spec {path} is not valid TOML: {err}.", key="") from None
+        except RecursionError:
+            raise SpecError(
+                f"report spec {path} nests arrays or tables too deeply to read; a report spec "
+                "needs at most a few levels ([report], [[analysis]], lists of names).",
+                key="",
+            ) from None
         base, name = path.resolve().parent, path.name
     for key in document:
         if key not in TOP_LEVEL:
