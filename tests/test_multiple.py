@@ -99,3 +99,18 @@ def test_bad_inputs():
     mixed = {"a": fits(frame, ["y0"])["y0"], "b": fits(other, ["y0"])["y0"]}
     with pytest.raises(DesignError, match="same clusters"):
         se.adjust_results(mixed, "romano-wolf")
+
+
+@pytest.mark.parametrize(
+    ("p_values", "words"),
+    [
+        ([[0.01, 0.04], [0.03, 0.2]], r"one list of p-values .*shape \(2, 2\)"),
+        (["a", 0.1], "must be a list of numbers"),
+        ([0.2, 1.5], r"must lie in \[0, 1\]"),
+    ],
+    ids=["2-D", "text", "above-one"],
+)
+def test_adjust_pvalues_refuses_what_is_not_one_family(p_values, words):
+    # issue 19: a 2-D array used to be adjusted as if each column were one test
+    with pytest.raises(se.InvalidValueError, match=words):
+        se.adjust_pvalues(p_values)

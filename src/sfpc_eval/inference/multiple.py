@@ -38,6 +38,23 @@ METHODS = {"holm": "holm", "bh": "fdr_bh"}
 def adjust_pvalues(p_values: Sequence[float], method: str = "holm") -> np.ndarray:
     """Holm or Benjamini-Hochberg adjusted p-values (statsmodels' ``multipletests``).
 
+    Parameters
+    ----------
+    p_values : sequence of float
+        One family of p-values (a 1-D list), each in [0, 1].
+    method : {"holm", "bh"}, default "holm"
+        Holm's step-down (family-wise error) or Benjamini-Hochberg (false discovery rate).
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values, in the order given.
+
+    Raises
+    ------
+    InvalidValueError
+        An unknown method; p-values that are not one 1-D list of numbers in [0, 1].
+
     Examples
     --------
     >>> adjust_pvalues([0.01, 0.04, 0.03], "holm").round(3).tolist()
@@ -48,7 +65,18 @@ def adjust_pvalues(p_values: Sequence[float], method: str = "holm") -> np.ndarra
             f"`method` must be one of {', '.join(METHODS)} (or 'romano-wolf' with results); "
             f"got {method!r}."
         )
-    values = np.asarray(p_values, dtype=float)
+    try:
+        values = np.asarray(p_values, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidValueError(
+            f"`p_values` must be a list of numbers in [0, 1]; got {p_values!r}."
+        ) from None
+    if values.ndim != 1:
+        raise InvalidValueError(
+            f"`p_values` must be one list of p-values (one family of tests); got an array of "
+            f"shape {values.shape}. Adjust each family with its own call, or flatten the array "
+            "first if all its tests form one family."
+        )
     if np.isnan(values).any() or (values < 0).any() or (values > 1).any():
         raise InvalidValueError(f"p-values must lie in [0, 1]; got {values.tolist()}.")
     return multipletests(values, method=METHODS[method])[1]
