@@ -272,6 +272,16 @@ class PoorPreFitWarning(SfpcEvalWarning):
     """
 
 
+class UnreliableInferenceWarning(SfpcEvalWarning):
+    """An interval or p-value was computed as asked, but the setting makes it unreliable.
+
+    For example Newey-West standard errors with more lags than a quarter of the series: the
+    sample autocovariances of regression residuals sum to zero over all lags, so with many lags
+    the long-run variance shrinks towards zero and intervals become far too narrow. The message
+    and the result's note say what to change.
+    """
+
+
 class SingularFitWarning(SfpcEvalWarning):
     """A mixed model's random-effect variance is estimated at (or next to) zero.
 
