@@ -184,6 +184,44 @@ class DidResult(ResultMixin):
             ("standard errors", self._var.description),
         ]
 
+    def term_labels(self) -> dict[str, str]:
+        """Name the treatment coefficient by the model's scale."""
+        scale = {"gaussian": "Difference-in-differences", "poisson": "Log rate ratio"}
+        return {"treated": scale.get(self.family, "Log odds ratio")}
+
+    def _headline_name(self) -> str:
+        return "treated"
+
+    def r_squared(self) -> float:
+        """Share of the outcome's weighted variance the linear model explains (NaN otherwise).
+
+        ``1 - RSS / TSS`` with fixed effects counted as regressors (as ``summary(lm(...))``'s
+        multiple R-squared).
+        """
+        if self.family != "gaussian":
+            return math.nan
+        sums = self._fit.sums
+        eta = self._fit.eta
+        rss = float(np.sum(sums["sum_wy2"] - 2 * eta * sums["sum_wy"] + eta**2 * sums["sum_w"]))
+        w, wy, wy2 = (float(np.sum(sums[k])) for k in ("sum_w", "sum_wy", "sum_wy2"))
+        tss = wy2 - wy * wy / w
+        return 1 - rss / tss if tss > 0 else math.nan
+
+    def _glance(self) -> dict[str, object]:
+        from sfpc_eval.results import inference_code
+
+        keys = self._cells.keys
+        treated_units = keys.loc[keys[self.treated] == 1, self.unit].nunique()
+        facts = super()._glance()
+        facts.update(
+            estimator="did",
+            fixed_effects=f"{self.unit}, {self.time}",
+            inference=inference_code(self.inference),
+            n_treated=int(treated_units),
+            r_squared=self.r_squared(),
+        )
+        return facts
+
     def with_inference(self, inference: Inference) -> DidResult:
         """Recompute standard errors, intervals and p-values with other inference settings.
 

@@ -137,6 +137,20 @@ class ItsResult(ResultMixin):
             lines.append(("controlled", f"{self.outcome} minus comparison {self.comparison}"))
         return lines
 
+    def _headline_name(self) -> str:
+        return "level_change"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="its",
+            family="gaussian",
+            n_obs=len(self.projection),
+            n_periods=len(self.projection),
+            inference=self.errors,
+        )
+        return facts
+
     def _refit(self, conf_level: float) -> ItsResult:
         return its(
             self._data,

@@ -212,6 +212,20 @@ class SyntheticDidResult(ResultMixin):
             ("variance", f"{self.variance}, {len(self.replicates)} replicates; normal reference"),
         ]
 
+    def _headline_name(self) -> str:
+        return "att"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="synthetic_did",
+            n_units=len(self.unit_weights) + len(self.treated_units),
+            n_treated=len(self.treated_units),
+            n_periods=len(self.time_weights) + len(self.effects),
+            inference=self.variance,
+        )
+        return facts
+
     def _refit(self, conf_level: float) -> SyntheticDidResult:
         term = self.term("att")
         new = wald_term("att", term.estimate, term.std_error, conf_level, term.method)

@@ -317,6 +317,21 @@ class SyntheticControlResult(ResultMixin):
             lines.append(("inference", f"placebo in space over {len(self.placebo)} councils"))
         return lines
 
+    def _headline_name(self) -> str:
+        return "mean_post_gap"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="synthetic_control",
+            n_units=len(self.weights) + 1,
+            n_treated=1,
+            n_periods=len(self.gaps),
+            inference="placebo" if self.placebo is not None else "none",
+            pre_rmspe=self.pre_rmspe,
+        )
+        return facts
+
     def _refit(self, conf_level: float) -> SyntheticControlResult:
         # placebo inference gives p-values, not intervals: nothing depends on the level
         import dataclasses

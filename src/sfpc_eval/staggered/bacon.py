@@ -94,6 +94,16 @@ class BaconResult(ResultMixin):
 
         return plot_bacon(self.comparisons, overall=self.estimate, ax=ax)
 
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="bacon",
+            family="gaussian",
+            fixed_effects=f"{self.unit}, {self.time}",
+            inference="none",
+        )
+        return facts
+
     def _refit(self, conf_level: float) -> BaconResult:
         return self
 

@@ -109,6 +109,42 @@ class SteppedWedgeResult(ResultMixin):
             lines.append(("working correlation", f"{self.rho:.4g}"))
         return lines
 
+    def term_labels(self) -> dict[str, str]:
+        """Name the treatment coefficient: a log odds ratio."""
+        return {"treated": "Log odds ratio"}
+
+    def _headline_name(self) -> str:
+        return "odds_ratio"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        method = self.method
+        if "randomization" in method:
+            code = "rollout_randomization"
+        elif self.model == "glmm":
+            code = "glmm_wald"
+        elif self.model == "gee":
+            code = (
+                "gee_md"
+                if "Mancl" in method
+                else "gee_kc"
+                if "Kauermann" in method
+                else "gee_robust"
+            )
+        else:
+            code = next((k for k in ("CR0", "CR1", "CR2", "CR3") if k in method), "classical")
+        fixed = f"{self.period}" if self.model != "glm" else f"{self.cluster}, {self.period}"
+        facts.update(
+            estimator=self.model,
+            family="binomial",
+            n_units=self.n_clusters,
+            n_treated=self.n_clusters,
+            fixed_effects=fixed,
+            inference=code,
+            log_likelihood=self._core.get("log_likelihood", math.nan),
+        )
+        return facts
+
     def _refit(self, conf_level: float) -> SteppedWedgeResult:
         terms = sw_terms(self._core, conf_level)
         return replace(self, conf_level=conf_level, terms=terms)

@@ -15,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from sfpc_eval._tables import format_number, format_p_value
 from sfpc_eval.errors import DesignError, SfpcEvalWarning, SpecError, show_values
 from sfpc_eval.report.blocks import TableBlock
 from sfpc_eval.report.disclosure import suppress_grid
 from sfpc_eval.report.schema import closest
+from sfpc_eval.tables import format_number, format_p_value
 
 __all__ = [
     "MEASURE_LABELS",

@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sfpc_eval._tables import format_number
 from sfpc_eval.errors import SpecError
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
 from sfpc_eval.report.designs._common import interval
 from sfpc_eval.report.figures import render_svg
 from sfpc_eval.report.schema import Key, closest
+from sfpc_eval.tables import format_number
 
 __all__ = ["DOC", "KEYS", "NAME", "check", "run"]
 

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sfpc_eval._tables import format_p_value
 from sfpc_eval.diff_in_diff import did
 from sfpc_eval.errors import DesignError, SpecError, show_values
 from sfpc_eval.inference import ClusterRobust, Randomization, WildClusterBootstrap
@@ -40,6 +39,7 @@ from sfpc_eval.report.designs._common import (
 )
 from sfpc_eval.report.figures import render_svg, shade_periods
 from sfpc_eval.report.schema import Key
+from sfpc_eval.tables import format_p_value
 
 __all__ = ["DOC", "INFERENCE", "KEYS", "NAME", "check", "run"]
 

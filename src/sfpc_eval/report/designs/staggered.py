@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from sfpc_eval._tables import format_number, format_p_value
 from sfpc_eval.diff_in_diff.event_study import event_study
 from sfpc_eval.errors import DesignError, SpecError
 from sfpc_eval.inference import ClusterRobust
@@ -47,6 +46,7 @@ from sfpc_eval.staggered.callaway import (
     ESTIMATION_NAMES,
     callaway_santanna,
 )
+from sfpc_eval.tables import format_number, format_p_value
 
 __all__ = ["DOC", "ESTIMATORS", "KEYS", "NAME", "check", "run"]
 
