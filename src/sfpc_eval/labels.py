@@ -105,6 +105,17 @@ def _measures() -> dict[str, str]:
             "cohort": "First year under the programme",
             "treated": "Under the programme",
             "neighbour_name": "Statistical neighbour",
+            # columns of a simulated trial (sfpc_eval.simulate_trial)
+            "child_id": "Child",
+            "stratum": "Stratum",
+            "period_label": "Period",
+            "referral_date": "Date of referral",
+            "age": "Age (years)",
+            "sex": "Sex",
+            "ethnicity": "Ethnicity",
+            "disability": "Disability",
+            "previous_plans": "Previous child protection plans",
+            "looked_after": "Looked after within 18 months of referral",
             "closeness": "Closeness",
             "rank": "Rank",
         }

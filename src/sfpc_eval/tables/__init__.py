@@ -20,6 +20,7 @@ with it. It holds
 from sfpc_eval.tables.estimates import estimates_table
 from sfpc_eval.tables.export import FORMATS, save
 from sfpc_eval.tables.formats import NumberFormat, decimals_for, format_number, format_p_value
+from sfpc_eval.tables.side_by_side import side_by_side
 from sfpc_eval.tables.table import INVALID_MARK, Cell, Table
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "format_number",
     "format_p_value",
     "save",
+    "side_by_side",
 ]

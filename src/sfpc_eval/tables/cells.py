@@ -84,6 +84,13 @@ class Cell:
         )
 
     @property
+    def aligns_on_point(self) -> bool:
+        """Whether the cell lines up on its decimal point (a number; not an interval or text)."""
+        if self.format is not None:
+            return self.format.kind != "interval" and bool(self.text())
+        return self.is_numeric and bool(self.text())
+
+    @property
     def is_numeric(self) -> bool:
         """Whether the cell reads as a number (aligned right, on the decimal point)."""
         if self.format is not None:
@@ -262,7 +269,7 @@ class TableData:
             if not is_num:
                 continue
             parts = [
-                split_decimal(rows[i][j]) if self.cells[i][j].is_numeric else None
+                split_decimal(rows[i][j]) if self.cells[i][j].aligns_on_point else None
                 for i in range(len(rows))
             ]
             head = max((len(p[0]) for p in parts if p), default=0)

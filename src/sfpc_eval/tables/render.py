@@ -49,7 +49,7 @@ def _tails(table: TableData) -> list[int]:
                 (
                     len(split_decimal(row[j].text())[1])
                     for row in table.cells
-                    if row[j].is_numeric and row[j].text()
+                    if row[j].aligns_on_point
                 ),
                 default=0,
             )
@@ -94,7 +94,7 @@ def html_table(table: TableData) -> str:
         cells = []
         for cell, is_num, tail in zip(row, numeric, tails, strict=True):
             text = cell.text()
-            if is_num and cell.is_numeric and tail and text:
+            if is_num and cell.aligns_on_point and tail:
                 head, rest = split_decimal(text)
                 body = f'{esc(head)}<span class="dec" style="min-width:{tail}ch">{esc(rest)}</span>'
             else:
@@ -214,7 +214,7 @@ def latex_table(table: TableData) -> str:
             text = cell.text()
             if not is_num:
                 cells.append(esc(text))
-            elif cell.is_numeric and text:
+            elif cell.aligns_on_point:
                 head, rest = split_decimal(text)
                 cells += [esc(head), esc(rest)]
             else:
