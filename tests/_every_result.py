@@ -58,27 +58,53 @@ def builders() -> dict[str, Callable[[], object]]:
     rand = se.Randomization(n_resamples=199, rng=1)
 
     def did(**kwargs):
-        return se.did(council(), outcome="cpp_rate", unit="la", time="year", treated="treated",
-                      **kwargs)
+        return se.did(
+            council(), outcome="cpp_rate", unit="la", time="year", treated="treated", **kwargs
+        )
 
     def poisson(**kwargs):
-        return se.did(council(), outcome="cpp", unit="la", time="year", treated="treated",
-                      family="poisson", exposure="population_0_17", **kwargs)
+        return se.did(
+            council(),
+            outcome="cpp",
+            unit="la",
+            time="year",
+            treated="treated",
+            family="poisson",
+            exposure="population_0_17",
+            **kwargs,
+        )
 
     def binomial():
-        return se.did(_children(), outcome="looked_after", unit="council", time="year",
-                      treated="treated", family="binomial")
+        return se.did(
+            _children(),
+            outcome="looked_after",
+            unit="council",
+            time="year",
+            treated="treated",
+            family="binomial",
+        )
 
     def sw(model, **kwargs):
-        return se.stepped_wedge(_trial(), "looked_after", "cluster", "period", "treated",
-                                model=model, **kwargs)
+        return se.stepped_wedge(
+            _trial(), "looked_after", "cluster", "period", "treated", model=model, **kwargs
+        )
 
     def pooled():
         trial = _trial()
         halves = [trial.iloc[::2], trial.iloc[1::2]]
-        fits = se.fit_each(halves, lambda d: se.stepped_wedge(
-            d, "looked_after", "cluster", "period", "treated", model="glm",
-            inference=se.Classical(), cluster_effects=False))
+        fits = se.fit_each(
+            halves,
+            lambda d: se.stepped_wedge(
+                d,
+                "looked_after",
+                "cluster",
+                "period",
+                "treated",
+                model="glm",
+                inference=se.Classical(),
+                cluster_effects=False,
+            ),
+        )
         return se.pool(fits)
 
     stag = _staggered
@@ -93,12 +119,17 @@ def builders() -> dict[str, Callable[[], object]]:
         "did_randomization": lambda: did(inference=rand),
         "did_covariate": lambda: se.did(
             council().assign(log_population=lambda d: np.log(d["population_0_17"])),
-            outcome="cla_rate", unit="la", time="year", treated="treated",
-            covariates=["log_population"]),
+            outcome="cla_rate",
+            unit="la",
+            time="year",
+            treated="treated",
+            covariates=["log_population"],
+        ),
         "did_poisson": lambda: poisson(),
         "did_binomial": binomial,
-        "event_study": lambda: se.event_study(stag(), "cla_rate", "la", "year", "cohort",
-                                              window=(-4, 2)),
+        "event_study": lambda: se.event_study(
+            stag(), "cla_rate", "la", "year", "cohort", window=(-4, 2)
+        ),
         "sun_abraham": lambda: se.sun_abraham(stag(), "cla_rate", "la", "year", "cohort"),
         "imputation": lambda: se.imputation(stag(), "cla_rate", "la", "year", "cohort"),
         "bacon": lambda: se.bacon(stag(), "cla_rate", "la", "year", "cohort"),
@@ -108,11 +139,24 @@ def builders() -> dict[str, Callable[[], object]]:
         "cs_group": lambda: cs().aggregate("group"),
         "cs_calendar": lambda: cs().aggregate("calendar"),
         "synthetic_control": lambda: se.synthetic_control(
-            council(), outcome="cpp_rate", unit="la", time="year", treated_unit="Leeds",
-            start=2015, placebo=False),
+            council(),
+            outcome="cpp_rate",
+            unit="la",
+            time="year",
+            treated_unit="Leeds",
+            start=2015,
+            placebo=False,
+        ),
         "synthetic_did": lambda: se.synthetic_did(
-            council(), outcome="cpp_rate", unit="la", time="year", treated_unit="Leeds",
-            start=2015, replications=20, rng=1),
+            council(),
+            outcome="cpp_rate",
+            unit="la",
+            time="year",
+            treated_unit="Leeds",
+            start=2015,
+            replications=20,
+            rng=1,
+        ),
         "its": lambda: se.its(_monthly(), outcome="rate", time="month", start=36),
         "glmm": lambda: sw("glmm"),
         "gee": lambda: sw("gee"),
@@ -125,8 +169,11 @@ def builders() -> dict[str, Callable[[], object]]:
         "means": lambda: se.compare_means((87.0, 120.0, 1200), (115.0, 130.0, 1250)),
         "paired": lambda: se.paired_change(days),
         "did_from_means": lambda: se.did_from_means(
-            ((87.0, 120.0, 300), (70.0, 110.0, 310)), ((90.0, 118.0, 900), (88.0, 119.0, 905))),
-        "did_from_counts": lambda: se.did_from_counts(((974, 152239), (515, 164634)), ((900, 150000), (880, 151000))),
+            ((87.0, 120.0, 300), (70.0, 110.0, 310)), ((90.0, 118.0, 900), (88.0, 119.0, 905))
+        ),
+        "did_from_counts": lambda: se.did_from_counts(
+            ((974, 152239), (515, 164634)), ((900, 150000), (880, 151000))
+        ),
     }
 
 

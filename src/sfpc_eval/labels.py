@@ -100,6 +100,7 @@ def _measures() -> dict[str, str]:
             "geographic_level": "Geographic level",
             "time_period": "Year ending 31 March",
             "source_file": "Source file",
+            "source_format": "Source format",
             "release": "Release",
             "region_name": "Region",
             "cohort": "First year under the programme",
@@ -203,6 +204,8 @@ INFERENCE: dict[str, str] = {
     "gee_kc": "GEE, Kauermann-Carroll",
     "gee_robust": "GEE, robust",
     "rubin": "Rubin's rules",
+    "welch": "Welch t",
+    "t": "t",
     "delta": "Delta method",
     "none": "None",
 }

@@ -171,6 +171,8 @@ class TableData:
         Per body row: ``""`` (ordinary), ``"sub"`` (the standard error or interval under an
         estimate), ``"section"`` (a heading row: first cell only), ``"rule"`` (a rule above the
         row), ``"total"``.
+    row_keys : sequence of str
+        Per body row, a name for finding it (``"rate_ratio"``, ``"fact:n_obs"``); not shown.
     """
 
     title: str
@@ -180,6 +182,7 @@ class TableData:
     notes: Sequence[str] = field(default_factory=tuple)
     column_groups: Sequence[tuple[str, int]] = field(default_factory=tuple)
     row_kinds: Sequence[str] = field(default_factory=tuple)
+    row_keys: Sequence[str] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         columns = tuple(str(c) for c in self.columns)
@@ -193,6 +196,9 @@ class TableData:
         kinds = tuple(self.row_kinds) or ("",) * len(rows)
         if len(kinds) != len(rows):
             raise ValueError(f"row_kinds has {len(kinds)} entries for {len(rows)} rows")
+        keys = tuple(str(k) for k in self.row_keys) or ("",) * len(rows)
+        if len(keys) != len(rows):
+            raise ValueError(f"row_keys has {len(keys)} entries for {len(rows)} rows")
         groups = tuple((str(a), int(n)) for a, n in self.column_groups)
         if groups and sum(n for _, n in groups) != len(columns):
             raise ValueError(
@@ -201,6 +207,7 @@ class TableData:
         object.__setattr__(self, "columns", columns)
         object.__setattr__(self, "rows", rows)
         object.__setattr__(self, "row_kinds", kinds)
+        object.__setattr__(self, "row_keys", keys)
         object.__setattr__(self, "column_groups", groups)
         object.__setattr__(self, "facts", tuple((str(k), str(v)) for k, v in self.facts))
         object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
@@ -210,6 +217,12 @@ class TableData:
     def cells(self) -> tuple[tuple[Cell, ...], ...]:
         """The body as :class:`Cell` objects (the same as ``rows``)."""
         return self.rows  # type: ignore[return-value]
+
+    def row(self, key: str) -> int:
+        """Return the index of the body row called ``key`` (see ``row_keys``)."""
+        if key not in self.row_keys:
+            raise KeyError(f"no row {key!r}; rows are {', '.join(k for k in self.row_keys if k)}")
+        return self.row_keys.index(key)
 
     def numeric_columns(self) -> tuple[bool, ...]:
         """Per column: whether it holds numbers (then aligned right); the first never does."""

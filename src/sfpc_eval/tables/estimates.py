@@ -213,4 +213,5 @@ def estimates_table(
         rows,
         facts=result.facts(),
         notes=result.notes(),
+        row_keys=[t.term for t in result.terms],
     )

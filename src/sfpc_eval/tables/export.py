@@ -160,6 +160,21 @@ def _repack(data: bytes, core: str) -> bytes:
     return out.getvalue()
 
 
+def excel_format(cell) -> str:
+    """Return the Excel number format of a number cell, its footnote mark included.
+
+    Examples
+    --------
+    >>> from sfpc_eval.tables import Cell, NumberFormat
+    >>> excel_format(Cell(1.5, NumberFormat("number", 1, "%", True), mark="**"))
+    '+#,##0.0"%"" **";-#,##0.0"%"" **";#,##0.0"%"" **"'
+    """
+    base = cell.format.excel()
+    if not cell.mark:
+        return base
+    return ";".join(f'{section}" {cell.mark}"' for section in base.split(";"))
+
+
 def _sheet_name(title: str, used: set[str]) -> str:
     base = re.sub(r"[\[\]:*?/\\]", " ", title).strip()[:28] or "Table"
     name, n = base, 1
@@ -215,7 +230,7 @@ def xlsx_bytes(tables: TableData | Sequence[TableData]) -> bytes:
                 if item.is_number:
                     value = float(item.value)  # type: ignore[arg-type]
                     cell = sheet.cell(row=row, column=j, value=value)
-                    cell.number_format = item.format.excel()  # type: ignore[union-attr]
+                    cell.number_format = excel_format(item)
                 else:
                     text = item.text()
                     cell = sheet.cell(row=row, column=j, value=text or None)

@@ -294,6 +294,7 @@ def side_by_side(
     star_levels = _STAR_LEVELS if stars is True else tuple(stars) if stars else ()
     body: list[list[Cell]] = []
     kinds: list[str] = []
+    keys: list[str] = []
     footnotes: list[str] = []
     scales = [scales_of(r) for r in results]
     for row in rows:
@@ -325,9 +326,11 @@ def side_by_side(
                 under.append(Cell(view.std_error, se_fmt))
         body.append(line)
         kinds.append("")
+        keys.append(row)
         if uncertainty != "none":
             body.append(under)
             kinds.append("sub")
+            keys.append(f"{row}:{uncertainty}")
     shown_facts = FACT_ROWS if facts is True else tuple(facts) if facts else ()
     unknown = [f for f in shown_facts if f not in FACT_ROWS]
     if unknown:
@@ -345,6 +348,7 @@ def side_by_side(
         line += [_fact_cell(fact, v, values, labels) for v in values]
         body.append(line)
         kinds.append("rule" if first_fact else "")
+        keys.append(f"fact:{fact}")
         first_fact = False
     under_note = {
         "ci": f"{level:.0%} confidence intervals in brackets.",
@@ -364,6 +368,7 @@ def side_by_side(
         body,
         notes=all_notes,
         row_kinds=kinds,
+        row_keys=keys,
     )
 
 
