@@ -56,6 +56,7 @@ _EXPORTS: dict[str, str] = {
             "DisclosureError",
             "DuplicateObservationError",
             "EmptyFileError",
+            "ExportError",
             "FewTreatedClustersWarning",
             "FileColumnsError",
             "FileEncodingError",
@@ -71,6 +72,7 @@ _EXPORTS: dict[str, str] = {
             "SizeLimitError",
             "SpecError",
             "SuppressedValueError",
+            "TableError",
             "ThousandsSeparatorError",
             "UndefinedEffectError",
             "UndefinedIntervalWarning",
@@ -92,7 +94,9 @@ _EXPORTS: dict[str, str] = {
         "sfpc_eval.inference",
     ),
     **dict.fromkeys(["PanelSpec", "validate_panel"], "sfpc_eval.panel"),
-    **dict.fromkeys(["TIDY_COLUMNS", "Term"], "sfpc_eval.results"),
+    **dict.fromkeys(["GLANCE_COLUMNS", "TIDY_COLUMNS", "Term"], "sfpc_eval.results"),
+    **dict.fromkeys(["Table", "side_by_side"], "sfpc_eval.tables"),
+    **dict.fromkeys(["label"], "sfpc_eval.labels"),
     **dict.fromkeys(
         [
             "ItsResult",
@@ -143,7 +147,13 @@ _EXPORTS: dict[str, str] = {
 sfpc_eval`` stays fast and loads no plotting, statsmodels or database engine."""
 
 
+_SUBMODULES = ("datasets", "labels", "tables")
+"""Subpackages reachable as attributes (``se.datasets.council_panel()``), imported on first use."""
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"sfpc_eval.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'sfpc_eval' has no attribute {name!r}")
@@ -153,10 +163,11 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+    return sorted({*globals(), *_EXPORTS, *_SUBMODULES})
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from sfpc_eval import datasets, labels, tables
     from sfpc_eval.comparisons import (
         CountComparison,
         MeanComparison,
@@ -190,6 +201,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         DisclosureError,
         DuplicateObservationError,
         EmptyFileError,
+        ExportError,
         FewTreatedClustersWarning,
         FileColumnsError,
         FileEncodingError,
@@ -205,6 +217,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         SizeLimitError,
         SpecError,
         SuppressedValueError,
+        TableError,
         ThousandsSeparatorError,
         UndefinedEffectError,
         UndefinedIntervalWarning,
@@ -220,11 +233,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         adjust_pvalues,
         adjust_results,
     )
+    from sfpc_eval.labels import label
     from sfpc_eval.panel import (
         PanelSpec,
         validate_panel,
     )
     from sfpc_eval.results import (
+        GLANCE_COLUMNS,
         TIDY_COLUMNS,
         Term,
     )
@@ -248,6 +263,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         staggered_did,
         sun_abraham,
     )
+    from sfpc_eval.tables import Table, side_by_side
     from sfpc_eval.trials import (
         PooledResult,
         PowerResult,
@@ -266,6 +282,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     )
 
 __all__ = [
+    "GLANCE_COLUMNS",
     "TIDY_COLUMNS",
     "BaconResult",
     "CallawayAggregate",
@@ -281,6 +298,7 @@ __all__ = [
     "EligibilityScreen",
     "EmptyFileError",
     "EventStudyResult",
+    "ExportError",
     "FewTreatedClustersWarning",
     "FileColumnsError",
     "FileEncodingError",
@@ -316,6 +334,8 @@ __all__ = [
     "SuppressedValueError",
     "SyntheticControlResult",
     "SyntheticDidResult",
+    "Table",
+    "TableError",
     "Term",
     "ThousandsSeparatorError",
     "UndefinedEffectError",
@@ -332,6 +352,7 @@ __all__ = [
     "compare_counts",
     "compare_means",
     "compare_proportions",
+    "datasets",
     "did",
     "did_from_counts",
     "did_from_means",
@@ -340,9 +361,12 @@ __all__ = [
     "imputation",
     "its",
     "la_panel",
+    "label",
+    "labels",
     "paired_change",
     "pool",
     "sfpc_eligibility",
+    "side_by_side",
     "simulate_trial",
     "simulated_power",
     "staggered_did",
@@ -352,6 +376,7 @@ __all__ = [
     "sw_power",
     "synthetic_control",
     "synthetic_did",
+    "tables",
     "trial_spec",
     "validate_panel",
 ]

@@ -30,6 +30,7 @@ from sfpc_eval.inference.cluster import (
 )
 from sfpc_eval.inference.randomization import Randomization, randomization_test
 from sfpc_eval.inference.wild import WildClusterBootstrap, wild_cluster_bootstrap
+from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 
 Family = Literal["gaussian", "poisson", "binomial"]
@@ -85,7 +86,8 @@ class DidResult(ResultMixin):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Difference-in-differences ({self.family}): {self.outcome}"
+        family = label(self.family, lower=True)
+        return f"Difference-in-differences ({family}): {label(self.outcome)}"
 
     @property
     def estimate(self) -> Term:
@@ -177,8 +179,15 @@ class DidResult(ResultMixin):
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
         return [
-            ("outcome", f"{self.outcome} ({self.family})"),
-            ("fixed effects", f"{self.unit} ({self.n_units}), {self.time} ({self.n_periods})"),
+            (
+                "outcome",
+                f"{label(self.outcome)} ({self.outcome}; {label(self.family, lower=True)})",
+            ),
+            (
+                "fixed effects",
+                f"{label(self.unit)} ({self.n_units}), {label(self.time, lower=True)} "
+                f"({self.n_periods})",
+            ),
             ("rows / cells", f"{self.n_obs:,} / {self.n_cells:,}"),
             ("inference", f"{self.inference.describe()}; {self.n_clusters} clusters"),
             ("standard errors", self._var.description),

@@ -13,6 +13,7 @@ from sfpc_eval._terms import wald_term
 from sfpc_eval.errors import (
     DesignError,
 )
+from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 
 Model = Literal["glmm", "gee", "glm"]
@@ -78,7 +79,7 @@ class SteppedWedgeResult(ResultMixin):
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
         names = {"glmm": "logistic GLMM", "gee": "logistic GEE", "glm": "logistic GLM"}
-        return f"Stepped-wedge trial ({names[self.model]}): {self.outcome}"
+        return f"Stepped-wedge trial ({names[self.model]}): {label(self.outcome)}"
 
     @property
     def estimate(self) -> Term:
@@ -98,7 +99,7 @@ class SteppedWedgeResult(ResultMixin):
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
         lines = [
-            ("outcome", f"{self.outcome} (binary)"),
+            ("outcome", f"{label(self.outcome)} ({self.outcome}; binary)"),
             ("clusters / periods", f"{self.n_clusters} {self.cluster} / {self.n_periods}"),
             ("rows / cells", f"{self.n_obs:,} / {self.n_cells:,}"),
             ("inference", self.method),
