@@ -78,7 +78,7 @@ class LaPanel:
     files: dict[str, str] = field(repr=False)
 
     def __str__(self) -> str:
-        """A few lines: what the panel holds and where its table is (``.data``)."""
+        """Describe the panel in a few lines: what it holds and where its table is (``.data``)."""
         from sfpc_eval.labels import label
 
         years = f"{self.years[0]}-{self.years[-1]}" if self.years else "no years"

@@ -18,7 +18,7 @@ import html
 
 from sfpc_eval.tables.cells import TableData, split_decimal
 
-__all__ = ["html_table", "latex_table", "markdown_table"]
+__all__ = ["decimal_tails", "html_table", "latex_table", "markdown_table"]
 
 STYLE = (
     "<style>.sfpc-eval-table table{border-collapse:collapse;font-variant-numeric:tabular-nums}"
@@ -36,7 +36,7 @@ STYLE = (
 )
 
 
-def _tails(table: TableData) -> list[int]:
+def decimal_tails(table: TableData) -> list[int]:
     """Per column, the widest part of a number from its decimal point on (0: not numeric)."""
     numeric = table.numeric_columns()
     widths = []
@@ -61,7 +61,7 @@ def html_table(table: TableData) -> str:
     """Return the table as a self-contained HTML fragment; every string is escaped."""
     esc = html.escape
     numeric = table.numeric_columns()
-    tails = _tails(table)
+    tails = decimal_tails(table)
     parts = [f'<div class="sfpc-eval-table">{STYLE}', f"<h4>{esc(table.title)}</h4>"]
     if table.facts:
         parts.append("<dl>")
