@@ -34,7 +34,6 @@ from sfpc_eval.report.designs._common import (
     check_outcome,
     check_units,
     effect_table,
-    interval,
     label_of,
     plain,
     recording_warnings,
@@ -48,7 +47,7 @@ from sfpc_eval.staggered.callaway import (
     ESTIMATION_NAMES,
     callaway_santanna,
 )
-from sfpc_eval.tables import format_number, format_p_value
+from sfpc_eval.tables import NumberFormat
 
 __all__ = ["DOC", "ESTIMATORS", "KEYS", "NAME", "check", "run"]
 
@@ -236,7 +235,8 @@ def _event_study(analysis, dataset, data, column, label, adoption, n_units):
     mean_post = float(np.mean([t.estimate for t in post])) if post else math.nan
     findings = [
         f"{sentence(label)}, two-way fixed-effects event study: event-time effects after adoption "
-        f"average {mean_post:+.4g} across {len(post)} event times, relative to event time "
+        "average {es_mean} across "
+        f"{len(post)} event times, relative to event time "
         f"{analysis['reference']}; {n_units[0]} adopting and {n_units[1]} never-treated units.",
     ]
     if result.pretrend is not None:
@@ -262,7 +262,7 @@ def _event_study(analysis, dataset, data, column, label, adoption, n_units):
         f"Effects by period relative to adoption with {level:.0%} pointwise intervals "
         "and a simultaneous band; the reference period is drawn at 0.",
     )
-    return findings, methods, result, figure, warned
+    return findings, methods, (result, mean_post), figure, warned
 
 
 def _callaway(analysis, dataset, data, column, label, adoption):
@@ -286,15 +286,14 @@ def _callaway(analysis, dataset, data, column, label, adoption):
         return result, result.aggregate("dynamic", **bounds)
 
     (result, agg), warned = recording_warnings(fit)
-    overall = agg.term("overall")
     post = [float(e) for e in agg.index if e >= 0]
     span = f"event times {post[0]:g} to {post[-1]:g}" if post else "no post-adoption event time"
     findings = [
         f"{sentence(label)}, Callaway & Sant'Anna: average effect over {span} "
-        f"{format_number(overall.estimate)}, {level:.0%} CI "
-        f"{interval(overall.conf_low, overall.conf_high)}, p = "
-        f"{format_p_value(overall.p_value)}; {result.n_units} units, "
-        f"{result.n_never_treated} never treated.",
+        + "{cs_overall}, "
+        + f"{level:.0%} CI "
+        + "{cs_ci}, p = {cs_p}; "
+        + f"{result.n_units} units, {result.n_never_treated} never treated.",
     ]
     sizes = ", ".join(f"{g:g}: {n}" for g, n in result.cohort_sizes.items())
     window_text = (
@@ -328,6 +327,21 @@ def _callaway(analysis, dataset, data, column, label, adoption):
         "intervals.",
     )
     return findings, methods, agg, figure, warned, span
+
+
+def _shown(table, es, es_mean: float, cs) -> dict[str, str]:
+    """Write the numbers the findings quote as the table writes them."""
+    out = {}
+    groups = table.group_of_columns()
+    if es is not None:
+        j = groups.index("Event study (two-way fixed effects)")
+        fmt = next(row[j].format for row in table.cells if row[j].format is not None)
+        out["es_mean"] = NumberFormat("number", fmt.decimals, signed=True).text(es_mean)
+    if cs is not None:
+        j = groups.index("Callaway & Sant'Anna")
+        row = table.text_rows()[table.row("overall")]
+        out |= {"cs_overall": row[j], "cs_ci": row[j + 1], "cs_p": row[j + 2]}
+    return out
 
 
 def _event_table(analysis, label, es, cs, span: str) -> TableBlock:
@@ -401,13 +415,14 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     figures = []
     warned: list[str] = []
     es = cs = None
+    es_mean = math.nan
     span = ""
     for name in analysis["estimators"]:
         if name == "event_study":
             out = _event_study(
                 analysis, dataset, data, column, label, adoption, (len(adopters), len(others))
             )
-            es = out[2]
+            es, es_mean = out[2]
         else:
             # name the adoption years once: the event study's methods already list them
             shown = "" if "event_study" in analysis["estimators"] else f": {adoption}"
@@ -417,7 +432,9 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         methods.append(out[1])
         figures.append(out[3])
         warned += out[4]
-    tables = [_event_table(analysis, label, es, cs, span)]
+    table = _event_table(analysis, label, es, cs, span)
+    tables = [table]
+    findings = [f.format(**_shown(table.engine, es, es_mean, cs)) for f in findings]
     limitations = []
     if "event_study" in analysis["estimators"]:
         limitations.append(
