@@ -225,11 +225,17 @@ class TableData:
         return self.row_keys.index(key)
 
     def numeric_columns(self) -> tuple[bool, ...]:
-        """Per column: whether it holds numbers (then aligned right); the first never does."""
+        """Per column: whether it holds numbers (then aligned right); the first never does.
+
+        A column is numeric when a cell holds a formatted number, or, in a table of text only,
+        when every cell reads as a number ("1,299", "47.1%"); a column of words that sometimes
+        look like numbers ("11.5%", "£6m per year") stays text.
+        """
         out = []
         for j in range(len(self.columns)):
             cells = [row[j] for row in self.cells if row[j].text()]
-            out.append(j > 0 and bool(cells) and any(c.is_numeric for c in cells))
+            formatted = any(c.format is not None for c in cells)
+            out.append(j > 0 and bool(cells) and (formatted or all(c.is_numeric for c in cells)))
         return tuple(out)
 
     def text_rows(self) -> list[list[str]]:
