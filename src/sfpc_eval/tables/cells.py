@@ -233,9 +233,9 @@ class TableData:
         """
         out = []
         for j in range(len(self.columns)):
+            formatted = any(row[j].format is not None for row in self.cells)
             cells = [row[j] for row in self.cells if row[j].text()]
-            formatted = any(c.format is not None for c in cells)
-            out.append(j > 0 and bool(cells) and (formatted or all(c.is_numeric for c in cells)))
+            out.append(j > 0 and (formatted or (bool(cells) and all(c.is_numeric for c in cells))))
         return tuple(out)
 
     def text_rows(self) -> list[list[str]]:
