@@ -50,8 +50,11 @@ MAX_VERTEX_SUBSETS = 250_000
 
 
 def first_difference_rows(n_pre: int, n_post: int) -> np.ndarray:
-    """Row ``r`` gives ``delta_{t} - delta_{t-1}`` for ``t = -n_pre + 1, ..., n_post`` in the
-    coordinates of the event-study coefficients (reference period, ``delta_0 = 0``, dropped)."""
+    """Return the first-difference operator of the differential trend.
+
+    Row ``r`` gives ``delta_t - delta_{t-1}`` for ``t = -n_pre + 1, ..., n_post`` in the
+    coordinates of the event-study coefficients (reference period, ``delta_0 = 0``, dropped).
+    """
     full = np.zeros((n_pre + n_post, n_pre + n_post + 1))
     for r in range(n_pre + n_post):
         full[r, r] = -1.0
@@ -60,7 +63,7 @@ def first_difference_rows(n_pre: int, n_post: int) -> np.ndarray:
 
 
 def rm_constraints(n_pre: int, n_post: int, mbar: float, s: int, positive: bool) -> np.ndarray:
-    """``A`` of one Delta^RM polyhedron, post-period rows only (``d = 0``).
+    """Return ``A`` of one Delta^RM polyhedron, post-period rows only (``d = 0``).
 
     ``s`` in ``-(n_pre - 1) .. 0`` marks the pre-period first difference
     ``delta_s - delta_{s-1}`` taken to be the largest, with sign ``+`` or ``-``.
@@ -131,8 +134,12 @@ class MomentPolyhedron:
     gram: np.ndarray  # vertices Sigma_Y vertices'
 
     @classmethod
-    def build(
-        cls, a_mat: np.ndarray, betahat: np.ndarray, sigma: np.ndarray, n_pre: int,
+    def build(  # noqa: D102 (a constructor, documented on the class)
+        cls,
+        a_mat: np.ndarray,
+        betahat: np.ndarray,
+        sigma: np.ndarray,
+        n_pre: int,
         l_vec: np.ndarray,
     ) -> MomentPolyhedron:
         post = a_mat[:, n_pre:]
@@ -163,7 +170,12 @@ class MomentPolyhedron:
         return float(np.quantile(eta, 1.0 - kappa))
 
     def accepts(
-        self, theta: np.ndarray, alpha: float, *, lf_cv: float | None, cap_at_lf: bool,
+        self,
+        theta: np.ndarray,
+        alpha: float,
+        *,
+        lf_cv: float | None,
+        cap_at_lf: bool,
         kappa: float,
     ) -> np.ndarray:
         """Whether the (hybrid) conditional test accepts each value in ``theta``."""
@@ -222,7 +234,7 @@ def truncated_normal_quantile(p: float, lower: np.ndarray, upper: np.ndarray) ->
 def rm_polyhedra(
     betahat: np.ndarray, sigma: np.ndarray, n_pre: int, l_vec: np.ndarray, mbar: float
 ) -> list[MomentPolyhedron]:
-    """The ``2 n_pre`` polyhedra whose union is Delta^RM(Mbar)."""
+    """Return the ``2 n_pre`` polyhedra whose union is Delta^RM(Mbar)."""
     n_post = len(l_vec)
     out = []
     for s in range(-(n_pre - 1), 1):

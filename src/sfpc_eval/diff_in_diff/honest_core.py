@@ -50,13 +50,14 @@ class RobustInterval:
     method: str
 
     def excludes_zero(self) -> bool:
+        """Whether zero lies outside the interval."""
         return bool(self.conf_low > 0 or self.conf_high < 0)
 
 
 def check_inputs(
     betahat: np.ndarray, sigma: np.ndarray, n_pre: int, l_vec: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Shapes, finiteness and symmetry of the arrays; returns float copies."""
+    """Check shapes, finiteness and symmetry of the arrays; return float copies."""
     betahat = np.asarray(betahat, dtype=float).reshape(-1)
     sigma = np.asarray(sigma, dtype=float)
     l_vec = np.asarray(l_vec, dtype=float).reshape(-1)
@@ -81,8 +82,11 @@ def check_inputs(
             f"`weights` must have one entry per post-period coefficient ({n_post}); got "
             f"{len(l_vec)}."
         )
-    bad = [name for name, arr in (("betahat", betahat), ("sigma", sigma), ("weights", l_vec))
-           if not np.all(np.isfinite(arr))]
+    bad = [
+        name
+        for name, arr in (("betahat", betahat), ("sigma", sigma), ("weights", l_vec))
+        if not np.all(np.isfinite(arr))
+    ]
     if bad:
         raise InvalidValueError(f"{', '.join(bad)} contain NaN or infinite values.")
     if not np.allclose(sigma, sigma.T, rtol=1e-8, atol=1e-14 * np.abs(sigma).max()):
@@ -95,8 +99,10 @@ def check_inputs(
 def original_interval(
     betahat: np.ndarray, sigma: np.ndarray, n_pre: int, l_vec: np.ndarray, alpha: float
 ) -> tuple[float, float, float, float]:
-    """``(estimate, std_error, conf_low, conf_high)`` of ``l' beta_post`` under parallel trends
-    (R's ``constructOriginalCS``: normal critical value)."""
+    """Return ``(estimate, std_error, conf_low, conf_high)`` of ``l' beta_post``.
+
+    Under parallel trends, with a normal critical value (R's ``constructOriginalCS``).
+    """
     est = float(l_vec @ betahat[n_pre:])
     se = float(np.sqrt(l_vec @ sigma[n_pre:, n_pre:] @ l_vec))
     z = float(stats.norm.ppf(1 - alpha / 2))
@@ -106,9 +112,12 @@ def original_interval(
 def default_m_values(
     restriction: str, betahat: np.ndarray, sigma: np.ndarray, n_pre: int, alpha: float
 ) -> np.ndarray:
-    """R's default grids: Mbar in 10 steps on [0, 2]; M in 10 steps from 0 to the largest
-    one-sided ``1 - alpha`` upper bound of the pre-period second differences (with one
-    pre-period coefficient, to its standard error)."""
+    """Return R's default grid of bounds.
+
+    Mbar in 10 steps on [0, 2]; M in 10 steps from 0 to the largest one-sided ``1 - alpha``
+    upper bound of the pre-period second differences (with one pre-period coefficient, to its
+    standard error).
+    """
     if restriction == "relative_magnitude":
         return np.linspace(0.0, 2.0, 10)
     if n_pre == 1:
@@ -128,9 +137,12 @@ def default_m_values(
 def _invert(
     accept: Callable[[np.ndarray], np.ndarray], center: float, scale: float
 ) -> tuple[float, float]:
-    """Hull of the accepted set: grid around ``center``, widened while its ends are accepted,
-    then each end point refined by bisection (infinite if still accepted after the last
-    widening; NaN when no grid point is accepted)."""
+    """Return the hull of the accepted set.
+
+    A grid around ``center``, widened while its ends are accepted, then each end point refined
+    by bisection (infinite if still accepted after the last widening; NaN when no grid point is
+    accepted).
+    """
     half = 20.0 * scale
     for _ in range(MAX_WIDENINGS):
         grid = np.linspace(center - half, center + half, GRID_POINTS)

@@ -62,7 +62,10 @@ class FlciResult:
 
 
 def folded_normal_quantile(t: float, alpha: float) -> float:
-    """``1 - alpha`` quantile of ``|N(t, 1)|``: the ``c >= 0`` with ``P(|N(t,1)| <= c) = 1 - alpha``.
+    """Return the ``1 - alpha`` quantile of ``|N(t, 1)|``.
+
+    The ``c >= 0`` with ``P(|N(t, 1)| <= c) = 1 - alpha``, by root-finding (R HonestDiD
+    simulates it with a million draws).
 
     Examples
     --------
@@ -206,8 +209,12 @@ def flci(
     >>> beta = np.array([0.01, 0.0, 0.3])      # two leads, one lag
     >>> sigma = np.diag([0.01, 0.01, 0.01])
     >>> r = flci(beta, sigma, 2, np.array([1.0]), m=0.0)
-    >>> round(r.center, 4), round(r.half_length, 4)   # linear extrapolation of the leads
-    (0.29, 0.4383)
+    >>> round(r.center, 4), round(r.half_length, 4)
+    (0.304, 0.2147)
+
+    With ``M = 0`` the trend is a line through the reference period: its slope, fitted to the
+    leads by least squares, is ``(-2 x 0.01 - 1 x 0) / (4 + 1) = -0.004``, so the effect is
+    ``0.3 + 0.004`` with variance ``0.01 + 0.01 / 5`` (half-length ``1.96 sqrt(0.012)``).
     """
     betahat = np.asarray(betahat, dtype=float)
     sigma = np.asarray(sigma, dtype=float)
