@@ -206,9 +206,15 @@ def test_plot_draws_original_and_robust_intervals(sim_es):
 
 # ------------------------------------------------------------------ bad inputs
 def test_result_without_pre_periods(sim_panel):
-    es = se.event_study(sim_panel, "y", "unit", "period", "cohort", window=(0, 3))
+    """Event study whose only pre-adoption period is the reference; CS aggregated from e = 0."""
+    es = se.event_study(
+        sim_panel, "y", "unit", "period", "cohort", window=(-1, 3), bin_endpoints=False
+    )
     with pytest.raises(se.DesignError, match="no pre-period coefficient"):
         se.honest_did(es)
+    cs = se.callaway_santanna(sim_panel, "y", "unit", "period", "cohort", base_period="universal")
+    with pytest.raises(se.DesignError, match="no pre-period estimate"):
+        se.honest_did(cs.aggregate("dynamic", min_e=0))
 
 
 @pytest.mark.parametrize("restriction", ["relative_magnitude", "smoothness"])

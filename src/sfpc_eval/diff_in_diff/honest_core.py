@@ -10,7 +10,7 @@ first stage ("C-LF", ``createSensitivityResults_relativeMagnitudes``) for relati
 bounds (Delta^RM(Mbar)). Where R inverts the test on a fixed grid of 1,000 points on
 ``[-20 sd, 20 sd]`` around zero, this module starts from a grid around the estimate, widens
 it while its ends are accepted, and refines each end point by bisection, so the end points are
-exact to about ``1e-9 sd`` rather than one grid step, and an interval is never cut off by the
+exact to about ``1e-12 sd`` rather than one grid step, and an interval is never cut off by the
 grid.
 """
 
@@ -159,14 +159,20 @@ def _invert(
 
 
 def _bisect(accept: Callable[[np.ndarray], np.ndarray], rejected: float, accepted: float) -> float:
-    """Boundary between a rejected and an accepted value, to 2**-50 of their distance."""
-    for _ in range(50):
-        mid = 0.5 * (accepted + rejected)
-        if accept(np.array([mid]))[0]:
-            accepted = mid
-        else:
-            rejected = mid
-    return float(accepted)
+    """Boundary between a rejected and an accepted value, to 64**-6 (~1e-11) of their distance.
+
+    Each round tests 63 points between them at once and keeps the outermost accepted one (the
+    hull of the accepted set, as R reports) with its rejected neighbour.
+    """
+    for _ in range(6):
+        points = np.linspace(rejected, accepted, 65)
+        acc = accept(points)
+        acc[-1] = True
+        k = int(np.flatnonzero(acc)[0])
+        if k == 0:  # cannot happen (points[0] was rejected); stay safe
+            return float(points[0])
+        rejected, accepted = float(points[k - 1]), float(points[k])
+    return accepted
 
 
 def robust_interval(

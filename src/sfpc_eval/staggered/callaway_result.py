@@ -221,6 +221,13 @@ class CallawayAggregate(ResultMixin):
             )
         fixed = (self.estimates == 0) & ~np.any(self.influence != 0, axis=0)
         times = [float(e) for e in self.index]
+        if not any(e < -1 or (e == -1 and not f) for f, e in zip(fixed, times, strict=True)):
+            raise DesignError(
+                "this dynamic aggregation has no pre-period estimate (event times "
+                f"{format_period(min(times))} to {format_period(max(times))}); HonestDiD bounds "
+                "the post-period violation of parallel trends by the pre-period one. Aggregate "
+                "with min_e at -2 or earlier."
+            )
         if not any(f and e == -1 for f, e in zip(fixed, times, strict=True)):
             raise DesignError(
                 "HonestDiD needs every event-time estimate measured against one base period, "
