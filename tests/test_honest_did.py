@@ -204,6 +204,40 @@ def test_plot_draws_original_and_robust_intervals(sim_es):
     assert ax.get_xlabel().startswith("Mbar")
 
 
+@pytest.mark.parametrize("m", [0.0, 0.05, 0.3])
+def test_one_lead_smoothness_closed_form(m):
+    """One lead (e=-2) suffices for Delta^SD: the only unbiased estimator under a linear trend
+    through the reference is beta_0 + beta_-2, and its worst-case bias over Delta^SD(M) is M
+    (the one second difference, delta_0 + delta_-2). So the FLCI is
+    ``beta_0 + beta_-2 -/+ cv_alpha(M / sd) sd``, cv the folded-normal quantile."""
+    from scipy import optimize, stats
+
+    vcov = np.array([[0.010, 0.002, 0.001], [0.002, 0.012, 0.004], [0.001, 0.004, 0.015]])
+    est = se.EventTimeEstimates((-2, 0, 1), np.array([0.05, 0.4, 0.5]), vcov, reference=-1)
+    res = se.honest_did(est, restriction="smoothness", m_values=[m])
+    center = 0.05 + 0.4
+    sd = np.sqrt(0.010 + 0.012 + 2 * 0.002)
+    t = m / sd
+    cv = optimize.brentq(
+        lambda c: stats.norm.cdf(c - t) - stats.norm.cdf(-c - t) - 0.95, 0, 20, xtol=1e-14
+    )
+    row = res.tidy().iloc[1]
+    assert row["conf_low"] == pytest.approx(center - cv * sd, abs=1e-12)
+    assert row["conf_high"] == pytest.approx(center + cv * sd, abs=1e-12)
+
+
+def test_invalid_input_variance_marks_every_row():
+    """A covariance the event study itself flags as invalid for the design (e.g. CR1 with one
+    treated council) makes every HonestDiD row invalid, with the reason."""
+    why = "CR1 is not valid with one treated cluster"
+    res = se.honest_did(
+        _small_estimates(valid=False, note=why), restriction="smoothness", m_values=[0.0]
+    )
+    tidy = res.tidy()
+    assert not tidy["valid"].any()
+    assert tidy["note"].str.contains(why).all()
+
+
 # ------------------------------------------------------------------ bad inputs
 def test_result_without_pre_periods(sim_panel):
     """Event study whose only pre-adoption period is the reference; CS aggregated from e = 0."""

@@ -65,12 +65,16 @@ class EventTermsMixin(ResultMixin):
         What :func:`~sfpc_eval.honest_did` reads (see :class:`~sfpc_eval.EventTimeEstimates`).
         """
         k = len(self.event_times)
+        terms = self.terms[:k]
+        invalid = [t for t in terms if not t.valid]
         return EventTimeEstimates(
             event_times=tuple(int(e) for e in self.event_times),
-            estimates=np.array([t.estimate for t in self.terms[:k]]),
+            estimates=np.array([t.estimate for t in terms]),
             vcov=np.asarray(self._event_vcov(), dtype=float),
             reference=getattr(self, "reference", None),
             source=getattr(self, "title", ""),
+            valid=not invalid,
+            note=invalid[0].note if invalid else "",
         )
 
     def event_table(self) -> pd.DataFrame:

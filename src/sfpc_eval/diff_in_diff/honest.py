@@ -355,6 +355,11 @@ def honest_did(
     )
     breakdown = breakdown_value(at, start)
     statistic = est / se if se > 0 else math.nan
+    validity: dict[str, bool] = {}
+    why = ""
+    if not inputs.valid:
+        why = inputs.note or "the event study's variance is not valid for this design"
+        validity = {"valid": False}
     terms = [
         Term(
             "original",
@@ -366,6 +371,8 @@ def honest_did(
             low,
             high,
             "parallel trends (normal reference)",
+            note=why,
+            **validity,
         )
     ]
     name = BOUND_NAMES[restriction]
@@ -375,6 +382,8 @@ def honest_did(
             note = f"empty: every value rejected at {name} = {iv.m:g}; the leads contradict it"
         elif math.isinf(iv.conf_low) or math.isinf(iv.conf_high):
             note = f"unbounded at {name} = {iv.m:g}: the data cannot bound the effect"
+        if validity:
+            note = f"{note}; {why}"
         terms.append(
             Term(
                 f"{name}={iv.m:g}",
@@ -383,6 +392,7 @@ def honest_did(
                 conf_high=iv.conf_high,
                 method=iv.method,
                 note=note,
+                **validity,
             )
         )
     return HonestDiDResult(

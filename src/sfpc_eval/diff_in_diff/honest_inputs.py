@@ -34,6 +34,11 @@ class EventTimeEstimates:
         relative to a common period, e.g. imputation effects).
     source : str
         What produced them (the result's title).
+    valid : bool
+        False when their covariance comes from a method that is not valid for the design (the
+        result's rows say so); every HonestDiD interval built on it is then marked invalid too.
+    note : str
+        Why not, when ``valid`` is False.
 
     Examples
     --------
@@ -50,6 +55,8 @@ class EventTimeEstimates:
     vcov: np.ndarray = field(repr=False)
     reference: int | None = -1
     source: str = ""
+    valid: bool = True
+    note: str = ""
 
     def split(self) -> tuple[np.ndarray, np.ndarray, int, tuple[int, ...]]:
         """Check the estimates suit HonestDiD; return ``(betahat, sigma, n_pre, post_times)``.

@@ -88,7 +88,13 @@ def plot_honest_did(result, ax: Axes | None = None) -> Axes:
     kind = "relative magnitude bound" if name == "Mbar" else "smoothness bound"
     ax.set_xlabel(f"{name} ({kind})")
     ax.set_ylabel(f"{result.conf_level:.0%} interval")
-    ax.set_title(result.target)
+    if bd == 0:
+        message = f"zero not excluded even at {name} = 0"
+    elif math.isinf(bd):
+        message = f"zero excluded at every {name} tried"
+    else:
+        message = f"zero excluded up to {name} = {bd:.3g}"
+    ax.set_title(f"{result.target}: {message}", fontsize=10)
     ax.legend(frameon=False, loc="best")
     ax.grid(alpha=0.3)
     return ax
