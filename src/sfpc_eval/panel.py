@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sfpc_eval._validate import SUPPRESSION_SYMBOLS, THOUSANDS_PATTERN
+from sfpc_eval._validate import SUPPRESSION_SYMBOLS, THOUSANDS_PATTERN, is_suppression_symbol
 from sfpc_eval.errors import (
     DuplicateObservationError,
     InvalidValueError,
@@ -28,7 +28,14 @@ from sfpc_eval.errors import (
     show_values,
 )
 
-__all__ = ["PanelSpec", "numeric_column", "require_columns", "require_present", "validate_panel"]
+__all__ = [
+    "PanelSpec",
+    "numeric_column",
+    "period_column",
+    "require_columns",
+    "require_present",
+    "validate_panel",
+]
 
 _SYMBOLS_LOWER = {s.lower() for s in SUPPRESSION_SYMBOLS}
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
@@ -149,6 +156,74 @@ def numeric_column(
             f"rows {show_values(_row_labels(data, bad))}."
         )
     return values
+
+
+def period_column(data: pd.DataFrame, column: str, *, argument: str = "time") -> pd.Series:
+    """Return the period column as values that sort in time order, or raise naming the rows.
+
+    Numbers, dates and ordered categoricals are periods as they are. Text that reads as numbers
+    (``"8"``, ``"2015"``) becomes numbers, so that ``"10"`` sorts after ``"9"``. Anything else
+    is refused: a DfE symbol (``c``, ``x``) or an infinite value is not a period, and other text
+    has no order a program can know.
+
+    Raises
+    ------
+    InvalidValueError
+        Naming the argument, the offending rows and values, and how to give an ordered column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> period_column(pd.DataFrame({"t": ["8", "9", "10"]}), "t").tolist()
+    [8, 9, 10]
+    """
+    raw = data[column]
+    where = f"`{argument}` column {column!r}"
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        if raw.cat.ordered:
+            return raw
+        raise InvalidValueError(
+            f"{where} is an unordered categorical; periods need an order. Make it ordered: "
+            f"pd.Categorical(df[{column!r}], categories=[...in time order...], ordered=True)."
+        )
+    if pd.api.types.is_datetime64_any_dtype(raw) or isinstance(raw.dtype, pd.PeriodDtype):
+        return raw
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        values = raw.to_numpy(dtype=float)
+        infinite = np.isinf(values)
+        if infinite.any():
+            raise InvalidValueError(
+                f"{where} holds infinite values in rows "
+                f"{show_values(_row_labels(data, infinite))}; a period must be a finite number "
+                "or a date."
+            )
+        return raw
+    texts = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+    symbols = texts.map(is_suppression_symbol).to_numpy(dtype=bool)
+    if symbols.any():
+        raise InvalidValueError(
+            f"{where} holds DfE symbols, not periods, in rows "
+            f"{show_values(_row_labels(data, symbols))} (values "
+            f"{show_values(sorted(set(texts[symbols])))}). Drop those rows or fix the column."
+        )
+    numbers = pd.to_numeric(texts, errors="coerce")
+    finite = np.isfinite(numbers.to_numpy(dtype=float))
+    if finite.all():
+        whole = (numbers == numbers.round()).all()
+        return numbers.astype("int64") if whole else numbers
+    if numbers.notna().all():
+        raise InvalidValueError(
+            f"{where} holds infinite values in rows "
+            f"{show_values(_row_labels(data, ~finite))}; a period must be a finite number or a "
+            "date."
+        )
+    shown = sorted({str(v) for v in texts[~finite]})[:5]
+    raise InvalidValueError(
+        f"{where} holds text ({show_values(shown)}) with no order a program can know: as text, "
+        "'10' sorts before '9' and 'Q1 2021' before 'Q4 2020'. Give periods as numbers (2015), "
+        f"dates, or an ordered categorical: pd.Categorical(df[{column!r}], categories=[...in "
+        "time order...], ordered=True)."
+    )
 
 
 def require_present(data: pd.DataFrame, column: str, *, argument: str) -> None:
