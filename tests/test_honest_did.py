@@ -308,9 +308,24 @@ def test_binned_end_points_with_pooled_rows(sim_panel):
         ({"m_values": [math.nan]}, "finite"),
         ({"conf_level": 1.5}, "conf_level"),
         ({"lf_draws": 10}, "lf_draws"),
+        ({"rng": np.random.default_rng(1)}, "rng"),
         ({"method": "FLCI"}, "C-LF"),
     ],
 )
 def test_other_bad_arguments(kwargs, match):
     with pytest.raises(se.InvalidValueError, match=match):
         se.honest_did(_small_estimates(), **kwargs)
+
+
+def test_unbounded_interval_is_said_not_silent():
+    """At Mbar = 1e6 the interval is wider than the search range (20 sd widened 8 times by 4,
+    about 1.3 million sd): reported as unbounded, with a note and a warning, not cut off at the
+    grid's end as R's fixed grid would."""
+    est = se.EventTimeEstimates(
+        (-3, -2, 0, 1), np.array([0.0, 0.1, 0.3, 0.4]), np.eye(4) * 0.01, reference=-1
+    )
+    with pytest.warns(se.UndefinedIntervalWarning, match="unbounded"):
+        res = se.honest_did(est, m_values=[1e6], target="average")
+    row = res.tidy().iloc[1]
+    assert row["conf_low"] == -np.inf and row["conf_high"] == np.inf
+    assert "cannot bound" in row["note"]

@@ -21,6 +21,7 @@ The *breakdown value* is the largest bound at which the interval still excludes 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -41,7 +42,7 @@ from sfpc_eval.diff_in_diff.honest_core import (
     robust_interval,
 )
 from sfpc_eval.diff_in_diff.honest_inputs import EventTimeEstimates
-from sfpc_eval.errors import InvalidValueError, show_values
+from sfpc_eval.errors import InvalidValueError, UndefinedIntervalWarning, show_values
 from sfpc_eval.results import ResultMixin, Term
 
 if TYPE_CHECKING:
@@ -297,7 +298,8 @@ def honest_did(
     lf_draws : int, default 10000
         Simulation draws for the least-favourable critical value of C-LF (R uses 1,000).
     rng : int, default 0
-        Seed of those draws.
+        Seed of those draws, reused at every bound (as R reuses its ``seed``) so the intervals
+        and the breakdown value come from one critical-value simulation per polyhedron.
 
     Returns
     -------
@@ -336,6 +338,12 @@ def honest_did(
     alpha = 1.0 - level
     if isinstance(lf_draws, bool) or not isinstance(lf_draws, int | np.integer) or lf_draws < 100:
         raise InvalidValueError(f"`lf_draws` must be a whole number >= 100; got {lf_draws!r}.")
+    if isinstance(rng, bool) or not isinstance(rng, int | np.integer) or rng < 0:
+        raise InvalidValueError(
+            f"`rng` must be a non-negative whole number (the seed of the least-favourable "
+            f"critical value, reused at every bound so that intervals and the breakdown value "
+            f"are consistent); got {rng!r}."
+        )
     ms = _m_values(m_values, restriction)
     inputs = _estimates_of(result)
     betahat, sigma, n_pre, post_times = inputs.split()
@@ -382,6 +390,8 @@ def honest_did(
             note = f"empty: every value rejected at {name} = {iv.m:g}; the leads contradict it"
         elif math.isinf(iv.conf_low) or math.isinf(iv.conf_high):
             note = f"unbounded at {name} = {iv.m:g}: the data cannot bound the effect"
+        if not (math.isfinite(iv.conf_low) and math.isfinite(iv.conf_high)):
+            warnings.warn(f"honest_did: the interval is {note}.", UndefinedIntervalWarning, 2)
         if validity:
             note = f"{note}; {why}"
         terms.append(

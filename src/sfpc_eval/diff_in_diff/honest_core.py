@@ -148,7 +148,18 @@ def _invert(
         grid = np.linspace(center - half, center + half, GRID_POINTS)
         acc = accept(grid)
         if not acc.any():
-            return np.nan, np.nan
+            # a set narrower than the grid step: look again, 100 times finer, near the centre
+            fine = np.linspace(center - half / 100, center + half / 100, GRID_POINTS)
+            acc_fine = accept(fine)
+            if not acc_fine.any():
+                return np.nan, np.nan
+            first, last = np.flatnonzero(acc_fine)[[0, -1]]
+            if first == 0 or last == len(fine) - 1:
+                return np.nan, np.nan
+            return (
+                _bisect(accept, fine[first - 1], fine[first]),
+                _bisect(accept, fine[last + 1], fine[last]),
+            )
         if not (acc[0] or acc[-1]):
             break
         half *= 4.0
