@@ -240,7 +240,7 @@ def flci(
         else:
             # chi is unimodal along the frontier (convex in sd, and sd is monotone in lambda):
             # scan, then refine the best bracket.
-            grid = lam_max * np.concatenate([[0.0], np.geomspace(1e-6, 1.0, 60)])
+            grid = lam_max * np.concatenate([[0.0], np.geomspace(1e-6, 1.0, 30)])
             values = [half_length(*point(lam)[1:]) for lam in grid]
             best = int(np.argmin(values))
             lo = grid[max(best - 1, 0)]
