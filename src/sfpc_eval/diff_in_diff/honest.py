@@ -143,7 +143,7 @@ class HonestDiDResult(ResultMixin):
         else:
             breakdown = f"{self.bound_name} = {format_number(bd)}"
         return [
-            ("From", self.source),
+            ("From", self.source or "event-time estimates given directly"),
             ("Target", f"{self.target} (weights {weights})"),
             ("Pre-period coefficients", str(self.n_pre)),
             ("Method", METHOD_TEXT[self.method]),
@@ -191,7 +191,7 @@ def _estimates_of(result: object) -> EventTimeEstimates:
     getter = getattr(result, "event_time_estimates", None)
     if getter is None:
         raise InvalidValueError(
-            f"honest_did needs an event-study result (event_study, sun_abraham, imputation, or "
+            f"honest_did needs an event-study result (event_study, sun_abraham or "
             f"callaway_santanna(...).aggregate('dynamic')) or EventTimeEstimates; got "
             f"{type(result).__name__}, which has no event times."
         )
