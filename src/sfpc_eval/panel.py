@@ -61,6 +61,36 @@ def require_columns(data: pd.DataFrame, columns: Mapping[str, str | None]) -> No
     for argument, column in columns.items():
         if column is not None and column not in data.columns:
             raise MissingColumnError(argument, [column], [str(c) for c in data.columns])
+    named = [c for c in columns.values() if c is not None]
+    twice = sorted({str(c) for c in data.columns[data.columns.duplicated()] if c in named})
+    if twice:
+        raise InvalidValueError(
+            f"`data` has more than one column called {show_values(twice)}; rename or drop the "
+            "copies so that each argument names one column."
+        )
+    _refuse_shared_roles(columns)
+    if len(data) == 0:
+        raise InvalidValueError("`data` has no rows; there is nothing to estimate from.")
+
+
+_DISTINCT_ROLES = ("outcome", "treated", "cohort", "before", "after", "covariates")
+"""Roles whose column may not serve any other role: the outcome as its own covariate, or the
+treatment as the outcome, would be accepted and give a meaningless estimate."""
+
+
+def _refuse_shared_roles(columns: Mapping[str, str | None]) -> None:
+    by_column: dict[str, list[str]] = {}
+    for argument, column in columns.items():
+        if column is not None:
+            by_column.setdefault(column, []).append(argument)
+    for column, arguments in by_column.items():
+        distinct = [a for a in arguments if a.split("[")[0] in _DISTINCT_ROLES]
+        if len(arguments) > 1 and distinct:
+            raise InvalidValueError(
+                f"column {column!r} is given as {' and as '.join(f'`{a}`' for a in arguments)}; "
+                f"{'the ' + distinct[0] if len(distinct) == 1 else 'these'} must be a column of "
+                "its own. Name a different column for each."
+            )
 
 
 def _row_labels(data: pd.DataFrame, mask: np.ndarray) -> list[object]:
@@ -116,10 +146,20 @@ def numeric_column(
     >>> numeric_column(df, "cpp", argument="outcome", thousands=",").tolist()
     [974.0, 1032.0]
     """
+    if thousands not in (None, ","):
+        raise InvalidValueError(
+            f"`thousands` may only be None or ','; got {thousands!r}. DfE and ONS files group "
+            "thousands with commas; a '.' separator would be read as a decimal point."
+        )
     raw = data[column]
     where = f"`{argument}` column {column!r}"
     if pd.api.types.is_bool_dtype(raw):
         raise InvalidValueError(f"{where} is boolean; pass 0/1 numbers if that is intended.")
+    if pd.api.types.is_complex_dtype(raw):
+        raise InvalidValueError(
+            f"{where} holds complex numbers; an outcome or count is real. Pass the real part "
+            "(df[col].to_numpy().real) if that is what you mean."
+        )
     if pd.api.types.is_numeric_dtype(raw):
         values = raw.astype("float64")
     else:
