@@ -54,8 +54,12 @@ def promised(comment: str) -> tuple[list[str], list[str]]:
 def test_the_readme_has_python_blocks_with_checkable_comments():
     blocks = python_blocks(README.read_text())
     assert len(blocks) >= 4
-    prints = [c for b in blocks for line, c in comments(b).items()
-              if b.splitlines()[line - 1].lstrip().startswith("print(")]
+    prints = [
+        c
+        for b in blocks
+        for line, c in comments(b).items()
+        if b.splitlines()[line - 1].lstrip().startswith("print(")
+    ]
     assert len(prints) >= 8
 
 
@@ -77,7 +81,7 @@ def test_every_readme_block_runs_and_prints_what_its_comment_says(tmp_path, monk
             out = io.StringIO()
             with contextlib.redirect_stdout(out), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                exec(compile(source, "README.md", "exec"), namespace)  # noqa: S102
+                exec(compile(source, "README.md", "exec"), namespace)
             printed = out.getvalue()
             is_print = (
                 isinstance(statement, ast.Expr)

@@ -148,8 +148,7 @@ def test_every_table_downloads_as_csv_and_excel_with_the_shown_cells(page):
         first = 1 + next(
             r
             for r in range(2, 6)
-            if (sheet.cell(r, 1).value or "") == _header(table)
-            and sheet.cell(r, 1).font.bold
+            if (sheet.cell(r, 1).value or "") == _header(table) and sheet.cell(r, 1).font.bold
         )
         for i, row in enumerate(body):
             for j, (text, _) in enumerate(row):
