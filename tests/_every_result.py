@@ -109,6 +109,11 @@ def builders() -> dict[str, Callable[[], object]]:
 
     stag = _staggered
 
+    def unbinned():
+        return se.event_study(
+            stag(), "cla_rate", "la", "year", "cohort", window=(-4, 2), bin_endpoints=False
+        )
+
     def cs():
         return se.callaway_santanna(stag(), "cla_rate", "la", "year", "cohort")
 
@@ -130,6 +135,8 @@ def builders() -> dict[str, Callable[[], object]]:
         "event_study": lambda: se.event_study(
             stag(), "cla_rate", "la", "year", "cohort", window=(-4, 2)
         ),
+        "honest_rm": lambda: se.honest_did(unbinned(), m_values=[0.5, 1]),
+        "honest_sm": lambda: se.honest_did(unbinned(), restriction="smoothness", m_values=[0.5]),
         "sun_abraham": lambda: se.sun_abraham(stag(), "cla_rate", "la", "year", "cohort"),
         "imputation": lambda: se.imputation(stag(), "cla_rate", "la", "year", "cohort"),
         "bacon": lambda: se.bacon(stag(), "cla_rate", "la", "year", "cohort"),

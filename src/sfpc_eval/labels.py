@@ -160,6 +160,8 @@ TERMS: dict[str, str] = {
     "level_change": "Change in level at the start",
     "slope_change": "Change in trend (per period)",
     "effect_at_end": "Effect at the last period",
+    # HonestDiD sensitivity
+    "original": "Under parallel trends",
     # Goodman-Bacon comparison types
     "treated vs never treated": "Treated vs never treated",
     "earlier vs later treated": "Earlier vs later treated",
@@ -208,6 +210,7 @@ INFERENCE: dict[str, str] = {
     "t": "t",
     "delta": "Delta method",
     "none": "None",
+    "honest": "Robust to violations of parallel trends",
 }
 
 ESTIMATORS: dict[str, str] = {
@@ -217,6 +220,7 @@ ESTIMATORS: dict[str, str] = {
     "imputation": "Imputation (Borusyak, Jaravel & Spiess)",
     "callaway_santanna": "Callaway & Sant'Anna",
     "bacon": "Goodman-Bacon decomposition",
+    "honest_did": "HonestDiD sensitivity (Rambachan & Roth)",
     "synthetic_control": "Synthetic control",
     "synthetic_did": "Synthetic difference-in-differences",
     "its": "Interrupted time series",
@@ -328,6 +332,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], str], str]], ..
     (
         re.compile(rf"^ATT\(({_VALUE}), ({_VALUE})\)$"),
         lambda m, unit: f"Adopting in {m.group(1)}, effect in {m.group(2)}",
+    ),
+    (
+        re.compile(r"^Mbar=(\S+)$"),
+        lambda m, unit: f"Violations up to {m.group(1)} x the largest before adoption",
+    ),
+    (
+        re.compile(r"^M=(\S+)$"),
+        lambda m, unit: f"Trend changes up to {m.group(1)} per {unit}",
     ),
     (
         re.compile(r"^exposure\[(\d+)\]$"),
