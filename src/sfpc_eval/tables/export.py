@@ -252,6 +252,10 @@ def xlsx_bytes(tables: TableData | Sequence[TableData]) -> bytes:
             width = min(max(len(t) for t in texts) + 2, 60)
             sheet.column_dimensions[_column_letter(j)].width = width
         sheet.freeze_panes = sheet.cell(row=header_row + 1, column=2)
+        sheet.page_setup.orientation = "landscape"  # printed: every column on one page width
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0
     buffer = io.BytesIO()
     book.save(buffer)
     return _repack(buffer.getvalue(), "docProps/core.xml")
@@ -263,13 +267,39 @@ def _column_letter(index: int) -> str:
     return get_column_letter(index)
 
 
+_LOOK = {
+    "firstRow": "1",
+    "lastRow": "0",
+    "firstColumn": "0",
+    "lastColumn": "0",
+    "noHBand": "1",
+    "noVBand": "1",
+}
+_PAGE_WIDTH = 6.3  # inches of an A4 page inside its margins
+
+
+def _column_widths(table: TableData) -> list[float]:
+    """Return column widths in inches, a page wide in all.
+
+    Numbers and intervals never wrap (a column is at least as wide as its widest number);
+    words wrap beyond 18 characters (30 in the first column, the row labels).
+    """
+    weights = []
+    for j, name in enumerate(table.columns):
+        cells = [row[j] for row in table.cells]
+        numbers = [len(c.text()) for c in cells if c.format is not None]
+        words = [len(c.text()) for c in cells if c.format is None] + [len(name)]
+        weights.append(max([*numbers, min(max(words), 30 if j == 0 else 18), 6]))
+    return [_PAGE_WIDTH * w / sum(weights) for w in weights]
+
+
 def docx_bytes(tables: TableData | Sequence[TableData]) -> bytes:
     """Return a Word document of the tables (title as a caption, then facts and notes)."""
     import docx
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
-    from docx.shared import Pt
+    from docx.shared import Inches, Pt
 
     items = [tables] if isinstance(tables, TableData) else list(tables)
     document = docx.Document()
@@ -283,9 +313,16 @@ def docx_bytes(tables: TableData | Sequence[TableData]) -> bytes:
         grid.style = document.styles[TABLE_STYLE]
         grid.alignment = WD_TABLE_ALIGNMENT.CENTER
         look = grid._tbl.tblPr.find(qn("w:tblLook"))
-        if look is not None:  # header row styled, no banded rows or first-column emphasis
-            look.set(qn("w:noHBand"), "1")
-            look.set(qn("w:firstColumn"), "0")
+        if look is not None:  # the header row styled; no banded rows, no column emphasis
+            look.set(qn("w:val"), "0620")  # the same as a bit mask, for readers that use it
+            for flag, value in _LOOK.items():
+                look.set(qn(f"w:{flag}"), value)
+        grid.autofit = False
+        widths = _column_widths(table)
+        for j, width in enumerate(widths):
+            grid.columns[j].width = Inches(width)
+            for cell in grid.columns[j].cells:
+                cell.width = Inches(width)
         if groups:
             col = 0
             for name, n in table.column_groups:

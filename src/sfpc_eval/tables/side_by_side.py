@@ -224,8 +224,8 @@ def side_by_side(
         What goes under each estimate: the confidence interval, the standard error (in
         brackets), or nothing.
     stars : bool or sequence of float, default False
-        Significance stars after estimates: ``True`` for * p < 0.1, ** p < 0.05, *** p < 0.01,
-        or your own thresholds. Off by default.
+        Significance stars after estimates: ``True`` for ``*`` p < 0.1, ``**`` p < 0.05 and
+        ``***`` p < 0.01, or your own thresholds. Off by default.
     facts : bool or sequence of str, default True
         The model facts to show (see :data:`FACT_ROWS`); ``False`` for none.
     conf_level : float, optional
