@@ -145,13 +145,12 @@ def staggered_panel(root: Path) -> tuple[pd.DataFrame, dict]:
     return frame, meta
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Write ``council_panel.csv``, ``staggered_panel.csv`` and ``PROVENANCE.json``."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m sfpc_eval.datasets.make DFE_FOLDER", file=sys.stderr)
-        return 2
-    root = Path(args[0]).resolve()
+def write(root: Path, out: Path = HERE) -> dict:
+    """Build both panels from the DfE files under ``root`` and write them, with provenance.
+
+    Returns the provenance record written to ``out / "PROVENANCE.json"``.
+    """
+    root = Path(root).resolve()
     provenance: dict = {
         "generator": "python -m sfpc_eval.datasets.make DFE_FOLDER",
         "sfpc_eval": __version__,
@@ -161,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name, build in (("council_panel", council_panel), ("staggered_panel", staggered_panel)):
         frame, meta = build(root)
-        path = HERE / f"{name}.csv"
+        path = Path(out) / f"{name}.csv"
         frame.to_csv(path, index=False, lineterminator="\n")
         files = meta.pop("files")
         meta["rows"] = len(frame)
@@ -169,8 +168,19 @@ def main(argv: list[str] | None = None) -> int:
         meta["sha256"] = _sha256(path)
         meta["source_files"] = {f: _sha256(root / f) for f in files}
         provenance["datasets"][name] = meta
-        print(f"wrote {path.name}: {len(frame)} rows")
-    (HERE / "PROVENANCE.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    (Path(out) / "PROVENANCE.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    return provenance
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write ``council_panel.csv``, ``staggered_panel.csv`` and ``PROVENANCE.json``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m sfpc_eval.datasets.make DFE_FOLDER", file=sys.stderr)
+        return 2
+    record = write(Path(args[0]))
+    for name, meta in record["datasets"].items():
+        print(f"wrote {name}.csv: {meta['rows']} rows")
     return 0
 
 
