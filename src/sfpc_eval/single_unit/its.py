@@ -28,6 +28,7 @@ from sfpc_eval.errors import (
     UnreliableInferenceWarning,
     show_values,
 )
+from sfpc_eval.labels import label
 from sfpc_eval.panel import numeric_column, require_columns, require_present
 from sfpc_eval.results import ResultMixin, Term
 
@@ -119,7 +120,7 @@ class ItsResult(ResultMixin):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Interrupted time series: {self.outcome} from {self.start}"
+        return f"Interrupted time series: {label(self.outcome)} from {self.start}"
 
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""

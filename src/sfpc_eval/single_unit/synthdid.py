@@ -35,6 +35,7 @@ import pandas as pd
 from sfpc_eval._terms import wald_term
 from sfpc_eval._validate import check_conf_level, check_count
 from sfpc_eval.errors import DesignError, InvalidValueError
+from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.single_unit.synthetic import _outcome_panel, _progress
 
@@ -195,7 +196,7 @@ class SyntheticDidResult(ResultMixin):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Synthetic difference-in-differences: {self.outcome} from {self.start}"
+        return f"Synthetic difference-in-differences: {label(self.outcome)} from {self.start}"
 
     @property
     def estimate(self) -> float:

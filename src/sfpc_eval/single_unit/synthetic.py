@@ -36,6 +36,7 @@ from sfpc_eval.errors import (
     PoorPreFitWarning,
     show_values,
 )
+from sfpc_eval.labels import label
 from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import ResultMixin, Term
 
@@ -300,7 +301,7 @@ class SyntheticControlResult(ResultMixin):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Synthetic control: {self.outcome} of {self.treated_unit} from {self.start}"
+        return f"Synthetic control: {label(self.outcome)} of {self.treated_unit} from {self.start}"
 
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""

@@ -100,7 +100,10 @@ class SteppedWedgeResult(ResultMixin):
         """Input lines for the summary."""
         lines = [
             ("outcome", f"{label(self.outcome)} ({self.outcome}; binary)"),
-            ("clusters / periods", f"{self.n_clusters} {self.cluster} / {self.n_periods}"),
+            (
+                "clusters / periods",
+                f"{self.n_clusters} ({label(self.cluster, lower=True)}) / {self.n_periods}",
+            ),
             ("rows / cells", f"{self.n_obs:,} / {self.n_cells:,}"),
             ("inference", self.method),
         ]
