@@ -385,9 +385,13 @@ def _event_table(analysis, label, es, cs, span: str) -> TableBlock:
             "(the reference period, 0 by construction)."
         )
     if cs is not None:
+        before = {
+            "varying": "each compares consecutive periods",
+            "universal": "each compares with the period before adoption",
+        }[analysis["base_period"]]
         notes.append(
             "Callaway & Sant'Anna: each event time averages the cohorts' group-time effects, "
-            "weighted by cohort size; before adoption, each compares consecutive periods."
+            f"weighted by cohort size; before adoption, {before}."
         )
     return effect_table(
         f"Staggered adoption: effect on {label} per 10,000 by years since adoption",
