@@ -447,3 +447,16 @@ def test_summary_of_every_result_renders_in_every_format(tmp_path):
         frame = summary.to_frame()
         assert len(frame) == len(res.terms), name
     np.testing.assert_equal(len(every_result()) > 25, True)
+
+
+def test_every_term_prints_one_readable_line():
+    for name, res in every_result().items():
+        own = res.term_labels()
+        for term in res.terms:
+            line = str(res.term(term.term))
+            assert "\n" not in line and "Term(" not in line, (name, line)
+            assert line.startswith(se.label(term.term)), (name, line)
+            if term.term in own:  # a result's own label is used in its tables, not by the term
+                assert own[term.term] in res.summary().as_text()
+            if not math.isnan(term.conf_low) and not math.isinf(term.conf_low):
+                assert f"{res.conf_level:.0%} CI [" in line, (name, line)
