@@ -394,6 +394,7 @@ def label(
     *,
     time_unit: str = "year",
     lower: bool = False,
+    short: bool = False,
 ) -> str:
     """Return the plain-English label of a code name.
 
@@ -410,6 +411,9 @@ def label(
     lower : bool, default False
         The lower-case form, for the middle of a sentence ("children looked after per 10,000
         children"); acronyms such as "ONS" keep their case.
+    short : bool, default False
+        For a DfE count, its subject without the date ("Children looked after" rather than
+        "Children looked after at 31 March"), for sentences that give the date elsewhere.
 
     Returns
     -------
@@ -419,12 +423,14 @@ def label(
     --------
     >>> label("ATT(g=2021)"), label("exposure[2]"), label("period[3]")
     ('Councils adopting in 2021', '2 periods after switching', 'Period: 3')
-    >>> label("my_column")
-    'my_column'
+    >>> label("my_column"), label("cla", short=True)
+    ('my_column', 'Children looked after')
     """
     key = str(name)
     if overrides and key in overrides:
         text = str(overrides[key])
+    elif short and key in _RATE_SUBJECT:
+        text = _RATE_SUBJECT[key]
     else:
         found = _lookup(key, time_unit)
         text = key if found is None else found

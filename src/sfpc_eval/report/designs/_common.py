@@ -2,8 +2,8 @@
 
 Examples
 --------
->>> interval(-52.61, -41.07, "%")
-'[-52.6%, -41.1%]'
+>>> label_of("cla"), label_of("cla_rate")
+('children looked after', 'children looked after per 10,000 children')
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ __all__ = [
     "child_counts_table",
     "count_text",
     "effect_table",
-    "interval",
     "label_of",
     "plain",
     "recording_warnings",
@@ -39,33 +38,13 @@ __all__ = [
     "shade_note",
 ]
 
-_SHORT = {
-    "cla": "children looked after",
-    "cpp": "children on child protection plans",
-    "cin": "children in need",
-    "referrals": "referrals to children's social care",
-    "cla_started": "children starting to be looked after",
-    "cla_ceased": "children ceasing to be looked after",
-}
-
 
 def label_of(outcome: str) -> str:
-    """Name of an outcome in the middle of a sentence (no "at 31 March" on a DfE measure).
+    """Name of an outcome in the middle of a sentence (a DfE measure without "at 31 March").
 
-    Other names come from the label vocabulary (:func:`sfpc_eval.labels.label`), lower case.
+    The words come from the label vocabulary (:func:`sfpc_eval.labels.label`).
     """
-    return _SHORT.get(outcome) or label(outcome, lower=True)
-
-
-def interval(low: float, high: float, unit: str = "") -> str:
-    """``[low, high]`` with one decimal for percentages, else four significant figures."""
-    if math.isnan(low) and math.isnan(high):
-        return "not available"
-    if math.isinf(low) or math.isinf(high):
-        return "unbounded (too few possible assignments)"
-    if unit == "%":
-        return f"[{low:.1f}%, {high:.1f}%]"
-    return f"[{format_number(low)}, {format_number(high)}]"
+    return label(outcome, lower=True, short=True)
 
 
 def count_text(value: float) -> str:

@@ -23,7 +23,6 @@ from sfpc_eval.report.designs._common import (
     check_units,
     check_years,
     count_text,
-    interval,
     label_of,
     sentence,
     shade_note,
@@ -254,18 +253,18 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         methods = ()
     else:
         result = compare_counts(*counts, labels=years, conf_level=level)
-        tables.append(_change_table(result, rates, level))
-        pct = result.percent_change
+        change = _change_table(result, rates, level)
+        tables.append(change)
+        quoted = change.engine.text_rows()  # the findings quote the table
         findings.append(
             f"{sentence(label)} in {unit}: {count_text(counts[0])} in {years[0]} and "
-            f"{count_text(counts[1])} in {years[1]}, a change of {pct.estimate:+.1f}% "
-            f"({level:.0%} CI {interval(pct.conf_low, pct.conf_high, '%')[1:-1]})."
+            f"{count_text(counts[1])} in {years[1]}, a change of {quoted[0][3]} "
+            f"({level:.0%} CI {quoted[0][4]})."
         )
         if rates is not None:
-            rp = rates.percent_change
             findings.append(
                 f"Per 10,000 children: {rates.term('before').estimate:.1f} to "
-                f"{rates.term('after').estimate:.1f}, {rp.estimate:+.1f}%."
+                f"{rates.term('after').estimate:.1f}, {quoted[1][3]}."
             )
         method = result.term("rate_ratio").method
         methods = (
