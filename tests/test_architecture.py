@@ -112,6 +112,7 @@ PUBLIC_API = sorted(
         "HeteroskedasticityRobust",
         "ImputationResult",
         "InvalidValueError",
+        "LabelError",
         "ItsResult",
         "LaPanel",
         "MeanComparison",

@@ -33,6 +33,7 @@ __all__ = [
     "FileColumnsError",
     "FileEncodingError",
     "InvalidValueError",
+    "LabelError",
     "MissingColumnError",
     "PoorPreFitWarning",
     "RegistryError",
@@ -323,3 +324,28 @@ class ExportError(InvalidValueError):
 
     An unknown format, or a folder that is missing or not writable.
     """
+
+
+class LabelError(SfpcEvalError, KeyError):
+    """A ``labels`` mapping names something the figure or table does not show.
+
+    Raised by the plotting functions (and every ``result.plot()``) when a key of ``labels`` is
+    not one of the names the figure words: its columns, groups, councils or terms. A misspelt
+    key would otherwise be ignored silently and the code name would stay on the chart.
+
+    Attributes
+    ----------
+    unknown : list of str
+        The keys that name nothing in the figure.
+    known : list of str
+        The names the figure can relabel.
+    """
+
+    def __init__(self, message: str, *, unknown: Sequence[str] = (), known: Sequence[str] = ()):
+        self.unknown = list(unknown)
+        self.known = list(known)
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        # KeyError would otherwise quote the whole message.
+        return str(self.args[0])

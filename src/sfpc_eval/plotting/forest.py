@@ -1,0 +1,218 @@
+"""Forest plot: one effect under several models or inference methods, one row each.
+
+Used to show how much an answer depends on the choices behind it: the GLMM, GEE and GLM of a
+stepped-wedge trial, or CR2, the wild cluster bootstrap and randomization inference for one DiD.
+Each row is the estimate with its interval, and the numbers are written beside it; a row whose
+inference is not valid for the design (``Term.valid`` is False) is drawn hollow and marked with
+a dagger; an unbounded interval runs to the edge of the plot with an arrow.
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import sfpc_eval as se
+>>> a = se.compare_counts(974, 515, labels=("2011", "2017"))
+>>> b = se.compare_counts(1020, 930, exposure=(160_000, 161_500))
+>>> ax = plot_forest({"Leeds": a, "Elsewhere": b}, term="percent_change")
+>>> [t.get_text() for t in ax.get_yticklabels()]
+['Leeds', 'Elsewhere']
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sfpc_eval.errors import InvalidValueError
+from sfpc_eval.labels import label, scale_of
+from sfpc_eval.plotting.layout import finish
+from sfpc_eval.plotting.style import (
+    FONT_SIZE,
+    TEXT,
+    TREATED,
+    check_labels,
+    context,
+    new_axes,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["plot_forest"]
+
+DAGGER = "\u2020"
+_UNITS = {"percent": " (%)", "pp": " (percentage points)", "ratio": "", "number": ""}
+
+
+def _pick_term(results: Sequence[tuple[str, Any]], term: str | None) -> str:
+    if term is None:
+        term = results[0][1].headline.term
+    lacking = [name for name, res in results if term not in {t.term for t in res.terms}]
+    if lacking:
+        raise InvalidValueError(
+            f"`term` {term!r} is not a term of {', '.join(map(repr, lacking))}; their terms are "
+            f"{', '.join(t.term for t in dict(results)[lacking[0]].terms)}."
+        )
+    return term
+
+
+def plot_forest(
+    results: Mapping[str, Any] | Sequence[tuple[str, Any]],
+    *,
+    term: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    source: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw one effect from several results as rows of estimates with intervals.
+
+    Parameters
+    ----------
+    results : mapping of str to result, or sequence of (name, result)
+        The results, in the order to draw them (top first). Names are worded by the label
+        vocabulary (``"CR2"``, ``"glmm"``, ``"randomization"``...) unless ``labels`` says
+        otherwise.
+    term : str, optional
+        The term to draw (default: the first result's headline term, e.g. ``treated`` for a
+        linear DiD, ``odds_ratio`` for a trial). Every result must have it.
+    labels : mapping, optional
+        Words for the result names and for the term (the x axis).
+    title, source : str, optional
+        Main-message title and source line.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    InvalidValueError
+        No results, or a result without ``term``.
+    LabelError
+        ``labels`` names something not drawn.
+    """
+    rows = list(results.items()) if isinstance(results, Mapping) else list(results)
+    if not rows:
+        raise InvalidValueError("`results` is empty; pass at least one result to draw.")
+    term = _pick_term(rows, term)
+    words = check_labels(labels, [name for name, _ in rows] + [term])
+    first = rows[0][1]
+    scale = first.term_scales().get(term, scale_of(term))
+    factor = 100.0 if scale == "pp" else 1.0
+    terms = [res.term(term) for _, res in rows]
+    shown = [
+        (t.estimate * factor, t.conf_low * factor, t.conf_high * factor, t.valid, t.p_value)
+        for t in terms
+    ]
+    finite = [v for e, lo, hi, _, _ in shown for v in (e, lo, hi) if math.isfinite(v)]
+    if scale == "ratio":
+        finite = [v for v in finite if v > 0]
+    reference = 1.0 if scale == "ratio" else 0.0
+    lo_edge = min([*finite, reference])
+    hi_edge = max([*finite, reference])
+    ax = new_axes(ax, size=(7.0, 1.8 + 0.7 * len(rows)))
+    if scale == "ratio":
+        ax.set_xscale("log")
+        pad = (hi_edge / lo_edge) ** 0.08
+        limits = (lo_edge / pad, hi_edge * pad)
+    else:
+        pad = 0.08 * (hi_edge - lo_edge or 1.0)
+        limits = (lo_edge - pad, hi_edge + pad)
+    ax.set_xlim(*limits)
+    context(ax.axvline(reference, color=TEXT, linewidth=0.8))
+    names = []
+    notes = []
+    invalid_drawn = False
+    for y, ((name, _), (est, low, high, valid, p)) in enumerate(zip(rows, shown, strict=True)):
+        shown_name = words.get(name, label(name))
+        names.append(shown_name if valid else f"{shown_name} {DAGGER}")
+        face = TREATED if valid else "white"
+        invalid_drawn |= not valid
+        if math.isfinite(low) and math.isfinite(high):
+            ax.plot([low, high], [y, y], color=TREATED, linewidth=2, solid_capstyle="butt")
+        elif not (math.isnan(low) and math.isnan(high)):
+            a = limits[0] if not math.isfinite(low) else low
+            b = limits[1] if not math.isfinite(high) else high
+            ax.plot([a, b], [y, y], color=TREATED, linewidth=2)
+            for end, open_end, marker in (
+                (a, not math.isfinite(low), "<"),
+                (b, not math.isfinite(high), ">"),
+            ):
+                if open_end:
+                    ax.plot(
+                        [end], [y], marker=marker, color=TREATED, markersize=7, linestyle="none"
+                    )
+        ax.plot(
+            [est],
+            [y],
+            marker="o",
+            markersize=8,
+            color=TREATED,
+            markerfacecolor=face,
+            markeredgewidth=1.8,
+            linestyle="none",
+        )
+        notes.append(_row_text(est, low, high, p, scale))
+    ax.set_yticks(range(len(rows)), ["\n".join(textwrap.wrap(n, 24)) for n in names])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    for y, (text, (est, *_)) in enumerate(zip(notes, shown, strict=True)):
+        ax.annotate(
+            text,
+            xy=(0.01, y),
+            xycoords=("axes fraction", "data"),
+            xytext=(0, 7),
+            textcoords="offset points",
+            va="bottom",
+            ha="left",
+            fontsize=FONT_SIZE - 1,
+            color=TEXT,
+            annotation_clip=False,
+        )
+    xlabel = words.get(term, label(term) + _UNITS.get(scale, ""))
+    level = f"{first.conf_level:.0%}"
+    if invalid_drawn:
+        ax.plot(
+            [],
+            [],
+            marker="o",
+            markerfacecolor="white",
+            color=TREATED,
+            linestyle="none",
+            label=f"{DAGGER} not valid for this design",
+        )
+    alt = (
+        f"Forest plot of {xlabel.lower()} with {level} confidence intervals: "
+        + "; ".join(f"{n}: {t}" for n, t in zip(names, notes, strict=True))
+        + f". Reference line at {reference:g}."
+    )
+    default = f"{label(term)} under {len(rows)} {'models or methods' if len(rows) > 1 else 'model'}"
+    return finish(
+        ax,
+        title=title or default,
+        xlabel=xlabel,
+        ylabel="",
+        source=source,
+        alt=alt,
+        grid="x",
+        kind="Forest plot",
+    )
+
+
+def _row_text(est: float, low: float, high: float, p: float, scale: str) -> str:
+    digits = 3 if scale == "ratio" else (1 if abs(est) >= 10 or scale in ("percent", "pp") else 2)
+    fmt = f"{{:.{digits}f}}"
+    unit = "%" if scale == "percent" else ""
+    if math.isnan(low) and math.isnan(high):
+        interval = "no interval"
+    elif not (math.isfinite(low) and math.isfinite(high)):
+        interval = "interval unbounded"
+    else:
+        interval = f"{fmt.format(low)}{unit} to {fmt.format(high)}{unit}"
+    p_text = "" if np.isnan(p) else (f", p = {p:.3f}" if p >= 0.001 else ", p < 0.001")
+    return f"{fmt.format(est)}{unit} ({interval}){p_text}"
