@@ -28,6 +28,7 @@ __all__ = [
     "DisclosureError",
     "DuplicateObservationError",
     "EmptyFileError",
+    "FewClustersWarning",
     "FewTreatedClustersWarning",
     "FileColumnsError",
     "FileEncodingError",
@@ -294,4 +295,13 @@ class SizeLimitError(SfpcEvalError):
     Raised before the data move. The message names the estimator, says why the request needs
     that much data (rows that do not collapse into cells, or a row-by-row fit), and gives the
     cell-based alternative; the limit is ``max_cells`` of :func:`sfpc_eval.engines.source`.
+    """
+
+
+class FewClustersWarning(SfpcEvalWarning):
+    """An inference method was requested that is not valid with this few clusters.
+
+    For example the normal (Wald z) reference of a mixed model with fewer than about 30
+    clusters, which treats the estimated between-cluster variance as known. The message names
+    the method, the number of clusters and the default that holds its level.
     """

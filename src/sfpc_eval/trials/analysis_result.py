@@ -154,19 +154,42 @@ def sw_terms(core: dict, level: float) -> tuple[Term, ...]:
     for name in core["reported"]:
         j = names.index(name)
         terms.append(wald_term(name, beta[j], math.sqrt(vcov[j, j]), level, method, df=df[j]))
+    effect_terms = ("treated", "odds_ratio", "average_marginal_effect")
+    if core.get("df_note"):
+        terms = [replace(t, note=core["df_note"]) if t.term in effect_terms else t for t in terms]
     if ri is not None:
         p_value, label = ri
         out = []
         for term in terms:
-            if term.term in ("treated", "odds_ratio", "average_marginal_effect"):
-                term = replace(
-                    term,
-                    p_value=p_value,
-                    note=f"p-value from {label}; interval and standard error from {method}",
-                )
+            if term.term in effect_terms:
+                term = _with_randomization_p(term, p_value, label, method, level)
             out.append(term)
         terms = out
     return tuple(terms)
+
+
+def _with_randomization_p(term: Term, p_value: float, label: str, method: str, level: float):
+    """Return the term with the randomization p-value, flagged if it and the interval disagree.
+
+    The interval stays the model's. When one says "significant at 1 - level" and the other does
+    not, the row is not a coherent inference: it is marked not valid (tables flag it and no
+    headline is built from it) and the note says which to report.
+    """
+    null = 1.0 if term.term == "odds_ratio" else 0.0
+    note = f"p-value from {label}; interval and standard error from {method}"
+    valid = term.valid
+    excludes = term.conf_low > null or term.conf_high < null
+    alpha = 1 - level
+    if not math.isnan(term.conf_low) and excludes != (p_value < alpha):
+        valid = False
+        says = "excludes" if excludes else "includes"
+        note = (
+            f"the randomization p-value ({p_value:.3g}) and the model interval (which {says} "
+            f"{null:g}) disagree about significance at the {alpha:.0%} level: the randomization "
+            "test over rollout orders is the design-based one, report it and give the interval "
+            f"as model-based ({note})"
+        )
+    return replace(term, p_value=p_value, note=note, valid=valid)
 
 
 def _std_error(c: np.ndarray, vcov: np.ndarray, randomization: bool) -> float:
