@@ -180,16 +180,22 @@ def shifted_randomization_p(data: pd.DataFrame, b0: float) -> float:
 def analyse(data: pd.DataFrame, truth: float, truth_pa: float, size: bool) -> list[dict]:
     """Every method's estimate, SE, df and p-value of the test of the truth."""
     rows = []
+    settings = {
+        METHODS[0]: {"df_method": "z"},
+        METHODS[1]: {},
+        METHODS[2]: {"df_method": "between_within"},
+        METHODS[3]: {"model": "gee", "gee_variance": "MD"},
+        METHODS[4]: {"model": "gee", "gee_variance": "KC"},
+        METHODS[5]: {"model": "glm"},
+    }
+    fits = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", se.SfpcEvalWarning)
-        fits = {
-            METHODS[0]: se.stepped_wedge(data, *ARGS, df_method="z"),
-            METHODS[1]: se.stepped_wedge(data, *ARGS),
-            METHODS[2]: se.stepped_wedge(data, *ARGS, df_method="between_within"),
-            METHODS[3]: se.stepped_wedge(data, *ARGS, model="gee", gee_variance="MD"),
-            METHODS[4]: se.stepped_wedge(data, *ARGS, model="gee", gee_variance="KC"),
-            METHODS[5]: se.stepped_wedge(data, *ARGS, model="glm"),
-        }
+        for method, kwargs in settings.items():
+            try:
+                fits[method] = se.stepped_wedge(data, *ARGS, **kwargs)
+            except se.SfpcEvalError as err:  # counted as a failure in the table
+                fits[method] = str(err)
         if size:
             ri = se.stepped_wedge(
                 data, *ARGS, model="glm", inference=se.SteppedWedgeRandomization()
@@ -198,6 +204,9 @@ def analyse(data: pd.DataFrame, truth: float, truth_pa: float, size: bool) -> li
         else:
             ri_p = shifted_randomization_p(data, truth)
     for method, res in fits.items():
+        if isinstance(res, str):
+            rows.append({"method": method, "p_value": np.nan, "error": res})
+            continue
         t = res.estimate
         target = truth_pa if res.model == "gee" else truth
         statistic = (t.estimate - target) / t.std_error
@@ -216,16 +225,7 @@ def analyse(data: pd.DataFrame, truth: float, truth_pa: float, size: bool) -> li
                 "random_sd": res.random_sd,
             }
         )
-    rows.append(
-        {
-            "method": METHODS[6],
-            "estimate": fits[METHODS[5]].estimate.estimate,
-            "std_error": np.nan,
-            "df": np.nan,
-            "p_value": ri_p,
-            "random_sd": np.nan,
-        }
-    )
+    rows.append({"method": METHODS[6], "p_value": ri_p})
     return rows
 
 
@@ -253,11 +253,12 @@ def run(replications: int, progress: bool = True) -> pd.DataFrame:
 
 def summarise(trials: pd.DataFrame) -> pd.DataFrame:
     """Size (rejection of the true null) and coverage (non-rejection of the truth) per cell."""
-    trials = trials.assign(reject=trials["p_value"] <= ALPHA)
+    trials = trials.assign(reject=trials["p_value"] <= ALPHA, failed=trials["p_value"].isna())
     rows = []
     for (shape, icc, method), group in trials.groupby(["shape", "icc", "method"], sort=False):
-        size = group[group["measure"] == "size"]["reject"]
-        cover = ~group[group["measure"] == "coverage"]["reject"]
+        done = group[~group["failed"]]
+        size = done[done["measure"] == "size"]["reject"]
+        cover = ~done[done["measure"] == "coverage"]["reject"]
         rows.append(
             {
                 "shape": shape,
@@ -266,6 +267,7 @@ def summarise(trials: pd.DataFrame) -> pd.DataFrame:
                 "size": size.mean(),
                 "coverage": cover.mean(),
                 "replications": min(len(size), len(cover)),
+                "failed": int(group["failed"].sum()),
                 "singular_share": (group["random_sd"] < 1e-4).mean()
                 if method.startswith("GLMM")
                 else np.nan,

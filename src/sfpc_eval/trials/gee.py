@@ -138,8 +138,16 @@ def fit_gee(
     Raises
     ------
     DesignError
-        No convergence, or a cluster-adjusted matrix ``B - B_i`` is singular (Mancl-DeRouen is
-        then undefined: a parameter is identified by one cluster alone).
+        No convergence, a singular information matrix, or a cluster-adjusted matrix ``B - B_i``
+        is singular (Mancl-DeRouen is then undefined: a parameter is identified by one cluster
+        alone).
+
+    Notes
+    -----
+    The moment estimate of ``rho`` can fall below ``-1 / (n_max - 1)``, where the exchangeable
+    working correlation of the largest cluster stops being a correlation matrix (with
+    thousands of children per council, any negative estimate does). It is then set to 0
+    (independence working correlation); the sandwich variances do not rely on it being right.
 
     Examples
     --------
@@ -161,15 +169,27 @@ def fit_gee(
     total = float(n.sum())
     beta = np.zeros(z.shape[1]) if beta_start is None else np.array(beta_start, dtype=np.float64)
     rho = 0.0
+    lowest_rho = -1.0 / max(float(sizes.max()) - 1.0, 1.0)
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - used after the loop
         a_vec, c_mat, e_sum, s0, q_sum = _cluster_sums(z, y, n, cluster, n_clusters, beta)
         b_i, s_i = _blocks(sizes, rho, a_vec, c_mat, e_sum, s0)
-        step = linalg.solve(b_i.sum(axis=0), s_i.sum(axis=0), assume_a="pos")
+        try:
+            step = linalg.solve(b_i.sum(axis=0), s_i.sum(axis=0), assume_a="pos")
+        except linalg.LinAlgError:
+            raise DesignError(
+                "the GEE's information matrix is singular: a regressor is constant within the "
+                "data or identified by too few rows. Check the design (rank) and separation."
+            ) from None
         beta = beta + step
         a_vec, c_mat, e_sum, s0, q_sum = _cluster_sums(z, y, n, cluster, n_clusters, beta)
         scale = float(q_sum.sum() / total)
         new_rho = float(np.sum((e_sum**2 - q_sum) / 2) / scale / pairs) if pairs else 0.0
+        if new_rho <= lowest_rho:
+            # not a correlation matrix for the largest cluster (with thousands of children per
+            # council any negative moment estimate is); the working correlation is then
+            # independence, which the sandwich variances keep valid
+            new_rho = 0.0
         change = max(float(np.max(np.abs(step))), abs(new_rho - rho))
         rho = new_rho
         if not np.all(np.isfinite(beta)):
