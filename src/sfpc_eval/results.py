@@ -25,7 +25,7 @@ from sfpc_eval._tables import Table, format_number, format_p_value
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["TIDY_COLUMNS", "Term"]
+__all__ = ["INVALID_MARK", "TIDY_COLUMNS", "Term", "marked_term"]
 
 TIDY_COLUMNS: tuple[str, ...] = (
     "term",
@@ -50,6 +50,9 @@ row, and no summary sentence or headline is built from it.
 """
 
 NAN = math.nan
+
+INVALID_MARK = "\u2020"
+"""Dagger after the name of a row whose inference is not valid for the design (tables)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,17 @@ class Term:
         )
 
 
+def marked_term(term: Term) -> str:
+    """Return the term's name, with :data:`INVALID_MARK` when its inference is not valid.
+
+    Examples
+    --------
+    >>> marked_term(Term("treated", 1.0, valid=False))
+    'treated \u2020'
+    """
+    return term.term if term.valid else f"{term.term} {INVALID_MARK}"
+
+
 class ResultMixin:
     """Readings common to every result. Subclasses are frozen dataclasses.
 
@@ -145,8 +159,14 @@ class ResultMixin:
         return []
 
     def notes(self) -> list[str]:
-        """Lines shown below the summary table."""
-        return [n for n in dict.fromkeys(t.note for t in self.terms) if n]
+        """Lines shown below the summary table.
+
+        Notes of rows that are not valid for the design come first, marked with the same
+        :data:`INVALID_MARK` as the rows.
+        """
+        invalid = [f"{INVALID_MARK} {t.note}" for t in self.terms if not t.valid and t.note]
+        other = [t.note for t in self.terms if t.valid and t.note]
+        return [n for n in dict.fromkeys([*invalid, *other]) if n]
 
     def term(self, name: str) -> Term:
         """Return the term called ``name``.
@@ -207,7 +227,7 @@ class ResultMixin:
         columns = ["term", "estimate", "std. error", f"{pct} CI", "p-value", "method"]
         rows = [
             [
-                t.term,
+                marked_term(t),
                 format_number(t.estimate),
                 format_number(t.std_error),
                 _interval(t.conf_low, t.conf_high),

@@ -371,6 +371,7 @@ def stepped_wedge(
             )
             return float(effect @ refit.beta)
 
+    invalid = _invalid_note(model, df_method, gee_variance, inference, n_clusters)
     effect_df = float(df[treat_cols[0]])
     if len(treat_cols) > 1:
         # the average of exposure-time effects: Satterthwaite df of that contrast under CR2
@@ -385,6 +386,7 @@ def stepped_wedge(
         "effect": effect,
         "effect_df": effect_df,
         "df_note": df_note,
+        "invalid_note": invalid,
         "reported": [*([t for t in treat_names] if exposure_time else []), *covariates],
         "ame": None if exposure_time else average_marginal_effect(z, n, beta, offset, treat_cols),
         "cells": pd.DataFrame(
@@ -460,3 +462,25 @@ def _glmm_df(fit, df_method, treat_cols, covariate_cols, z, cell_period):
     if len(treat_cols) == 1:
         df[0] = df[treat_cols[0]]
     return df, "t, Satterthwaite df", note
+
+
+def _invalid_note(model, df_method, gee_variance, inference, n_clusters) -> str:
+    """Why the effect rows' inference is not valid with this few clusters ("" if it is)."""
+    if n_clusters >= FEW_CLUSTERS:
+        return ""
+    if model == "glmm" and df_method == "z":
+        return (
+            f"not valid with {n_clusters} clusters: the Wald z test treats the between-cluster "
+            "variance as known and rejects too often; use the default df_method='satterthwaite'"
+        )
+    if model == "gee" and gee_variance == "robust":
+        return (
+            f"not valid with {n_clusters} clusters: the uncorrected sandwich with a normal "
+            "reference is biased downwards with few clusters; use gee_variance='MD' or 'KC'"
+        )
+    if model == "glm" and isinstance(inference, Classical):
+        return (
+            "not valid for clustered data: classical standard errors ignore the correlation of "
+            "children within a council; use the default ClusterRobust(kind='CR2')"
+        )
+    return ""
