@@ -75,7 +75,8 @@ def test_did_and_before_after_numbers_match_closed_forms(tmp_path):
     did_rows = report.sections[0].tables[0].rows
     # noise-free two-way data: the DiD estimate is exactly the planted -5 (closed form); the
     # report shows it to 4 significant figures, so the shown text must be the closed form's
-    assert [r[1] for r in did_rows] == ["treated", "treated"]
+    # one treated unit: the CR2 row is marked not valid (dagger), the randomization row is not
+    assert [r[1] for r in did_rows] == ["treated \u2020", "treated"]
     assert all(r[2] == format_number(-5.0) for r in did_rows)
     # before/after: 201 -> 206 children; percent change 100 * (206 / 201 - 1) (closed form)
     page = report.html()
@@ -108,7 +109,8 @@ def test_page_is_self_contained_with_every_section(tmp_path):
         "Reproducibility appendix",
     ):
         assert f">{heading}</h2>" in page
-    assert page.count('src="data:image/svg+xml;base64,') == 5  # did x2, before/after, ITS, claims
+    # did x2 and its pre-period check, before/after, ITS, claims
+    assert page.count('src="data:image/svg+xml;base64,') == 6
     assert not re.search(r'(src|href)="(https?:)?//', page)  # no external requests
     assert "<link" not in page and "<script" not in page
     # provenance: file name, SHA-256 of the CSV, package versions

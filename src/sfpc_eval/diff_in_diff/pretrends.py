@@ -262,13 +262,20 @@ def build_pretrends(
     )
 
 
-def lead_inference(inference: object) -> tuple[object, str]:
+def lead_inference(inference: object, n_treated_clusters: int = 2) -> tuple[object, str]:
     """Return the event-study inference for the leads: the DiD's, or the nearest offered.
 
     The subcluster wild bootstrap and randomization with randomized ties exist for ``did`` only;
-    their event-study counterparts draw one weight per cluster and use the conservative p-value.
+    their event-study counterparts draw one weight per cluster (or, with one treated cluster,
+    where that is not valid, permute adoption dates) and use the conservative p-value.
     """
     if isinstance(inference, WildClusterBootstrap) and inference.bootcluster_columns:
+        if n_treated_clusters <= 1:
+            return Randomization(n_resamples=inference.n_resamples, rng=inference.rng), (
+                "leads by randomization inference (the subcluster bootstrap is not available "
+                "for the event study, and one weight per cluster is not valid with one treated "
+                "cluster)"
+            )
         return replace(inference, bootcluster=None), (
             "leads by the wild cluster bootstrap with one weight per cluster (the subcluster "
             "bootstrap is not available for the event study)"
@@ -288,7 +295,7 @@ def did_pretrends(result, placebo_shift: int | None, conf_level: float | None) -
     shift = check_placebo_shift(placebo_shift)
     level = result.conf_level if conf_level is None else check_conf_level(conf_level)
     frame, weights = did_panel(result)
-    inference, changed = lead_inference(result.inference)
+    inference, changed = lead_inference(result.inference, result.n_treated_clusters)
     es = event_study(
         frame,
         result.outcome,

@@ -179,6 +179,6 @@ class PretrendResult(ResultMixin):
 
     def plot(self, ax: Axes | None = None) -> Axes:  # type: ignore[override]
         """Leads with their intervals, the joint test and the placebo in the title."""
-        from sfpc_eval.plotting.pretrends import plot_pretrends
+        from sfpc_eval.plotting import plot_pretrends
 
         return plot_pretrends(self, ax=ax)

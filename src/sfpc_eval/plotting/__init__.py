@@ -9,11 +9,13 @@ Modules: :mod:`~sfpc_eval.plotting.comparisons` (two-group comparisons, treated 
 trends), :mod:`~sfpc_eval.plotting.staggered` (event studies, Callaway-Sant'Anna aggregations,
 Bacon decomposition), :mod:`~sfpc_eval.plotting.single_unit` (interrupted time series, synthetic
 control and its placebos), :mod:`~sfpc_eval.plotting.trial_design` (stepped-wedge diagram),
-:mod:`~sfpc_eval.plotting.claims` (the published-claims audit).
+:mod:`~sfpc_eval.plotting.claims` (the published-claims audit), :mod:`~sfpc_eval.plotting.pretrends`
+(the pre-period check of a DiD).
 """
 
 from sfpc_eval.plotting.claims import plot_claims
 from sfpc_eval.plotting.comparisons import plot_comparison, plot_trends
+from sfpc_eval.plotting.pretrends import plot_pretrends
 from sfpc_eval.plotting.single_unit import (
     plot_its,
     plot_leave_one_out,
@@ -33,6 +35,7 @@ __all__ = [
     "plot_its",
     "plot_leave_one_out",
     "plot_placebo_gaps",
+    "plot_pretrends",
     "plot_synthetic",
     "plot_trends",
 ]

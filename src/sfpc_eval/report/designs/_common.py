@@ -20,6 +20,7 @@ from sfpc_eval.errors import DesignError, SfpcEvalWarning, SpecError, show_value
 from sfpc_eval.report.blocks import TableBlock
 from sfpc_eval.report.disclosure import suppress_grid
 from sfpc_eval.report.schema import closest
+from sfpc_eval.results import INVALID_MARK, marked_term
 
 __all__ = [
     "MEASURE_LABELS",
@@ -151,18 +152,26 @@ def recording_warnings(call: Callable[[], Any]) -> tuple[Any, list[str]]:
     return value, list(dict.fromkeys(messages))
 
 
-def estimate_rows(result, names: Sequence[str], label: str) -> list[tuple[str, ...]]:
-    """Rows (label, term, estimate, interval, p-value, df, method) for the named terms."""
+def estimate_rows(
+    result, names: Sequence[str], label: str, notes: list[str] | None = None
+) -> list[tuple[str, ...]]:
+    """Rows (label, term, estimate, interval, p-value, df, method) for the named terms.
+
+    A term whose inference is not valid for the design is shown with a dagger; with ``notes``
+    (a list) its reason is appended there as a footnote, for :func:`estimate_table`.
+    """
     rows = []
     for name in names:
         t = result.term(name)
+        if not t.valid and notes is not None:
+            notes.append(f"{INVALID_MARK} {label}, {name}: {t.note}")
         unit = "%" if name == "percent_change" else ""
         est = f"{t.estimate:+.1f}%" if unit else format_number(t.estimate)
         df = "" if math.isnan(t.df) else ("inf" if math.isinf(t.df) else f"{t.df:.1f}")
         rows.append(
             (
                 label,
-                name,
+                marked_term(t),
                 est,
                 interval(t.conf_low, t.conf_high, unit),
                 format_p_value(t.p_value),
@@ -179,8 +188,19 @@ ESTIMATE_COLUMNS = ("analysis", "term", "estimate", "CI", "p-value", "df", "meth
 def estimate_table(
     title: str, rows: list[tuple[str, ...]], conf_level: float, notes=()
 ) -> TableBlock:
-    """Make a table of estimates (provenance ``estimate``)."""
+    """Make a table of estimates (provenance ``estimate``).
+
+    Every row marked with the dagger (:data:`~sfpc_eval.results.INVALID_MARK`) gets a
+    footnote: the reasons passed in ``notes``, or a general one when none was given.
+    """
     columns = tuple(c if c != "CI" else f"{conf_level:.0%} CI" for c in ESTIMATE_COLUMNS)
+    notes = list(dict.fromkeys(notes))
+    marked = any(str(row[1]).endswith(INVALID_MARK) for row in rows)
+    if marked and not any(n.startswith(INVALID_MARK) for n in notes):
+        notes.append(
+            f"{INVALID_MARK} The interval or p-value of this row is not valid for this design "
+            "(see Methods and Limitations); no finding is built from it."
+        )
     return TableBlock(title, columns, tuple(rows), provenance="estimate", notes=tuple(notes))
 
 

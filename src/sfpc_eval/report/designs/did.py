@@ -23,6 +23,7 @@ from sfpc_eval._tables import format_p_value
 from sfpc_eval.diff_in_diff import did
 from sfpc_eval.errors import DesignError, SpecError, show_values
 from sfpc_eval.inference import ClusterRobust, Randomization, WildClusterBootstrap
+from sfpc_eval.inference.validity import design_inference
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
 from sfpc_eval.report.designs._common import (
     check_complete,
@@ -38,6 +39,7 @@ from sfpc_eval.report.designs._common import (
     sentence,
     shade_note,
 )
+from sfpc_eval.report.designs._pretrends import pretrend_blocks
 from sfpc_eval.report.figures import render_svg, shade_periods
 from sfpc_eval.report.schema import Key
 
@@ -87,10 +89,23 @@ KEYS = (
     Key(
         "inference",
         "list[str]",
-        "Inference, first is the main one; each is reported (on DfE data the Poisson count "
-        "model uses the non-wild ones, CR2 if none)",
-        default=["CR2"],
+        "Inference, first is the main one; each is reported, rows not valid for the design "
+        "marked (on DfE data the Poisson count model uses the non-wild ones, CR2 if none). "
+        "Default: chosen from the design (one treated unit: randomization; fewer than 10: the "
+        "subcluster wild bootstrap, CR2 for counts; more: CR2)",
         choices=tuple(INFERENCE),
+    ),
+    Key(
+        "pretrends",
+        "bool",
+        "Show the pre-period check (leads, their joint test, placebo) for the linear model",
+        default=True,
+    ),
+    Key(
+        "placebo_shift",
+        "int",
+        "Pre-period check: move adoption this many periods earlier for a placebo estimate "
+        "(default 2, or fewer when the pre-period is short; 0 for none)",
     ),
     Key("n_resamples", "int", "Draws for wild bootstrap / randomization", default=9999),
     Key("seed", "int", "Random seed for resampling inference", default=20150101),
@@ -184,6 +199,15 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
             f"`{where}.start` = {analysis['start']} leaves no period before or none from the "
             f"start within {first}-{last}; DiD needs both. Move `start` or widen `years`."
         )
+    shift = analysis["placebo_shift"]
+    if shift is not None and not 0 <= shift < _pre_periods(analysis, dataset):
+        raise SpecError(
+            f"`{where}.placebo_shift` = {shift} moves adoption outside the pre-period: the "
+            f"data have {_pre_periods(analysis, dataset)} period(s) before {analysis['start']}, "
+            "and the placebo needs at least one before the moved date. Use a smaller shift "
+            "(0 for no placebo).",
+            key=f"{where}.placebo_shift",
+        )
     exposure = analysis["exposure"]
     if dataset.kind != "dfe" and exposure and exposure not in dataset.frame.columns:
         raise SpecError(
@@ -208,6 +232,32 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
             f"`{where}`: only {data[dataset.unit].nunique()} units; DiD with cluster-robust "
             "inference needs at least 3."
         )
+
+
+def _pre_periods(analysis: dict[str, Any], dataset) -> int:
+    """Periods of the analysis window before adoption."""
+    first, last = _window(analysis, dataset)
+    years = [y for y in dataset.years if first <= y <= last]
+    return sum(1 for y in years if y < analysis["start"])
+
+
+def _placebo_shift(analysis: dict[str, Any], dataset) -> int | None:
+    """Return the spec's placebo shift, or 2 (fewer when the pre-period is short); None for none."""
+    shift = analysis["placebo_shift"]
+    if shift is None:
+        shift = min(2, _pre_periods(analysis, dataset) - 1)
+    return shift if shift and shift > 0 else None
+
+
+def _inference_names(analysis, family: str, n_treated: int) -> tuple[list[str], str]:
+    """Return the inference names for one model and, when chosen from the design, why."""
+    names = analysis["inference"]
+    if names is None:
+        chosen, why = design_inference(n_treated_clusters=n_treated, family=family)
+        return [chosen], why
+    if family != "gaussian":
+        names = [n for n in names if n not in WILD] or ["CR2"]
+    return list(names), ""
 
 
 def _inference(name: str, analysis: dict[str, Any], unit: str, time: str):
@@ -317,6 +367,36 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
     return figures
 
 
+def _headline(results, family: str):
+    """Return the first result whose headline term is valid for the design, with that term."""
+    reading = {"poisson": "percent_change", "binomial": "average_marginal_effect"}
+    for name, res in results:
+        term = res.term(reading.get(family, "treated"))
+        if term.valid:
+            return name, res, term
+    return None
+
+
+def _finding(what, names, family, level, headline, results) -> str:
+    """Write the headline sentence, from a valid row only (or why there is none)."""
+    if headline is None:
+        name, res = results[0]
+        term = res.estimate
+        return (
+            f"{sentence(what)}, {names} against the comparison group ({family} model): "
+            f"estimate {term.estimate:+.4g}, but no inference requested is valid for this "
+            f"design ({name}: {term.note}); no interval or p-value is reported."
+        )
+    name, _, t = headline
+    unit_word = "%" if family == "poisson" else ""
+    value = f"{t.estimate:+.1f}%" if unit_word else f"{t.estimate:+.4g}"
+    return (
+        f"{sentence(what)}, {names} against the comparison group ({family} model, {name}): "
+        f"{value}, {level:.0%} CI {interval(t.conf_low, t.conf_high, unit_word)}, "
+        f"p = {format_p_value(t.p_value)}."
+    )
+
+
 def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     """Fit the models; tables, figures, findings, methods text and limitations."""
     treated = check_units(analysis["treated"], dataset, "treated")
@@ -326,17 +406,21 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     first, last = _window(analysis, dataset)
     names = ", ".join(map(str, treated))
     rows: list[tuple[str, ...]] = []
+    notes: list[str] = []
     findings: list[str] = []
     methods: list[str] = []
     limitations: list[str] = []
     figures: list[FigureBlock] = []
     tables: list[TableBlock] = []
+    pre_tables: list[TableBlock] = []
     warned: list[str] = []
+    chosen_why: dict[str, str] = {}
     unit = dataset.unit
+    shift = _placebo_shift(analysis, dataset)
     for outcome, column, family, exposure in _models(analysis, dataset):
-        inference_names = analysis["inference"]
-        if family != "gaussian":
-            inference_names = [n for n in inference_names if n not in WILD] or ["CR2"]
+        inference_names, why = _inference_names(analysis, family, len(treated))
+        if why:
+            chosen_why[f"{family}: {inference_names[0]}"] = why
         results = []
         for name in inference_names:
             res, msgs = recording_warnings(
@@ -364,19 +448,9 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
                 readings = ["rate_ratio", "percent_change"]
             elif family == "binomial":
                 readings = ["odds_ratio", "average_marginal_effect"]
-            rows += estimate_rows(res, readings, f"{what} ({family}, {name})")
-        t = (
-            main.estimate
-            if family == "gaussian"
-            else main.term("percent_change" if family == "poisson" else "average_marginal_effect")
-        )
-        unit_word = "%" if family == "poisson" else ""
-        value = f"{t.estimate:+.1f}%" if unit_word else f"{t.estimate:+.4g}"
-        findings.append(
-            f"{sentence(what)}, {names} against the comparison group ({family} model, "
-            f"{results[0][0]}): {value}, {level:.0%} CI "
-            f"{interval(t.conf_low, t.conf_high, unit_word)}, p = {format_p_value(t.p_value)}."
-        )
+            rows += estimate_rows(res, readings, f"{what} ({family}, {name})", notes)
+        headline = _headline(results, family)
+        findings.append(_finding(what, names, family, level, headline, results))
         facts = dict(main.facts())
         methods.append(
             f"{sentence(what)}: two-way fixed-effects difference-in-differences ({family}"
@@ -393,6 +467,25 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             figures += _figures(
                 analysis, dataset, context, data, treated, outcome, column, exposure, main
             )
+        if analysis["pretrends"] and family == "gaussian" and dataset.level != "child":
+            base = headline[1] if headline is not None else main
+            pre, msgs = recording_warnings(lambda base=base: base.pretrends(shift))
+            warned += msgs
+            ylabel = "per 10,000 children" if dataset.kind == "dfe" else column
+            finding, method, table, figure, limitation = pretrend_blocks(
+                pre,
+                what=what,
+                effect=headline[2] if headline is not None else None,
+                label=f"{what} (leads)",
+                start=analysis["start"],
+                ylabel=ylabel,
+            )
+            findings.append(finding)
+            methods.append(method)
+            pre_tables.append(table)
+            figures.append(figure)
+            if limitation:
+                limitations.append(limitation)
     comparison_names = ", ".join(map(str, group))
     tables.insert(
         0,
@@ -400,9 +493,12 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             f"Difference-in-differences: {names} vs comparison group, {first}-{last}",
             rows,
             level,
-            notes=(f"Comparison group ({len(group)}): {comparison_names}.",),
+            notes=(*notes, f"Comparison group ({len(group)}): {comparison_names}."),
         ),
     )
+    tables[1:1] = pre_tables
+    for chosen, why in chosen_why.items():
+        methods.append(f"Inference chosen from the design ({chosen}): {why}.")
     if dataset.kind == "dfe":
         methods.append(
             "Rates per 10,000 are those published by the DfE where printed beside the count, "
@@ -412,13 +508,15 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     if len(treated) == 1:
         limitations.append(
             f"Only one unit ({names}) is treated: cluster-robust standard errors rest on the "
-            "comparison units' residuals and are unreliable; randomization inference "
-            f"(permuting which unit is treated, {len(group) + 1} possible assignments, smallest "
-            f"attainable p-value 1/{len(group) + 1}) is the more honest test."
+            "comparison units' residuals and are not valid (rows marked with a dagger); "
+            f"randomization inference (permuting which unit is treated, {len(group) + 1} "
+            f"possible assignments, smallest attainable p-value 1/{len(group) + 1}) is the "
+            "honest test."
         )
     limitations.append(
         "DiD assumes the treated and comparison groups would have followed parallel trends "
-        "without the programme; the trend figures show the years before the start to judge it."
+        "without the programme; the pre-period check and the trend figures show the years "
+        "before the start to judge it."
     )
     limitations += [f"Warning from the estimator: {m}" for m in dict.fromkeys(warned)]
     title = analysis["title"] or f"Difference-in-differences: {names} vs comparison group"
