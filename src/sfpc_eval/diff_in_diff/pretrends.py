@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -34,7 +35,13 @@ import pandas as pd
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.diff_in_diff.event_study_fit import JointTest
 from sfpc_eval.diff_in_diff.pretrends_result import JOINT_TERM, PLACEBO_TERM, PretrendResult
-from sfpc_eval.errors import DesignError, InvalidValueError, show_values
+from sfpc_eval.errors import (
+    DesignError,
+    InvalidValueError,
+    SingleUnitCohortWarning,
+    UndefinedIntervalWarning,
+    show_values,
+)
 from sfpc_eval.inference.cluster import ClusterRobust
 from sfpc_eval.inference.randomization import Randomization
 from sfpc_eval.inference.validity import inference_validity
@@ -296,18 +303,23 @@ def did_pretrends(result, placebo_shift: int | None, conf_level: float | None) -
     level = result.conf_level if conf_level is None else check_conf_level(conf_level)
     frame, weights = did_panel(result)
     inference, changed = lead_inference(result.inference, result.n_treated_clusters)
-    es = event_study(
-        frame,
-        result.outcome,
-        result.unit,
-        result.time,
-        "__cohort__",
-        weights=weights,
-        inference=inference,
-        conf_level=level,
-        bin_endpoints=False,
-        allow_unbalanced=True,
-    )
+    with warnings.catch_warnings():
+        # said already: did() warns about one treated cluster and the lead rows carry the note
+        # on intervals under randomization
+        warnings.simplefilter("ignore", SingleUnitCohortWarning)
+        warnings.simplefilter("ignore", UndefinedIntervalWarning)
+        es = event_study(
+            frame,
+            result.outcome,
+            result.unit,
+            result.time,
+            "__cohort__",
+            weights=weights,
+            inference=inference,
+            conf_level=level,
+            bin_endpoints=False,
+            allow_unbalanced=True,
+        )
     out = event_study_pretrends(es, None, None, level)
     placebo = None
     if shift is not None:

@@ -339,18 +339,20 @@ class CallawayResult(ResultMixin):
         *,
         data: pd.DataFrame | None = None,
         conf_level: float | None = None,
+        min_e: float = -math.inf,
     ):
         """Pre-period diagnostics: pre-adoption estimates, joint test, placebo in time.
 
-        The leads are the dynamic aggregation's pre-adoption estimates; the placebo needs
-        ``data`` (the data the result was fitted on).
+        The leads are the dynamic aggregation's pre-adoption estimates from event time
+        ``min_e`` on; their joint test leaves out those resting on one treated cluster; the
+        placebo needs ``data`` (the data the result was fitted on).
 
         See :func:`sfpc_eval.diff_in_diff.pretrends.pretrends` and
         :func:`~sfpc_eval.staggered.callaway_checks.callaway_pretrends`.
         """
         from sfpc_eval.staggered.callaway_checks import callaway_pretrends
 
-        return callaway_pretrends(self, placebo_shift, data, conf_level)
+        return callaway_pretrends(self, placebo_shift, data, conf_level, min_e)
 
 
 def callaway_santanna(

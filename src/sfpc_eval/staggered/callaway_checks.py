@@ -107,14 +107,16 @@ def mark_callaway_validity(
 def dynamic_pretrend_test(aggregate) -> JointTest | None:
     """Joint test that every pre-adoption component of a dynamic aggregation is zero.
 
-    Components fixed at 0 (the universal base period) are left out; None when no component is
-    before adoption.
+    Components fixed at 0 (the universal base period) and components whose inference is not
+    valid (resting on one treated cluster) are left out; None when no component is left.
     """
     if aggregate.kind != "dynamic":
         return None
     index = np.asarray(aggregate.index, dtype=float)
     terms = aggregate.terms[: len(index)]
-    keep = np.array([e < 0 and t.std_error > 0 for e, t in zip(index, terms, strict=True)])
+    keep = np.array(
+        [e < 0 and t.std_error > 0 and t.valid for e, t in zip(index, terms, strict=True)]
+    )
     if not keep.any():
         return None
     inference = aggregate.inference
@@ -187,7 +189,7 @@ def _cluster_codes(
     return np.asarray(codes), int(codes.max()) + 1, cluster
 
 
-def callaway_pretrends(result, placebo_shift, data, conf_level):
+def callaway_pretrends(result, placebo_shift, data, conf_level, min_e=-np.inf):
     """Pre-period diagnostics of a :class:`~sfpc_eval.staggered.callaway.CallawayResult`.
 
     The leads are the pre-adoption components of ``aggregate("dynamic")``; the joint test is
@@ -204,16 +206,19 @@ def callaway_pretrends(result, placebo_shift, data, conf_level):
 
     shift = check_placebo_shift(placebo_shift)
     level = result.conf_level if conf_level is None else conf_level
-    dynamic = result.aggregate("dynamic", conf_level=level)
+    dynamic = result.aggregate("dynamic", conf_level=level, min_e=min_e)
     leads = [
         (int(e), t)
         for e, t in zip(dynamic.index, dynamic.terms, strict=False)
         if e < 0 and t.std_error > 0
     ]
-    test = dynamic.pretrend
+    test = dynamic.pretrend  # over the valid leads only
     lead_terms = [t for _, t in leads]
-    valid = bool(lead_terms) and all(t.valid for t in lead_terms)
-    note = "" if valid or not lead_terms else lead_terms[0].note
+    left_out = [t.term for t in lead_terms if not t.valid]
+    valid = test is not None
+    note = f"leaves out {', '.join(left_out)} (one treated cluster)" if left_out and valid else ""
+    if not valid and lead_terms:
+        note = lead_terms[0].note
     placebo = None
     if shift is not None:
         if data is None:
@@ -236,7 +241,7 @@ def callaway_pretrends(result, placebo_shift, data, conf_level):
     reference = None if result.base_period == "varying" else -1 - result.anticipation
 
     def refit(new_level: float):
-        return callaway_pretrends(result, placebo_shift, data, new_level)
+        return callaway_pretrends(result, placebo_shift, data, new_level, min_e)
 
     return build_pretrends(
         design="callaway_santanna",

@@ -28,8 +28,8 @@ def _size_sentence(pre: PretrendResult, effect: Term | None) -> str:
     largest = max(leads, key=lambda t: abs(t.estimate))
     share = abs(largest.estimate) / abs(effect.estimate)
     return (
-        f" The largest lead ({largest.term}: {largest.estimate:+.3g}) is {share:.0%} of the size "
-        f"of the estimated effect ({effect.estimate:+.3g})."
+        f" The largest lead ({largest.term}: {largest.estimate:+.4g}) is {share:.0%} of the size "
+        f"of the estimated effect ({effect.estimate:+.4g})."
     )
 
 

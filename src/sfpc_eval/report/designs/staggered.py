@@ -229,7 +229,8 @@ def _event_study(analysis, dataset, data, column, label, adoption, n_units):
         )
     )
     names = [t.term for t in result.terms if t.term.startswith("e")]
-    rows = estimate_rows(result, names, column)
+    notes: list[str] = []
+    rows = estimate_rows(result, names, column, notes)
     facts = dict(result.facts())
     post = [result.term(n) for n in names if not n.startswith(("e<=-", "e=-"))]
     mean_post = float(np.mean([t.estimate for t in post])) if post else math.nan
@@ -238,10 +239,9 @@ def _event_study(analysis, dataset, data, column, label, adoption, n_units):
         f"average {mean_post:+.4g} across {len(post)} event times, relative to event time "
         f"{analysis['reference']}; {n_units[0]} adopting and {n_units[1]} never-treated units.",
     ]
-    if result.pretrend is not None:
+    if any(e < 0 for e in result.event_times):
         findings.append(
-            f"Pre-trend test ({len(result.pretrend.terms)} leads = 0): p = "
-            f"{result.pretrend.p_value:.3g}."
+            f"Pre-period check, {label} (TWFE event study): {result.pretrends().verdict()}"
         )
 
     def draw(ax):
@@ -261,7 +261,7 @@ def _event_study(analysis, dataset, data, column, label, adoption, n_units):
         f"Effects by period relative to adoption with {level:.0%} pointwise intervals "
         "and a simultaneous band; the reference period is drawn at 0.",
     )
-    table = estimate_table(f"Event study: {column}", rows, level)
+    table = estimate_table(f"Event study: {column}", rows, level, notes=notes)
     return findings, methods, table, figure, warned
 
 
@@ -287,17 +287,29 @@ def _callaway(analysis, dataset, data, column, label, adoption):
 
     (result, agg), warned = recording_warnings(fit)
     names = [t.term for t in agg.terms]
-    rows = estimate_rows(agg, names, column)
+    notes: list[str] = []
+    rows = estimate_rows(agg, names, column, notes)
     overall = agg.term("overall")
     post = [float(e) for e in agg.index if e >= 0]
     span = f"event times {post[0]:g} to {post[-1]:g}" if post else "no post-adoption event time"
+    if overall.valid:
+        headline = (
+            f"average effect over {span} {format_number(overall.estimate)}, {level:.0%} CI "
+            f"{interval(overall.conf_low, overall.conf_high)}, p = "
+            f"{format_p_value(overall.p_value)}"
+        )
+    else:
+        headline = (
+            f"average effect over {span} {format_number(overall.estimate)}, with no valid "
+            f"interval ({overall.note})"
+        )
     findings = [
-        f"{sentence(label)} ({column}), Callaway & Sant'Anna: average effect over {span} "
-        f"{format_number(overall.estimate)}, {level:.0%} CI "
-        f"{interval(overall.conf_low, overall.conf_high)}, p = "
-        f"{format_p_value(overall.p_value)}; {result.n_units} units, "
-        f"{result.n_never_treated} never treated.",
+        f"{sentence(label)} ({column}), Callaway & Sant'Anna: {headline}; {result.n_units} "
+        f"units, {result.n_never_treated} never treated.",
     ]
+    if any(e < 0 for e in agg.index):
+        pre = result.pretrends(conf_level=level, **({"min_e": window[0]} if window else {}))
+        findings.append(f"Pre-period check, {label} (Callaway & Sant'Anna): {pre.verdict()}")
     sizes = ", ".join(f"{g:g}: {n}" for g, n in result.cohort_sizes.items())
     window_text = (
         f", event times {window[0]} to {window[1]} kept" if window else ", all event times"
@@ -315,7 +327,15 @@ def _callaway(analysis, dataset, data, column, label, adoption):
         f"{result.n_never_treated} never treated, {result.n_periods} periods. Aggregated by "
         f"event time (dynamic{window_text}), weighting cohorts by size; the overall effect is "
         f"the mean over event times from 0. Standard errors: {result.inference.describe()}, "
-        "analytic (no bootstrap), so no uniform band."
+        "analytic; the uniform (simultaneous) band's critical value "
+        + (
+            f"{agg.crit_uniform:.3f} from 1,000 multiplier-bootstrap draws (as R did)"
+            if agg.crit_uniform is not None
+            else "is not available"
+        )
+        + ". Pre-period estimates (e < 0) compare consecutive periods before adoption"
+        + (f"; their joint test: {agg.pretrend.method}" if agg.pretrend is not None else "")
+        + "."
     )
 
     def draw(ax):
@@ -326,13 +346,14 @@ def _callaway(analysis, dataset, data, column, label, adoption):
         f"Callaway & Sant'Anna: {label}",
         render_svg(draw),
         f"Event-time effects (dynamic aggregation of ATT(g, t)) with {level:.0%} pointwise "
-        "intervals.",
+        "intervals and the uniform (simultaneous) band.",
     )
     table = estimate_table(
         f"Callaway & Sant'Anna, dynamic aggregation: {column}",
         rows,
         level,
         notes=(
+            *notes,
             "ATT(e=k): effect k periods after adoption, averaged over cohorts weighted by size; "
             f"overall: mean over {span}.",
         ),
