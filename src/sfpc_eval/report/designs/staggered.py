@@ -307,7 +307,7 @@ def _callaway(analysis, dataset, data, column, label, adoption):
         f"{sentence(label)} ({column}), Callaway & Sant'Anna: {headline}; {result.n_units} "
         f"units, {result.n_never_treated} never treated.",
     ]
-    if any(e < 0 for e in agg.index):
+    if any(e < 0 and t.std_error > 0 for e, t in zip(agg.index, agg.terms, strict=False)):
         pre = result.pretrends(conf_level=level, **({"min_e": window[0]} if window else {}))
         findings.append(f"Pre-period check, {label} (Callaway & Sant'Anna): {pre.verdict()}")
     sizes = ", ".join(f"{g:g}: {n}" for g, n in result.cohort_sizes.items())
