@@ -99,8 +99,11 @@ class PretrendPowerResult(ResultMixin):
     title: str = "Power of the pre-trend test (Roth 2022)"
 
     def table(self) -> pd.DataFrame:
-        """One row per event time (reference included): estimate, violation, SE, mean after
-        pre-testing; as the ``df_eventplot`` of R's ``pretrends``."""
+        """Return one row per event time (reference included).
+
+        Columns ``event_time, betahat, delta, std_error, mean_after_pretest``, as the
+        ``df_eventplot`` of R's ``pretrends``.
+        """
         times = [*self.event_times, self.reference]
         order = np.argsort(times)
         beta = [*self.betahat, 0.0] if self.betahat is not None else [math.nan] * len(times)
