@@ -173,6 +173,15 @@ PUBLIC_API = sorted(
         "synthetic_did",
         "trial_spec",
         "validate_panel",
+        "DidPowerResult",
+        "PretrendPowerResult",
+        "PretrendResult",
+        "SimulatedDidPowerResult",
+        "did_power",
+        "pretrend_power",
+        "pretrends",
+        "simulated_did_power",
+        "FewClustersWarning",
     ]
 )
 """``sfpc_eval.__all__`` before the layout changed (issue 14). New public names are added
