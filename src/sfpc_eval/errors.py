@@ -273,6 +273,16 @@ class PoorPreFitWarning(SfpcEvalWarning):
     """
 
 
+class UnreliableInferenceWarning(SfpcEvalWarning):
+    """An interval or p-value was computed as asked, but the setting makes it unreliable.
+
+    For example Newey-West standard errors with more lags than a quarter of the series: the
+    sample autocovariances of regression residuals sum to zero over all lags, so with many lags
+    the long-run variance shrinks towards zero and intervals become far too narrow. The message
+    and the result's note say what to change.
+    """
+
+
 class SingularFitWarning(SfpcEvalWarning):
     """A mixed model's random-effect variance is estimated at (or next to) zero.
 
@@ -290,11 +300,13 @@ class SeparationError(DesignError):
 
 
 class SizeLimitError(SfpcEvalError):
-    """A request would bring more rows or cells from a database or Spark into memory than allowed.
+    """A request is too large to run: too much memory, or too long to finish.
 
-    Raised before the data move. The message names the estimator, says why the request needs
-    that much data (rows that do not collapse into cells, or a row-by-row fit), and gives the
-    cell-based alternative; the limit is ``max_cells`` of :func:`sfpc_eval.engines.source`.
+    Raised before any work starts. From a database or Spark: the request would bring more rows
+    or cells into memory than ``max_cells`` of :func:`sfpc_eval.engines.source` allows; the
+    message names the estimator, says why the request needs that much data and gives the
+    cell-based alternative. For a size argument (resamples, simulated children): the value is
+    above the stated limit; the message gives the limit and what it would cost.
     """
 
 

@@ -17,7 +17,7 @@ from sfpc_eval.errors import (
     show_values,
 )
 from sfpc_eval.inference.randomization import Randomization
-from sfpc_eval.panel import numeric_column, require_columns, require_present
+from sfpc_eval.panel import numeric_column, period_column, require_columns, require_present
 
 MAX_DUMMY_LEVELS = 1_000
 """Above this many unit and period levels, ``did`` absorbs the fixed effects by demeaning."""
@@ -63,6 +63,7 @@ def check_did_inputs(
     for role, column in (("unit", unit), ("time", time), ("cluster", cluster)):
         require_present(data, column, argument=role)
     clean = data[list(dict.fromkeys(c for c in roles.values() if c is not None))].copy()
+    clean[time] = period_column(data, time, argument="time")
     clean[outcome] = numeric_column(
         data,
         outcome,
