@@ -291,6 +291,7 @@ def stepped_wedge(
         )
     offset = np.zeros(len(z))
     df_note = ""
+    glmm_fit = None
     random_sd = rho = math.nan
     k = len(names)
     df_resid = float(cells.n_rows - k)
@@ -304,6 +305,7 @@ def stepped_wedge(
         )
         df_complete = np.full(k, df_resid)
         random_sd = fit.theta
+        glmm_fit = fit
         offset = fit.modes[cell_cluster]
         method = ("GLMM Laplace" if nagq == 1 else f"GLMM AGQ({nagq})") + f", {df_label}"
 
@@ -386,6 +388,7 @@ def stepped_wedge(
         "effect": effect,
         "effect_df": effect_df,
         "df_note": df_note,
+        "glmm_fit": glmm_fit,
         "invalid_note": invalid,
         "reported": [*([t for t in treat_names] if exposure_time else []), *covariates],
         "ame": None if exposure_time else average_marginal_effect(z, n, beta, offset, treat_cols),

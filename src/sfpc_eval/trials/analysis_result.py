@@ -104,10 +104,38 @@ class SteppedWedgeResult(ResultMixin):
             ("inference", self.method),
         ]
         if not math.isnan(self.random_sd):
+            icc = self.random_sd**2 / (self.random_sd**2 + math.pi**2 / 3)
             lines.append(("random-intercept SD", f"{self.random_sd:.4g}"))
+            lines.append(("ICC (latent scale)", f"{icc:.4g} (interval: .icc())"))
         if not math.isnan(self.rho):
             lines.append(("working correlation", f"{self.rho:.4g}"))
         return lines
+
+    def icc(self, level: float | None = None):
+        """Latent-scale ICC and random-intercept SD with profile-likelihood intervals (GLMM).
+
+        See :func:`sfpc_eval.trials.analysis_icc.latent_icc`; ``.terms()`` of the returned
+        :class:`~sfpc_eval.trials.analysis_icc.IccInterval` gives ``icc_latent``,
+        ``random_sd`` and ``cac`` rows.
+
+        Raises
+        ------
+        DesignError
+            The model is not the GLMM (the GEE's working correlation is on another scale).
+        """
+        from sfpc_eval.trials.analysis_icc import latent_icc
+
+        fit = self._core.get("glmm_fit")
+        if fit is None:
+            raise DesignError(
+                f"the latent-scale ICC comes from the GLMM's random intercept; this result is a "
+                f"{self.model.upper()}. Fit model='glmm'."
+            )
+        cached = self._core.setdefault("icc", {})
+        key = self.conf_level if level is None else float(level)
+        if key not in cached:
+            cached[key] = latent_icc(fit, key)
+        return cached[key]
 
     def _refit(self, conf_level: float) -> SteppedWedgeResult:
         terms = sw_terms(self._core, conf_level)
