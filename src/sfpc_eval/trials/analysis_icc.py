@@ -63,7 +63,7 @@ class IccInterval:
         return _icc(self.sd_high)
 
     def terms(self) -> tuple[Term, ...]:
-        """The ICC, the SD and the CAC as rows (the CAC not estimated by this model)."""
+        """Return the ICC, the SD and the CAC as rows (the CAC not estimated here)."""
         how = "profile likelihood" + (" (Laplace)" if self.nagq == 1 else f" (AGQ {self.nagq})")
         return (
             Term(
