@@ -37,6 +37,7 @@ from sfpc_eval.diff_in_diff.event_study_fit import JointTest
 from sfpc_eval.diff_in_diff.pretrends_result import JOINT_TERM, PLACEBO_TERM, PretrendResult
 from sfpc_eval.errors import (
     DesignError,
+    FewTreatedClustersWarning,
     InvalidValueError,
     SingleUnitCohortWarning,
     UndefinedIntervalWarning,
@@ -192,16 +193,19 @@ def placebo_in_time(
     fake = np.full(len(frame), np.inf)
     fake[treated_unit] = periods[fake_pos]
     sample["__placebo__"] = (sample[time].to_numpy(dtype=float) >= fake[keep]).astype(int)
-    res = did(
-        sample,
-        outcome=outcome,
-        unit=unit,
-        time=time,
-        treated="__placebo__",
-        weights=weights,
-        inference=inference,
-        conf_level=conf_level,
-    )
+    with warnings.catch_warnings():
+        # one treated cluster: said by the fit being checked; the row is marked not valid
+        warnings.simplefilter("ignore", FewTreatedClustersWarning)
+        res = did(
+            sample,
+            outcome=outcome,
+            unit=unit,
+            time=time,
+            treated="__placebo__",
+            weights=weights,
+            inference=inference,
+            conf_level=conf_level,
+        )
     term = res.estimate
     return replace(term, term=PLACEBO_TERM)
 

@@ -414,9 +414,13 @@ def _with_all_leads(result: ImputationResult, data: pd.DataFrame) -> ImputationR
     periods = np.unique(t[np.isfinite(t)])
     ok = np.isfinite(g)
     pre = np.searchsorted(periods, g[ok]) - np.searchsorted(periods, t[ok])
-    available = int(np.max(pre, initial=0)) - result.anticipation
+    # one lead fewer than the longest pre-period: with every pre-period a lead, the leads
+    # would add up to the treated units' fixed effects
+    available = int(np.max(pre, initial=0)) - result.anticipation - 1
     if available < 1:
-        raise DesignError("no treated unit is observed before adoption: there are no leads.")
+        raise DesignError(
+            "no treated unit has two or more periods before adoption: there are no leads to test."
+        )
     return imputation(
         data,
         result.outcome,
