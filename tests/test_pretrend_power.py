@@ -59,8 +59,15 @@ def test_readme_powers_and_means_within_its_monte_carlo_error():
     linear = roth(slope=README_SLOPE)
     assert linear.power == pytest.approx(0.4999776, abs=2e-4)
     assert linear.bayes_factor == pytest.approx(0.56901, abs=2e-4)
-    printed = [-0.09230764, -0.05555285, -0.02790950, 0.06490184, 0.12084694, 0.16946498,
-               0.22453827]
+    printed = [
+        -0.09230764,
+        -0.05555285,
+        -0.02790950,
+        0.06490184,
+        0.12084694,
+        0.16946498,
+        0.22453827,
+    ]
     np.testing.assert_allclose(linear.mean_after_pretest, printed, atol=5e-6)
     quadratic = roth(delta=0.024 * (T + 1) ** 2)
     assert quadratic.power == pytest.approx(0.6624282, abs=2e-4)
@@ -93,8 +100,7 @@ def test_wald_test_against_the_noncentral_chi_square(case):
     wald = f"wald_{case}"
     assert res.power == pytest.approx(float(ref(wald, "power")), rel=1e-10)
     assert res.bayes_factor == pytest.approx(float(ref(wald, "bayes_factor")), rel=1e-10)
-    np.testing.assert_allclose(res.mean_after_pretest, ref(wald, "mean_after_pretest"),
-                               rtol=1e-10)
+    np.testing.assert_allclose(res.mean_after_pretest, ref(wald, "mean_after_pretest"), rtol=1e-10)
 
 
 def test_wald_mean_after_pretest_by_monte_carlo():
@@ -108,14 +114,14 @@ def test_wald_mean_after_pretest_by_monte_carlo():
     passed = draws[wald <= stats.chi2.ppf(0.95, pre.sum())]
     assert 1 - len(passed) / len(draws) == pytest.approx(res.power, abs=4 * 0.0008)
     se_mc = passed.std(axis=0) / np.sqrt(len(passed))
-    np.testing.assert_array_less(np.abs(passed.mean(axis=0) - res.mean_after_pretest),
-                                 4 * se_mc)
+    np.testing.assert_array_less(np.abs(passed.mean(axis=0) - res.mean_after_pretest), 4 * se_mc)
 
 
 def test_from_an_event_study_result():
     rng = np.random.default_rng(3)
-    rows = pd.DataFrame([(u, t) for u in range(30) for t in range(2010, 2020)],
-                        columns=["la", "year"])
+    rows = pd.DataFrame(
+        [(u, t) for u in range(30) for t in range(2010, 2020)], columns=["la", "year"]
+    )
     rows["g"] = rows["la"].map(lambda u: [2015.0, np.nan][u % 2])
     rows["y"] = rng.normal(0, 1, len(rows))
     es = se.event_study(rows, "y", "la", "year", "g", window=(-4, 3))

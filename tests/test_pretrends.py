@@ -50,9 +50,10 @@ def closed_form_lead(data, year, reference):
         data[data["year"] == year].set_index("la")["rate"]
         - data[data["year"] == reference].set_index("la")["rate"]
     )
-    return change[treated.groupby(data["la"]).first()].mean() - change[
-        ~treated.groupby(data["la"]).first()
-    ].mean()
+    return (
+        change[treated.groupby(data["la"]).first()].mean()
+        - change[~treated.groupby(data["la"]).first()].mean()
+    )
 
 
 def test_did_leads_equal_the_closed_form_and_the_event_study():
@@ -65,7 +66,12 @@ def test_did_leads_equal_the_closed_form_and_the_event_study():
         expected = closed_form_lead(data, 2015 + e, 2014)
         assert term.estimate == pytest.approx(expected, abs=1e-9), e
     es = se.event_study(
-        data, "rate", "la", "year", "cohort", bin_endpoints=False,
+        data,
+        "rate",
+        "la",
+        "year",
+        "cohort",
+        bin_endpoints=False,
         inference=se.ClusterRobust("la", "CR2"),
     )
     by_time = dict(zip(es.event_times, es.terms, strict=False))
@@ -76,7 +82,11 @@ def test_did_leads_equal_the_closed_form_and_the_event_study():
 def test_joint_test_under_cr1_is_the_clustered_wald_f():
     data = panel()
     res = se.did(
-        data, outcome="rate", unit="la", time="year", treated="treated",
+        data,
+        outcome="rate",
+        unit="la",
+        time="year",
+        treated="treated",
         inference=se.ClusterRobust("la", "CR1"),
     )
     check = res.pretrends()
@@ -122,8 +132,9 @@ def test_a_visible_pretrend_fails_the_check_in_words():
     check = res.pretrends(placebo_shift=2)
     assert check.passed is False
     assert check.verdict().startswith("The pre-period check failed")
-    flat = se.did(panel(n_units=30, treated=12), outcome="rate", unit="la", time="year",
-                  treated="treated").pretrends(placebo_shift=2)
+    flat = se.did(
+        panel(n_units=30, treated=12), outcome="rate", unit="la", time="year", treated="treated"
+    ).pretrends(placebo_shift=2)
     assert flat.passed is True and flat.verdict().startswith("The pre-period check passed")
 
 
@@ -146,8 +157,9 @@ def test_one_treated_council_cr2_is_not_valid_and_randomization_is():
 
 def test_event_study_sun_abraham_imputation_and_callaway_all_have_pretrends():
     rng = np.random.default_rng(4)
-    rows = pd.DataFrame([(u, t) for u in range(40) for t in range(2010, 2020)],
-                        columns=["la", "year"])
+    rows = pd.DataFrame(
+        [(u, t) for u in range(40) for t in range(2010, 2020)], columns=["la", "year"]
+    )
     rows["g"] = rows["la"].map(lambda u: [2014.0, 2016.0, np.nan, np.nan][u % 4])
     rows["y"] = 0.1 * rows["la"] + 2.0 * (rows["year"] >= rows["g"]) + rng.normal(0, 1, len(rows))
     es = se.event_study(rows, "y", "la", "year", "g")
@@ -164,11 +176,20 @@ def test_event_study_sun_abraham_imputation_and_callaway_all_have_pretrends():
     cs_check = cs.pretrends()
     dynamic = cs.aggregate("dynamic")
     own = {int(e): t.estimate for e, t in zip(dynamic.index, dynamic.terms, strict=False)}
-    assert all(own[e] == t.estimate for e, t in zip(cs_check.event_times, cs_check.leads,
-                                                     strict=True))
+    assert all(
+        own[e] == t.estimate for e, t in zip(cs_check.event_times, cs_check.leads, strict=True)
+    )
     sa_leads = {e: t.estimate for e, t in zip(sa.event_times, sa.terms, strict=False) if e < 0}
-    assert dict(zip(se.pretrends(sa).event_times,
-                    [t.estimate for t in se.pretrends(sa).leads], strict=True)) == sa_leads
+    assert (
+        dict(
+            zip(
+                se.pretrends(sa).event_times,
+                [t.estimate for t in se.pretrends(sa).leads],
+                strict=True,
+            )
+        )
+        == sa_leads
+    )
     assert se.pretrends(imp).joint.p_value == imp.pretrend.p_value
     # an imputation fit without pretrend_leads gets every lead from the data
     bare = se.imputation(rows, "y", "la", "year", "g")
@@ -203,8 +224,15 @@ def test_bad_inputs_are_typed_errors():
         with pytest.raises(InvalidValueError, match="placebo_shift"):
             res.pretrends(placebo_shift=bad)
     counts = data.assign(n=np.round(data["rate"]).astype(int), pop=1000)
-    poisson = se.did(counts, outcome="n", unit="la", time="year", treated="treated",
-                     family="poisson", exposure="pop")
+    poisson = se.did(
+        counts,
+        outcome="n",
+        unit="la",
+        time="year",
+        treated="treated",
+        family="poisson",
+        exposure="pop",
+    )
     with pytest.raises(DesignError, match="linear model"):
         poisson.pretrends()
     short = panel(years=range(2014, 2018))

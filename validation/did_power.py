@@ -59,7 +59,7 @@ def run(sims: int, progress: bool = True) -> pd.DataFrame:
                     "simulated": sim.power,
                     "mc_se": sim.mc_se,
                     "n_sims": sims,
-                    "z": (sim.power - analytic.power) / sim.mc_se,
+                    "z": (sim.power - analytic.power) / sim.mc_se if sim.mc_se else float("nan"),
                 }
             )
     return pd.DataFrame(rows)
