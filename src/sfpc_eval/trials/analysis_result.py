@@ -185,6 +185,11 @@ def sw_terms(core: dict, level: float) -> tuple[Term, ...]:
     effect_terms = ("treated", "odds_ratio", "average_marginal_effect")
     if core.get("df_note"):
         terms = [replace(t, note=core["df_note"]) if t.term in effect_terms else t for t in terms]
+    if core.get("invalid_note"):
+        terms = [
+            replace(t, valid=False, note=core["invalid_note"]) if t.term in effect_terms else t
+            for t in terms
+        ]
     if ri is not None:
         p_value, label = ri
         out = []
