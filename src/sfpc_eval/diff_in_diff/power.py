@@ -29,9 +29,9 @@ Examples
 --------
 >>> res = did_power(n_units=40, n_treated=20, pre=5, post=5, sd=1.0, ar1=0.5)
 >>> round(res.mde, 3)
-0.694
+0.781
 >>> round(did_power(n_units=40, n_treated=20, pre=5, post=5, sd=1.0, ar1=0.5,
-...                 effect=0.694).power, 3)
+...                 effect=0.781).power, 3)
 0.8
 """
 
@@ -50,6 +50,7 @@ __all__ = [
     "DidPowerResult",
     "ar1_covariances",
     "check_power_design",
+    "did_event_vcov",
     "did_power",
     "did_variance",
 ]
@@ -327,3 +328,48 @@ def did_power(
         mde=mde,
         terms=terms,
     )
+
+
+def did_event_vcov(
+    *, n_units: int, n_treated: int, pre: int, post: int, sd: float, ar1: float = 0.0
+):
+    """Variance matrix of event-study estimates implied by the design and AR(1) errors.
+
+    The two-way fixed-effects event study (one dummy per event time, ``-1`` omitted) of a
+    balanced panel in which ``n_treated`` of ``n_units`` councils adopt after ``pre`` periods:
+    its estimates are linear in the outcomes, ``C y``, so their variance is
+    ``sum_i C_i R C_i'`` with ``R`` the AR(1) covariance of a council's errors. Use it with
+    :func:`~sfpc_eval.diff_in_diff.pretrend_power.pretrend_power` to plan a design (or where
+    the fitted variance is not valid, as with one treated council).
+
+    Returns
+    -------
+    (event_times, numpy.ndarray)
+        The event times (``-pre`` to ``post - 1`` without ``-1``) and their variance matrix.
+
+    Examples
+    --------
+    >>> times, v = did_event_vcov(n_units=10, n_treated=5, pre=3, post=2, sd=1.0)
+    >>> times, round(float(v[0, 0]), 4)  # 2 sigma^2 (1/5 + 1/5): two means of 5 councils
+    ([-3, -2, 0, 1], 0.8)
+    """
+    import numpy as np
+
+    units, treated, pre, post = check_power_design(n_units, n_treated, pre, post)
+    sd = _check_sd(sd)
+    rho = _check_ar1(ar1)
+    periods = pre + post
+    times = [e for e in range(-pre, post) if e != -1]
+    unit = np.repeat(np.arange(units), periods)
+    period = np.tile(np.arange(periods), units)
+    event = period - pre
+    is_treated = unit < treated
+    columns = [(is_treated & (event == e)) for e in times]
+    columns += [unit == u for u in range(1, units)] + [period == t for t in range(periods)]
+    design = np.column_stack(columns).astype(float)
+    c = np.linalg.pinv(design)[: len(times)]  # estimates = c @ y
+    lags = np.abs(np.subtract.outer(np.arange(periods), np.arange(periods)))
+    r = sd**2 * rho**lags
+    blocks = c.reshape(len(times), units, periods)
+    vcov = np.einsum("aup,pq,buq->ab", blocks, r, blocks)
+    return times, (vcov + vcov.T) / 2
