@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import warnings
@@ -199,6 +200,10 @@ def simulated_did_power(
             ar1=rho,
             rng=gen,
         )
+        used = inference
+        if dataclasses.is_dataclass(inference) and hasattr(inference, "rng"):
+            # fresh bootstrap draws (or tie-breaking uniform) in every panel, from the seed
+            used = dataclasses.replace(inference, rng=int(gen.integers(2**31)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SfpcEvalWarning)
             res = did(
@@ -207,7 +212,7 @@ def simulated_did_power(
                 unit="unit",
                 time="period",
                 treated="treated",
-                inference=inference,
+                inference=used,
             )
         p_values[i] = res.estimate.p_value
     power = float(np.mean(p_values <= alpha))

@@ -35,6 +35,7 @@ def plot_pretrends(result: Any, ax: Axes | None = None) -> Axes:
     'periods since adoption'
     """
     table = result.lead_table()
+    no_intervals = bool(table["conf_low"].isna().all())
     for side in ("conf_low", "conf_high"):
         missing = table[side].isna()
         table.loc[missing, side] = table.loc[missing, "estimate"]
@@ -52,6 +53,8 @@ def plot_pretrends(result: Any, ax: Axes | None = None) -> Axes:
         )
     verdict = {True: "passed", False: "failed", None: "no valid test"}[result.passed]
     title = f"Pre-period check {verdict}" + (": " + "; ".join(parts) if parts else "")
+    if no_intervals:
+        title += "\n(randomization inference: p-values, no intervals)"
     return plot_event_study(
         table, reference=result.reference, level=result.conf_level, title=title, ax=ax
     )
