@@ -215,7 +215,7 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
             key=f"{where}.exposure",
         )
     if (
-        any(name in WILD for name in analysis["inference"])
+        any(name in WILD for name in analysis["inference"] or ())
         and dataset.kind != "dfe"
         and analysis["family"] != "gaussian"
     ):
