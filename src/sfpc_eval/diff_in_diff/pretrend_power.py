@@ -279,7 +279,7 @@ def pretrend_power(
     alpha : float, default 0.05
         Level of the pre-trend test.
     critical : float, optional
-        ``"nis"``: the |t| above which a lead is significant (default the normal quantile at
+        ``"nis"``: the ``|t|`` above which a lead is significant (default the normal quantile at
         ``1 - alpha / 2``; R's ``pretrends`` uses 1.96).
     rng : int, default 0
         Seed of the box probabilities (``"nis"`` with two or more leads).
