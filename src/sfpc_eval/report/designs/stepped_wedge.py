@@ -176,13 +176,27 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             conf_level=level,
         )
     )
-    rows = estimate_rows(result, ["treated", "odds_ratio", "average_marginal_effect"], "effect")
+    notes: list[str] = []
+    rows = estimate_rows(
+        result, ["treated", "odds_ratio", "average_marginal_effect"], "effect", notes
+    )
     odds = result.odds_ratio
+    shown = (
+        f"({level:.0%} CI {interval(odds.conf_low, odds.conf_high)[1:-1]})"
+        if odds.valid
+        else f"(no valid interval: {odds.note})"
+    )
     findings = [
-        f"Odds ratio of {cols['outcome']} under the programme: {odds.estimate:.3f} "
-        f"({level:.0%} CI {interval(odds.conf_low, odds.conf_high)[1:-1]}); "
+        f"Odds ratio of {cols['outcome']} under the programme: {odds.estimate:.3f} {shown}; "
         f"{result.n_clusters} clusters, {result.n_periods} periods, {result.n_obs:,} children."
     ]
+    if result.model == "glmm":
+        icc = result.icc()
+        findings.append(
+            f"Intracluster correlation on the latent scale: {icc.icc:.3f} ({level:.0%} "
+            f"profile-likelihood interval {icc.icc_low:.3f} to {icc.icc_high:.3f}); the "
+            "cluster autocorrelation is 1 by the model's assumption."
+        )
     source = "the child-level records in [data]"
     if analysis["simulate"] is not None:
         truth = frame.attrs.get("truth")
@@ -221,7 +235,9 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         findings=tuple(findings),
         methods=methods,
         tables=(
-            estimate_table("Stepped-wedge trial: effect of the programme", rows, level),
+            estimate_table(
+                "Stepped-wedge trial: effect of the programme", rows, level, notes=notes
+            ),
             _counts_table(frame, analysis, context.threshold),
         ),
         figures=(
