@@ -243,3 +243,15 @@ def test_bad_inputs_are_typed_errors():
     cs = se.callaway_santanna(data, "rate", "la", "year", "cohort")
     with pytest.raises(InvalidValueError, match="needs the data"):
         cs.pretrends(placebo_shift=1)
+
+
+def test_contrasts_with_the_treatment_carry_its_validity():
+    data = panel(treated=1)
+    data["x"] = np.arange(len(data)) % 7
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", se.FewTreatedClustersWarning)
+        res = se.did(
+            data, outcome="rate", unit="la", time="year", treated="treated", covariates=["x"]
+        )
+    assert not res.contrast({"treated": 1, "x": 2}).valid
+    assert res.contrast({"x": 1}).valid  # a covariate alone is not the treated cluster's

@@ -107,7 +107,7 @@ class DidResult(ResultMixin):
         :func:`sfpc_eval.diff_in_diff.pretrends.pretrends`. ``data`` is not needed (the
         result keeps its cells).
         """
-        from sfpc_eval.diff_in_diff.pretrends import did_pretrends
+        from sfpc_eval.diff_in_diff.pretrends_did import did_pretrends
 
         return did_pretrends(self, placebo_shift, conf_level)
 
@@ -162,7 +162,16 @@ class DidResult(ResultMixin):
         estimate = float(c @ self._fit.beta)
         se = math.sqrt(float(c @ self._var.vcov @ c))
         df = contrast_df(self._fit, analytic_variance(self.inference), c)
-        return wald_term(name, estimate, se, self.conf_level, self._var.label, df=df)
+        term = wald_term(name, estimate, se, self.conf_level, self._var.label, df=df)
+        if weights.get("treated", 0):
+            valid, why = inference_validity(
+                analytic_variance(self.inference),
+                n_clusters=self.n_clusters,
+                n_treated_clusters=self.n_treated_clusters,
+            )
+            if not valid:
+                term = replace(term, valid=False, note=why)
+        return term
 
     def trends(self) -> pd.DataFrame:
         """Mean outcome per period for ever-treated and never-treated units.
