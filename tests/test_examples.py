@@ -16,6 +16,7 @@ PROMISED = {
     "leeds_credible.py": [
         "leeds_credible.csv",
         "leeds_credible_leads.png",
+        "leeds_credible_honest.png",
         "leeds_credible_power.png",
     ],
 }
@@ -67,6 +68,10 @@ def test_credible_how_to_quotes_the_example_s_numbers(tmp_path):
         "power_randomization_random_ties": f"{numbers['power_randomization_random_ties']:.2f}",
         "power_slope_4_5": f"({numbers['power_slope_4_5']:.2f})",
         "bias_after_pretest": f"{numbers['bias_after_pretest']:.1f}",
+        "rm_original": f"[{numbers['rm_original_low']:.2f}, {numbers['rm_original_high']:.2f}]",
+        "rm_half": f"[{numbers['rm_Mbar=0.5_low']:.2f}, {numbers['rm_Mbar=0.5_high']:.2f}]",
+        "rm_breakdown": f"Mbar = {numbers['rm_breakdown']:.2f}",
+        "sd_zero": f"[{numbers['sd_M=0_low']:.2f}, {numbers['sd_M=0_high']:.2f}]",
     }
     missing = {k: v for k, v in quoted.items() if v not in page}
     assert not missing, missing
