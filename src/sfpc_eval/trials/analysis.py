@@ -32,7 +32,6 @@ from sfpc_eval.cells.collapse import collapse
 from sfpc_eval.cells.fit import fit_cells
 from sfpc_eval.errors import (
     DesignError,
-    FewClustersWarning,
     InvalidValueError,
     SeparationError,
     SingularFitWarning,
@@ -48,13 +47,7 @@ from sfpc_eval.trials.analysis_checks import (
     sw_design_matrix,
     switch_periods,
 )
-from sfpc_eval.trials.analysis_df import (
-    FEW_CLUSTERS,
-    DfMethod,
-    between_within_df,
-    check_df_method,
-    satterthwaite_df,
-)
+from sfpc_eval.trials.analysis_df import DfMethod, check_df_method, glmm_df, invalid_note
 from sfpc_eval.trials.analysis_result import Model, SteppedWedgeResult, sw_terms
 from sfpc_eval.trials.analysis_ri import SteppedWedgeRandomization, rollout_orders, rollout_test
 from sfpc_eval.trials.gee import GEE_VARIANCES, fit_gee
@@ -300,7 +293,7 @@ def stepped_wedge(
             z, names, y, n, cell_cluster, nagq=nagq, beta_start=glm.beta, laplace=laplace
         )
         beta, vcov = fit.beta, fit.vcov
-        df, df_label, df_note = _glmm_df(
+        df, df_label, df_note = glmm_df(
             fit, df_method, treat_cols, [names.index(c) for c in covariates], z, cell_period
         )
         df_complete = np.full(k, df_resid)
@@ -373,7 +366,7 @@ def stepped_wedge(
             )
             return float(effect @ refit.beta)
 
-    invalid = _invalid_note(model, df_method, gee_variance, inference, n_clusters)
+    invalid = invalid_note(model, df_method, gee_variance, inference, n_clusters)
     effect_df = float(df[treat_cols[0]])
     if len(treat_cols) > 1:
         # the average of exposure-time effects: Satterthwaite df of that contrast under CR2
@@ -430,60 +423,3 @@ def stepped_wedge(
         df_complete=pd.Series(df_complete, index=list(names)),
         _core=core,
     )
-
-
-def _glmm_df(fit, df_method, treat_cols, covariate_cols, z, cell_period):
-    """Degrees of freedom per GLMM coefficient, the method label and a note for the effect.
-
-    ``df[0]`` (the intercept, never reported) holds the df of the effect contrast (the average
-    of the exposure-time coefficients when there are several).
-    """
-    k = z.shape[1]
-    df = np.full(k, np.inf)
-    if df_method == "z":
-        if fit.n_clusters < FEW_CLUSTERS:
-            warnings.warn(
-                f"Wald z (normal reference) with {fit.n_clusters} clusters treats the "
-                "between-cluster variance as known; with few clusters its tests reject too "
-                "often (7.7% at the 5% level in the No Wrong Door shape, see the stepped-wedge "
-                "validity table). The default df_method='satterthwaite' holds the level.",
-                FewClustersWarning,
-                stacklevel=3,
-            )
-        return df, "Wald z", ""
-    if df_method == "between_within":
-        value = between_within_df(fit.cluster, cell_period, z[:, treat_cols])
-        df[:] = value
-        return df, f"t, between-within df {value:g}", ""
-    effect = np.zeros(k)
-    effect[treat_cols] = 1.0 / len(treat_cols)
-    df[0], note = satterthwaite_df(fit, effect)
-    for j in [*treat_cols, *covariate_cols]:
-        unit = np.zeros(k)
-        unit[j] = 1.0
-        df[j] = satterthwaite_df(fit, unit)[0]
-    if len(treat_cols) == 1:
-        df[0] = df[treat_cols[0]]
-    return df, "t, Satterthwaite df", note
-
-
-def _invalid_note(model, df_method, gee_variance, inference, n_clusters) -> str:
-    """Why the effect rows' inference is not valid with this few clusters ("" if it is)."""
-    if n_clusters >= FEW_CLUSTERS:
-        return ""
-    if model == "glmm" and df_method == "z":
-        return (
-            f"not valid with {n_clusters} clusters: the Wald z test treats the between-cluster "
-            "variance as known and rejects too often; use the default df_method='satterthwaite'"
-        )
-    if model == "gee" and gee_variance == "robust":
-        return (
-            f"not valid with {n_clusters} clusters: the uncorrected sandwich with a normal "
-            "reference is biased downwards with few clusters; use gee_variance='MD' or 'KC'"
-        )
-    if model == "glm" and isinstance(inference, Classical):
-        return (
-            "not valid for clustered data: classical standard errors ignore the correlation of "
-            "children within a council; use the default ClusterRobust(kind='CR2')"
-        )
-    return ""
