@@ -144,10 +144,12 @@ def fit_gee(
 
     Notes
     -----
-    The moment estimate of ``rho`` can fall below ``-1 / (n_max - 1)``, where the exchangeable
-    working correlation of the largest cluster stops being a correlation matrix (with
-    thousands of children per council, any negative estimate does). It is then set to 0
-    (independence working correlation); the sandwich variances do not rely on it being right.
+    A negative moment estimate of ``rho`` is set to 0 (independence working correlation).
+    Below ``-1 / (n_max - 1)`` the exchangeable working correlation of the largest cluster is
+    not a correlation matrix, and with thousands of children per council any negative estimate
+    is near that bound; truncating only below it makes the iteration oscillate between 0 and
+    the bound. The sandwich variances do not rely on the working correlation being right.
+    (geepack does not truncate; its fits with a positive ``rho`` are unchanged.)
 
     Examples
     --------
@@ -169,7 +171,6 @@ def fit_gee(
     total = float(n.sum())
     beta = np.zeros(z.shape[1]) if beta_start is None else np.array(beta_start, dtype=np.float64)
     rho = 0.0
-    lowest_rho = -1.0 / max(float(sizes.max()) - 1.0, 1.0)
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - used after the loop
         a_vec, c_mat, e_sum, s0, q_sum = _cluster_sums(z, y, n, cluster, n_clusters, beta)
@@ -185,10 +186,11 @@ def fit_gee(
         a_vec, c_mat, e_sum, s0, q_sum = _cluster_sums(z, y, n, cluster, n_clusters, beta)
         scale = float(q_sum.sum() / total)
         new_rho = float(np.sum((e_sum**2 - q_sum) / 2) / scale / pairs) if pairs else 0.0
-        if new_rho <= lowest_rho:
-            # not a correlation matrix for the largest cluster (with thousands of children per
-            # council any negative moment estimate is); the working correlation is then
-            # independence, which the sandwich variances keep valid
+        if new_rho < 0:
+            # a negative moment estimate: with thousands of children per council it is not a
+            # correlation matrix for the largest council once below -1 / (n_max - 1), and
+            # truncating only there makes the iteration oscillate; the working correlation is
+            # then independence, which the sandwich variances keep valid
             new_rho = 0.0
         change = max(float(np.max(np.abs(step))), abs(new_rho - rho))
         rho = new_rho
