@@ -101,17 +101,27 @@ def test_df_method_bad_inputs():
         se.stepped_wedge(load("nwd"), *ARGS, model="gee", df_method="z")
 
 
-def test_gee_negative_working_correlation_falls_back_to_independence():
-    # a Family Safeguarding-sized trial (thousands of children per council) whose moment
-    # estimate of rho is below -1 / (n_max - 1): it used to raise numpy's LinAlgError
+@pytest.mark.parametrize("trial", [28, 118])
+def test_gee_negative_working_correlation_is_independence(trial):
+    """Family Safeguarding-sized trials (thousands of children per council) whose moment
+    estimate of rho is negative: trial 28 used to raise numpy's LinAlgError (rho below
+    -1 / (n_max - 1)), trial 118 to oscillate between 0 and that bound without converging. With
+    rho truncated at 0 the GEE's estimating equations are the logistic GLM's, so its estimates
+    equal statsmodels' binomial GLM on the same rows (1e-6 relative)."""
     import sys
+
+    import statsmodels.api as sm
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "validation"))
     import sw_validity
 
-    data = sw_validity.simulate("fs", 0.01, 1.0, [20261204, 0, 0, 0, 28])
+    data = sw_validity.simulate("fs", 0.01, 1.0, [20261204, 0, 0, 0, trial])
     res = se.stepped_wedge(data, *ARGS, model="gee")
     assert res.rho == 0.0 and math.isfinite(res.estimate.std_error)
+    x = pd.get_dummies(data["period"], prefix="p", drop_first=True, dtype=float)
+    x = sm.add_constant(pd.concat([x, data[["treated"]].astype(float)], axis=1))
+    glm = sm.GLM(data["looked_after"], x, family=sm.families.Binomial()).fit()
+    assert res.estimate.estimate == pytest.approx(glm.params["treated"], rel=1e-6)
 
 
 @pytest.mark.parametrize("nagq", [1, 10])
