@@ -11,11 +11,12 @@ rules, from the few-cluster literature and this library's own coverage tables
 - **the wild cluster bootstrap with one treated cluster**, one weight per cluster: its
   bootstrap distribution is degenerate (MacKinnon and Webb 2017); the subcluster bootstrap
   (one weight per unit-period) is not affected;
-- **classical or heteroskedasticity-robust variances on a panel**: they ignore the serial
-  correlation of a unit's outcomes, which makes DiD intervals far too narrow (Bertrand, Duflo
-  and Mullainathan 2004);
 - randomization inference is exact under its sharp null whatever the number of clusters
   (coarse, but valid).
+
+Classical and heteroskedasticity-robust variances are model-based: they are right when the
+model's errors are independent, which a panel's seldom are (Bertrand, Duflo and Mullainathan
+2004). They are never a default here and are reported as asked, without a mark.
 
 :func:`design_inference` chooses what a report should use by default.
 
@@ -32,7 +33,7 @@ False
 
 from __future__ import annotations
 
-from sfpc_eval.inference.cluster import Classical, ClusterRobust, HeteroskedasticityRobust
+from sfpc_eval.inference.cluster import ClusterRobust
 from sfpc_eval.inference.randomization import Randomization
 from sfpc_eval.inference.wild import WildClusterBootstrap
 
@@ -49,8 +50,7 @@ def inference_validity(
 
     Parameters
     ----------
-    inference : Classical, HeteroskedasticityRobust, ClusterRobust, WildClusterBootstrap or
-        Randomization
+    inference : ClusterRobust, WildClusterBootstrap, Randomization (others: valid as asked)
     n_clusters : int
         Clusters in the data.
     n_treated_clusters : int
@@ -80,13 +80,6 @@ def inference_validity(
                 "variability; use randomization inference over clusters"
             )
         return True, ""
-    if isinstance(inference, Classical | HeteroskedasticityRobust):
-        kind = "classical" if isinstance(inference, Classical) else inference.kind
-        return False, (
-            f"not valid for a panel: {kind} standard errors ignore the correlation of a unit's "
-            "outcomes over time, which makes DiD intervals far too narrow (Bertrand, Duflo and "
-            "Mullainathan 2004); cluster by unit"
-        )
     return True, ""
 
 
