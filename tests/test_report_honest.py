@@ -49,18 +49,22 @@ def test_one_treated_council_headline_from_the_valid_row_and_pre_period_in_words
     section = report.sections[0]
     headline, pre = section.findings[0], section.findings[1]
     # CR2 is first in the spec but not valid with one treated council: the headline is the
-    # randomization row's
-    assert "(gaussian model, randomization)" in headline and "CR2" not in headline
+    # randomization row's, read from the table
+    assert "(linear model, randomization inference)" in headline
+    assert "Cluster-robust" not in headline and "CR2" not in headline
     assert pre.startswith("Pre-period check, rate: The pre-period check")
-    rows = section.tables[0].rows
-    cr2 = [r for r in rows if "CR2" in r[0]]
-    assert cr2 and all(r[1].endswith(INVALID_MARK) for r in cr2)
-    assert all(not r[1].endswith(INVALID_MARK) for r in rows if "randomization" in r[0])
-    notes = " ".join(section.tables[0].notes)
-    assert f"{INVALID_MARK} rate (gaussian, CR2), treated: not valid with one treated cluster" in (
-        notes
+    table = section.tables[0].engine
+    row = table.text_rows()[0]
+    groups = [g for g, _ in table.column_groups]
+    assert groups[1].startswith("Cluster-robust (CR2") and groups[2] == "Randomization inference"
+    cr2_p, ri_p = row[3], row[6]
+    assert cr2_p.endswith(INVALID_MARK) and not ri_p.endswith(INVALID_MARK)
+    assert f"p = {ri_p}" in headline
+    assert any(
+        n.startswith(f"{INVALID_MARK} Rate, Cluster-robust") and "one treated cluster" in n
+        for n in table.notes
     )
-    titles = [t.title for t in section.tables]
+    titles = [t.engine.title for t in section.tables]
     assert "Pre-period check: rate" in titles
     assert any(f.title == "Pre-period check: rate" for f in section.figures)
 
@@ -68,13 +72,12 @@ def test_one_treated_council_headline_from_the_valid_row_and_pre_period_in_words
 def test_inference_chosen_from_the_design_with_the_reason(tmp_path):
     csv = panel_csv(tmp_path / "p.csv")
     one = build(spec(csv)).sections[0]
-    assert "(gaussian model, randomization)" in one.findings[0]
+    assert "(linear model, randomization inference)" in one.findings[0]
     assert any(
-        m.startswith("Inference chosen from the design (gaussian: randomization)")
-        for m in one.methods
+        m.startswith("Inference chosen from the design (linear: randomization") for m in one.methods
     )
     few = build(spec(panel_csv(tmp_path / "q.csv", 3), treated=["LA0", "LA1", "LA2"])).sections[0]
-    assert "(gaussian model, wild_subcluster)" in few.findings[0]
+    assert "wild" in few.findings[0].split("(")[1].lower()
     assert any("subcluster wild bootstrap" in m for m in few.methods)
 
 
@@ -169,8 +172,16 @@ def test_staggered_example_report():
         warnings.simplefilter("ignore", se.SingleUnitCohortWarning)
         cs = se.callaway_santanna(data, "cla_rate", "la_name", "year", "g")
     agg = cs.aggregate("dynamic", min_e=-5, max_e=3)
-    shown = {r[1].rstrip(f" {INVALID_MARK}"): r[1] for r in section.tables[1].rows}
-    for term in agg.terms:
-        assert shown[term.term].endswith(INVALID_MARK) == (not term.valid), term.term
+    table = section.tables[0].engine
+    offset = 0
+    for group, width in table.column_groups:
+        if group == "Callaway & Sant'Anna":
+            break
+        offset += width
+    text = table.text_rows()
+    for e, term in zip(agg.index, agg.terms, strict=False):
+        row = text[table.row(f"e={int(e)}")]
+        p_cell = row[offset + 2]  # estimate, interval, p-value of the group
+        assert p_cell.endswith(INVALID_MARK) == (not term.valid), (e, p_cell)
     overall = agg.term("overall")
     assert overall.valid and not math.isnan(overall.conf_low)

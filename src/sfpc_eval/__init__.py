@@ -73,6 +73,7 @@ _EXPORTS: dict[str, str] = {
             "DisclosureError",
             "DuplicateObservationError",
             "EmptyFileError",
+            "ExportError",
             "FewClustersWarning",
             "FewTreatedClustersWarning",
             "FileColumnsError",
@@ -89,6 +90,7 @@ _EXPORTS: dict[str, str] = {
             "SizeLimitError",
             "SpecError",
             "SuppressedValueError",
+            "TableError",
             "ThousandsSeparatorError",
             "UndefinedEffectError",
             "UndefinedIntervalWarning",
@@ -110,7 +112,9 @@ _EXPORTS: dict[str, str] = {
         "sfpc_eval.inference",
     ),
     **dict.fromkeys(["PanelSpec", "validate_panel"], "sfpc_eval.panel"),
-    **dict.fromkeys(["TIDY_COLUMNS", "Term"], "sfpc_eval.results"),
+    **dict.fromkeys(["GLANCE_COLUMNS", "TIDY_COLUMNS", "Term"], "sfpc_eval.results"),
+    **dict.fromkeys(["Table", "side_by_side"], "sfpc_eval.tables"),
+    **dict.fromkeys(["label"], "sfpc_eval.labels"),
     **dict.fromkeys(
         [
             "ItsResult",
@@ -161,7 +165,13 @@ _EXPORTS: dict[str, str] = {
 sfpc_eval`` stays fast and loads no plotting, statsmodels or database engine."""
 
 
+_SUBMODULES = ("datasets", "labels", "tables")
+"""Subpackages reachable as attributes (``se.datasets.council_panel()``), imported on first use."""
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"sfpc_eval.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'sfpc_eval' has no attribute {name!r}")
@@ -171,10 +181,11 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+    return sorted({*globals(), *_EXPORTS, *_SUBMODULES})
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from sfpc_eval import datasets, labels, tables
     from sfpc_eval.comparisons import (
         CountComparison,
         MeanComparison,
@@ -219,6 +230,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         DisclosureError,
         DuplicateObservationError,
         EmptyFileError,
+        ExportError,
         FewClustersWarning,
         FewTreatedClustersWarning,
         FileColumnsError,
@@ -235,6 +247,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         SizeLimitError,
         SpecError,
         SuppressedValueError,
+        TableError,
         ThousandsSeparatorError,
         UndefinedEffectError,
         UndefinedIntervalWarning,
@@ -250,11 +263,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         adjust_pvalues,
         adjust_results,
     )
+    from sfpc_eval.labels import label
     from sfpc_eval.panel import (
         PanelSpec,
         validate_panel,
     )
     from sfpc_eval.results import (
+        GLANCE_COLUMNS,
         TIDY_COLUMNS,
         Term,
     )
@@ -278,6 +293,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         staggered_did,
         sun_abraham,
     )
+    from sfpc_eval.tables import Table, side_by_side
     from sfpc_eval.trials import (
         PooledResult,
         PowerResult,
@@ -296,6 +312,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     )
 
 __all__ = [
+    "GLANCE_COLUMNS",
     "TIDY_COLUMNS",
     "BaconResult",
     "CallawayAggregate",
@@ -313,6 +330,7 @@ __all__ = [
     "EmptyFileError",
     "EventStudyResult",
     "EventTimeEstimates",
+    "ExportError",
     "FewClustersWarning",
     "FewTreatedClustersWarning",
     "FileColumnsError",
@@ -353,6 +371,8 @@ __all__ = [
     "SuppressedValueError",
     "SyntheticControlResult",
     "SyntheticDidResult",
+    "Table",
+    "TableError",
     "Term",
     "ThousandsSeparatorError",
     "UndefinedEffectError",
@@ -369,6 +389,7 @@ __all__ = [
     "compare_counts",
     "compare_means",
     "compare_proportions",
+    "datasets",
     "did",
     "did_from_counts",
     "did_from_means",
@@ -379,11 +400,14 @@ __all__ = [
     "imputation",
     "its",
     "la_panel",
+    "label",
+    "labels",
     "paired_change",
     "pool",
     "pretrend_power",
     "pretrends",
     "sfpc_eligibility",
+    "side_by_side",
     "simulate_trial",
     "simulated_did_power",
     "simulated_power",
@@ -394,6 +418,7 @@ __all__ = [
     "sw_power",
     "synthetic_control",
     "synthetic_did",
+    "tables",
     "trial_spec",
     "validate_panel",
 ]

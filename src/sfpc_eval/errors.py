@@ -28,6 +28,7 @@ __all__ = [
     "DisclosureError",
     "DuplicateObservationError",
     "EmptyFileError",
+    "ExportError",
     "FewClustersWarning",
     "FewTreatedClustersWarning",
     "FileColumnsError",
@@ -44,6 +45,7 @@ __all__ = [
     "SizeLimitError",
     "SpecError",
     "SuppressedValueError",
+    "TableError",
     "ThousandsSeparatorError",
     "UndefinedEffectError",
     "UndefinedIntervalWarning",
@@ -307,6 +309,20 @@ class SizeLimitError(SfpcEvalError):
     message names the estimator, says why the request needs that much data and gives the
     cell-based alternative. For a size argument (resamples, simulated children): the value is
     above the stated limit; the message gives the limit and what it would cost.
+    """
+
+
+class TableError(InvalidValueError):
+    """A table cannot be laid out as asked.
+
+    A term renamed onto another, mixed confidence levels, a model name used twice...
+    """
+
+
+class ExportError(InvalidValueError):
+    """A table cannot be written.
+
+    An unknown format, or a folder that is missing or not writable.
     """
 
 

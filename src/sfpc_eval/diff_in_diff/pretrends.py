@@ -216,7 +216,7 @@ def joint_term(joint: JointTest | None, valid: bool, note: str) -> Term | None:
     """Return the joint test as a row of ``tidy()`` (statistic and p-value, no estimate)."""
     if joint is None:
         return None
-    df = joint.df2 if math.isfinite(joint.df2) else joint.df1
+    df = joint.df2  # the denominator df of an F test; none for chi-square or resampling
     return Term(
         JOINT_TERM,
         math.nan,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sfpc_eval.comparisons import compare_counts, compare_means, compare_proportions
-from sfpc_eval.evidence.registry import Claim, ClaimInputs, Registry, load_registry
+from sfpc_eval.evidence.registry import METRICS, Claim, ClaimInputs, Registry, load_registry
 from sfpc_eval.evidence.wording import Admissible, admissible
 from sfpc_eval.results import ResultMixin
 
@@ -220,7 +220,7 @@ def _reproduce(claim: Claim, conflicts: tuple[str, ...], conf_level: float) -> R
         holds = allowed.contains(value)
         check = f"the wording {claim.wording!r} allows {allowed}"
     status = REPRODUCED if holds else WORDING_FAILS
-    explanation = f"Recomputed {claim.metric} = {value:.4g}; {check}."
+    explanation = f"Recomputed {METRICS[claim.metric]}: {value:.4g}; {check}."
     if conflicts and not holds:
         status = CONFLICT
         explanation += f" It also conflicts with {', '.join(conflicts)}."

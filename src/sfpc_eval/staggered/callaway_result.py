@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from sfpc_eval._tables import Table, format_number, format_p_value
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.diff_in_diff.event_study_fit import JointTest
 from sfpc_eval.diff_in_diff.honest_inputs import EventTimeEstimates
 from sfpc_eval.errors import DesignError, InvalidValueError
-from sfpc_eval.results import ResultMixin, Term, marked_term
+from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.staggered.callaway_checks import dynamic_pretrend_test, mark_callaway_validity
 from sfpc_eval.staggered.callaway_inference import (
     Multipliers,
@@ -26,6 +25,8 @@ from sfpc_eval.staggered.callaway_inference import (
     draw_multipliers,
     sup_t_analytic,
 )
+from sfpc_eval.tables import Cell, Table, format_number
+from sfpc_eval.tables.estimates import estimates_table
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -215,6 +216,7 @@ class CallawayAggregate(ResultMixin):
     crit_uniform: float | None
     terms: tuple[Term, ...] = field(repr=False)
     source: str = field(repr=False, default="")
+    origin: dict = field(repr=False, default_factory=dict)
     title: str = "Callaway & Sant'Anna aggregation"
     cohorts: list | None = field(repr=False, default=None)
 
@@ -226,31 +228,26 @@ class CallawayAggregate(ResultMixin):
         """
         return dynamic_pretrend_test(self)
 
-    def summary(self) -> Table:
+    def summary(self, labels: dict[str, str] | None = None) -> Table:
         """Render as a table: pointwise intervals, the uniform band, the pre-period test.
 
-        ``print`` it, or call ``as_html()``, ``as_markdown()`` or ``as_latex()`` on it.
+        The library's estimates table (:func:`sfpc_eval.tables.estimates.estimates_table`)
+        with a column for the uniform (simultaneous) band after the pointwise interval; the
+        facts list the pre-adoption estimates and their joint test. ``print`` it, or render
+        or export it as any table.
         """
-        pct = f"{self.conf_level:.0%}"
+        table = estimates_table(self, labels=labels)
         frame = self.tidy()
-        uniform = "conf_low_uniform" in frame
-        columns = ["term", "estimate", "std. error", f"{pct} CI"]
-        columns += [f"{pct} uniform band"] if uniform else []
-        columns += ["p-value", "method"]
+        if "conf_low_uniform" not in frame:
+            return table
+        band_format = table.rows[0][3].format if table.rows else None
         rows = []
-        for i, t in enumerate(self.terms):
-            row = [
-                marked_term(t),
-                format_number(t.estimate),
-                format_number(t.std_error),
-                _interval(t.conf_low, t.conf_high),
-            ]
-            if uniform:
-                row.append(
-                    _interval(frame["conf_low_uniform"].iloc[i], frame["conf_high_uniform"].iloc[i])
-                )
-            rows.append([*row, format_p_value(t.p_value), t.method])
-        return Table(self.title, columns, rows, facts=self.facts(), notes=self.notes())
+        for row, low, high in zip(
+            table.rows, frame["conf_low_uniform"], frame["conf_high_uniform"], strict=True
+        ):
+            rows.append([*row[:4], Cell((float(low), float(high)), band_format), *row[4:]])
+        columns = [*table.columns[:4], f"{self.conf_level:.0%} uniform band", *table.columns[4:]]
+        return replace(table, columns=columns, rows=rows)
 
     @property
     def index_name(self) -> str:
@@ -278,6 +275,15 @@ class CallawayAggregate(ResultMixin):
             )
             frame.loc[frame["term"] == "overall", "crit_uniform"] = math.nan
         return frame
+
+    def _headline_name(self) -> str:
+        return "overall"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update({k: v for k, v in self.origin.items() if k not in ("conf_level",)})
+        facts["inference_df"] = self.headline.df
+        return facts
 
     def event_time_estimates(self) -> EventTimeEstimates:
         """Event-time estimates for :func:`~sfpc_eval.honest_did` (dynamic aggregation only).
@@ -326,7 +332,7 @@ class CallawayAggregate(ResultMixin):
 
     def _refit(self, conf_level: float) -> CallawayAggregate:
         level = check_conf_level(conf_level)
-        return build_aggregate(
+        refit = build_aggregate(
             self.kind,
             self.index,
             self.estimates,
@@ -341,6 +347,7 @@ class CallawayAggregate(ResultMixin):
             self.source,
             self.cohorts,
         )
+        return replace(refit, origin=self.origin)
 
     def facts(self) -> list[tuple[str, str]]:
         """Input and method lines shown above the summary table."""
@@ -438,9 +445,3 @@ def build_aggregate(
         title=f"Callaway & Sant'Anna: {kind} aggregation",
         cohorts=cohorts,
     )
-
-
-def _interval(low: float, high: float) -> str:
-    if math.isnan(low) and math.isnan(high):
-        return ""
-    return f"[{format_number(low)}, {format_number(high)}]"

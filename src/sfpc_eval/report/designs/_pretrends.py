@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 
-from sfpc_eval._tables import format_number
-from sfpc_eval.diff_in_diff.pretrends_result import JOINT_TERM, PLACEBO_TERM, PretrendResult
+from sfpc_eval.diff_in_diff.pretrends_result import PretrendResult
 from sfpc_eval.report.blocks import FigureBlock, TableBlock
-from sfpc_eval.report.designs._common import estimate_rows, estimate_table, sentence
+from sfpc_eval.report.designs._common import effect_table, plain, sentence
 from sfpc_eval.report.figures import render_svg
 from sfpc_eval.results import Term
+from sfpc_eval.tables import format_number
 
 __all__ = ["pretrend_blocks"]
 
@@ -38,41 +38,50 @@ def pretrend_blocks(
     *,
     what: str,
     effect: Term | None,
-    label: str,
     start: object,
     ylabel: str,
+    inference: str,
 ) -> tuple[str, str, TableBlock, FigureBlock, str | None]:
     """Return the (finding, methods text, table, figure, limitation or None) of a pre-check.
 
     ``what`` names the outcome in sentences; ``effect`` is the headline term (its size is
-    compared with the leads); ``label`` labels the table rows; ``start`` is the adoption
-    period (for the methods text).
+    compared with the leads); ``start`` is the adoption period (for the methods text);
+    ``inference`` names the inference of the leads (the table's column group).
     """
     finding = f"Pre-period check, {what}: {pre.verdict()}{_size_sentence(pre, effect)}"
-    notes: list[str] = []
-    names = [t.term for t in pre.terms]
-    rows = estimate_rows(pre, names, label, notes)
-    table = estimate_table(
+    rows = [
+        (f"{e} period(s) before adoption", {inference: t})
+        for e, t in zip([-e for e in pre.event_times], pre.leads, strict=True)
+    ]
+    if pre.joint_test is not None:
+        rows.append(("Leads jointly zero (test)", {inference: pre.joint_test}))
+    if pre.placebo is not None:
+        rows.append(
+            (f"Placebo: adoption {pre.placebo_shift} period(s) earlier", {inference: pre.placebo})
+        )
+    reference = (
+        f"the period before adoption (event time {pre.reference})"
+        if pre.reference is not None
+        else "the period before (each lead its own comparison)"
+    )
+    table = effect_table(
         f"Pre-period check: {what}",
         rows,
-        pre.conf_level,
-        notes=(
-            *notes,
-            "e=k: estimate k periods before adoption relative to "
+        [inference],
+        scale="number",
+        level=pre.conf_level,
+        estimate_header="Estimate",
+        row_header="Before adoption",
+        notes=[
+            f"Leads: estimates before adoption relative to {reference}. Joint test: "
+            f"{plain(pre.joint.method) if pre.joint is not None else 'none'}."
             + (
-                f"event time {pre.reference}"
-                if pre.reference is not None
-                else "the period before (each lead its own comparison)"
-            )
-            + f"; {JOINT_TERM}: joint test that every lead is zero"
-            + (
-                f"; {PLACEBO_TERM}: adoption moved {pre.placebo_shift} period(s) earlier, "
-                "estimated on the periods before adoption"
+                f" Placebo: adoption moved {pre.placebo_shift} period(s) earlier, estimated on "
+                "the periods before adoption."
                 if pre.placebo_shift
                 else ""
             )
-            + ".",
-        ),
+        ],
     )
 
     def draw(ax):
