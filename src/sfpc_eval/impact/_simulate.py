@@ -22,7 +22,7 @@ _PROGRESS_FROM = 1_000_000
 
 
 def start_generator(rng: object) -> tuple[np.random.Generator, int | None]:
-    """A generator and the seed that reproduces it (None when a Generator was passed).
+    """Return a generator and the seed that reproduces it (None when a Generator was passed).
 
     ``rng=None`` draws fresh entropy and records it, so the run can be repeated.
     """
@@ -69,7 +69,7 @@ def simulate(
 def delta_term(
     name: str, estimate: float, std_error: float, z: float, note: str = "", method: str = ""
 ) -> Term:
-    """A term with a symmetric delta-method interval ``estimate +- z * SE``."""
+    """Build a term with a symmetric delta-method interval ``estimate +- z * SE``."""
     return Term(
         name,
         estimate,
@@ -85,7 +85,7 @@ def delta_term(
 def simulation_term(
     name: str, estimate: float, values: np.ndarray, conf_level: float, seed: int | None
 ) -> Term:
-    """A term whose interval is the percentile interval of simulated values.
+    """Build a term whose interval is the percentile interval of simulated values.
 
     The estimate is the point estimate (not the mean of the draws); the standard error is the
     draws' standard deviation.

@@ -175,7 +175,7 @@ class UnitCost:
             )
 
     def _frozen(self) -> Any:
-        """The scipy distribution (None for a fixed cost)."""
+        """Return the scipy distribution (None for a fixed cost)."""
         a, dist = self.amount, self.distribution
         if dist == "uniform":
             return stats.uniform(loc=self.low, scale=self.high - self.low)  # type: ignore[operator]
@@ -205,7 +205,7 @@ class UnitCost:
         return 0.0 if frozen is None else float(frozen.std())
 
     def quantiles(self, conf_level: float) -> tuple[float, float]:
-        """The range given, or the central ``conf_level`` interval of the distribution."""
+        """Return the range given, or the central ``conf_level`` interval of the distribution."""
         if self.distribution in _RANGE:
             return float(self.low), float(self.high)  # type: ignore[arg-type]
         frozen = self._frozen()
@@ -222,7 +222,7 @@ class UnitCost:
         return np.asarray(frozen.rvs(size=size, random_state=rng), dtype=float)
 
     def uncertainty(self) -> str:
-        """The uncertainty in words (for the assumptions table)."""
+        """Describe the uncertainty in words (for the assumptions table)."""
         if self.distribution == "fixed":
             return "fixed (no uncertainty)"
         if self.distribution in _RANGE:
@@ -256,7 +256,9 @@ class PriceIndex:
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source.strip():
-            raise UnitCostError(f"price index {self.name!r}: `source` is empty; say where it is from.")
+            raise UnitCostError(
+                f"price index {self.name!r}: `source` is empty; say where it is from."
+            )
         clean: dict[int, float] = {}
         for year, value in dict(self.values).items():
             y = _check_year(year, "year", f"price index {self.name!r}")
@@ -350,7 +352,9 @@ def discount_factors(rate: float, horizon: int) -> np.ndarray:
             "no savings to count."
         )
     if horizon > 100:
-        raise InvalidValueError(f"`horizon` of {horizon} years is beyond any appraisal; use <= 100.")
+        raise InvalidValueError(
+            f"`horizon` of {horizon} years is beyond any appraisal; use <= 100."
+        )
     return (1.0 + r) ** -np.arange(int(horizon), dtype=float)
 
 

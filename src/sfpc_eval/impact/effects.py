@@ -93,7 +93,7 @@ class Effect:
     >>> fgc = Effect(-0.086, 0.019, "risk_difference", label="looked after at 12 months")
     >>> fgc.per_person()
     -0.086
-    >>> Effect(0.8, 0.1, "rate_ratio", per=10_000, baseline=70).per_person()
+    >>> round(Effect(0.8, 0.1, "rate_ratio", per=10_000, baseline=70).per_person(), 6)
     -0.0014
     """
 
@@ -129,7 +129,11 @@ class Effect:
                     "population, so the ratio can become a number of children."
                 )
         if self.scale == "risk_difference" and not -1 <= estimate <= 1:
-            hint = f" If {estimate:g} is in points, pass {estimate / 100:g}." if abs(estimate) <= 100 else ""
+            hint = (
+                f" If {estimate:g} is in points, pass {estimate / 100:g}."
+                if abs(estimate) <= 100
+                else ""
+            )
             raise InvalidValueError(
                 f"`estimate` is a risk difference and must be between -1 and 1; got "
                 f"{self.estimate!r}.{hint}"
@@ -207,9 +211,7 @@ class Effect:
 
     def draws(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw effects from the sampling distribution (ratios on the log scale)."""
-        noise = (
-            rng.standard_normal(size) if math.isinf(self.df) else rng.standard_t(self.df, size)
-        )
+        noise = rng.standard_normal(size) if math.isinf(self.df) else rng.standard_t(self.df, size)
         if self.is_ratio:
             return np.exp(math.log(self.estimate) + self.std_error * noise)
         return self.estimate + self.std_error * noise
@@ -218,15 +220,17 @@ class Effect:
         """One line: the effect, its standard error and scale."""
         if self.is_ratio:
             text = f"{self.scale} {self.estimate:.4g} (SE of log {self.std_error:.4g})"
-            return text + f", baseline {self.baseline:.4g}" + (
-                f" per {self.per:,.0f}" if self.scale == "rate_ratio" else ""
+            return (
+                text
+                + f", baseline {self.baseline:.4g}"
+                + (f" per {self.per:,.0f}" if self.scale == "rate_ratio" else "")
             )
         per = f" per {self.per:,.0f}" if self.scale == "rate_difference" else ""
         return f"{self.scale} {self.estimate:.4g}{per} (SE {self.std_error:.4g})"
 
 
 def _std_error_from(term: Term, scale: str, conf_level: float) -> float:
-    """A term's standard error, or one read back from its interval when it has none."""
+    """Return a term's standard error, or one read back from its interval when it has none."""
     ratio = scale in _RATIOS
     if not math.isnan(term.std_error) and not ratio:
         return term.std_error
@@ -248,7 +252,7 @@ def _std_error_from(term: Term, scale: str, conf_level: float) -> float:
 
 
 def _t_reference(term: Term, std_error: float, scale: str, conf_level: float) -> float:
-    """The term's df when its interval is ``estimate +- t(df) * SE`` (a t reference), else inf.
+    """Return the term's df when its interval is ``estimate +- t(df) * SE``, else inf.
 
     A term's ``df`` can also be a chi-square test's; it is taken as a t reference only when the
     interval's half-width is the t quantile times the standard error.
@@ -304,7 +308,7 @@ def as_effect(
     >>> trial = se.compare_proportions((362, 1000), (448, 1000))
     >>> effect = as_effect(trial, label="looked after at 12 months")
     >>> effect.scale, round(effect.estimate, 3), round(effect.std_error, 4)
-    ('risk_difference', -0.086, 0.0218)
+    ('risk_difference', -0.086, 0.0219)
     """
     if isinstance(effect, Effect):
         return effect

@@ -64,10 +64,14 @@ class Population:
             if value is not None:
                 checked = check_number(value, f"population {name}")
                 if checked < 0:
-                    raise InvalidValueError(f"`population` {name} cannot be negative; got {value!r}.")
+                    raise InvalidValueError(
+                        f"`population` {name} cannot be negative; got {value!r}."
+                    )
                 object.__setattr__(self, name, checked)
         if (self.low is None) != (self.high is None):
-            raise InvalidValueError("give both `low` and `high` for the population range, or neither.")
+            raise InvalidValueError(
+                "give both `low` and `high` for the population range, or neither."
+            )
         if self.low is not None and not self.low <= size <= self.high:  # type: ignore[operator]
             raise InvalidValueError(
                 f"the population range must contain the size: {self.low} <= {size} <= {self.high}."
@@ -94,7 +98,7 @@ def population_from_file(
     year : int
         The year ending 31 March.
     areas : sequence of str, optional
-        Council names or codes; all councils in the file by default.
+        Council names (as any DfE file spells them); all councils in the file by default.
     description : str, optional
         What the number counts (defaults to the measure's label, year and areas).
 
@@ -120,14 +124,13 @@ def population_from_file(
     rows = rows[(rows["measure"] == measure) & (rows["year"] == year)]
     if rows.empty:
         raise InvalidValueError(f"{path} has no {measure!r} rows for {year}.")
-    wanted_codes: list[str] | None = None
     if areas is not None:
-        wanted_codes = [find_la(a).la_code if not str(a).startswith("E") else str(a) for a in areas]
-        found = set(rows["la_code"])
-        absent = [a for a, c in zip(areas, wanted_codes, strict=True) if c not in found]
+        wanted = [find_la(str(a)).old_la_code for a in areas]
+        found = set(rows["old_la_code"])
+        absent = [a for a, c in zip(areas, wanted, strict=True) if c not in found]
         if absent:
             raise InvalidValueError(f"{path} has no {measure!r} rows for {show_values(absent)}.")
-        rows = rows[rows["la_code"].isin(wanted_codes)]
+        rows = rows[rows["old_la_code"].isin(wanted)]
     published = rows[rows["value"].notna()]
     withheld = rows[rows["value"].isna()]
     if published.empty:

@@ -173,7 +173,8 @@ class SavingsResult(ResultMixin):
             ),
             (
                 "simulation",
-                f"{self.n_draws:,} draws" + (f", seed {self.seed}" if self.seed is not None else ""),
+                f"{self.n_draws:,} draws"
+                + (f", seed {self.seed}" if self.seed is not None else ""),
                 "",
                 "",
                 "effect and costs drawn independently",
@@ -210,8 +211,13 @@ class SavingsResult(ResultMixin):
         pop = self.population
         if pop.low is not None:
             rows.append(
-                ("population", pop.low, pop.high, self._total(population=pop.low),
-                 self._total(population=pop.high))
+                (
+                    "population",
+                    pop.low,
+                    pop.high,
+                    self._total(population=pop.low),
+                    self._total(population=pop.high),
+                )
             )
         for key, cost in (("unit_cost", self.unit_cost), ("programme_cost", self.programme_cost)):
             if cost is None or cost.distribution == "fixed":
@@ -229,8 +235,13 @@ class SavingsResult(ResultMixin):
         if self.discount_rates is not None and self.horizon > 1:
             r_low, r_high = self.discount_rates
             rows.append(
-                ("discount rate", r_low, r_high, self._total(discount_rate=r_low),
-                 self._total(discount_rate=r_high))
+                (
+                    "discount rate",
+                    r_low,
+                    r_high,
+                    self._total(discount_rate=r_low),
+                    self._total(discount_rate=r_high),
+                )
             )
         frame = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS[:5]))
         frame["swing"] = (frame["at_high"] - frame["at_low"]).abs()
@@ -279,7 +290,7 @@ def estimate_savings(
     progress: bool | None = None,
     **effect_options: Any,
 ) -> SavingsResult:
-    """Savings a year and over a horizon from an effect, a population and a unit cost.
+    """Estimate savings a year and over a horizon from an effect, a population and a unit cost.
 
     Parameters
     ----------
@@ -393,4 +404,3 @@ def estimate_savings(
         seed=seed,
         terms=terms,
     )
-

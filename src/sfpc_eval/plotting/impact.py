@@ -48,7 +48,7 @@ def plot_impact(result, ax: Axes | None = None) -> Axes:
     """
     ax = new_axes(ax)
     rows = [("delta method", result.change), ("simulation", result.simulated)]
-    for y, (label, term) in enumerate(rows):
+    for y, (_label, term) in enumerate(rows):
         ax.plot([term.conf_low, term.conf_high], [y, y], color=LOW_COLOUR, linewidth=3)
         ax.plot([term.estimate], [y], marker="o", color=POINT_COLOUR)
         ax.annotate(
@@ -94,7 +94,7 @@ def plot_tornado(result, ax: Axes | None = None) -> Axes:
     ...                 price_year=2023, low=50_000, high=70_000)
     >>> res = estimate_savings(Effect(-0.086, 0.019, "risk_difference"), 23_000, cost, rng=1)
     >>> [t.get_text() for t in res.plot().get_yticklabels()]
-    ['effect', 'unit cost: care']
+    ['unit cost: care', 'effect']
     """
     ax = new_axes(ax)
     table = result.sensitivity()
