@@ -21,9 +21,11 @@ from sfpc_eval.errors import RegistryError
 from sfpc_eval.evidence.wording import FRACTION_LADDER, RULES, admissible
 
 __all__ = [
+    "IMPACT_OUTPUTS",
     "METRICS",
     "Claim",
     "ClaimInputs",
+    "ImpactInputs",
     "Registry",
     "Source",
     "load_registry",
@@ -71,6 +73,8 @@ _CLAIM_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "grade": ((str,), True),
     "context": ((str,), False),
     "inputs": ((dict,), False),
+    "impact": ((dict,), False),
+    "missing_inputs": ((list,), False),
     "source": ((dict,), True),
 }
 _SOURCE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
@@ -80,6 +84,34 @@ _SOURCE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "year": ((int,), True),
     "url": ((str,), True),
 }
+_IMPACT_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "output": ((str,), True),
+    "effect_claim": ((str,), True),
+    "scale": ((str,), True),
+    "population": (_NUM, False),
+    "population_source": ((str,), False),
+    "unit_cost": (_NUM, False),
+    "unit_cost_unit": ((str,), False),
+    "unit_cost_source": ((str,), False),
+    "unit_cost_price_year": ((int,), False),
+    "horizon": ((int,), False),
+    "discount_rate": (_NUM, False),
+    "children_claim": ((str,), False),
+}
+_EFFECT_KINDS = {
+    "risk_difference": "proportions",
+    "risk_ratio": "proportions",
+    "days_difference": "means",
+    "rate_difference": "counts",
+    "rate_ratio": "counts",
+}
+_OUTPUT_METRIC = {"children": "count", "savings": "amount"}
+IMPACT_OUTPUTS: dict[str, str] = {
+    "children": "children a year (kept out of care, fewer with the outcome)",
+    "savings": "savings in pounds over the horizon",
+}
+"""What an extrapolation claim (``[claim.impact]``) states."""
+
 _INPUT_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "counts": {
         "before": ((int,), True),
@@ -155,6 +187,40 @@ class ClaimInputs:
 
 
 @dataclass(frozen=True)
+class ImpactInputs:
+    """The published inputs of an extrapolation: effect -> children (-> savings).
+
+    Attributes
+    ----------
+    output : {"children", "savings"}
+        What the claim states.
+    effect_claim : str
+        Id of the claim whose inputs give the effect (a trial's rates, say).
+    scale : str
+        The effect's scale (one of :data:`sfpc_eval.impact.SCALES`).
+    values : mapping
+        The other fields: ``population`` and ``population_source``; ``unit_cost``,
+        ``unit_cost_unit``, ``unit_cost_source``, ``unit_cost_price_year``; ``horizon``,
+        ``discount_rate``; ``children_claim`` (for savings: the claim stating the children).
+        An input that was not published is absent, and named in the claim's
+        ``missing_inputs``.
+    """
+
+    output: str
+    effect_claim: str
+    scale: str
+    values: Mapping[str, Any]
+
+    @property
+    def complete(self) -> bool:
+        """True when every input the output needs was published."""
+        needed = ["population"]
+        if self.output == "savings":
+            needed += ["unit_cost", "unit_cost_source", "unit_cost_price_year"]
+        return all(key in self.values for key in needed)
+
+
+@dataclass(frozen=True)
 class Claim:
     """One published figure. Fields are described in the registry file's header."""
 
@@ -174,10 +240,14 @@ class Claim:
     decimals: int = 0
     context: str = ""
     inputs: ClaimInputs | None = None
+    impact: ImpactInputs | None = None
+    missing_inputs: tuple[str, ...] = ()
 
     @property
     def stated_only(self) -> bool:
-        """True when no raw inputs were published, so the figure cannot be recomputed."""
+        """True when the raw inputs were not (all) published, so the figure cannot be recomputed."""
+        if self.impact is not None:
+            return not self.impact.complete
         return self.inputs is None
 
 
@@ -264,6 +334,43 @@ def _parse_inputs(table: Mapping[str, Any], where: str) -> ClaimInputs:
     return ClaimInputs(kind=kind, values=values, note=note)
 
 
+def _parse_impact(table: Mapping[str, Any], where: str) -> ImpactInputs:
+    from sfpc_eval.impact import SCALES
+
+    _check_fields(table, _IMPACT_FIELDS, where)
+    if table["output"] not in IMPACT_OUTPUTS:
+        raise RegistryError(
+            f"{where}: field 'output' must be one of {', '.join(IMPACT_OUTPUTS)}; got "
+            f"{table['output']!r}."
+        )
+    if table["scale"] not in SCALES:
+        raise RegistryError(
+            f"{where}: field 'scale' must be one of {', '.join(SCALES)} (the scales an effect can "
+            f"be turned into children on); got {table['scale']!r}."
+        )
+    cost_keys = [k for k in table if k.startswith("unit_cost")]
+    if cost_keys and table["output"] != "savings":
+        raise RegistryError(f"{where}: a unit cost is used only by output 'savings'.")
+    if cost_keys and not {"unit_cost", "unit_cost_source", "unit_cost_price_year"} <= set(table):
+        raise RegistryError(
+            f"{where}: a unit cost needs 'unit_cost', 'unit_cost_source' and "
+            "'unit_cost_price_year' together; the library never invents a cost or its source."
+        )
+    if "population" in table and table["population"] < 0:
+        raise RegistryError(f"{where}: field 'population' cannot be negative.")
+    values = {k: v for k, v in table.items() if k not in ("output", "effect_claim", "scale")}
+    return ImpactInputs(table["output"], table["effect_claim"], table["scale"], values)
+
+
+def _parse_missing(value: list[Any], where: str) -> tuple[str, ...]:
+    if not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RegistryError(
+            f"{where}: field 'missing_inputs' must be a non-empty list of non-empty strings, each "
+            "naming an input that was not published."
+        )
+    return tuple(value)
+
+
 def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
     claim_id = table.get("id")
     where = f"claim {claim_id!r}" if isinstance(claim_id, str) else f"claim #{position + 1}"
@@ -302,6 +409,26 @@ def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
                 f"{where}: field 'metric' is {table['metric']!r}, which {inputs.kind} inputs "
                 f"cannot reproduce; use one of {allowed}, or drop [inputs]."
             )
+    impact = None
+    if "impact" in table:
+        if inputs is not None:
+            raise RegistryError(
+                f"{where}: a claim has [inputs] (a comparison) or [impact] (an extrapolation), "
+                "not both."
+            )
+        impact = _parse_impact(table["impact"], f"{where} [impact]")
+        if table["metric"] != _OUTPUT_METRIC[impact.output]:
+            raise RegistryError(
+                f"{where}: an [impact] claim of output {impact.output!r} has metric "
+                f"{_OUTPUT_METRIC[impact.output]!r}; got {table['metric']!r}."
+            )
+    missing = _parse_missing(table["missing_inputs"], where) if "missing_inputs" in table else ()
+    if impact is not None and not impact.complete and not missing:
+        raise RegistryError(
+            f"{where}: the [impact] inputs are incomplete (no population, or for savings no unit "
+            "cost with its source and price year); name what was not published in "
+            "'missing_inputs'."
+        )
     if table["rule"] == "significant" and not (inputs is not None and inputs.has_interval):
         raise RegistryError(
             f"{where}: rule 'significant' needs inputs that give an interval (counts, or group "
@@ -323,6 +450,8 @@ def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
         decimals=table.get("decimals", 0),
         context=table.get("context", ""),
         inputs=inputs,
+        impact=impact,
+        missing_inputs=missing,
         source=Source(**source_table),
     )
 
@@ -351,6 +480,28 @@ def parse_registry(document: Mapping[str, Any], path: str = "") -> Registry:
         if claim.id in seen:
             raise RegistryError(f"claim {claim.id!r}: the id is used more than once.")
         seen.add(claim.id)
+    by_id = {c.id: c for c in claims}
+    for claim in claims:
+        if claim.impact is None:
+            continue
+        for key in ("effect_claim", "children_claim"):
+            ref = (
+                claim.impact.effect_claim if key == "effect_claim" else claim.impact.values.get(key)
+            )
+            if ref is None:
+                continue
+            if ref not in by_id:
+                raise RegistryError(
+                    f"claim {claim.id!r} [impact]: field {key!r} names {ref!r}, which is not in "
+                    "the registry."
+                )
+        effect = by_id[claim.impact.effect_claim]
+        kind = _EFFECT_KINDS[claim.impact.scale]
+        if effect.inputs is None or effect.inputs.kind != kind:
+            raise RegistryError(
+                f"claim {claim.id!r} [impact]: a {claim.impact.scale} comes from {kind} inputs, "
+                f"and the effect claim {effect.id!r} has none."
+            )
     return Registry(claims=claims, path=path)
 
 
