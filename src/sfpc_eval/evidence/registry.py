@@ -400,6 +400,10 @@ def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
             ) from None
     source_table = table["source"]
     _check_fields(source_table, _SOURCE_FIELDS, f"{where} [source]")
+    if "inputs" in table and "impact" in table:
+        raise RegistryError(
+            f"{where}: a claim has [inputs] (a comparison) or [impact] (an extrapolation), not both."
+        )
     inputs = None
     if "inputs" in table:
         inputs = _parse_inputs(table["inputs"], f"{where} [inputs]")
@@ -411,11 +415,6 @@ def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
             )
     impact = None
     if "impact" in table:
-        if inputs is not None:
-            raise RegistryError(
-                f"{where}: a claim has [inputs] (a comparison) or [impact] (an extrapolation), "
-                "not both."
-            )
         impact = _parse_impact(table["impact"], f"{where} [impact]")
         if table["metric"] != _OUTPUT_METRIC[impact.output]:
             raise RegistryError(
