@@ -402,7 +402,8 @@ def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
     _check_fields(source_table, _SOURCE_FIELDS, f"{where} [source]")
     if "inputs" in table and "impact" in table:
         raise RegistryError(
-            f"{where}: a claim has [inputs] (a comparison) or [impact] (an extrapolation), not both."
+            f"{where}: a claim has [inputs] (a comparison) or [impact] (an extrapolation), "
+            "not both."
         )
     inputs = None
     if "inputs" in table:
