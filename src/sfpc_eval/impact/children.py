@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.impact._simulate import delta_term, simulate, simulation_term, start_generator
 from sfpc_eval.impact.effects import Effect, as_effect
@@ -15,9 +17,50 @@ from sfpc_eval.results import ResultMixin, Term
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["ChildrenImpact", "impact_in_children", "number_needed_to_treat"]
+__all__ = [
+    "ASSUMPTION_COLUMNS",
+    "ChildrenImpact",
+    "effect_population_rows",
+    "impact_in_children",
+    "number_needed_to_treat",
+    "simulation_row",
+]
+
+ASSUMPTION_COLUMNS = ("assumption", "value", "source", "price_year", "uncertainty")
+"""Columns of every ``assumptions()`` table."""
 
 SIGN_NOTE = "Negative = fewer children (or days) with the outcome each year than without it."
+
+
+def effect_population_rows(
+    effect: Effect, population: Population, conf_level: float
+) -> list[tuple[str, str, str, str, str]]:
+    """Rows of the assumptions table for the effect and the population."""
+    low, high = effect.interval(conf_level)
+    return [
+        (
+            "effect",
+            effect.describe() + (f" ({effect.label})" if effect.label else ""),
+            effect.source,
+            "",
+            f"{conf_level:.0%} CI [{low:.4g}, {high:.4g}]",
+        ),
+        (
+            "population a year",
+            f"{population.size:,.0f} ({population.description})",
+            population.source,
+            "",
+            ""
+            if population.low is None
+            else f"range {population.low:,.0f} to {population.high:,.0f}",
+        ),
+    ]
+
+
+def simulation_row(n_draws: int, seed: int | None, what: str) -> tuple[str, str, str, str, str]:
+    """Row of the assumptions table for the simulation."""
+    seed_text = f", seed {seed}" if seed is not None else ""
+    return ("simulation", f"{n_draws:,} draws{seed_text}", "", "", what)
 
 
 def number_needed_to_treat(effect: Effect, conf_level: float) -> Term | None:
@@ -116,6 +159,14 @@ class ChildrenImpact(ResultMixin):
     def notes(self) -> list[str]:
         """Lines below the summary table."""
         return [SIGN_NOTE, *super().notes()]
+
+    def assumptions(self) -> pd.DataFrame:
+        """Return the effect, population and simulation settings, with their sources."""
+        rows = effect_population_rows(self.effect, self.population, self.conf_level)
+        rows.append(
+            simulation_row(self.n_draws, self.seed, "effect drawn from its sampling distribution")
+        )
+        return pd.DataFrame(rows, columns=list(ASSUMPTION_COLUMNS))
 
     def _refit(self, conf_level: float) -> ChildrenImpact:
         return impact_in_children(

@@ -20,7 +20,13 @@ import pandas as pd
 from sfpc_eval._validate import check_conf_level, check_number
 from sfpc_eval.errors import InvalidValueError, UnitCostError
 from sfpc_eval.impact._simulate import delta_term, simulate, simulation_term, start_generator
-from sfpc_eval.impact.children import SIGN_NOTE, _population
+from sfpc_eval.impact.children import (
+    ASSUMPTION_COLUMNS,
+    SIGN_NOTE,
+    _population,
+    effect_population_rows,
+    simulation_row,
+)
 from sfpc_eval.impact.costs import UnitCost, discount_factors
 from sfpc_eval.impact.effects import Effect, as_effect
 from sfpc_eval.impact.population import Population
@@ -31,7 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ASSUMPTION_COLUMNS", "SENSITIVITY_COLUMNS", "SavingsResult", "estimate_savings"]
 
-ASSUMPTION_COLUMNS = ("assumption", "value", "source", "price_year", "uncertainty")
 SENSITIVITY_COLUMNS = ("input", "low_input", "high_input", "at_low", "at_high", "swing", "base")
 
 
@@ -129,24 +134,7 @@ class SavingsResult(ResultMixin):
 
     def assumptions(self) -> pd.DataFrame:
         """Every input, with its source, price year and uncertainty (:data:`ASSUMPTION_COLUMNS`)."""
-        eff, pop = self.effect, self.population
-        low, high = eff.interval(self.conf_level)
-        rows = [
-            (
-                "effect",
-                eff.describe(),
-                eff.source,
-                "",
-                f"{self.conf_level:.0%} CI [{low:.4g}, {high:.4g}]",
-            ),
-            (
-                "population a year",
-                f"{pop.size:,.0f} ({pop.description})",
-                pop.source,
-                "",
-                "" if pop.low is None else f"range {pop.low:,.0f} to {pop.high:,.0f}",
-            ),
-        ]
+        rows = effect_population_rows(self.effect, self.population, self.conf_level)
         for label, cost in (("unit cost", self.unit_cost), ("programme cost", self.programme_cost)):
             if cost is None:
                 continue
@@ -171,14 +159,7 @@ class SavingsResult(ResultMixin):
                 if self.discount_rates is None
                 else f"sensitivity {self.discount_rates[0]:.1%} to {self.discount_rates[1]:.1%}",
             ),
-            (
-                "simulation",
-                f"{self.n_draws:,} draws"
-                + (f", seed {self.seed}" if self.seed is not None else ""),
-                "",
-                "",
-                "effect and costs drawn independently",
-            ),
+            simulation_row(self.n_draws, self.seed, "effect and costs drawn independently"),
         ]
         return pd.DataFrame(rows, columns=list(ASSUMPTION_COLUMNS))
 
