@@ -25,6 +25,7 @@ from sfpc_eval.impact.children import (
     SIGN_NOTE,
     _population,
     effect_population_rows,
+    number_needed_to_treat,
     simulation_row,
 )
 from sfpc_eval.impact.costs import UnitCost, discount_factors
@@ -55,7 +56,8 @@ class SavingsResult(ResultMixin):
     terms : tuple of Term
         ``children_per_year`` (or ``days_per_year``), ``savings_per_year`` and
         ``savings_over_horizon`` (discounted), each with a delta-method interval and again with
-        ``_simulated`` and the simulation's percentile interval.
+        ``_simulated`` and the simulation's percentile interval; ``number_needed_to_treat``
+        for changes in risk.
     """
 
     effect: Effect
@@ -372,6 +374,9 @@ def estimate_savings(
             seed,
         ),
     )
+    nnt = number_needed_to_treat(eff, level)
+    if nnt is not None:
+        terms = (*terms[:2], nnt, *terms[2:])
     return SavingsResult(
         effect=eff,
         population=pop,

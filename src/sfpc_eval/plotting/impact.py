@@ -32,7 +32,7 @@ def plot_impact(result, ax: Axes | None = None) -> Axes:
 
     Parameters
     ----------
-    result : ChildrenImpact
+    result : ChildrenImpact or SavingsResult
     ax : matplotlib Axes, optional
 
     Returns
@@ -47,7 +47,9 @@ def plot_impact(result, ax: Axes | None = None) -> Axes:
     'change in children a year (negative = fewer)'
     """
     ax = new_axes(ax)
-    rows = [("delta method", result.change), ("simulation", result.simulated)]
+    unit = result.effect.unit
+    change = result.term(f"{unit}_per_year")
+    rows = [("delta method", change), ("simulation", result.term(f"{unit}_per_year_simulated"))]
     for y, (_label, term) in enumerate(rows):
         ax.plot([term.conf_low, term.conf_high], [y, y], color=LOW_COLOUR, linewidth=3)
         ax.plot([term.estimate], [y], marker="o", color=POINT_COLOUR)
@@ -62,10 +64,10 @@ def plot_impact(result, ax: Axes | None = None) -> Axes:
     ax.set_yticks(range(len(rows)), [label for label, _ in rows])
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.axvline(0.0, color="black", linewidth=0.8)
-    ax.set_xlabel(f"change in {result.unit} a year (negative = fewer)")
+    ax.set_xlabel(f"change in {unit} a year (negative = fewer)")
     ax.set_title(
-        f"{abs(result.change.estimate):,.0f} {'fewer' if result.change.estimate < 0 else 'more'} "
-        f"{result.unit} a year ({result.conf_level:.0%} intervals)",
+        f"{abs(change.estimate):,.0f} {'fewer' if change.estimate < 0 else 'more'} "
+        f"{unit} a year ({result.conf_level:.0%} intervals)",
         loc="left",
     )
     ax.grid(axis="x", alpha=0.3)
