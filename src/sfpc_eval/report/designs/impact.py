@@ -243,12 +243,16 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
     inputs = _inputs(analysis, where)
     from sfpc_eval.impact import discount_factors
 
-    try:
-        discount_factors(analysis["discount_rate"], analysis["horizon"])
-        for rate in inputs["discount_rates"] or ():
-            discount_factors(rate, 1)
-    except SfpcEvalError as err:
-        raise SpecError(f"`{where}`: {err}", key=f"{where}.discount_rate") from None
+    checks = [
+        ("horizon", 0.0, analysis["horizon"]),
+        ("discount_rate", analysis["discount_rate"], 1),
+    ]
+    checks += [("discount_rate_low", rate, 1) for rate in (inputs["discount_rates"] or ())]
+    for key, rate, horizon in checks:
+        try:
+            discount_factors(rate, horizon)
+        except SfpcEvalError as err:
+            raise SpecError(f"`{where}.{key}`: {err}", key=f"{where}.{key}") from None
 
 
 def _money(value: float) -> str:
