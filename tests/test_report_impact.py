@@ -109,3 +109,19 @@ def test_bad_specs_name_the_key(changes, key):
     with pytest.raises(SpecError) as info:
         build(spec(**changes))
     assert key in str(info.value)
+
+
+def test_how_to_figure_is_current():
+    """docs/_static/fgc_tornado.svg is what docs/make_impact_figure.py draws now."""
+    import importlib.util
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    spec_ = importlib.util.spec_from_file_location(
+        "make_impact_figure", docs / "make_impact_figure.py"
+    )
+    module = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(module)
+    assert module.figure() == (docs / "_static" / "fgc_tornado.svg").read_bytes(), (
+        "run python docs/make_impact_figure.py"
+    )
