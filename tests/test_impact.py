@@ -336,3 +336,32 @@ def test_population_from_official_file():
         assert name in pop.source
     leeds = population_from_file(CLA, "cla_started", 2024, areas=["Leeds"])
     assert leeds.size == float(numbers[rows["la_name"] == "Leeds"].iloc[0])
+
+
+def test_uncertain_cost_simulation_matches_quantiles_by_numerical_integration():
+    """Savings = -(effect * N) * cost with a normal effect and a uniform cost: the exact CDF is
+    P(S <= s) = mean over the cost of P(effect >= -s / (N c)), integrated with scipy's quad;
+    its 2.5% and 97.5% points (brentq) are the interval the simulation estimates. Tolerance:
+    four Monte Carlo SEs of a quantile, sqrt(p (1 - p) / n) / f(q), f the CDF's slope there."""
+    from scipy import integrate, optimize
+
+    mu, sd, n, low, high = -0.086, 0.019, 23_000, 40_000.0, 80_000.0
+
+    def cdf(s: float) -> float:
+        inner = lambda c: stats.norm.sf((-s / (n * c) - mu) / sd)  # noqa: E731
+        return integrate.quad(inner, low, high, epsabs=1e-12)[0] / (high - low)
+
+    res = estimate_savings(
+        Effect(mu, sd, "risk_difference"),
+        n,
+        cost(60_000.0, low=low, high=high),
+        n_draws=N_DRAWS,
+        rng=99,
+    )
+    sim = res.term("savings_per_year_simulated")
+    for p, got in ((0.025, sim.conf_low), (0.975, sim.conf_high)):
+        exact = optimize.brentq(lambda s, p=p: cdf(s) - p, -1e8, 1e9, xtol=1.0)
+        step = 1e5
+        density = (cdf(exact + step) - cdf(exact - step)) / (2 * step)
+        tol = 4 * math.sqrt(p * (1 - p) / N_DRAWS) / density
+        assert abs(got - exact) < tol, (p, got, exact, tol)
