@@ -18,6 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from sfpc_eval.errors import RegistryError
+from sfpc_eval.evidence.impact_schema import (
+    IMPACT_OUTPUTS,
+    NUM,
+    OUTPUT_METRIC,
+    ImpactInputs,
+    check_fields,
+    check_impact_references,
+    parse_impact,
+    parse_missing,
+)
 from sfpc_eval.evidence.wording import FRACTION_LADDER, RULES, admissible
 
 __all__ = [
@@ -56,7 +66,7 @@ _METRICS_BY_KIND: dict[str, frozenset[str]] = {
 }
 
 # field -> (accepted types, required)
-_NUM = (int, float)
+_NUM = NUM
 _CLAIM_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "id": ((str,), True),
     "programme": ((str,), True),
@@ -84,34 +94,6 @@ _SOURCE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "year": ((int,), True),
     "url": ((str,), True),
 }
-_IMPACT_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
-    "output": ((str,), True),
-    "effect_claim": ((str,), True),
-    "scale": ((str,), True),
-    "population": (_NUM, False),
-    "population_source": ((str,), False),
-    "unit_cost": (_NUM, False),
-    "unit_cost_unit": ((str,), False),
-    "unit_cost_source": ((str,), False),
-    "unit_cost_price_year": ((int,), False),
-    "horizon": ((int,), False),
-    "discount_rate": (_NUM, False),
-    "children_claim": ((str,), False),
-}
-_EFFECT_KINDS = {
-    "risk_difference": "proportions",
-    "risk_ratio": "proportions",
-    "days_difference": "means",
-    "rate_difference": "counts",
-    "rate_ratio": "counts",
-}
-_OUTPUT_METRIC = {"children": "count", "savings": "amount"}
-IMPACT_OUTPUTS: dict[str, str] = {
-    "children": "children a year (kept out of care, fewer with the outcome)",
-    "savings": "savings in pounds over the horizon",
-}
-"""What an extrapolation claim (``[claim.impact]``) states."""
-
 _INPUT_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "counts": {
         "before": ((int,), True),
@@ -187,40 +169,6 @@ class ClaimInputs:
 
 
 @dataclass(frozen=True)
-class ImpactInputs:
-    """The published inputs of an extrapolation: effect -> children (-> savings).
-
-    Attributes
-    ----------
-    output : {"children", "savings"}
-        What the claim states.
-    effect_claim : str
-        Id of the claim whose inputs give the effect (a trial's rates, say).
-    scale : str
-        The effect's scale (one of :data:`sfpc_eval.impact.SCALES`).
-    values : mapping
-        The other fields: ``population`` and ``population_source``; ``unit_cost``,
-        ``unit_cost_unit``, ``unit_cost_source``, ``unit_cost_price_year``; ``horizon``,
-        ``discount_rate``; ``children_claim`` (for savings: the claim stating the children).
-        An input that was not published is absent, and named in the claim's
-        ``missing_inputs``.
-    """
-
-    output: str
-    effect_claim: str
-    scale: str
-    values: Mapping[str, Any]
-
-    @property
-    def complete(self) -> bool:
-        """True when every input the output needs was published."""
-        needed = ["population"]
-        if self.output == "savings":
-            needed += ["unit_cost", "unit_cost_source", "unit_cost_price_year"]
-        return all(key in self.values for key in needed)
-
-
-@dataclass(frozen=True)
 class Claim:
     """One published figure. Fields are described in the registry file's header."""
 
@@ -285,32 +233,6 @@ class Registry:
         return [c.id for c in self.claims]
 
 
-def _check_fields(
-    table: Mapping[str, Any],
-    spec: Mapping[str, tuple[tuple[type, ...], bool]],
-    where: str,
-) -> None:
-    for key in table:
-        if key not in spec:
-            close = difflib.get_close_matches(key, list(spec), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise RegistryError(
-                f"{where}: unknown field {key!r}.{hint} Allowed fields: {', '.join(spec)}."
-            )
-    for key, (types, required) in spec.items():
-        if key not in table:
-            if required:
-                raise RegistryError(f"{where}: required field {key!r} is missing.")
-            continue
-        value = table[key]
-        wrong_bool = isinstance(value, bool) and bool not in types
-        if wrong_bool or not isinstance(value, types):
-            names = " or ".join(t.__name__ for t in types)
-            raise RegistryError(
-                f"{where}: field {key!r} must be {names}; got {value!r} ({type(value).__name__})."
-            )
-
-
 def _parse_inputs(table: Mapping[str, Any], where: str) -> ClaimInputs:
     kind = table.get("kind")
     if kind not in _INPUT_FIELDS:
@@ -318,7 +240,7 @@ def _parse_inputs(table: Mapping[str, Any], where: str) -> ClaimInputs:
             f"{where}: field 'kind' must be one of {', '.join(_INPUT_FIELDS)}; got {kind!r}."
         )
     values = {k: v for k, v in table.items() if k not in ("kind", "note")}
-    _check_fields(values, _INPUT_FIELDS[kind], where)
+    check_fields(values, _INPUT_FIELDS[kind], where)
     note = table.get("note", "")
     if not isinstance(note, str):
         raise RegistryError(f"{where}: field 'note' must be str; got {note!r}.")
@@ -334,47 +256,10 @@ def _parse_inputs(table: Mapping[str, Any], where: str) -> ClaimInputs:
     return ClaimInputs(kind=kind, values=values, note=note)
 
 
-def _parse_impact(table: Mapping[str, Any], where: str) -> ImpactInputs:
-    from sfpc_eval.impact import SCALES
-
-    _check_fields(table, _IMPACT_FIELDS, where)
-    if table["output"] not in IMPACT_OUTPUTS:
-        raise RegistryError(
-            f"{where}: field 'output' must be one of {', '.join(IMPACT_OUTPUTS)}; got "
-            f"{table['output']!r}."
-        )
-    if table["scale"] not in SCALES:
-        raise RegistryError(
-            f"{where}: field 'scale' must be one of {', '.join(SCALES)} (the scales an effect can "
-            f"be turned into children on); got {table['scale']!r}."
-        )
-    cost_keys = [k for k in table if k.startswith("unit_cost")]
-    if cost_keys and table["output"] != "savings":
-        raise RegistryError(f"{where}: a unit cost is used only by output 'savings'.")
-    if cost_keys and not {"unit_cost", "unit_cost_source", "unit_cost_price_year"} <= set(table):
-        raise RegistryError(
-            f"{where}: a unit cost needs 'unit_cost', 'unit_cost_source' and "
-            "'unit_cost_price_year' together; the library never invents a cost or its source."
-        )
-    if "population" in table and table["population"] < 0:
-        raise RegistryError(f"{where}: field 'population' cannot be negative.")
-    values = {k: v for k, v in table.items() if k not in ("output", "effect_claim", "scale")}
-    return ImpactInputs(table["output"], table["effect_claim"], table["scale"], values)
-
-
-def _parse_missing(value: list[Any], where: str) -> tuple[str, ...]:
-    if not value or not all(isinstance(v, str) and v.strip() for v in value):
-        raise RegistryError(
-            f"{where}: field 'missing_inputs' must be a non-empty list of non-empty strings, each "
-            "naming an input that was not published."
-        )
-    return tuple(value)
-
-
 def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
     claim_id = table.get("id")
     where = f"claim {claim_id!r}" if isinstance(claim_id, str) else f"claim #{position + 1}"
-    _check_fields(table, _CLAIM_FIELDS, where)
+    check_fields(table, _CLAIM_FIELDS, where)
     if table["metric"] not in METRICS:
         raise RegistryError(
             f"{where}: field 'metric' must be one of {', '.join(METRICS)}; got {table['metric']!r}."
@@ -399,7 +284,7 @@ def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
                 f"'fraction'; got {table['value']!r}."
             ) from None
     source_table = table["source"]
-    _check_fields(source_table, _SOURCE_FIELDS, f"{where} [source]")
+    check_fields(source_table, _SOURCE_FIELDS, f"{where} [source]")
     if "inputs" in table and "impact" in table:
         raise RegistryError(
             f"{where}: a claim has [inputs] (a comparison) or [impact] (an extrapolation), "
@@ -416,13 +301,13 @@ def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
             )
     impact = None
     if "impact" in table:
-        impact = _parse_impact(table["impact"], f"{where} [impact]")
-        if table["metric"] != _OUTPUT_METRIC[impact.output]:
+        impact = parse_impact(table["impact"], f"{where} [impact]")
+        if table["metric"] != OUTPUT_METRIC[impact.output]:
             raise RegistryError(
                 f"{where}: an [impact] claim of output {impact.output!r} has metric "
-                f"{_OUTPUT_METRIC[impact.output]!r}; got {table['metric']!r}."
+                f"{OUTPUT_METRIC[impact.output]!r}; got {table['metric']!r}."
             )
-    missing = _parse_missing(table["missing_inputs"], where) if "missing_inputs" in table else ()
+    missing = parse_missing(table["missing_inputs"], where) if "missing_inputs" in table else ()
     if impact is not None and not impact.complete and not missing:
         raise RegistryError(
             f"{where}: the [impact] inputs are incomplete (no population, or for savings no unit "
@@ -480,28 +365,7 @@ def parse_registry(document: Mapping[str, Any], path: str = "") -> Registry:
         if claim.id in seen:
             raise RegistryError(f"claim {claim.id!r}: the id is used more than once.")
         seen.add(claim.id)
-    by_id = {c.id: c for c in claims}
-    for claim in claims:
-        if claim.impact is None:
-            continue
-        for key in ("effect_claim", "children_claim"):
-            ref = (
-                claim.impact.effect_claim if key == "effect_claim" else claim.impact.values.get(key)
-            )
-            if ref is None:
-                continue
-            if ref not in by_id:
-                raise RegistryError(
-                    f"claim {claim.id!r} [impact]: field {key!r} names {ref!r}, which is not in "
-                    "the registry."
-                )
-        effect = by_id[claim.impact.effect_claim]
-        kind = _EFFECT_KINDS[claim.impact.scale]
-        if effect.inputs is None or effect.inputs.kind != kind:
-            raise RegistryError(
-                f"claim {claim.id!r} [impact]: a {claim.impact.scale} comes from {kind} inputs, "
-                f"and the effect claim {effect.id!r} has none."
-            )
+    check_impact_references(claims)
     return Registry(claims=claims, path=path)
 
 
