@@ -125,3 +125,81 @@ def test_how_to_figure_is_current():
     assert module.figure() == (docs / "_static" / "fgc_tornado.svg").read_bytes(), (
         "run python docs/make_impact_figure.py"
     )
+
+
+def _csv(tmp_path, values):
+    import pandas as pd
+
+    rows = [
+        (f"LA{i}", year, v if year == 2020 else 1.0)
+        for i, v in enumerate(values)
+        for year in (2019, 2020)
+    ]
+    path = tmp_path / "entered.csv"
+    pd.DataFrame(rows, columns=["la_name", "year", "entered_care"]).to_csv(path, index=False)
+    return path
+
+
+def data_spec(path, **changes):
+    out = spec(population=None, **changes)
+    out["analysis"][0].update(population_column="entered_care", population_year=2020)
+    out["data"] = {"path": str(path), "level": "published"}
+    return out
+
+
+def test_population_summed_from_the_data(tmp_path):
+    path = _csv(tmp_path, [120.0, 80.0, 50.0])
+    section = build(data_spec(path)).sections[0]
+    chain = {row[0]: row for row in section.tables[0].rows}
+    assert chain["change in children a year"][1] == f"{-0.086 * 250:,.0f}"
+    population_row = section.tables[1].rows[1]
+    assert "250" in population_row[1] and "entered_care in 2020 over 3 units" in population_row[2]
+    some = build(data_spec(path, population_units=["LA0", "LA2"])).sections[0]
+    assert "170" in some.tables[1].rows[1][1]
+
+
+def test_population_with_missing_values_is_an_error_unless_skipped(tmp_path):
+    path = _csv(tmp_path, [120.0, float("nan"), 50.0])
+    with pytest.raises(SpecError, match="missing in 2020 for 'LA1'"):
+        build(data_spec(path))
+    section = build(data_spec(path, population_skip_missing=True)).sections[0]
+    row = section.tables[1].rows[1]
+    assert "170" in row[1] and "not counted (missing): 'LA1'" in row[2]
+
+
+def test_population_needs_exactly_one_source(tmp_path):
+    path = _csv(tmp_path, [1.0, 2.0])
+    both = data_spec(path)
+    both["analysis"][0]["population"] = 10.0
+    with pytest.raises(SpecError, match="exactly one"):
+        build(both)
+    late = data_spec(path)
+    late["analysis"][0]["population_year"] = 2031
+    with pytest.raises(SpecError, match="population_year"):
+        build(late)
+
+
+RAW = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not RAW.is_dir(), reason=f"the DfE files are not at {RAW}")
+def test_population_from_the_dfe_folder_matches_the_published_file():
+    import pandas as pd
+
+    out = spec(population=None)
+    out["analysis"][0].update(
+        population_column="cla_started", population_year=2025, population_skip_missing=True
+    )
+    out["data"] = {"path": str(RAW), "measures": ["cla_started"], "years": [2024, 2025]}
+    row = build(out).sections[0].tables[1].rows[1]
+    raw = pd.read_csv(
+        RAW / "dfe-csc-dashboard" / "cla_number_and_rate_per_10k_children.csv", dtype=str
+    )
+    published = raw[
+        (raw["geographic_level"] == "Local authority")
+        & (raw["time_period"] == "2025")
+        & (raw["population_type"] == "Children starting to be looked after each year")
+    ]
+    total = pd.to_numeric(published["children_count"], errors="coerce").sum()
+    assert f"{total:,.0f}" in row[1]  # 32,265 children started to be looked after

@@ -20,7 +20,7 @@ import math
 from typing import Any
 
 from sfpc_eval._tables import format_number
-from sfpc_eval.errors import SfpcEvalError, SpecError
+from sfpc_eval.errors import SfpcEvalError, SpecError, show_values
 from sfpc_eval.impact import (
     DISTRIBUTIONS,
     SCALES,
@@ -31,11 +31,11 @@ from sfpc_eval.impact import (
     impact_in_children,
 )
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
-from sfpc_eval.report.designs._common import interval
+from sfpc_eval.report.designs._common import check_outcome, check_units, interval, label_of
 from sfpc_eval.report.figures import render_svg
 from sfpc_eval.report.schema import Key, closest
 
-__all__ = ["DOC", "KEYS", "NAME", "check", "run"]
+__all__ = ["DOC", "KEYS", "NAME", "check", "needs_data", "run"]
 
 NAME = "impact"
 NEEDS_DATA = False
@@ -65,7 +65,22 @@ KEYS = (
     Key("baseline", "float", "Baseline risk or rate without the programme (ratios)"),
     Key("effect_label", "str", "What the effect is"),
     Key("effect_source", "str", "Where the effect comes from"),
-    Key("population", "float", "Children (child-years, families) a year", required=True),
+    Key("population", "float", "Children (child-years, families) a year"),
+    Key(
+        "population_column",
+        "str",
+        "Instead of `population`: a column of the data (a DfE measure such as 'cla_started') "
+        "summed over `population_units` in `population_year`",
+    ),
+    Key("population_year", "int", "The year of `population_column` to sum"),
+    Key("population_units", "list[str]", "Councils to sum over (default: all in the data)"),
+    Key(
+        "population_skip_missing",
+        "bool",
+        "Sum over the councils with a value, naming the others in the assumptions table "
+        "(default: a missing value is an error)",
+        default=False,
+    ),
     Key("population_label", "str", "What the population counts", default="population"),
     Key("population_source", "str", "Where the population figure comes from"),
     Key("population_low", "float", "Low end of the population's range (sensitivity)"),
@@ -80,6 +95,50 @@ KEYS = (
     Key("seed", "int", "Seed of the simulation", default=2024),
     Key("conf_level", "float", "Confidence level", default=0.95),
 )
+
+
+def needs_data(analysis: dict[str, Any]) -> bool:
+    """Return whether the data are read: only when the population comes from a column."""
+    return analysis.get("population_column") is not None
+
+
+def _population_from_data(analysis: dict[str, Any], dataset, where: str) -> tuple[float, str]:
+    """Sum the population column over the units in the year; say which were left out."""
+    column = check_outcome(analysis["population_column"], dataset, f"{where}.population_column")
+    year = analysis["population_year"]
+    if year is None:
+        raise SpecError(
+            f"`{where}.population_year` is missing: say which year of {column!r} to sum.",
+            key=f"{where}.population_year",
+        )
+    if year not in dataset.years:
+        raise SpecError(
+            f"`{where}.population_year`: {year} is not in the data, which cover "
+            f"{min(dataset.years)}-{max(dataset.years)}.",
+            key=f"{where}.population_year",
+        )
+    frame = dataset.frame[dataset.frame[dataset.time] == year]
+    units = analysis["population_units"]
+    if units is not None:
+        chosen = check_units(units, dataset, f"{where}.population_units")
+        frame = frame[frame[dataset.unit].isin(chosen)]
+    gaps = frame[frame[column].isna()]
+    names = [str(u) for u in gaps[dataset.unit]]
+    if names and not analysis["population_skip_missing"]:
+        raise SpecError(
+            f"`{where}.population_column`: {column!r} is missing in {year} for "
+            f"{show_values(names)}. Leave them out with `population_units`, or set "
+            "`population_skip_missing = true` to sum the others (they are then named).",
+            key=f"{where}.population_column",
+        )
+    total = float(frame[column].sum())
+    files = ", ".join(f.name for f in dataset.files[:3]) + (
+        f" and {len(dataset.files) - 3} more" if len(dataset.files) > 3 else ""
+    )
+    source = f"data: sum of {column} in {year} over {len(frame) - len(names)} units ({files})"
+    if names:
+        source += f"; not counted (missing): {show_values(names)}"
+    return total, source
 
 
 def _effect(analysis: dict[str, Any], where: str) -> Effect:
@@ -173,12 +232,25 @@ def _cost(analysis: dict[str, Any], prefix: str, where: str) -> UnitCost | None:
         raise SpecError(f"`{where}.{prefix}`: {err}", key=f"{where}.{prefix}") from None
 
 
-def _inputs(analysis: dict[str, Any], where: str) -> dict[str, Any]:
+def _inputs(analysis: dict[str, Any], dataset, where: str) -> dict[str, Any]:
+    size, source = analysis["population"], analysis["population_source"] or ""
+    label = analysis["population_label"]
+    if (size is None) == (analysis["population_column"] is None):
+        raise SpecError(
+            f"`{where}`: give `population` (a number with its source) or `population_column` "
+            "(summed from the data), exactly one.",
+            key=f"{where}.population",
+        )
+    if size is None:
+        size, found = _population_from_data(analysis, dataset, where)
+        source = "; ".join(x for x in (source, found) if x)
+        if label == "population":
+            label = f"{label_of(analysis['population_column'])}, {analysis['population_year']}"
     try:
         population = Population(
-            analysis["population"],
-            analysis["population_label"],
-            source=analysis["population_source"] or "",
+            size,
+            label,
+            source=source,
             low=analysis["population_low"],
             high=analysis["population_high"],
         )
@@ -211,8 +283,8 @@ def _inputs(analysis: dict[str, Any], where: str) -> dict[str, Any]:
     }
 
 
-def _estimate(analysis: dict[str, Any], where: str):
-    inputs = _inputs(analysis, where)
+def _estimate(analysis: dict[str, Any], dataset, where: str):
+    inputs = _inputs(analysis, dataset, where)
     common = {
         "conf_level": analysis["conf_level"],
         "n_draws": analysis["n_draws"],
@@ -240,7 +312,7 @@ def _estimate(analysis: dict[str, Any], where: str):
 
 def check(analysis: dict[str, Any], dataset, where: str) -> None:
     """Raise for a missing effect, a cost without source or price year, bad rates or horizon."""
-    inputs = _inputs(analysis, where)
+    inputs = _inputs(analysis, dataset, where)
     from sfpc_eval.impact import discount_factors
 
     checks = [
@@ -298,7 +370,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     """Build the chain table, the assumptions, and (with a cost) sensitivity and tornado."""
     from sfpc_eval.plotting import plot_impact, plot_tornado
 
-    result = _estimate(analysis, context.key)
+    result = _estimate(analysis, dataset, context.key)
     level = analysis["conf_level"]
     unit = result.effect.unit
     pct = f"{level:.0%}"
