@@ -67,14 +67,24 @@ def simulate(
 
 
 def delta_term(
-    name: str, estimate: float, std_error: float, z: float, note: str = "", method: str = ""
+    name: str,
+    estimate: float,
+    std_error: float,
+    z: float,
+    df: float = math.inf,
+    note: str = "",
+    method: str = "",
 ) -> Term:
-    """Build a term with a symmetric delta-method interval ``estimate +- z * SE``."""
+    """Build a term with a symmetric delta-method interval ``estimate +- z * SE``.
+
+    ``z`` is the normal (or t, with ``df``) quantile of the effect the term is built from.
+    """
     return Term(
         name,
         estimate,
         std_error=std_error,
         statistic=estimate / std_error if std_error > 0 else math.nan,
+        df=df,
         conf_low=estimate - z * std_error,
         conf_high=estimate + z * std_error,
         method=method or "delta method",

@@ -274,7 +274,7 @@ def impact_in_children(
             conf_high=high,
             method="as given" + (" (SE of the log ratio)" if eff.is_ratio else ""),
         ),
-        delta_term(f"{unit}_per_year", change, se, z),
+        delta_term(f"{unit}_per_year", change, se, z, eff.df),
     ]
     draws = simulate(
         lambda g, size: {"change": eff.per_person(eff.draws(g, size)) * n},

@@ -361,11 +361,11 @@ def estimate_savings(
 
     draws = simulate(draw, n_draws, generator, progress)
     terms = (
-        delta_term(f"{unit}_per_year", change, abs(se_g) * n, z),
+        delta_term(f"{unit}_per_year", change, abs(se_g) * n, z, eff.df),
         simulation_term(f"{unit}_per_year_simulated", change, draws["children"], level, seed),
-        delta_term("savings_per_year", per_year, se_year, z),
+        delta_term("savings_per_year", per_year, se_year, z, eff.df),
         simulation_term("savings_per_year_simulated", per_year, draws["year"], level, seed),
-        delta_term("savings_over_horizon", per_year * annuity, se_year * annuity, z),
+        delta_term("savings_over_horizon", per_year * annuity, se_year * annuity, z, eff.df),
         simulation_term(
             "savings_over_horizon_simulated",
             per_year * annuity,
