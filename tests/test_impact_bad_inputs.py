@@ -160,3 +160,11 @@ def test_price_index_without_the_years_or_source():
         PriceIndex({2019: 100.0}, "deflator", source="")
     with pytest.raises(se.InvalidValueError, match="positive"):
         PriceIndex({2019: 0.0}, "deflator", source="table")
+
+
+def test_options_that_an_effect_would_silently_ignore():
+    with pytest.raises(se.InvalidValueError, match="baseline apply to results and terms"):
+        impact_in_children(EFFECT, 100, baseline=0.4)
+    trial = se.compare_proportions((362, 1000), (448, 1000))
+    with pytest.raises(se.InvalidValueError, match="not a term of the result"):
+        as_effect(trial, term="rate_ratio")

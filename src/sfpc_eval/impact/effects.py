@@ -16,7 +16,12 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from sfpc_eval._validate import check_number, check_positive, check_proportion
+from sfpc_eval._validate import (
+    check_conf_level,
+    check_number,
+    check_positive,
+    check_proportion,
+)
 from sfpc_eval.errors import EffectScaleError, InvalidValueError
 from sfpc_eval.results import ResultMixin, Term
 
@@ -273,6 +278,7 @@ def as_effect(
     per: float | None = None,
     baseline: float | None = None,
     label: str = "",
+    conf_level: float = 0.95,
 ) -> Effect:
     """Turn an effect, a result's term or a result into an :class:`Effect`.
 
@@ -290,6 +296,8 @@ def as_effect(
         As for :class:`Effect`; ``per`` defaults to the result's own ``per`` where it has one.
     label : str, optional
         What the effect is.
+    conf_level : float, default 0.95
+        For a bare :class:`~sfpc_eval.Term`: the level of its interval (a result knows its own).
 
     Returns
     -------
@@ -311,8 +319,19 @@ def as_effect(
     ('risk_difference', -0.086, 0.0219)
     """
     if isinstance(effect, Effect):
+        given = {
+            k: v
+            for k, v in {"term": term, "scale": scale, "per": per, "baseline": baseline}.items()
+            if v is not None
+        }
+        if given or label:
+            names = ", ".join([*given, *(["label"] if label else [])])
+            raise InvalidValueError(
+                f"{names} apply to results and terms; an Effect already has them. Build the "
+                "Effect with those values instead."
+            )
         return effect
-    conf_level = 0.95
+    conf_level = check_conf_level(conf_level)
     if isinstance(effect, Term):
         chosen = effect
     elif isinstance(effect, ResultMixin):
@@ -322,6 +341,10 @@ def as_effect(
             raise InvalidValueError(
                 f"`term` is needed to say which term of the result is the effect; the result "
                 f"has: {', '.join(names)}."
+            )
+        if name not in names:
+            raise InvalidValueError(
+                f"`term` {name!r} is not a term of the result; it has: {', '.join(names)}."
             )
         chosen = effect.term(name)
         conf_level = effect.conf_level
