@@ -365,3 +365,20 @@ def test_uncertain_cost_simulation_matches_quantiles_by_numerical_integration():
         density = (cdf(exact + step) - cdf(exact - step)) / (2 * step)
         tol = 4 * math.sqrt(p * (1 - p) / N_DRAWS) / density
         assert abs(got - exact) < tol, (p, got, exact, tol)
+
+
+def test_a_disagreement_between_the_intervals_is_said():
+    linear = impact_in_children(Effect(-0.086, 0.019, "risk_difference"), 23_000, rng=1)
+    assert not any("not linear" in note for note in linear.notes())
+    # a ratio with a large SE of its log: exp() makes the simulated interval lopsided
+    ratio = impact_in_children(
+        Effect(0.7, 0.4, "rate_ratio", per=10_000, baseline=70.0), 1_000_000, rng=1
+    )
+    assert any("not linear" in note for note in ratio.notes())
+    skewed = estimate_savings(
+        Effect(-0.086, 0.019, "risk_difference"),
+        23_000,
+        cost(60_000.0, distribution="lognormal", sd=40_000.0),
+        rng=1,
+    )
+    assert any(note.startswith("savings_over_horizon") for note in skewed.notes())

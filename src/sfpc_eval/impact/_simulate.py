@@ -11,7 +11,17 @@ import numpy as np
 from sfpc_eval._validate import check_seed, check_size
 from sfpc_eval.results import Term
 
-__all__ = ["MAX_DRAWS", "delta_term", "simulate", "simulation_term", "start_generator"]
+__all__ = [
+    "MAX_DRAWS",
+    "delta_term",
+    "disagreement",
+    "simulate",
+    "simulation_term",
+    "start_generator",
+]
+
+DISAGREEMENT = 0.05
+"""Limits further apart than this share of the delta-method half-width are reported."""
 
 MAX_DRAWS = 5_000_000
 """Most draws a simulation may ask for: the Monte Carlo error of a 95% limit is already below
@@ -110,4 +120,24 @@ def simulation_term(
         conf_low=float(low),
         conf_high=float(high),
         method=f"simulation ({len(values):,} draws{seed_text}; percentile interval)",
+    )
+
+
+def disagreement(delta: Term, simulated: Term) -> str:
+    """Say so when the simulated limits differ from the delta-method ones by over 5%.
+
+    That happens when the chain is not linear (a ratio with a large standard error, an uncertain
+    cost): the delta method is then only a first-order approximation, and the simulated
+    interval is the one to report. Returns an empty string when they agree.
+    """
+    half = (delta.conf_high - delta.conf_low) / 2
+    if not half > 0:
+        return ""
+    gap = max(abs(simulated.conf_low - delta.conf_low), abs(simulated.conf_high - delta.conf_high))
+    if gap <= DISAGREEMENT * half:
+        return ""
+    return (
+        f"{delta.term}: the simulated interval's limits differ from the delta method's by up to "
+        f"{gap / half:.0%} of its half-width (the chain is not linear here); report the "
+        "simulated interval."
     )

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sfpc_eval._validate import check_conf_level
-from sfpc_eval.impact._simulate import delta_term, simulate, simulation_term, start_generator
+from sfpc_eval.impact._simulate import (
+    delta_term,
+    disagreement,
+    simulate,
+    simulation_term,
+    start_generator,
+)
 from sfpc_eval.impact.effects import Effect, as_effect
 from sfpc_eval.impact.population import Population
 from sfpc_eval.results import ResultMixin, Term
@@ -157,8 +163,9 @@ class ChildrenImpact(ResultMixin):
         return lines
 
     def notes(self) -> list[str]:
-        """Lines below the summary table."""
-        return [SIGN_NOTE, *super().notes()]
+        """Lines below the summary table (and whether the two intervals disagree)."""
+        gap = disagreement(self.change, self.simulated)
+        return [SIGN_NOTE, *([gap] if gap else []), *super().notes()]
 
     def assumptions(self) -> pd.DataFrame:
         """Return the effect, population and simulation settings, with their sources."""

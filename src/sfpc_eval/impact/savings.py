@@ -19,7 +19,13 @@ import pandas as pd
 
 from sfpc_eval._validate import check_conf_level, check_number
 from sfpc_eval.errors import InvalidValueError, UnitCostError
-from sfpc_eval.impact._simulate import delta_term, simulate, simulation_term, start_generator
+from sfpc_eval.impact._simulate import (
+    delta_term,
+    disagreement,
+    simulate,
+    simulation_term,
+    start_generator,
+)
 from sfpc_eval.impact.children import (
     ASSUMPTION_COLUMNS,
     SIGN_NOTE,
@@ -112,6 +118,10 @@ class SavingsResult(ResultMixin):
                     f"{cost.name}: the simulation draws around the distribution's mean "
                     f"£{cost.mean:,.0f}, not the amount £{cost.amount:,.0f}."
                 )
+        for name in (f"{self.effect.unit}_per_year", "savings_over_horizon"):
+            gap = disagreement(self.term(name), self.term(f"{name}_simulated"))
+            if gap:
+                extra.append(gap)
         return [
             SIGN_NOTE,
             "Savings are positive when the programme saves money.",
