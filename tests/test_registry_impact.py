@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import tomllib
 from importlib import resources
 
@@ -195,6 +196,58 @@ def test_the_demo_impact_claim_parses():
     ],
 )
 def test_malformed_impact_claims_name_the_field(change, words):
+    with pytest.raises(RegistryError) as info:
+        parse_registry(with_claim(change))
+    for word in words:
+        assert word in str(info.value)
+
+
+FDAC_ARITHMETIC = {
+    # id: hand arithmetic on the published totals (Centre for Justice Innovation, 2016)
+    "fdac_london_cost_2014_15": 46 * 12_170,
+    "fdac_london_return_per_pound": 1_290_000 / 560_000,
+    "fdac_london_net_saving_cji": 1_290_000 - 560_000,
+    "fdac_london_saving_per_family": 729_000 / 46,
+}
+
+
+@pytest.mark.parametrize("claim_id", sorted(FDAC_ARITHMETIC))
+def test_fdac_value_for_money_figures_are_re_derived(claim_id):
+    rep = reproduce(claim_id)
+    assert rep.value == pytest.approx(FDAC_ARITHMETIC[claim_id], rel=1e-12)
+    assert rep.status == REPRODUCED
+    assert math.isnan(rep.conf_low)  # published totals: no sampling uncertainty
+
+
+def test_fdac_net_saving_reported_without_its_inputs_names_them():
+    rep = reproduce("fdac_london_net_saving_communitycare")
+    assert rep.status == STATED_ONLY and "unrounded" in rep.explanation
+
+
+@pytest.mark.parametrize(
+    ("inputs", "words"),
+    [
+        ({"operation": "power"}, ["'operation'", "product, ratio, difference, sum"]),
+        ({"operation": "ratio", "second": 0}, ["non-zero"]),
+        ({"first_is": None}, ["'first_is'", "missing"]),
+    ],
+)
+def test_malformed_arithmetic_inputs(inputs, words):
+    def change(claim):
+        claim.pop("impact")
+        claim.pop("missing_inputs")
+        claim["metric"] = "amount"
+        table = {
+            "kind": "arithmetic",
+            "operation": "product",
+            "first": 2,
+            "second": 3,
+            "first_is": "a",
+            "second_is": "b",
+        }
+        table.update(inputs)
+        claim["inputs"] = {k: v for k, v in table.items() if v is not None}
+
     with pytest.raises(RegistryError) as info:
         parse_registry(with_claim(change))
     for word in words:

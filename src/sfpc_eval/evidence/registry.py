@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sfpc_eval.errors import RegistryError
+from sfpc_eval.evidence.arithmetic import ARITHMETIC
 from sfpc_eval.evidence.impact_schema import (
     IMPACT_OUTPUTS,
     NUM,
@@ -63,6 +64,7 @@ _METRICS_BY_KIND: dict[str, frozenset[str]] = {
         {"percent_reduction", "percent_change", "difference_pp", "ratio", "odds_ratio"}
     ),
     "means": frozenset({"percent_reduction", "percent_change", "difference", "ratio"}),
+    "arithmetic": frozenset({"ratio", "amount", "count", "difference"}),
 }
 
 # field -> (accepted types, required)
@@ -119,6 +121,13 @@ _INPUT_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "treated_n": ((int,), False),
         "control_n": ((int,), False),
     },
+    "arithmetic": {
+        "operation": ((str,), True),
+        "first": (_NUM, True),
+        "second": (_NUM, True),
+        "first_is": ((str,), True),
+        "second_is": ((str,), True),
+    },
 }
 
 
@@ -145,8 +154,9 @@ class ClaimInputs:
 
     Attributes
     ----------
-    kind : {"counts", "proportions", "means"}
-        Which estimator reproduces the claim.
+    kind : {"counts", "proportions", "means", "arithmetic"}
+        Which estimator reproduces the claim (``arithmetic``: a product, ratio, sum or
+        difference of two published totals, with no sampling uncertainty).
     values : mapping
         The fields of the ``[claim.inputs]`` table other than ``kind`` and ``note``.
     note : str
@@ -164,6 +174,7 @@ class ClaimInputs:
             "counts": (),
             "proportions": ("treated_n", "control_n"),
             "means": ("treated_sd", "control_sd", "treated_n", "control_n"),
+            "arithmetic": ("no interval: published totals",),
         }[self.kind]
         return all(key in self.values for key in needed)
 
@@ -244,6 +255,14 @@ def _parse_inputs(table: Mapping[str, Any], where: str) -> ClaimInputs:
     note = table.get("note", "")
     if not isinstance(note, str):
         raise RegistryError(f"{where}: field 'note' must be str; got {note!r}.")
+    if kind == "arithmetic":
+        if values["operation"] not in ARITHMETIC:
+            raise RegistryError(
+                f"{where}: field 'operation' must be one of {', '.join(ARITHMETIC)}; got "
+                f"{values['operation']!r}."
+            )
+        if values["operation"] == "ratio" and values["second"] == 0:
+            raise RegistryError(f"{where}: a ratio needs a non-zero 'second'.")
     if kind == "proportions":
         for side in ("treated", "control"):
             if not 0 <= values[side] <= 1:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sfpc_eval.comparisons import compare_counts, compare_means, compare_proportions
+from sfpc_eval.evidence.arithmetic import combine
 from sfpc_eval.evidence.extrapolation import reproduce_extrapolation
 from sfpc_eval.evidence.registry import Claim, ClaimInputs, Registry, load_registry
 from sfpc_eval.evidence.wording import Admissible, admissible
@@ -116,9 +117,11 @@ def estimate_from_inputs(inputs: ClaimInputs, conf_level: float = 0.95) -> Resul
 
     Returns
     -------
-    CountComparison, ProportionComparison or MeanComparison
+    CountComparison, ProportionComparison, MeanComparison or ArithmeticResult
     """
     v = inputs.values  # noqa: PD011 - a mapping, not a DataFrame
+    if inputs.kind == "arithmetic":
+        return combine(v["operation"], v["first"], v["second"], v["first_is"], v["second_is"])
     if inputs.kind == "counts":
         exposure = None
         if "exposure_before" in v or "exposure_after" in v:
@@ -159,6 +162,8 @@ def metric_value(result: ResultMixin, metric: str) -> tuple[float, float, float]
     47.13
     """
     names = {t.term for t in result.terms}
+    if "value" in names:  # arithmetic on published totals: no interval
+        return result.term("value").estimate, math.nan, math.nan
     if metric in ("percent_change", "percent_reduction"):
         term = result.term("percent_change")
     elif metric == "ratio":
