@@ -387,7 +387,7 @@ def test_tidy_summary_conf_int_plot(panel):
     assert ax.get_xlabel() == "periods since adoption"
     ax = agg.plot()
     assert ax.get_xlabel().startswith("cohort")
-    assert str(agg.summary()).count("ATT(g=") == 3
+    assert str(agg.summary()).count("Councils adopting in") == 3  # labels of ATT(g=...)
 
 
 def test_caller_frame_not_modified(panel):

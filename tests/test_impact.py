@@ -382,3 +382,20 @@ def test_a_disagreement_between_the_intervals_is_said():
         rng=1,
     )
     assert any(note.startswith("savings_over_horizon") for note in skewed.notes())
+
+
+def test_every_term_of_the_impact_results_has_a_label():
+    from sfpc_eval.evidence import reproduce
+    from sfpc_eval.labels import has_label, label
+
+    results = [
+        impact_in_children(Effect(-0.086, 0.019, "risk_difference"), 100, rng=1, n_draws=1_000),
+        impact_in_children(Effect(-28.0, 9.0, "days_difference"), 100, rng=1, n_draws=1_000),
+        estimate_savings(
+            Effect(-0.086, 0.019, "risk_difference"), 100, cost(), rng=1, n_draws=1_000
+        ),
+        reproduce("fdac_london_return_per_pound").result,
+    ]
+    terms = {t.term for res in results for t in res.terms}
+    assert {"children_per_year", "days_per_year", "savings_over_horizon", "value"} <= terms
+    assert all(has_label(t) and "_" not in label(t) for t in terms), terms

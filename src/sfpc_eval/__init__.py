@@ -66,6 +66,7 @@ _EXPORTS: dict[str, str] = {
             "DuplicateObservationError",
             "EffectScaleError",
             "EmptyFileError",
+            "ExportError",
             "FewTreatedClustersWarning",
             "FileColumnsError",
             "FileEncodingError",
@@ -81,6 +82,7 @@ _EXPORTS: dict[str, str] = {
             "SizeLimitError",
             "SpecError",
             "SuppressedValueError",
+            "TableError",
             "ThousandsSeparatorError",
             "UndefinedEffectError",
             "UndefinedIntervalWarning",
@@ -118,7 +120,9 @@ _EXPORTS: dict[str, str] = {
         "sfpc_eval.inference",
     ),
     **dict.fromkeys(["PanelSpec", "validate_panel"], "sfpc_eval.panel"),
-    **dict.fromkeys(["TIDY_COLUMNS", "Term"], "sfpc_eval.results"),
+    **dict.fromkeys(["GLANCE_COLUMNS", "TIDY_COLUMNS", "Term"], "sfpc_eval.results"),
+    **dict.fromkeys(["Table", "side_by_side"], "sfpc_eval.tables"),
+    **dict.fromkeys(["label"], "sfpc_eval.labels"),
     **dict.fromkeys(
         [
             "ItsResult",
@@ -169,7 +173,13 @@ _EXPORTS: dict[str, str] = {
 sfpc_eval`` stays fast and loads no plotting, statsmodels or database engine."""
 
 
+_SUBMODULES = ("datasets", "labels", "tables")
+"""Subpackages reachable as attributes (``se.datasets.council_panel()``), imported on first use."""
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"sfpc_eval.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'sfpc_eval' has no attribute {name!r}")
@@ -179,10 +189,11 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+    return sorted({*globals(), *_EXPORTS, *_SUBMODULES})
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from sfpc_eval import datasets, labels, tables
     from sfpc_eval.comparisons import (
         CountComparison,
         MeanComparison,
@@ -220,6 +231,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         DuplicateObservationError,
         EffectScaleError,
         EmptyFileError,
+        ExportError,
         FewTreatedClustersWarning,
         FileColumnsError,
         FileEncodingError,
@@ -235,6 +247,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         SizeLimitError,
         SpecError,
         SuppressedValueError,
+        TableError,
         ThousandsSeparatorError,
         UndefinedEffectError,
         UndefinedIntervalWarning,
@@ -263,11 +276,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         adjust_pvalues,
         adjust_results,
     )
+    from sfpc_eval.labels import label
     from sfpc_eval.panel import (
         PanelSpec,
         validate_panel,
     )
     from sfpc_eval.results import (
+        GLANCE_COLUMNS,
         TIDY_COLUMNS,
         Term,
     )
@@ -291,6 +306,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         staggered_did,
         sun_abraham,
     )
+    from sfpc_eval.tables import Table, side_by_side
     from sfpc_eval.trials import (
         PooledResult,
         PowerResult,
@@ -309,6 +325,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     )
 
 __all__ = [
+    "GLANCE_COLUMNS",
     "TIDY_COLUMNS",
     "BaconResult",
     "CallawayAggregate",
@@ -328,6 +345,7 @@ __all__ = [
     "EmptyFileError",
     "EventStudyResult",
     "EventTimeEstimates",
+    "ExportError",
     "FewTreatedClustersWarning",
     "FileColumnsError",
     "FileEncodingError",
@@ -367,6 +385,8 @@ __all__ = [
     "SuppressedValueError",
     "SyntheticControlResult",
     "SyntheticDidResult",
+    "Table",
+    "TableError",
     "Term",
     "ThousandsSeparatorError",
     "UndefinedEffectError",
@@ -385,6 +405,7 @@ __all__ = [
     "compare_counts",
     "compare_means",
     "compare_proportions",
+    "datasets",
     "did",
     "did_from_counts",
     "did_from_means",
@@ -397,10 +418,13 @@ __all__ = [
     "inflate",
     "its",
     "la_panel",
+    "label",
+    "labels",
     "paired_change",
     "pool",
     "read_unit_costs",
     "sfpc_eligibility",
+    "side_by_side",
     "simulate_trial",
     "simulated_power",
     "staggered_did",
@@ -410,6 +434,7 @@ __all__ = [
     "sw_power",
     "synthetic_control",
     "synthetic_did",
+    "tables",
     "trial_spec",
     "validate_panel",
 ]

@@ -27,8 +27,8 @@ from sfpc_eval.errors import SfpcEvalError, SpecError
 if TYPE_CHECKING:  # the commands import what they use, so that --help answers at once
     import pandas as pd
 
-    from sfpc_eval._tables import Table
     from sfpc_eval.results import ResultMixin
+    from sfpc_eval.tables import Table
 
 __all__ = ["main"]
 
@@ -252,7 +252,7 @@ def _write_frame(frame: pd.DataFrame, fmt: str) -> str:
 
 
 def _claims_table(frame: pd.DataFrame) -> Table:
-    from sfpc_eval._tables import Table, format_number
+    from sfpc_eval.tables import Table, format_number
 
     rows = []
     for row in frame.itertuples(index=False):

@@ -29,6 +29,7 @@ __all__ = [
     "DuplicateObservationError",
     "EffectScaleError",
     "EmptyFileError",
+    "ExportError",
     "FewTreatedClustersWarning",
     "FileColumnsError",
     "FileEncodingError",
@@ -44,6 +45,7 @@ __all__ = [
     "SizeLimitError",
     "SpecError",
     "SuppressedValueError",
+    "TableError",
     "ThousandsSeparatorError",
     "UndefinedEffectError",
     "UndefinedIntervalWarning",
@@ -323,4 +325,18 @@ class UnitCostError(InvalidValueError):
 
     The library never invents a unit cost: every cost is supplied by the user with where it
     comes from and the year its prices are in.
+    """
+
+
+class TableError(InvalidValueError):
+    """A table cannot be laid out as asked.
+
+    A term renamed onto another, mixed confidence levels, a model name used twice...
+    """
+
+
+class ExportError(InvalidValueError):
+    """A table cannot be written.
+
+    An unknown format, or a folder that is missing or not writable.
     """

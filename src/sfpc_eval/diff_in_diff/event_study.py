@@ -37,6 +37,7 @@ from sfpc_eval.inference.wild import (
     refuse_bootcluster,
     wild_cluster_bootstrap,
 )
+from sfpc_eval.labels import label as label_of
 from sfpc_eval.results import Term
 
 __all__ = ["EventStudyResult", "event_study", "event_times"]
@@ -110,7 +111,7 @@ class EventStudyResult(EventStudyBase):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Event study (two-way fixed effects): {self.outcome}"
+        return f"Event study (two-way fixed effects): {label_of(self.outcome)}"
 
     def _event_vcov(self) -> np.ndarray:
         idx = [self._es.fit.index(n) for n in self._names[: len(self.event_times)]]
@@ -141,8 +142,12 @@ class EventStudyResult(EventStudyBase):
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
         lines = [
-            ("outcome", self.outcome),
-            ("fixed effects", f"{self.unit} ({self.n_units}), {self.time} ({self.n_periods})"),
+            ("outcome", f"{label_of(self.outcome)} ({self.outcome})"),
+            (
+                "fixed effects",
+                f"{label_of(self.unit)} ({self.n_units}), {label_of(self.time, lower=True)} "
+                f"({self.n_periods})",
+            ),
             (
                 "event window",
                 f"{self.window[0]} to {self.window[1]}, reference {self.reference}"

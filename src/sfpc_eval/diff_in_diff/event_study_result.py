@@ -175,3 +175,27 @@ class EventStudyBase(EventTermsMixin):
     n_units: int
     n_periods: int
     n_clusters: int
+
+    def _headline_name(self) -> str:
+        names = [t.term for t in self.terms]
+        return "att" if "att" in names else names[0]
+
+    def _glance(self) -> dict[str, object]:
+        from sfpc_eval.results import inference_code
+
+        facts = super()._glance()
+        estimator = {
+            "EventStudyResult": "event_study",
+            "SunAbrahamResult": "sun_abraham",
+            "ImputationResult": "imputation",
+        }.get(type(self).__name__, "")
+        never = getattr(self, "n_never_treated", None)
+        spec = getattr(self, "inference", None)
+        facts.update(
+            estimator=estimator,
+            family="gaussian",
+            fixed_effects=f"{self.unit}, {self.time}",
+            inference=inference_code(spec) if spec is not None else "CR1",
+            n_treated=None if never is None else self.n_units - never,
+        )
+        return facts

@@ -32,6 +32,7 @@ from sfpc_eval.inference.cluster import (
 )
 from sfpc_eval.inference.randomization import Randomization, randomization_test
 from sfpc_eval.inference.wild import WildClusterBootstrap, wild_cluster_bootstrap
+from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 
 Family = Literal["gaussian", "poisson", "binomial"]
@@ -87,7 +88,8 @@ class DidResult(ResultMixin):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Difference-in-differences ({self.family}): {self.outcome}"
+        family = label(self.family, lower=True)
+        return f"Difference-in-differences ({family}): {label(self.outcome)}"
 
     @property
     def estimate(self) -> Term:
@@ -179,12 +181,57 @@ class DidResult(ResultMixin):
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
         return [
-            ("outcome", f"{self.outcome} ({self.family})"),
-            ("fixed effects", f"{self.unit} ({self.n_units}), {self.time} ({self.n_periods})"),
+            (
+                "outcome",
+                f"{label(self.outcome)} ({self.outcome}; {label(self.family, lower=True)})",
+            ),
+            (
+                "fixed effects",
+                f"{label(self.unit)} ({self.n_units}), {label(self.time, lower=True)} "
+                f"({self.n_periods})",
+            ),
             ("rows / cells", f"{self.n_obs:,} / {self.n_cells:,}"),
             ("inference", f"{self.inference.describe()}; {self.n_clusters} clusters"),
             ("standard errors", self._var.description),
         ]
+
+    def term_labels(self) -> dict[str, str]:
+        """Name the treatment coefficient by the model's scale."""
+        scale = {"gaussian": "Difference-in-differences", "poisson": "Log rate ratio"}
+        return {"treated": scale.get(self.family, "Log odds ratio")}
+
+    def _headline_name(self) -> str:
+        return "treated"
+
+    def r_squared(self) -> float:
+        """Share of the outcome's weighted variance the linear model explains (NaN otherwise).
+
+        ``1 - RSS / TSS`` with fixed effects counted as regressors (as ``summary(lm(...))``'s
+        multiple R-squared).
+        """
+        if self.family != "gaussian":
+            return math.nan
+        sums = self._fit.sums
+        eta = self._fit.eta
+        rss = float(np.sum(sums["sum_wy2"] - 2 * eta * sums["sum_wy"] + eta**2 * sums["sum_w"]))
+        w, wy, wy2 = (float(np.sum(sums[k])) for k in ("sum_w", "sum_wy", "sum_wy2"))
+        tss = wy2 - wy * wy / w
+        return 1 - rss / tss if tss > 0 else math.nan
+
+    def _glance(self) -> dict[str, object]:
+        from sfpc_eval.results import inference_code
+
+        keys = self._cells.keys
+        treated_units = keys.loc[keys[self.treated] == 1, self.unit].nunique()
+        facts = super()._glance()
+        facts.update(
+            estimator="did",
+            fixed_effects=f"{self.unit}, {self.time}",
+            inference=inference_code(self.inference),
+            n_treated=int(treated_units),
+            r_squared=self.r_squared(),
+        )
+        return facts
 
     def with_inference(self, inference: Inference) -> DidResult:
         """Recompute standard errors, intervals and p-values with other inference settings.

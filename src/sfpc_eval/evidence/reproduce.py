@@ -11,7 +11,7 @@ import pandas as pd
 from sfpc_eval.comparisons import compare_counts, compare_means, compare_proportions
 from sfpc_eval.evidence.arithmetic import combine
 from sfpc_eval.evidence.extrapolation import reproduce_extrapolation
-from sfpc_eval.evidence.registry import Claim, ClaimInputs, Registry, load_registry
+from sfpc_eval.evidence.registry import METRICS, Claim, ClaimInputs, Registry, load_registry
 from sfpc_eval.evidence.wording import Admissible, admissible
 from sfpc_eval.results import ResultMixin
 
@@ -244,7 +244,7 @@ def _reproduce(
         holds = allowed.contains(value)
         check = f"the wording {claim.wording!r} allows {allowed}"
     status = REPRODUCED if holds else WORDING_FAILS
-    explanation = f"Recomputed {claim.metric} = {value:.4g}; {check}."
+    explanation = f"Recomputed {METRICS[claim.metric]}: {value:.4g}; {check}."
     if conflicts and not holds:
         status = CONFLICT
         explanation += f" It also conflicts with {', '.join(conflicts)}."

@@ -152,6 +152,21 @@ class CallawayResult(ResultMixin):
         frame["n_control"] = gt.n_control
         return uniform_columns(frame, self.crit_uniform)
 
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="callaway_santanna",
+            family="gaussian",
+            n_treated=int(sum(self.cohort_sizes.values())),
+            inference=(
+                "influence_function"
+                if self.inference.multipliers is None
+                else "multiplier_bootstrap"
+            ),
+            inference_df=math.inf,
+        )
+        return facts
+
     def _refit(self, conf_level: float) -> CallawayResult:
         level = check_conf_level(conf_level)
         terms, crit = callaway_terms(
@@ -302,7 +317,7 @@ class CallawayResult(ResultMixin):
             f"{ESTIMATION_NAMES[self.estimation]} ATT(g, t), {CONTROL_NAMES[self.control]} "
             f"comparison units, {self.n_units} units"
         )
-        return build_aggregate(
+        aggregate = build_aggregate(
             kind,
             agg.index,
             agg.estimates,
@@ -316,6 +331,7 @@ class CallawayResult(ResultMixin):
             balance_e,
             source,
         )
+        return replace(aggregate, origin=self._glance())
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Event-study plot: the dynamic aggregation with pointwise (and uniform) bands."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -178,6 +178,7 @@ class CallawayAggregate(ResultMixin):
     crit_uniform: float | None
     terms: tuple[Term, ...] = field(repr=False)
     source: str = field(repr=False, default="")
+    origin: dict = field(repr=False, default_factory=dict)
     title: str = "Callaway & Sant'Anna aggregation"
 
     @property
@@ -206,6 +207,15 @@ class CallawayAggregate(ResultMixin):
             )
             frame.loc[frame["term"] == "overall", "crit_uniform"] = math.nan
         return frame
+
+    def _headline_name(self) -> str:
+        return "overall"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update({k: v for k, v in self.origin.items() if k not in ("conf_level",)})
+        facts["inference_df"] = self.headline.df
+        return facts
 
     def event_time_estimates(self) -> EventTimeEstimates:
         """Event-time estimates for :func:`~sfpc_eval.honest_did` (dynamic aggregation only).
@@ -254,7 +264,7 @@ class CallawayAggregate(ResultMixin):
 
     def _refit(self, conf_level: float) -> CallawayAggregate:
         level = check_conf_level(conf_level)
-        return build_aggregate(
+        refit = build_aggregate(
             self.kind,
             self.index,
             self.estimates,
@@ -268,6 +278,7 @@ class CallawayAggregate(ResultMixin):
             self.balance_e,
             self.source,
         )
+        return replace(refit, origin=self.origin)
 
     def facts(self) -> list[tuple[str, str]]:
         """Input and method lines shown above the summary table."""

@@ -37,6 +37,7 @@ from sfpc_eval.diff_in_diff.event_study_fit import JointTest, fit_with_dummies, 
 from sfpc_eval.diff_in_diff.event_study_result import EventStudyBase, event_label, pretrend_facts
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
 from sfpc_eval.inference.cluster import ClusterRobust
+from sfpc_eval.labels import label as label_of
 from sfpc_eval.results import Term
 from sfpc_eval.staggered.sun_abraham import _window
 
@@ -85,7 +86,7 @@ class ImputationResult(EventStudyBase):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Imputation estimator (Borusyak, Jaravel & Spiess): {self.outcome}"
+        return f"Imputation estimator (Borusyak, Jaravel & Spiess): {label_of(self.outcome)}"
 
     @property
     def att(self) -> Term:

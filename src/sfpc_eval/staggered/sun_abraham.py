@@ -31,6 +31,7 @@ from sfpc_eval.diff_in_diff.event_study_result import EventStudyBase, event_labe
 from sfpc_eval.diff_in_diff.twfe_result import Inference, analytic_variance
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
 from sfpc_eval.inference.cluster import ClusterRobust, contrast_df
+from sfpc_eval.labels import label as label_of
 from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import Term
 
@@ -76,7 +77,7 @@ class SunAbrahamResult(EventStudyBase):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Sun & Abraham interaction-weighted event study: {self.outcome}"
+        return f"Sun & Abraham interaction-weighted event study: {label_of(self.outcome)}"
 
     def _event_vcov(self) -> np.ndarray:
         c = self._contrasts[: len(self.event_times)]

@@ -344,6 +344,12 @@ def stepped_wedge(
             )
             return float(effect @ refit.beta)
 
+    if model == "glmm":
+        log_likelihood = -0.5 * fit.deviance
+    elif model == "glm":
+        log_likelihood = float(np.sum(y * glm.eta - n * np.logaddexp(0.0, glm.eta)))
+    else:  # GEE has a quasi-likelihood only
+        log_likelihood = math.nan
     effect_df = float(df[treat_cols[0]])
     if len(treat_cols) > 1:
         # the average of exposure-time effects: Satterthwaite df of that contrast under CR2
@@ -357,6 +363,7 @@ def stepped_wedge(
         "effect": effect,
         "effect_df": effect_df,
         "reported": [*([t for t in treat_names] if exposure_time else []), *covariates],
+        "log_likelihood": log_likelihood,
         "ame": None if exposure_time else average_marginal_effect(z, n, beta, offset, treat_cols),
         "cells": pd.DataFrame(
             {

@@ -13,6 +13,7 @@ from sfpc_eval._terms import wald_term
 from sfpc_eval.errors import (
     DesignError,
 )
+from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 
 Model = Literal["glmm", "gee", "glm"]
@@ -78,7 +79,7 @@ class SteppedWedgeResult(ResultMixin):
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
         names = {"glmm": "logistic GLMM", "gee": "logistic GEE", "glm": "logistic GLM"}
-        return f"Stepped-wedge trial ({names[self.model]}): {self.outcome}"
+        return f"Stepped-wedge trial ({names[self.model]}): {label(self.outcome)}"
 
     @property
     def estimate(self) -> Term:
@@ -98,8 +99,11 @@ class SteppedWedgeResult(ResultMixin):
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
         lines = [
-            ("outcome", f"{self.outcome} (binary)"),
-            ("clusters / periods", f"{self.n_clusters} {self.cluster} / {self.n_periods}"),
+            ("outcome", f"{label(self.outcome)} ({self.outcome}; binary)"),
+            (
+                "clusters / periods",
+                f"{self.n_clusters} ({label(self.cluster, lower=True)}) / {self.n_periods}",
+            ),
             ("rows / cells", f"{self.n_obs:,} / {self.n_cells:,}"),
             ("inference", self.method),
         ]
@@ -108,6 +112,42 @@ class SteppedWedgeResult(ResultMixin):
         if not math.isnan(self.rho):
             lines.append(("working correlation", f"{self.rho:.4g}"))
         return lines
+
+    def term_labels(self) -> dict[str, str]:
+        """Name the treatment coefficient: a log odds ratio."""
+        return {"treated": "Log odds ratio"}
+
+    def _headline_name(self) -> str:
+        return "odds_ratio"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        method = self.method
+        if "randomization" in method:
+            code = "rollout_randomization"
+        elif self.model == "glmm":
+            code = "glmm_wald"
+        elif self.model == "gee":
+            code = (
+                "gee_md"
+                if "Mancl" in method
+                else "gee_kc"
+                if "Kauermann" in method
+                else "gee_robust"
+            )
+        else:
+            code = next((k for k in ("CR0", "CR1", "CR2", "CR3") if k in method), "classical")
+        fixed = f"{self.period}" if self.model != "glm" else f"{self.cluster}, {self.period}"
+        facts.update(
+            estimator=self.model,
+            family="binomial",
+            n_units=self.n_clusters,
+            n_treated=self.n_clusters,
+            fixed_effects=fixed,
+            inference=code,
+            log_likelihood=self._core.get("log_likelihood", math.nan),
+        )
+        return facts
 
     def _refit(self, conf_level: float) -> SteppedWedgeResult:
         terms = sw_terms(self._core, conf_level)

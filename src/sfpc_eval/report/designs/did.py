@@ -19,21 +19,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sfpc_eval._tables import format_p_value
 from sfpc_eval.diff_in_diff import did
 from sfpc_eval.errors import DesignError, SpecError, show_values
 from sfpc_eval.inference import ClusterRobust, Randomization, WildClusterBootstrap
+from sfpc_eval.labels import label
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
 from sfpc_eval.report.designs._common import (
     check_complete,
     check_outcome,
     check_units,
     child_counts_table,
-    estimate_rows,
-    estimate_table,
+    effect_table,
     group_rates,
-    interval,
     label_of,
+    plain,
     recording_warnings,
     sentence,
     shade_note,
@@ -258,12 +257,12 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
             group = "treated" if is_treated else "comparison"
             trend.loc[(trend["time"] == time) & (trend["group"] == group), "mean"] = np.nan
     span = (float(trend["time"].min()), float(trend["time"].max()))
-    ylabel = "per 10,000 children" if per else f"mean {column}"
+    ylabel = "per 10,000 children" if per else f"mean {label_of(column)}"
     names = ", ".join(map(str, treated))
     shown: list[str] = []
 
     def draw_trend(ax):
-        for group, colour, label in (
+        for group, colour, legend in (
             ("treated", "#b2182b", names),
             (
                 "comparison",
@@ -272,7 +271,7 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
             ),
         ):
             rows = trend[trend["group"] == group].sort_values("time")
-            ax.plot(rows["time"], rows["mean"], marker="o", color=colour, label=label)
+            ax.plot(rows["time"], rows["mean"], marker="o", color=colour, label=legend)
         ax.axvline(
             analysis["start"],
             color="black",
@@ -281,7 +280,7 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
             label=f"first year under the programme ({analysis['start']})",
         )
         shown.extend(shade_periods(ax, shades, span=span))
-        ax.set_xlabel("year ending 31 March" if dataset.kind == "dfe" else dataset.time)
+        ax.set_xlabel("year ending 31 March" if dataset.kind == "dfe" else label(dataset.time))
         ax.set_ylabel(ylabel)
         ax.set_title(f"{label_of(outcome)}: {names} and comparison group")
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -304,17 +303,102 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
         def draw_did(ax):
             result.plot(ax=ax)
             ax.set_title(f"DiD window {first}-{last}: {label_of(outcome)}")
-            ax.set_ylabel(ylabel if dataset.kind == "dfe" else column)
+            ax.set_ylabel(ylabel if dataset.kind == "dfe" else label(column))
 
         figures.append(
             FigureBlock(
                 f"DiD trends: {label_of(outcome)}",
                 render_svg(draw_did),
-                f"Treated and comparison means of the modelled outcome ({result.outcome}) in "
-                f"the analysis window {first}-{last}; dashed line: first treated period.",
+                "Treated and comparison means of the modelled outcome "
+                f"({label_of(result.outcome)}) in the analysis window {first}-{last}; dashed "
+                "line: first treated period.",
             )
         )
     return figures
+
+
+READINGS = {
+    # family -> (term, scale, heading of the estimate column, what the table shows)
+    "gaussian": ("treated", "number", "Difference", "difference in the outcome (linear model)"),
+    "poisson": (
+        "percent_change",
+        "percent",
+        "Change (%)",
+        "percentage change in the count (Poisson model)",
+    ),
+    "binomial": (
+        "average_marginal_effect",
+        "pp",
+        "Risk difference",
+        "difference in risk, percentage points (logistic model)",
+    ),
+}
+
+
+def _effect_tables(analysis, dataset, fitted, names, first, last, group) -> list[TableBlock]:
+    """One wide table per model family: outcomes as rows, inference methods as column groups."""
+    level = analysis["conf_level"]
+    tables = []
+    for family in ("gaussian", "poisson", "binomial"):
+        models = [m for m in fitted if m["family"] == family]
+        if not models:
+            continue
+        term, scale, header, what = READINGS[family]
+        if family == "gaussian" and dataset.kind == "dfe":
+            header, what = "Difference per 10,000", "difference in the rate per 10,000 children"
+        if family == "poisson" and dataset.kind == "dfe":
+            what += " with the population aged 0-17 as exposure"
+        groups = list(dict.fromkeys(name for m in models for name, _ in m["results"]))
+        labelled = {name: label(name) for name in groups}
+        rows = [
+            (
+                m["what"],
+                {labelled[name]: res.term(term) for name, res in m["results"]},
+            )
+            for m in models
+        ]
+        notes = []
+        seen_methods = {}
+        for m in models:
+            for name, res in m["results"]:
+                t = res.term(term)
+                seen_methods.setdefault(labelled[name], plain(t.method, [dataset.unit]))
+                if t.note and t.valid:
+                    notes.append(f"{m['what']}, {labelled[name]}: {plain(t.note)}.")
+        notes += [f"{g}: {method}." for g, method in seen_methods.items()]
+        notes.append(f"Comparison group ({len(group)}): {', '.join(map(str, group))}.")
+        tables.append(
+            effect_table(
+                f"Difference-in-differences, {names} against the comparison group, "
+                f"{first}-{last}: {what}",
+                rows,
+                [labelled[name] for name in groups],
+                scale=scale,
+                level=level,
+                estimate_header=header,
+                row_header="Outcome",
+                notes=list(dict.fromkeys(notes)),
+                row_keys=[f"{m['outcome']}:{family}" for m in models],
+            )
+        )
+    return tables
+
+
+def _findings(fitted, effects: list[TableBlock], names: str, level: float) -> list[str]:
+    """One sentence per model, its numbers read from the table (the first inference)."""
+    out = []
+    for m in fitted:
+        table = next(
+            t.engine for t in effects if f"{m['outcome']}:{m['family']}" in t.engine.row_keys
+        )
+        row = table.text_rows()[table.row(f"{m['outcome']}:{m['family']}")]
+        first = m["results"][0][0]
+        out.append(
+            f"{m['what']}, {names} against the comparison group "
+            f"({label(m['family'], lower=True)} model, {label(first, lower=True)}): "
+            f"{row[1]}, {level:.0%} CI {row[2] or 'not available'}, p = {row[3]}."
+        )
+    return out
 
 
 def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
@@ -325,13 +409,13 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     level = analysis["conf_level"]
     first, last = _window(analysis, dataset)
     names = ", ".join(map(str, treated))
-    rows: list[tuple[str, ...]] = []
     findings: list[str] = []
     methods: list[str] = []
     limitations: list[str] = []
     figures: list[FigureBlock] = []
     tables: list[TableBlock] = []
     warned: list[str] = []
+    fitted: list[dict[str, Any]] = []
     unit = dataset.unit
     for outcome, column, family, exposure in _models(analysis, dataset):
         inference_names = analysis["inference"]
@@ -358,33 +442,18 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         what = f"{label_of(outcome)}" + (
             " per 10,000" if family == "gaussian" and dataset.kind == "dfe" else ""
         )
-        for name, res in results:
-            readings = ["treated"]
-            if family == "poisson":
-                readings = ["rate_ratio", "percent_change"]
-            elif family == "binomial":
-                readings = ["odds_ratio", "average_marginal_effect"]
-            rows += estimate_rows(res, readings, f"{what} ({family}, {name})")
-        t = (
-            main.estimate
-            if family == "gaussian"
-            else main.term("percent_change" if family == "poisson" else "average_marginal_effect")
-        )
-        unit_word = "%" if family == "poisson" else ""
-        value = f"{t.estimate:+.1f}%" if unit_word else f"{t.estimate:+.4g}"
-        findings.append(
-            f"{sentence(what)}, {names} against the comparison group ({family} model, "
-            f"{results[0][0]}): {value}, {level:.0%} CI "
-            f"{interval(t.conf_low, t.conf_high, unit_word)}, p = {format_p_value(t.p_value)}."
+        fitted.append(
+            {"outcome": outcome, "family": family, "what": sentence(what), "results": results}
         )
         facts = dict(main.facts())
         methods.append(
-            f"{sentence(what)}: two-way fixed-effects difference-in-differences ({family}"
+            f"{sentence(what)}: two-way fixed-effects difference-in-differences "
+            f"({label(family, lower=True)}"
             + (", log population offset" if exposure else "")
-            + f") of {column} on a treatment indicator (1 for {names} from {analysis['start']}), "
-            f"with fixed effects for {facts['fixed effects']}; {facts['rows / cells']} rows / "
-            f"cells, {first}-{last}. Inference: "
-            + "; ".join(f"{r.inference.describe()}" for _, r in results)
+            + f") of {label_of(column)} on a treatment indicator (1 for {names} from "
+            f"{analysis['start']}), with fixed effects for {facts['fixed effects']}; "
+            f"{facts['rows / cells']} rows / cells, {first}-{last}. Inference: "
+            + "; ".join(plain(r.inference.describe(), [unit]) for _, r in results)
             + f". {main.n_clusters} clusters."
         )
         if dataset.level == "child":
@@ -393,16 +462,9 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             figures += _figures(
                 analysis, dataset, context, data, treated, outcome, column, exposure, main
             )
-    comparison_names = ", ".join(map(str, group))
-    tables.insert(
-        0,
-        estimate_table(
-            f"Difference-in-differences: {names} vs comparison group, {first}-{last}",
-            rows,
-            level,
-            notes=(f"Comparison group ({len(group)}): {comparison_names}.",),
-        ),
-    )
+    effects = _effect_tables(analysis, dataset, fitted, names, first, last, group)
+    tables[0:0] = effects
+    findings = _findings(fitted, effects, names, level)
     if dataset.kind == "dfe":
         methods.append(
             "Rates per 10,000 are those published by the DfE where printed beside the count, "
@@ -420,7 +482,9 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         "DiD assumes the treated and comparison groups would have followed parallel trends "
         "without the programme; the trend figures show the years before the start to judge it."
     )
-    limitations += [f"Warning from the estimator: {m}" for m in dict.fromkeys(warned)]
+    limitations += [
+        f"Warning from the estimator: {plain(m, [unit])}" for m in dict.fromkeys(warned)
+    ]
     title = analysis["title"] or f"Difference-in-differences: {names} vs comparison group"
     return Section(
         key=context.key,

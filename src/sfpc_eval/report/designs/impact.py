@@ -31,7 +31,7 @@ from sfpc_eval.impact import (
     impact_in_children,
 )
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
-from sfpc_eval.report.designs._common import check_outcome, check_units, interval, label_of
+from sfpc_eval.report.designs._common import check_outcome, check_units, label_of
 from sfpc_eval.report.figures import render_svg
 from sfpc_eval.report.schema import Key, closest
 
@@ -395,7 +395,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     fewer = "fewer" if change.estimate < 0 else "more"
     findings = [
         f"{abs(change.estimate):,.0f} {fewer} {unit} a year with the outcome ({pct} CI "
-        f"{interval(change.conf_low, change.conf_high)}), applying "
+        f"{_ci(change, lambda v: f'{v:,.0f}')}), applying "
         f"{result.effect.describe()} to {result.population.size:,.0f} "
         f"({result.population.description})."
     ]
