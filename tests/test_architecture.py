@@ -194,6 +194,18 @@ PUBLIC_API = sorted(
         "pretrends",
         "simulated_did_power",
         "FewClustersWarning",
+        "ChildrenImpact",
+        "Effect",
+        "Population",
+        "PriceIndex",
+        "SavingsResult",
+        "UnitCost",
+        "estimate_savings",
+        "impact_in_children",
+        "inflate",
+        "read_unit_costs",
+        "EffectScaleError",
+        "UnitCostError",
     ]
 )
 """``sfpc_eval.__all__`` before the layout changed (issue 14). New public names are added

@@ -373,12 +373,17 @@ def _claims_table(frame: pd.DataFrame) -> Table:
             ]
         )
     counts = frame["status"].value_counts()
-    notes = [f"{n} {status}" for status, n in counts.items()]
+    notes = ["; ".join(f"{n} {status}" for status, n in counts.items())]
+    if "missing_inputs" in frame:
+        missing = frame[frame["missing_inputs"] != ""]
+        notes += [
+            f"{row.id} needs (not published): {row.missing_inputs}" for row in missing.itertuples()
+        ]
     return Table(
         "Published claims: re-derived from their raw inputs",
         ["id", "wording", "change", "recomputed", "95% CI", "wording allows", "status"],
         rows,
-        notes=["; ".join(notes)],
+        notes=notes,
     )
 
 

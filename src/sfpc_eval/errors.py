@@ -27,6 +27,7 @@ __all__ = [
     "DesignError",
     "DisclosureError",
     "DuplicateObservationError",
+    "EffectScaleError",
     "EmptyFileError",
     "ExportError",
     "FewClustersWarning",
@@ -49,6 +50,7 @@ __all__ = [
     "ThousandsSeparatorError",
     "UndefinedEffectError",
     "UndefinedIntervalWarning",
+    "UnitCostError",
     "UnknownAreaError",
     "YearOutOfRangeError",
     "show_values",
@@ -309,6 +311,21 @@ class SizeLimitError(SfpcEvalError):
     message names the estimator, says why the request needs that much data and gives the
     cell-based alternative. For a size argument (resamples, simulated children): the value is
     above the stated limit; the message gives the limit and what it would cost.
+    """
+
+
+class EffectScaleError(InvalidValueError):
+    """An effect is on a scale that cannot be turned into a number of children or days.
+
+    The scales that can are listed in :data:`sfpc_eval.impact.SCALES`.
+    """
+
+
+class UnitCostError(InvalidValueError):
+    """A unit cost without its source or price year, or with an uncertainty it cannot hold.
+
+    The library never invents a unit cost: every cost is supplied by the user with where it
+    comes from and the year its prices are in.
     """
 
 
