@@ -116,7 +116,8 @@ def test_page_is_self_contained_with_every_section(tmp_path):
         "Reproducibility appendix",
     ):
         assert f">{heading}</h2>" in page
-    assert page.count('src="data:image/svg+xml;base64,') == 5  # did x2, before/after, ITS, claims
+    # did x2 and its pre-period check, before/after, ITS, claims
+    assert page.count('src="data:image/svg+xml;base64,') == 6
     assert not re.search(r'(src|href)="(https?:)?//', page)  # no external requests
     assert "<link" not in page and "<script" not in page
     # provenance: file name, SHA-256 of the CSV, package versions

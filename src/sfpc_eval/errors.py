@@ -27,8 +27,10 @@ __all__ = [
     "DesignError",
     "DisclosureError",
     "DuplicateObservationError",
+    "EffectScaleError",
     "EmptyFileError",
     "ExportError",
+    "FewClustersWarning",
     "FewTreatedClustersWarning",
     "FileColumnsError",
     "FileEncodingError",
@@ -49,6 +51,7 @@ __all__ = [
     "ThousandsSeparatorError",
     "UndefinedEffectError",
     "UndefinedIntervalWarning",
+    "UnitCostError",
     "UnknownAreaError",
     "YearOutOfRangeError",
     "show_values",
@@ -312,6 +315,21 @@ class SizeLimitError(SfpcEvalError):
     """
 
 
+class EffectScaleError(InvalidValueError):
+    """An effect is on a scale that cannot be turned into a number of children or days.
+
+    The scales that can are listed in :data:`sfpc_eval.impact.SCALES`.
+    """
+
+
+class UnitCostError(InvalidValueError):
+    """A unit cost without its source or price year, or with an uncertainty it cannot hold.
+
+    The library never invents a unit cost: every cost is supplied by the user with where it
+    comes from and the year its prices are in.
+    """
+
+
 class TableError(InvalidValueError):
     """A table cannot be laid out as asked.
 
@@ -349,3 +367,12 @@ class LabelError(SfpcEvalError, KeyError):
     def __str__(self) -> str:
         # KeyError would otherwise quote the whole message.
         return str(self.args[0])
+
+
+class FewClustersWarning(SfpcEvalWarning):
+    """An inference method was requested that is not valid with this few clusters.
+
+    For example the normal (Wald z) reference of a mixed model with fewer than about 30
+    clusters, which treats the estimated between-cluster variance as known. The message names
+    the method, the number of clusters and the default that holds its level.
+    """

@@ -162,6 +162,17 @@ TERMS: dict[str, str] = {
     "effect_at_end": "Effect at the last period",
     # HonestDiD sensitivity
     "original": "Under parallel trends",
+    # impact: from an effect to children and money
+    "effect": "Effect (on its own scale)",
+    "children_per_year": "Change in children a year (delta method)",
+    "children_per_year_simulated": "Change in children a year (simulation)",
+    "days_per_year": "Change in days a year (delta method)",
+    "days_per_year_simulated": "Change in days a year (simulation)",
+    "number_needed_to_treat": "Number needed to treat",
+    "savings_per_year": "Savings a year (delta method)",
+    "savings_per_year_simulated": "Savings a year (simulation)",
+    "savings_over_horizon": "Savings over the horizon, discounted (delta method)",
+    "savings_over_horizon_simulated": "Savings over the horizon, discounted (simulation)",
     # Goodman-Bacon comparison types
     "treated vs never treated": "Treated vs never treated",
     "earlier vs later treated": "Earlier vs later treated",
@@ -202,6 +213,8 @@ INFERENCE: dict[str, str] = {
     "hac": "Newey-West (HAC)",
     "ar": "Autoregressive errors",
     "glmm_wald": "Wald z (GLMM)",
+    "glmm_satterthwaite": "t, Satterthwaite df (GLMM)",
+    "glmm_between_within": "t, between-within df (GLMM)",
     "gee_md": "GEE, Mancl-DeRouen",
     "gee_kc": "GEE, Kauermann-Carroll",
     "gee_robust": "GEE, robust",

@@ -58,8 +58,10 @@ TIDY_COLUMNS: tuple[str, ...] = (
 ``method`` names how the interval and p-value were computed; ``note`` is empty unless something
 about the row needs saying (an interval that cannot be computed says why here). ``valid`` is
 False when the row's interval or p-value comes from a method that is not valid for the design
-(cluster-robust variance with one treated cluster, say); ``note`` then says why, tables mark the
-row, and no summary sentence or headline is built from it.
+(cluster-robust variance with one treated cluster, a Wald z test with few clusters, say), or
+when the row combines two methods that disagree about significance (a randomization p-value
+beside a model interval); ``note`` then says why, tables mark the row, and no summary sentence
+or headline is built from it (the rules: :mod:`sfpc_eval.inference.validity`).
 """
 
 NAN = math.nan

@@ -26,7 +26,12 @@ from sfpc_eval.diff_in_diff.event_study_fit import (
     joint_wald,
     permute_cohorts,
 )
-from sfpc_eval.diff_in_diff.event_study_result import EventStudyBase, event_label, pretrend_facts
+from sfpc_eval.diff_in_diff.event_study_result import (
+    EventStudyBase,
+    event_label,
+    mark_event_validity,
+    pretrend_facts,
+)
 from sfpc_eval.diff_in_diff.honest_inputs import EventTimeEstimates
 from sfpc_eval.diff_in_diff.twfe_result import Inference, analytic_variance
 from sfpc_eval.errors import DesignError, InvalidValueError, UndefinedIntervalWarning
@@ -91,6 +96,8 @@ class EventStudyResult(EventStudyBase):
     n_outside_window : int
         Rows of treated units whose event time is outside the window (pooled into the end
         points with ``bin_endpoints=True``, otherwise given their own unreported dummies).
+    n_treated_clusters : int
+        Clusters with a treated unit; with one, cluster-robust rows are marked not valid.
     terms : tuple of Term
         One per event time (``"e=-3"``, ``"e<=-5"``, ``"e>=4"``), then the covariates.
     """
@@ -107,6 +114,7 @@ class EventStudyResult(EventStudyBase):
     _es: EsFit = field(repr=False, compare=False)
     _names: tuple[str, ...] = field(repr=False, compare=False)
     _assignment: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False, compare=False)
+    n_treated_clusters: int = 0
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -216,6 +224,13 @@ def _build(
     base: EventStudyResult, es: EsFit, inference: Inference, level: float
 ) -> EventStudyResult:
     terms = _terms(es, base._names, [t.term for t in base.terms], inference, level)
+    n_event = len(base.event_times)
+    terms = (
+        *mark_event_validity(
+            terms[:n_event], inference, es.fit.n_clusters, base.n_treated_clusters
+        ),
+        *terms[n_event:],
+    )
     leads = [
         (n, t.term)
         for n, t, e in zip(base._names, base.terms, base.event_times, strict=False)
@@ -569,5 +584,6 @@ def event_study(
         _es=es,
         _names=all_names,
         _assignment=(unit_codes, t_pos.astype(np.float64), cohort_pos),
+        n_treated_clusters=len(set(es.fit.cluster[np.isfinite(cohort_pos[unit_codes])].tolist())),
     )
     return _build(base, es, inference, level)

@@ -31,6 +31,7 @@ from sfpc_eval.inference.cluster import (
     variance,
 )
 from sfpc_eval.inference.randomization import Randomization, randomization_test
+from sfpc_eval.inference.validity import inference_validity
 from sfpc_eval.inference.wild import WildClusterBootstrap, wild_cluster_bootstrap
 from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
@@ -64,7 +65,12 @@ class DidResult(ResultMixin):
     terms : tuple of Term
         ``treated`` (the DiD coefficient), covariates, and effect readings: Poisson adds
         ``rate_ratio`` and ``percent_change``; binomial adds ``odds_ratio`` and
-        ``average_marginal_effect`` (risk difference, delta method).
+        ``average_marginal_effect`` (risk difference, delta method). The effect rows are
+        marked ``valid=False`` (with a note) when their inference is not valid for the design,
+        e.g. cluster-robust standard errors with one treated cluster
+        (:func:`sfpc_eval.inference.validity.inference_validity`).
+    n_treated_clusters : int
+        Clusters with at least one treated observation.
     """
 
     family: str
@@ -84,12 +90,30 @@ class DidResult(ResultMixin):
     _fit: CellFit = field(repr=False, compare=False)
     _cells: Cells = field(repr=False, compare=False)
     _var: VarianceResult = field(repr=False, compare=False)
+    n_treated_clusters: int = 0
 
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
         family = label(self.family, lower=True)
         return f"Difference-in-differences ({family}): {label(self.outcome)}"
+
+    def pretrends(
+        self,
+        placebo_shift: int | None = None,
+        *,
+        data: pd.DataFrame | None = None,
+        conf_level: float | None = None,
+    ):
+        """Pre-period diagnostics: leads, their joint test and a placebo-in-time estimate.
+
+        The leads come from the event study of the same panel under the same inference; see
+        :func:`sfpc_eval.diff_in_diff.pretrends.pretrends`. ``data`` is not needed (the
+        result keeps its cells).
+        """
+        from sfpc_eval.diff_in_diff.pretrends_did import did_pretrends
+
+        return did_pretrends(self, placebo_shift, conf_level)
 
     @property
     def estimate(self) -> Term:
@@ -142,7 +166,16 @@ class DidResult(ResultMixin):
         estimate = float(c @ self._fit.beta)
         se = math.sqrt(float(c @ self._var.vcov @ c))
         df = contrast_df(self._fit, analytic_variance(self.inference), c)
-        return wald_term(name, estimate, se, self.conf_level, self._var.label, df=df)
+        term = wald_term(name, estimate, se, self.conf_level, self._var.label, df=df)
+        if weights.get("treated", 0):
+            valid, why = inference_validity(
+                analytic_variance(self.inference),
+                n_clusters=self.n_clusters,
+                n_treated_clusters=self.n_treated_clusters,
+            )
+            if not valid:
+                term = replace(term, valid=False, note=why)
+        return term
 
     def trends(self) -> pd.DataFrame:
         """Mean outcome per period for ever-treated and never-treated units.
@@ -412,7 +445,37 @@ def _result(
         base._fit, base._cells, inference, base.unit, base.time, base.treated, conf_level
     )
     terms = did_terms(base._fit, base._cells, var, names, base.treated, conf_level, resampled)
+    terms = mark_validity(terms, inference, base.n_clusters, base.n_treated_clusters)
     return replace(base, inference=inference, _var=var, conf_level=conf_level, terms=terms)
+
+
+EFFECT_TERMS = ("treated", "rate_ratio", "percent_change", "odds_ratio", "average_marginal_effect")
+RESAMPLED_TERMS = ("treated", "rate_ratio", "percent_change", "odds_ratio")
+
+
+def mark_validity(
+    terms: tuple[Term, ...], inference: Inference, n_clusters: int, n_treated_clusters: int
+) -> tuple[Term, ...]:
+    """Mark the effect rows whose interval or p-value is not valid for the design.
+
+    A row's interval comes from the resampling test (treatment coefficient and its ratio
+    readings under the wild bootstrap or randomization) or from the analytic variance (every
+    other effect row); each is judged by :func:`~sfpc_eval.inference.validity.inference_validity`.
+    """
+    resampling = isinstance(inference, WildClusterBootstrap | Randomization)
+    out = []
+    for term in terms:
+        if term.term in EFFECT_TERMS:
+            used = inference if resampling and term.term in RESAMPLED_TERMS else None
+            used = used or analytic_variance(inference)
+            valid, why = inference_validity(
+                used, n_clusters=n_clusters, n_treated_clusters=n_treated_clusters
+            )
+            if not valid:
+                note = f"{why}; {term.note}" if term.note else why
+                term = replace(term, valid=False, note=note)
+        out.append(term)
+    return tuple(out)
 
 
 def analytic_variance(inference: Inference) -> Classical | ClusterRobust | HeteroskedasticityRobust:

@@ -22,6 +22,7 @@ import pandas as pd
 from sfpc_eval.diff_in_diff import did
 from sfpc_eval.errors import DesignError, SpecError, show_values
 from sfpc_eval.inference import ClusterRobust, Randomization, WildClusterBootstrap
+from sfpc_eval.inference.validity import design_inference
 from sfpc_eval.labels import label
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
 from sfpc_eval.report.designs._common import (
@@ -37,6 +38,7 @@ from sfpc_eval.report.designs._common import (
     sentence,
     shade_note,
 )
+from sfpc_eval.report.designs._pretrends import pretrend_blocks
 from sfpc_eval.report.figures import render_svg, shade_periods
 from sfpc_eval.report.schema import Key
 
@@ -86,10 +88,23 @@ KEYS = (
     Key(
         "inference",
         "list[str]",
-        "Inference, first is the main one; each is reported (on DfE data the Poisson count "
-        "model uses the non-wild ones, CR2 if none)",
-        default=["CR2"],
+        "Inference, first is the main one; each is reported, rows not valid for the design "
+        "marked (on DfE data the Poisson count model uses the non-wild ones, CR2 if none). "
+        "Default: chosen from the design (one treated unit: randomization; fewer than 10: the "
+        "subcluster wild bootstrap, CR2 for counts; more: CR2)",
         choices=tuple(INFERENCE),
+    ),
+    Key(
+        "pretrends",
+        "bool",
+        "Show the pre-period check (leads, their joint test, placebo) for the linear model",
+        default=True,
+    ),
+    Key(
+        "placebo_shift",
+        "int",
+        "Pre-period check: move adoption this many periods earlier for a placebo estimate "
+        "(default 2, or fewer when the pre-period is short; 0 for none)",
     ),
     Key("n_resamples", "int", "Draws for wild bootstrap / randomization", default=9999),
     Key("seed", "int", "Random seed for resampling inference", default=20150101),
@@ -183,6 +198,15 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
             f"`{where}.start` = {analysis['start']} leaves no period before or none from the "
             f"start within {first}-{last}; DiD needs both. Move `start` or widen `years`."
         )
+    shift = analysis["placebo_shift"]
+    if shift is not None and not 0 <= shift < _pre_periods(analysis, dataset):
+        raise SpecError(
+            f"`{where}.placebo_shift` = {shift} moves adoption outside the pre-period: the "
+            f"data have {_pre_periods(analysis, dataset)} period(s) before {analysis['start']}, "
+            "and the placebo needs at least one before the moved date. Use a smaller shift "
+            "(0 for no placebo).",
+            key=f"{where}.placebo_shift",
+        )
     exposure = analysis["exposure"]
     if dataset.kind != "dfe" and exposure and exposure not in dataset.frame.columns:
         raise SpecError(
@@ -190,7 +214,7 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
             key=f"{where}.exposure",
         )
     if (
-        any(name in WILD for name in analysis["inference"])
+        any(name in WILD for name in analysis["inference"] or ())
         and dataset.kind != "dfe"
         and analysis["family"] != "gaussian"
     ):
@@ -207,6 +231,32 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
             f"`{where}`: only {data[dataset.unit].nunique()} units; DiD with cluster-robust "
             "inference needs at least 3."
         )
+
+
+def _pre_periods(analysis: dict[str, Any], dataset) -> int:
+    """Periods of the analysis window before adoption."""
+    first, last = _window(analysis, dataset)
+    years = [y for y in dataset.years if first <= y <= last]
+    return sum(1 for y in years if y < analysis["start"])
+
+
+def _placebo_shift(analysis: dict[str, Any], dataset) -> int | None:
+    """Return the spec's placebo shift, or 2 (fewer when the pre-period is short); None for none."""
+    shift = analysis["placebo_shift"]
+    if shift is None:
+        shift = min(2, _pre_periods(analysis, dataset) - 1)
+    return shift if shift and shift > 0 else None
+
+
+def _inference_names(analysis, family: str, n_treated: int) -> tuple[list[str], str]:
+    """Return the inference names for one model and, when chosen from the design, why."""
+    names = analysis["inference"]
+    if names is None:
+        chosen, why = design_inference(n_treated_clusters=n_treated, family=family)
+        return [chosen], why
+    if family != "gaussian":
+        names = [n for n in names if n not in WILD] or ["CR2"]
+    return list(names), ""
 
 
 def _inference(name: str, analysis: dict[str, Any], unit: str, time: str):
@@ -385,18 +435,41 @@ def _effect_tables(analysis, dataset, fitted, names, first, last, group) -> list
 
 
 def _findings(fitted, effects: list[TableBlock], names: str, level: float) -> list[str]:
-    """One sentence per model, its numbers read from the table (the first inference)."""
+    """One sentence per model, its numbers read from the table (the first valid inference).
+
+    A row whose inference is not valid for the design is never the source of a finding: the
+    sentence reads the first inference that is valid, or says that none is.
+    """
     out = []
     for m in fitted:
-        table = next(
-            t.engine for t in effects if f"{m['outcome']}:{m['family']}" in t.engine.row_keys
-        )
-        row = table.text_rows()[table.row(f"{m['outcome']}:{m['family']}")]
-        first = m["results"][0][0]
-        out.append(
+        key = f"{m['outcome']}:{m['family']}"
+        table = next(t.engine for t in effects if key in t.engine.row_keys)
+        row = table.text_rows()[table.row(key)]
+        term_name = READINGS[m["family"]][0]
+        valid = [(name, res) for name, res in m["results"] if res.term(term_name).valid]
+        intro = (
             f"{m['what']}, {names} against the comparison group "
-            f"({label(m['family'], lower=True)} model, {label(first, lower=True)}): "
-            f"{row[1]}, {level:.0%} CI {row[2] or 'not available'}, p = {row[3]}."
+            f"({label(m['family'], lower=True)} model"
+        )
+        if not valid:
+            name, res = m["results"][0]
+            out.append(
+                f"{intro}): estimate {row[1]}, but no inference requested is valid for this "
+                f"design ({label(name, lower=True)}: {plain(res.term(term_name).note)}); no "
+                "interval or p-value is reported."
+            )
+            continue
+        chosen = valid[0][0]
+        # the group's interval and p-value columns: after the row name and shared estimate
+        offset = table.column_groups[0][1]
+        for group, width in table.column_groups[1:]:
+            if group == label(chosen):
+                break
+            offset += width
+        ci, p_value = row[offset], row[offset + 1]
+        out.append(
+            f"{intro}, {label(chosen, lower=True)}): {row[1]}, {level:.0%} CI "
+            f"{ci or 'not available'}, p = {p_value}."
         )
     return out
 
@@ -416,11 +489,17 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     tables: list[TableBlock] = []
     warned: list[str] = []
     fitted: list[dict[str, Any]] = []
+    pre_tables: list[TableBlock] = []
+    pre_findings: list[str] = []
+    chosen_why: dict[str, str] = {}
     unit = dataset.unit
+    shift = _placebo_shift(analysis, dataset)
     for outcome, column, family, exposure in _models(analysis, dataset):
-        inference_names = analysis["inference"]
-        if family != "gaussian":
-            inference_names = [n for n in inference_names if n not in WILD] or ["CR2"]
+        inference_names, why = _inference_names(analysis, family, len(treated))
+        if why:
+            chosen_why[f"{label(family, lower=True)}: {label(inference_names[0], lower=True)}"] = (
+                why
+            )
         results = []
         for name in inference_names:
             res, msgs = recording_warnings(
@@ -462,9 +541,31 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             figures += _figures(
                 analysis, dataset, context, data, treated, outcome, column, exposure, main
             )
+        if analysis["pretrends"] and family == "gaussian" and dataset.level != "child":
+            term_name = READINGS[family][0]
+            valid = [(name, res) for name, res in results if res.term(term_name).valid]
+            base_name, base = valid[0] if valid else results[0]
+            pre, msgs = recording_warnings(lambda base=base: base.pretrends(shift))
+            warned += msgs
+            finding, method, table, figure, limitation = pretrend_blocks(
+                pre,
+                what=what,
+                effect=base.term(term_name) if valid else None,
+                start=analysis["start"],
+                ylabel="per 10,000 children" if dataset.kind == "dfe" else label_of(column),
+                inference=label(base_name),
+            )
+            pre_findings.append(finding)
+            methods.append(method)
+            pre_tables.append(table)
+            figures.append(figure)
+            if limitation:
+                limitations.append(limitation)
     effects = _effect_tables(analysis, dataset, fitted, names, first, last, group)
-    tables[0:0] = effects
-    findings = _findings(fitted, effects, names, level)
+    tables[0:0] = [*effects, *pre_tables]
+    findings = [*_findings(fitted, effects, names, level), *pre_findings]
+    for chosen, why in chosen_why.items():
+        methods.append(f"Inference chosen from the design ({chosen}): {why}.")
     if dataset.kind == "dfe":
         methods.append(
             "Rates per 10,000 are those published by the DfE where printed beside the count, "
@@ -474,13 +575,15 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     if len(treated) == 1:
         limitations.append(
             f"Only one unit ({names}) is treated: cluster-robust standard errors rest on the "
-            "comparison units' residuals and are unreliable; randomization inference "
-            f"(permuting which unit is treated, {len(group) + 1} possible assignments, smallest "
-            f"attainable p-value 1/{len(group) + 1}) is the more honest test."
+            "comparison units' residuals and are not valid (rows marked with a dagger); "
+            f"randomization inference (permuting which unit is treated, {len(group) + 1} "
+            f"possible assignments, smallest attainable p-value 1/{len(group) + 1}) is the "
+            "honest test."
         )
     limitations.append(
         "DiD assumes the treated and comparison groups would have followed parallel trends "
-        "without the programme; the trend figures show the years before the start to judge it."
+        "without the programme; the pre-period check and the trend figures show the years "
+        "before the start to judge it."
     )
     limitations += [
         f"Warning from the estimator: {plain(m, [unit])}" for m in dict.fromkeys(warned)

@@ -239,10 +239,10 @@ def _event_study(analysis, dataset, data, column, label, adoption, n_units):
         f"{len(post)} event times, relative to event time "
         f"{analysis['reference']}; {n_units[0]} adopting and {n_units[1]} never-treated units.",
     ]
-    if result.pretrend is not None:
+    if any(e < 0 for e in result.event_times):
         findings.append(
-            f"Pre-trend test ({len(result.pretrend.terms)} leads = 0): p = "
-            f"{result.pretrend.p_value:.3g}."
+            f"Pre-period check, {label} (two-way fixed-effects event study): "
+            + result.pretrends().verdict().replace("{", "{{").replace("}", "}}")
         )
 
     def draw(ax):
@@ -288,13 +288,28 @@ def _callaway(analysis, dataset, data, column, label, adoption):
     (result, agg), warned = recording_warnings(fit)
     post = [float(e) for e in agg.index if e >= 0]
     span = f"event times {post[0]:g} to {post[-1]:g}" if post else "no post-adoption event time"
-    findings = [
-        f"{sentence(label)}, Callaway & Sant'Anna: average effect over {span} "
-        + "{cs_overall}, "
-        + f"{level:.0%} CI "
-        + "{cs_ci}, p = {cs_p}; "
-        + f"{result.n_units} units, {result.n_never_treated} never treated.",
-    ]
+    overall = agg.term("overall")
+    if overall.valid:
+        findings = [
+            f"{sentence(label)}, Callaway & Sant'Anna: average effect over {span} "
+            + "{cs_overall}, "
+            + f"{level:.0%} CI "
+            + "{cs_ci}, p = {cs_p}; "
+            + f"{result.n_units} units, {result.n_never_treated} never treated.",
+        ]
+    else:
+        findings = [
+            f"{sentence(label)}, Callaway & Sant'Anna: average effect over {span} "
+            + "{cs_overall}, with no valid interval ("
+            + plain(overall.note).replace("{", "{{").replace("}", "}}")
+            + f"); {result.n_units} units, {result.n_never_treated} never treated.",
+        ]
+    if any(e < 0 and t.std_error > 0 for e, t in zip(agg.index, agg.terms, strict=False)):
+        pre = result.pretrends(conf_level=level, **({"min_e": window[0]} if window else {}))
+        findings.append(
+            f"Pre-period check, {label} (Callaway & Sant'Anna): "
+            + pre.verdict().replace("{", "{{").replace("}", "}}")
+        )
     sizes = ", ".join(f"{g:g}: {n}" for g, n in result.cohort_sizes.items())
     window_text = (
         f", event times {window[0]} to {window[1]} kept" if window else ", all event times"
@@ -312,8 +327,19 @@ def _callaway(analysis, dataset, data, column, label, adoption):
         f"{result.n_never_treated} never treated, {result.n_periods} periods. Aggregated by "
         f"event time (dynamic{window_text}), weighting cohorts by size; the overall effect is "
         "the mean over event times from 0. Standard errors: "
-        f"{plain(result.inference.describe(), [dataset.unit])}, "
-        "analytic (no bootstrap), so no uniform band."
+        f"{plain(result.inference.describe(), [dataset.unit])}, analytic; the uniform "
+        "(simultaneous) band's critical value "
+        + (
+            f"{agg.crit_uniform:.3f} from 1,000 multiplier-bootstrap draws (as R did)"
+            if agg.crit_uniform is not None
+            else "is not available"
+        )
+        + (
+            f"; joint test of the pre-adoption estimates: {agg.pretrend.method}"
+            if agg.pretrend is not None
+            else ""
+        )
+        + "."
     )
 
     def draw(ax):
@@ -324,7 +350,7 @@ def _callaway(analysis, dataset, data, column, label, adoption):
         f"Callaway & Sant'Anna: {label}",
         render_svg(draw),
         f"Event-time effects (dynamic aggregation of ATT(g, t)) with {level:.0%} pointwise "
-        "intervals.",
+        "intervals and the uniform (simultaneous) band.",
     )
     return findings, methods, agg, figure, warned, span
 

@@ -214,11 +214,23 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     table = _effect_table(result, cols["outcome"], level)
     odds = result.odds_ratio
     odds_text = table.engine.text_rows()[0]
+    shown = (
+        f"({level:.0%} CI {odds_text[2][1:-1]})"
+        if odds.valid
+        else f"(no valid interval: {plain(odds.note)})"
+    )
     findings = [
         f"Odds ratio of {label_of(cols['outcome'])} under the programme: {odds_text[1]} "
-        f"({level:.0%} CI {odds_text[2][1:-1]}); "
+        f"{shown}; "
         f"{result.n_clusters} clusters, {result.n_periods} periods, {result.n_obs:,} children."
     ]
+    if result.model == "glmm":
+        icc = result.icc()
+        findings.append(
+            f"Intracluster correlation on the latent scale: {icc.icc:.3f} ({level:.0%} "
+            f"profile-likelihood interval {icc.icc_low:.3f} to {icc.icc_high:.3f}); the "
+            "cluster autocorrelation is 1 by the model's assumption."
+        )
     source = "the child-level records in [data]"
     if analysis["simulate"] is not None:
         truth = frame.attrs.get("truth")
