@@ -16,7 +16,9 @@ The vocabulary has one entry per name, in these groups (see :data:`VOCABULARY`):
   (``period[3]``);
 - **families**, **inference** methods, **estimators** and **statistics** (the columns of
   ``tidy()`` and ``glance()``);
-- **design** words (``unit``: "council", ``time``: "year ending 31 March").
+- **design** words (``unit``: "council", ``time``: "year ending 31 March");
+- **figures**: the axes and series of the charts (``event_time``, ``weight``, ``Mbar``,
+  ``counterfactual``...), so a chart never shows a code name.
 
 Plotting code uses the same call, e.g. ``ax.set_ylabel(label("cla_rate"))``; the lower-case
 form for the middle of a sentence is ``label(name, lower=True)``.
@@ -296,6 +298,41 @@ DESIGN: dict[str, str] = {
     "children": "children",
 }
 
+FIGURES: dict[str, str] = {
+    # axes and series of the charts (sfpc_eval.plotting)
+    "event_time": "Years since adoption (0 = first year under the programme)",
+    "calendar_time": "Year ending 31 March",
+    "weight": "Weight in the two-way fixed-effects estimate (share)",
+    "two_by_two": "Two-group, two-period estimate",
+    "effect_estimate": "Estimated effect (outcome's units)",
+    "gap": "Treated minus synthetic (outcome's units)",
+    "observed": "Observed",
+    "fitted": "Fitted trend",
+    "counterfactual": "Trend continued from before the programme",
+    "synthetic": "Synthetic council",
+    "placebo": "Placebo councils",
+    "leave_one_out": "Refitted leaving one donor out",
+    "interval": "Confidence interval",
+    "band": "Simultaneous band (sup-t)",
+    "reference_period": "Reference period (set to 0)",
+    "original": "Under parallel trends",
+    "Mbar": "Mbar: post-period trend change allowed, as a multiple of the largest pre-period one",
+    "M": "M: change in slope allowed between consecutive periods (outcome's units)",
+    "breakdown": "Breakdown value",
+    "honest_interval": "Robust confidence interval (outcome's units)",
+    "design_period": "Period",
+    "design_cluster": "Council (cluster)",
+    "control_condition": "Control condition",
+    "intervention_condition": "Intervention condition",
+    "transition": "Transition (not analysed)",
+    "unobserved": "Not observed",
+    "delta_method": "Delta method",
+    "simulation": "Simulation",
+    "claim_value": "Value (%, or percentage points)",
+    "allowed_range": "Range the published wording allows",
+    "share": "Share (%)",
+}
+
 VOCABULARY: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         "measures": MappingProxyType(MEASURES),
@@ -305,11 +342,21 @@ VOCABULARY: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "estimators": MappingProxyType(ESTIMATORS),
         "statistics": MappingProxyType(STATISTICS),
         "design": MappingProxyType(DESIGN),
+        "figures": MappingProxyType(FIGURES),
     }
 )
 """Every fixed label, by group (read-only). Patterned names are handled by :func:`label`."""
 
-_GROUP_ORDER = ("terms", "measures", "families", "inference", "estimators", "statistics", "design")
+_GROUP_ORDER = (
+    "terms",
+    "measures",
+    "families",
+    "inference",
+    "estimators",
+    "statistics",
+    "design",
+    "figures",
+)
 
 
 def _plural(n: int, unit: str) -> str:

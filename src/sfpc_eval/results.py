@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import pandas as pd
 
@@ -382,11 +382,15 @@ class ResultMixin:
         refit = self._refit(level) if level != self.conf_level else self
         return refit.tidy().set_index("term")[["conf_low", "conf_high"]]
 
-    def plot(self, ax: Axes | None = None) -> Axes:
-        """Draw the result (see :func:`sfpc_eval.plotting.plot_comparison`); returns the Axes."""
+    def plot(self, ax: Axes | None = None, **style: Any) -> Axes:
+        """Draw the result (see :func:`sfpc_eval.plotting.plot_comparison`); returns the Axes.
+
+        ``style``: ``labels`` (words for the groups and the value axis), ``title`` (the main
+        message) and ``source`` (the line under the chart).
+        """
         from sfpc_eval.plotting import plot_comparison
 
-        return plot_comparison(self, ax=ax)
+        return plot_comparison(self, ax=ax, **style)
 
     def summary(self, labels: dict[str, str] | None = None) -> Table:
         """Render the result as a table (see :func:`sfpc_eval.tables.estimates_table`).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -174,10 +174,12 @@ class EventTermsMixin(ResultMixin):
         simultaneous: bool = True,
         draws: int = 10_000,
         rng: int | None = 0,
+        **style: Any,
     ) -> Axes:
         """Event-time estimates with pointwise intervals and a simultaneous (sup-t) band.
 
-        The reference period, if any, is drawn at 0. See :meth:`bands`.
+        The reference period, if any, is drawn at 0. See :meth:`bands`. ``style``: ``labels``,
+        ``title`` (the main message) and ``source`` (the source line).
         """
         from sfpc_eval.plotting import plot_event_study
 
@@ -188,8 +190,8 @@ class EventTermsMixin(ResultMixin):
             table,
             reference=self.reference,
             level=self.conf_level,
-            title=getattr(self, "title", ""),
             ax=ax,
+            **{"title": getattr(self, "title", None), **style},
         )
 
 

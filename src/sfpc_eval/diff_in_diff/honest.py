@@ -24,7 +24,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -183,11 +183,14 @@ class HonestDiDResult(ResultMixin):
             notes=self.notes(),
         )
 
-    def plot(self, ax: Axes | None = None) -> Axes:
-        """Draw the sensitivity plot: original interval, then the robust one at each bound."""
+    def plot(self, ax: Axes | None = None, **style: Any) -> Axes:
+        """Draw the sensitivity plot: original interval, then the robust one at each bound.
+
+        ``style``: ``labels``, ``title`` (the main message) and ``source`` (the source line).
+        """
         from sfpc_eval.plotting import plot_honest_did
 
-        return plot_honest_did(self, ax=ax)
+        return plot_honest_did(self, ax=ax, **style)
 
 
 def _estimates_of(result: object) -> EventTimeEstimates:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -177,8 +177,11 @@ class PretrendResult(ResultMixin):
             return replace(self, conf_level=conf_level)
         return self._refit_leads(conf_level)  # type: ignore[operator]
 
-    def plot(self, ax: Axes | None = None) -> Axes:  # type: ignore[override]
-        """Leads with their intervals, the joint test and the placebo in the title."""
+    def plot(self, ax: Axes | None = None, **style: Any) -> Axes:  # type: ignore[override]
+        """Leads with their intervals, the joint test and the placebo in the title.
+
+        ``style``: ``labels``, ``title`` (the main message) and ``source`` (the source line).
+        """
         from sfpc_eval.plotting import plot_pretrends
 
-        return plot_pretrends(self, ax=ax)
+        return plot_pretrends(self, ax=ax, **style)

@@ -203,12 +203,22 @@ class DidResult(ResultMixin):
         keys = self._cells.keys
         return keys.loc[keys[self.treated] == 1, self.time].min()
 
-    def plot(self, ax=None):  # type: ignore[override]
-        """Treated and comparison means over time, the first treated period marked."""
+    def plot(self, ax=None, **style):  # type: ignore[override]
+        """Treated and comparison lines over time (:meth:`trends`), the first treated period marked.
+
+        ``style``: ``labels`` (words for ``"treated"``, ``"comparison"``, the outcome or the
+        time column), ``title`` (the main message), ``source`` (the source line), ``shade``
+        (periods to shade, e.g. ``sfpc_eval.plotting.over_time.LOCKDOWNS``).
+        """
         from sfpc_eval.plotting import plot_trends
 
         return plot_trends(
-            self.trends(), start=self.first_treated_period(), ylabel=self.outcome, ax=ax
+            self.trends(),
+            outcome=self.outcome,
+            time=self.time,
+            start=self.first_treated_period(),
+            ax=ax,
+            **style,
         )
 
     def facts(self) -> list[tuple[str, str]]:

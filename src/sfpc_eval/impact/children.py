@@ -185,11 +185,14 @@ class ChildrenImpact(ResultMixin):
             progress=False,
         )
 
-    def plot(self, ax: Axes | None = None) -> Axes:
-        """Draw the delta-method and simulated intervals (see ``plot_impact``)."""
+    def plot(self, ax: Axes | None = None, **style: Any) -> Axes:
+        """Draw the delta-method and simulated intervals (see ``plot_impact``).
+
+        ``style``: ``labels``, ``title`` (the main message) and ``source`` (the source line).
+        """
         from sfpc_eval.plotting import plot_impact
 
-        return plot_impact(self, ax=ax)
+        return plot_impact(self, ax=ax, **style)
 
 
 def _population(population: Population | float | int) -> Population:

@@ -241,11 +241,14 @@ class SavingsResult(ResultMixin):
         frame["base"] = base
         return frame.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
 
-    def plot(self, ax: Axes | None = None) -> Axes:
-        """Tornado plot of :meth:`sensitivity` (see ``plot_tornado``)."""
+    def plot(self, ax: Axes | None = None, **style: Any) -> Axes:
+        """Tornado plot of :meth:`sensitivity` (see ``plot_tornado``).
+
+        ``style``: ``labels``, ``title`` (the main message) and ``source`` (the source line).
+        """
         from sfpc_eval.plotting import plot_tornado
 
-        return plot_tornado(self, ax=ax)
+        return plot_tornado(self, ax=ax, **style)
 
 
 def _check_cost(cost: object, name: str) -> UnitCost:

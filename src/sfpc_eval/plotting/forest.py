@@ -161,7 +161,7 @@ def plot_forest(
         notes.append(_row_text(est, low, high, p, scale))
     ax.set_yticks(range(len(rows)), ["\n".join(textwrap.wrap(n, 24)) for n in names])
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    for y, (text, (est, *_)) in enumerate(zip(notes, shown, strict=True)):
+    for y, text in enumerate(notes):
         ax.annotate(
             text,
             xy=(0.01, y),

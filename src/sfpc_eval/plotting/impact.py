@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from sfpc_eval.plotting._axes import new_axes
+from sfpc_eval.plotting.layout import finish
+from sfpc_eval.plotting.style import PALETTE, TEXT, check_labels, context, new_axes, word
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["plot_impact", "plot_tornado"]
 
-LOW_COLOUR = "#2166ac"
-HIGH_COLOUR = "#b2182b"
-POINT_COLOUR = "#333333"
+LOW_COLOUR = PALETTE["dark_blue"]
+HIGH_COLOUR = PALETTE["orange"]
+POINT_COLOUR = TEXT
 
 
 def _money(value: float) -> str:
@@ -27,13 +29,24 @@ def _money(value: float) -> str:
     return f"£{value:,.0f}"
 
 
-def plot_impact(result, ax: Axes | None = None) -> Axes:
+def plot_impact(
+    result,
+    ax: Axes | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    source: str | None = None,
+) -> Axes:
     """Children (or days) a year with the delta-method and the simulated interval.
 
     Parameters
     ----------
     result : ChildrenImpact or SavingsResult
     ax : matplotlib Axes, optional
+    labels : mapping, optional
+        Words for the rows (``"delta_method"``, ``"simulation"``) or the axis (``"change"``).
+    title, source : str, optional
+        Main-message title and source line.
 
     Returns
     -------
@@ -44,12 +57,16 @@ def plot_impact(result, ax: Axes | None = None) -> Axes:
     >>> from sfpc_eval.impact import Effect, impact_in_children
     >>> ax = impact_in_children(Effect(-0.086, 0.019, "risk_difference"), 23_000, rng=1).plot()
     >>> ax.get_xlabel()
-    'change in children a year (negative = fewer)'
+    'Change in children a year (negative = fewer)'
     """
+    words = check_labels(labels, ["delta_method", "simulation", "change"])
     ax = new_axes(ax)
     unit = result.effect.unit
     change = result.term(f"{unit}_per_year")
-    rows = [("delta method", change), ("simulation", result.term(f"{unit}_per_year_simulated"))]
+    rows = [
+        (words.get("delta_method", word("delta_method")), change),
+        (words.get("simulation", word("simulation")), result.term(f"{unit}_per_year_simulated")),
+    ]
     for y, (_label, term) in enumerate(rows):
         ax.plot([term.conf_low, term.conf_high], [y, y], color=LOW_COLOUR, linewidth=3)
         ax.plot([term.estimate], [y], marker="o", color=POINT_COLOUR)
@@ -59,22 +76,37 @@ def plot_impact(result, ax: Axes | None = None) -> Axes:
             xytext=(6, 0),
             textcoords="offset points",
             va="center",
-            fontsize=8,
+            fontsize=8.5,
+            color=TEXT,
         )
     ax.set_yticks(range(len(rows)), [label for label, _ in rows])
     ax.set_ylim(-0.7, len(rows) - 0.3)
-    ax.axvline(0.0, color="black", linewidth=0.8)
-    ax.set_xlabel(f"change in {unit} a year (negative = fewer)")
-    ax.set_title(
+    ax.margins(x=0.25)
+    context(ax.axvline(0.0, color=TEXT, linewidth=0.8))
+    default = (
         f"{abs(change.estimate):,.0f} {'fewer' if change.estimate < 0 else 'more'} "
-        f"{unit} a year ({result.conf_level:.0%} intervals)",
-        loc="left",
+        f"{unit} a year ({result.conf_level:.0%} intervals)"
     )
-    ax.grid(axis="x", alpha=0.3)
-    return ax
+    return finish(
+        ax,
+        title=title or default,
+        xlabel=words.get("change", f"Change in {unit} a year (negative = fewer)"),
+        ylabel="",
+        source=source,
+        legend=False,
+        grid="x",
+        kind="Interval chart",
+    )
 
 
-def plot_tornado(result, ax: Axes | None = None) -> Axes:
+def plot_tornado(
+    result,
+    ax: Axes | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    source: str | None = None,
+) -> Axes:
     """Tornado plot: savings over the horizon as each input moves to its low and high value.
 
     Bars start at the central savings; the input with the widest swing is on top. Each bar end
@@ -84,6 +116,10 @@ def plot_tornado(result, ax: Axes | None = None) -> Axes:
     ----------
     result : SavingsResult
     ax : matplotlib Axes, optional
+    labels : mapping, optional
+        Words for the inputs (by their names in ``sensitivity()``) or the axis (``"savings"``).
+    title, source : str, optional
+        Main-message title and source line.
 
     Returns
     -------
@@ -98,8 +134,9 @@ def plot_tornado(result, ax: Axes | None = None) -> Axes:
     >>> [t.get_text() for t in res.plot().get_yticklabels()]
     ['unit cost: care', 'effect']
     """
-    ax = new_axes(ax)
     table = result.sensitivity()
+    words = check_labels(labels, [*map(str, table["input"]), "savings"])
+    ax = new_axes(ax)
     base = float(result.term("savings_over_horizon").estimate)
     n = len(table)
     for i, row in enumerate(table.itertuples(index=False)):
@@ -108,7 +145,10 @@ def plot_tornado(result, ax: Axes | None = None) -> Axes:
             (row.low_input, row.at_low, LOW_COLOUR),
             (row.high_input, row.at_high, HIGH_COLOUR),
         ):
-            ax.barh(y, at - base, left=base, color=colour, height=0.6)
+            name = "Input at its low value" if colour == LOW_COLOUR else "Input at its high value"
+            ax.barh(
+                y, at - base, left=base, color=colour, height=0.6, label=name if i == 0 else None
+            )
             text = f"{value:.3g}" if abs(value) < 1 else f"{value:,.0f}"
             ax.annotate(
                 text,
@@ -117,16 +157,23 @@ def plot_tornado(result, ax: Axes | None = None) -> Axes:
                 textcoords="offset points",
                 ha="left" if at >= base else "right",
                 va="center",
-                fontsize=8,
+                fontsize=8.5,
+                color=TEXT,
             )
-    ax.set_yticks(range(n), list(table["input"])[::-1])
-    ax.axvline(base, color="black", linewidth=1)
+    inputs = [words.get(str(name), str(name)) for name in table["input"]]
+    ax.set_yticks(range(n), inputs[::-1])
+    ax.set_ylim(-0.6, n + 0.9)  # room above the bars for the legend
+    context(ax.axvline(base, color=TEXT, linewidth=1))
     ax.xaxis.set_major_formatter(lambda x, _pos: _money(x))
     years = f"over {result.horizon} years" if result.horizon > 1 else "a year"
-    ax.set_xlabel(f"savings {years} (central {_money(base)}); blue = low input, red = high")
-    if n:
-        top = table.iloc[0]
-        ax.set_title(f"The savings depend most on the {top['input']}", loc="left")
+    default = f"The savings depend most on the {inputs[0]}" if n else "Savings"
     ax.margins(x=0.15)
-    ax.grid(axis="x", alpha=0.3)
-    return ax
+    return finish(
+        ax,
+        title=title or default,
+        xlabel=words.get("savings", f"Savings {years} (£; central {_money(base)})"),
+        ylabel="",
+        source=source,
+        grid="x",
+        kind="Tornado chart",
+    )

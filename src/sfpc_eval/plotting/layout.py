@@ -393,9 +393,9 @@ def finish(
 
     Sets the title, axis labels and source line, labels the series (``direct``: (line, name)
     pairs to label at their ends, or True for every labelled line, falling back to a legend if
-    the names do not fit; the other labelled artists go in a legend placed clear of the data) and records the alt text (``alt``, or one made by
-    :func:`describe`). ``grid`` is the axis of the grid lines (``"y"``, ``"x"``, ``"both"``
-    or None).
+    the names do not fit; the other labelled artists go in a legend placed clear of the data)
+    and records the alt text (``alt``, or one made by :func:`describe`). ``grid`` is the axis
+    of the grid lines (``"y"``, ``"x"``, ``"both"`` or None).
     """
     style_axes(ax, grid=grid)
     set_title(ax, title or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,12 +15,20 @@ if TYPE_CHECKING:
 __all__ = ["plot_pretrends"]
 
 
-def plot_pretrends(result: Any, ax: Axes | None = None) -> Axes:
+def plot_pretrends(
+    result: Any,
+    ax: Axes | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    source: str | None = None,
+) -> Axes:
     """Draw a :class:`~sfpc_eval.diff_in_diff.pretrends_result.PretrendResult`.
 
     The leads with their pointwise intervals (points only where the inference gives no
     interval, as randomization inference does), the reference period at 0, and in the title the
-    joint test and the placebo estimate.
+    joint test and the placebo estimate (unless ``title`` gives the main message).
+    ``labels`` words the axes (``"event_time"``, ``"estimate"``); ``source`` is the source line.
 
     Examples
     --------
@@ -32,7 +41,7 @@ def plot_pretrends(result: Any, ax: Axes | None = None) -> Axes:
     >>> panel["rate"] = 50 + panel["la"] + rng.normal(0, 1, len(panel))
     >>> res = se.did(panel, outcome="rate", unit="la", time="year", treated="treated")
     >>> plot_pretrends(res.pretrends(placebo_shift=2)).get_xlabel()
-    'periods since adoption'
+    'Years since adoption (0 = first year under the programme)'
     """
     table = result.lead_table()
     no_intervals = bool(table["conf_low"].isna().all())
@@ -52,9 +61,15 @@ def plot_pretrends(result: Any, ax: Axes | None = None) -> Axes:
             f"p = {placebo.p_value:.3g}" + ("" if placebo.valid else " (not valid)")
         )
     verdict = {True: "passed", False: "failed", None: "no valid test"}[result.passed]
-    title = f"Pre-period check {verdict}" + (": " + "; ".join(parts) if parts else "")
+    default = f"Pre-period check {verdict}" + (": " + "; ".join(parts) if parts else "")
     if no_intervals:
-        title += "\n(randomization inference: p-values, no intervals)"
+        default += " (randomization inference: p-values, no intervals)"
     return plot_event_study(
-        table, reference=result.reference, level=result.conf_level, title=title, ax=ax
+        table,
+        reference=result.reference,
+        level=result.conf_level,
+        title=title or default,
+        labels=labels,
+        source=source,
+        ax=ax,
     )

@@ -1,19 +1,90 @@
-"""Figures of single-council designs: interrupted time series and synthetic control."""
+"""Figures of single-council designs: interrupted time series and synthetic control.
+
+Every function takes ``labels`` (words for the outcome, the time column, the council or a
+series: ``"observed"``, ``"fitted"``, ``"counterfactual"``, ``"synthetic"``, ``"placebo"``,
+``"leave_one_out"``, ``"gap"``), ``title`` (the main message) and ``source`` (the line
+under the chart).
+"""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from sfpc_eval.plotting._axes import finish_over_time, new_axes
+from sfpc_eval.plotting.layout import finish
+from sfpc_eval.plotting.style import (
+    COMPARISON,
+    CONTEXT,
+    PALETTE,
+    TEXT,
+    TREATED,
+    check_labels,
+    context,
+    new_axes,
+    word,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["plot_its", "plot_leave_one_out", "plot_placebo_gaps", "plot_synthetic"]
 
+SERIES = ("observed", "fitted", "counterfactual", "synthetic", "placebo", "leave_one_out", "gap")
 
-def plot_its(result, ax: Axes | None = None) -> Axes:
+
+def _words(result: Any, labels: Mapping[str, str] | None) -> dict[str, str]:
+    names = [result.outcome, result.time, *SERIES]
+    unit = getattr(result, "treated_unit", None)
+    if unit is not None:
+        names.append(str(unit))
+    return check_labels(labels, names)
+
+
+def _finish(
+    ax: Axes,
+    result: Any,
+    words: Mapping[str, str],
+    *,
+    title: str | None,
+    default: str,
+    source: str | None,
+    ylabel: str | None = None,
+) -> Axes:
+    """Mark the start, word the axes and finish in the house style."""
+    context(
+        ax.axvline(result.start, color=TEXT, linestyle="--", linewidth=1, label=None),
+    )
+    ax.annotate(
+        f"Programme starts ({result.start})",
+        xy=(result.start, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(3, -2),
+        textcoords="offset points",
+        ha="left",
+        va="top",
+        fontsize=8.5,
+        color=TEXT,
+    )
+    return finish(
+        ax,
+        title=title or default,
+        xlabel=words.get(result.time, word(result.time)),
+        ylabel=ylabel or words.get(result.outcome, word(result.outcome)),
+        source=source,
+        direct=False,
+        kind="Line chart",
+    )
+
+
+def plot_its(
+    result,
+    ax: Axes | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    source: str | None = None,
+) -> Axes:
     """Observed series, fitted segments, and the counterfactual with the effect's band.
 
     Parameters
@@ -22,36 +93,63 @@ def plot_its(result, ax: Axes | None = None) -> Axes:
         From :func:`sfpc_eval.its`.
     ax : matplotlib Axes, optional
         Where to draw; a new figure if omitted.
+    labels, title, source : optional
+        See the module.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
+    words = _words(result, labels)
     ax = new_axes(ax)
     frame = result.projection
     post = frame["effect"].notna().to_numpy()
-    ax.plot(frame["time"], frame["observed"], "o", color="#404040", label="observed")
-    ax.plot(frame["time"][~post], frame["fitted"][~post], color="#2166ac", label="fitted")
-    ax.plot(frame["time"][post], frame["fitted"][post], color="#2166ac")
+    ax.plot(
+        frame["time"],
+        frame["observed"],
+        "o",
+        color=PALETTE["dark_grey"],
+        markersize=5,
+        label=words.get("observed", word("observed")),
+    )
+    fitted = words.get("fitted", word("fitted"))
+    ax.plot(frame["time"][~post], frame["fitted"][~post], color=TREATED, lw=2, label=fitted)
+    ax.plot(frame["time"][post], frame["fitted"][post], color=TREATED, lw=2)
     ax.plot(
         frame["time"][post],
         frame["counterfactual"][post],
         "--",
-        color="#b2182b",
-        label="counterfactual (trend before)",
+        color=COMPARISON,
+        lw=2,
+        label=words.get("counterfactual", word("counterfactual")),
     )
     ax.fill_between(
         frame["time"][post],
         (frame["fitted"] - frame["effect_high"])[post],
         (frame["fitted"] - frame["effect_low"])[post],
-        color="#b2182b",
+        color=COMPARISON,
         alpha=0.15,
-        label=f"{result.conf_level:.0%} interval",
+        linewidth=0,
+        label=f"{result.conf_level:.0%} interval of the continued trend",
     )
-    return finish_over_time(ax, result)
+    return _finish(
+        ax,
+        result,
+        words,
+        title=title,
+        default=f"{word(result.outcome, words)} against the trend before the programme",
+        source=source,
+    )
 
 
-def plot_synthetic(result, ax: Axes | None = None) -> Axes:
+def plot_synthetic(
+    result,
+    ax: Axes | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    source: str | None = None,
+) -> Axes:
     """Treated council and its synthetic version, with the start of the programme marked.
 
     Parameters
@@ -60,20 +158,49 @@ def plot_synthetic(result, ax: Axes | None = None) -> Axes:
         From :func:`sfpc_eval.synthetic_control`.
     ax : matplotlib Axes, optional
         Where to draw; a new figure if omitted.
+    labels, title, source : optional
+        See the module.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
+    words = _words(result, labels)
     ax = new_axes(ax)
+    _draw_synthetic(ax, result, words)
+    name = words.get(str(result.treated_unit), str(result.treated_unit))
+    return _finish(
+        ax,
+        result,
+        words,
+        title=title,
+        default=f"{name} and its synthetic council: {word(result.outcome, words, lower=True)}",
+        source=source,
+    )
+
+
+def _draw_synthetic(ax: Axes, result: Any, words: Mapping[str, str]) -> None:
     frame = result.gaps
-    ax.plot(frame["time"], frame["treated"], "-o", color="#b2182b", label=str(result.treated_unit))
-    ax.plot(frame["time"], frame["synthetic"], "--", color="#2166ac", label="synthetic")
-    return finish_over_time(ax, result)
+    name = words.get(str(result.treated_unit), str(result.treated_unit))
+    ax.plot(frame["time"], frame["treated"], "-o", color=TREATED, lw=2, ms=4, label=name)
+    ax.plot(
+        frame["time"],
+        frame["synthetic"],
+        "--",
+        color=COMPARISON,
+        lw=2,
+        label=words.get("synthetic", word("synthetic")),
+    )
 
 
 def plot_placebo_gaps(
-    result, ax: Axes | None = None, *, exclude_pre_rmspe_above: float | None = None
+    result,
+    ax: Axes | None = None,
+    *,
+    exclude_pre_rmspe_above: float | None = None,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    source: str | None = None,
 ) -> Axes:
     """Gap (treated minus synthetic) of the treated council against every placebo council.
 
@@ -87,6 +214,8 @@ def plot_placebo_gaps(
         Leave out placebos whose pre-period RMSPE is more than this multiple of the treated
         council's (Abadie, Diamond and Hainmueller drop pre-period MSPE above 5 times, i.e.
         RMSPE above ``sqrt(5)`` times, the treated council's).
+    labels, title, source : optional
+        See the module.
 
     Returns
     -------
@@ -96,6 +225,7 @@ def plot_placebo_gaps(
 
     if result.placebo_gaps is None:
         raise DesignError("no placebo gaps: call synthetic_control with `placebo=True`.")
+    words = _words(result, labels)
     ax = new_axes(ax)
     table = result.placebo.set_index("unit")
     limit = math.inf
@@ -108,22 +238,37 @@ def plot_placebo_gaps(
         ax.plot(
             part["time"],
             part["gap"],
-            color="#bababa",
-            linewidth=0.8,
-            label="placebo councils" if i == 0 else None,
+            color=CONTEXT,
+            linewidth=0.9,
+            label=words.get("placebo", word("placebo")) if i == 0 else None,
         )
     own = gaps[gaps["unit"] == result.treated_unit]
-    ax.plot(own["time"], own["gap"], color="#b2182b", linewidth=2, label=str(result.treated_unit))
-    ax.axhline(0, color="black", linewidth=0.8)
+    name = words.get(str(result.treated_unit), str(result.treated_unit))
+    ax.plot(own["time"], own["gap"], color=TREATED, linewidth=2.2, label=name)
+    context(ax.axhline(0, color=TEXT, linewidth=0.8))
     dropped = len(table) - 1 - len(kept)
-    title = f"placebo p = {result.p_value:.3f}"
+    default = f"{name}'s gap against {len(kept)} placebo councils: p = {result.p_value:.3f}"
     if dropped:
-        title += f" ({dropped} poorly fitting placebos not shown)"
-    ax.set_title(title)
-    return finish_over_time(ax, result, ylabel=f"gap in {result.outcome}")
+        default += f" ({dropped} poorly fitting placebos not shown)"
+    return _finish(
+        ax,
+        result,
+        words,
+        title=title,
+        default=default,
+        source=source,
+        ylabel=words.get("gap", word("gap")),
+    )
 
 
-def plot_leave_one_out(result, ax: Axes | None = None) -> Axes:
+def plot_leave_one_out(
+    result,
+    ax: Axes | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    source: str | None = None,
+) -> Axes:
     """Synthetic councils refitted without each donor that had positive weight.
 
     Parameters
@@ -132,6 +277,8 @@ def plot_leave_one_out(result, ax: Axes | None = None) -> Axes:
         From :func:`sfpc_eval.synthetic_control` with ``leave_one_out=True``.
     ax : matplotlib Axes, optional
         Where to draw; a new figure if omitted.
+    labels, title, source : optional
+        See the module.
 
     Returns
     -------
@@ -141,14 +288,22 @@ def plot_leave_one_out(result, ax: Axes | None = None) -> Axes:
 
     if result.leave_one_out is None:
         raise DesignError("no leave-one-out refits: call with `leave_one_out=True`.")
+    words = _words(result, labels)
     ax = new_axes(ax)
     for i, (_, part) in enumerate(result.leave_one_out.groupby("dropped", sort=False)):
         ax.plot(
             part["time"],
             part["synthetic"],
-            color="#92c5de",
-            linewidth=0.9,
-            label="leave one donor out" if i == 0 else None,
+            color=PALETTE["light_blue"],
+            linewidth=1,
+            label=words.get("leave_one_out", word("leave_one_out")) if i == 0 else None,
         )
-    plot_synthetic(result, ax=ax)
-    return ax
+    _draw_synthetic(ax, result, words)
+    return _finish(
+        ax,
+        result,
+        words,
+        title=title,
+        default="The synthetic council without each of its donors in turn",
+        source=source,
+    )

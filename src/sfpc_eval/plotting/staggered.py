@@ -1,32 +1,44 @@
 """Figures for staggered adoption: event studies, aggregations and the Bacon decomposition.
 
-Every function takes an optional ``ax`` and returns the Axes it drew on.
+Every function takes an optional ``ax`` and returns the Axes it drew on, in the house style
+(:mod:`sfpc_eval.plotting.style`): ``labels`` rewords any axis or series, ``title`` is the main
+message and ``source`` the line under the chart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from sfpc_eval.plotting._axes import new_axes
+from sfpc_eval.errors import MissingColumnError
+from sfpc_eval.plotting.layout import finish
+from sfpc_eval.plotting.style import (
+    CATEGORICAL,
+    CONTEXT,
+    PALETTE,
+    TEXT,
+    TREATED,
+    check_labels,
+    context,
+    new_axes,
+    word,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["plot_aggregate", "plot_bacon", "plot_event_study"]
 
-X_LABELS = {
-    "event_time": "periods since adoption",
-    "cohort": "cohort (first treated period)",
-    "time": "period",
-}
+X_NAMES = {"event_time": "event_time", "cohort": "cohort", "time": "calendar_time"}
+"""The vocabulary entry that words each index column of an event-study table."""
 
 TYPE_COLOURS = {
-    "treated vs never treated": "#1b7837",
-    "earlier vs later treated": "#2166ac",
-    "later vs earlier treated": "#b2182b",
+    "treated vs never treated": CATEGORICAL[0],
+    "earlier vs later treated": CATEGORICAL[1],
+    "later vs earlier treated": CATEGORICAL[2],
 }
 
 
@@ -35,8 +47,10 @@ def plot_event_study(
     *,
     reference: int | None = None,
     level: float = 0.95,
-    title: str = "",
+    title: str | None = None,
     x: str = "event_time",
+    labels: Mapping[str, str] | None = None,
+    source: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Event-time estimates, pointwise intervals (bars) and, if present, a sup-t band (shaded).
@@ -50,11 +64,15 @@ def plot_event_study(
         Reference event time, drawn as a hollow point at 0.
     level : float
         Confidence level (for the legend).
-    title : str
-        Axes title.
+    title : str, optional
+        The main message; default says what is drawn.
     x : str
         The index column: ``"event_time"`` (before-adoption points drawn grey, adoption
         marked), ``"cohort"`` or ``"time"``.
+    labels : mapping, optional
+        Words for ``x`` and ``"estimate"`` (the axes).
+    source : str, optional
+        The source line.
     ax : matplotlib Axes, optional
         Where to draw; a new figure if omitted.
 
@@ -68,8 +86,12 @@ def plot_event_study(
     >>> table = pd.DataFrame({"event_time": [-2, 0, 1], "estimate": [0.1, 1.0, 1.5],
     ...                       "conf_low": [-0.5, 0.4, 0.8], "conf_high": [0.7, 1.6, 2.2]})
     >>> plot_event_study(table, reference=-1).get_xlabel()
-    'periods since adoption'
+    'Years since adoption (0 = first year under the programme)'
     """
+    missing = [c for c in (x, "estimate", "conf_low", "conf_high") if c not in table.columns]
+    if missing:
+        raise MissingColumnError("table", missing, list(table.columns))
+    words = check_labels(labels, [x, "estimate"])
     ax = new_axes(ax)
     rows = table.sort_values(x)
     at = rows[x].to_numpy(dtype=float)
@@ -78,16 +100,19 @@ def plot_event_study(
             at,
             rows["band_low"],
             rows["band_high"],
-            color="#92c5de",
-            alpha=0.5,
-            step=None,
-            label=f"{level:.0%} simultaneous (sup-t)",
+            color=PALETTE["light_blue"],
+            alpha=0.35,
+            linewidth=0,
+            label=f"{level:.0%} simultaneous band (sup-t)",
         )
     est = rows["estimate"].to_numpy(dtype=float)
     low = est - rows["conf_low"].to_numpy(dtype=float)
     high = rows["conf_high"].to_numpy(dtype=float) - est
     before = at < 0 if x == "event_time" else np.zeros(len(at), dtype=bool)
-    for mask, colour, name in ((before, "#878787", "before adoption"), (~before, "#08306b", "")):
+    for mask, colour, name in (
+        (before, PALETTE["dark_grey"], "Before adoption"),
+        (~before, TREATED, "After adoption" if before.any() else "Estimate"),
+    ):
         if mask.any():
             ax.errorbar(
                 at[mask],
@@ -96,23 +121,43 @@ def plot_event_study(
                 fmt="o",
                 color=colour,
                 capsize=3,
-                label=f"{name + ': ' if name else ''}estimate, {level:.0%} pointwise",
+                markersize=5,
+                label=f"{name}, {level:.0%} interval",
             )
     if reference is not None:
-        ax.plot([reference], [0.0], "o", mfc="white", color="#08306b", label="reference")
-    ax.axhline(0, color="black", linewidth=0.8)
+        ax.plot(
+            [reference],
+            [0.0],
+            "o",
+            mfc="white",
+            color=TREATED,
+            linestyle="none",
+            label=word("reference_period"),
+        )
+    context(ax.axhline(0, color=TEXT, linewidth=0.8))
     if x == "event_time":
-        ax.axvline(-0.5, color="grey", linestyle="--", linewidth=0.8)
-    ax.set_xlabel(X_LABELS[x])
-    ax.set_ylabel("effect")
-    if title:
-        ax.set_title(title, fontsize=9)
-    ax.legend(frameon=False, fontsize=8)
-    ax.grid(alpha=0.3)
-    return ax
+        context(ax.axvline(-0.5, color=CONTEXT, linestyle="--", linewidth=1))
+    xlabel = words.get(x, word(X_NAMES.get(x, x)))
+    ylabel = words.get("estimate", word("effect_estimate"))
+    return finish(
+        ax,
+        title=title or f"Estimated effect by {xlabel.split(' (')[0].lower()}",
+        xlabel=xlabel,
+        ylabel=ylabel,
+        source=source,
+        kind="Event-study chart",
+    )
 
 
-def plot_bacon(table: pd.DataFrame, *, overall: float, ax: Axes | None = None) -> Axes:
+def plot_bacon(
+    table: pd.DataFrame,
+    *,
+    overall: float,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    source: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """Goodman-Bacon scatter: each 2x2 estimate against its weight, coloured by type.
 
     Parameters
@@ -121,6 +166,10 @@ def plot_bacon(table: pd.DataFrame, *, overall: float, ax: Axes | None = None) -
         ``estimate``, ``weight`` and ``type`` per comparison.
     overall : float
         The TWFE coefficient (drawn as a horizontal line).
+    labels : mapping, optional
+        Words for ``"weight"``, ``"estimate"`` or a comparison type.
+    title, source : str, optional
+        Main-message title and source line.
     ax : matplotlib Axes, optional
         Where to draw; a new figure if omitted.
 
@@ -134,26 +183,54 @@ def plot_bacon(table: pd.DataFrame, *, overall: float, ax: Axes | None = None) -
     >>> table = pd.DataFrame({"estimate": [2.0, -1.0], "weight": [0.7, 0.3],
     ...                       "type": ["treated vs never treated", "later vs earlier treated"]})
     >>> plot_bacon(table, overall=1.1).get_ylabel()
-    '2x2 DiD estimate'
+    'Two-group, two-period estimate'
     """
+    missing = [c for c in ("estimate", "weight", "type") if c not in table.columns]
+    if missing:
+        raise MissingColumnError("table", missing, list(table.columns))
+    kinds = [str(k) for k in pd.unique(table["type"])]
+    words = check_labels(labels, ["weight", "estimate", *kinds])
     ax = new_axes(ax)
+    spare = iter(CATEGORICAL[3:])
+    markers = iter("osD^v<>")
     for kind, rows in table.groupby("type", sort=False):
+        name = str(kind)
         ax.scatter(
             rows["weight"],
             rows["estimate"],
-            label=str(kind),
-            color=TYPE_COLOURS.get(str(kind)),
-            alpha=0.8,
+            label=words.get(name, name[:1].upper() + name[1:]),
+            color=TYPE_COLOURS.get(name) or next(spare, TEXT),
+            marker=next(markers, "o"),
+            alpha=0.85,
         )
-    ax.axhline(overall, color="black", linestyle="--", linewidth=1, label=f"TWFE {overall:.3g}")
-    ax.set_xlabel("weight")
-    ax.set_ylabel("2x2 DiD estimate")
-    ax.legend(frameon=False, fontsize=8)
-    ax.grid(alpha=0.3)
-    return ax
+    context(ax.axhline(0.0, color=TEXT, linewidth=0.8))
+    ax.axhline(
+        overall, color=PALETTE["orange"], linestyle="--", linewidth=1.5, label=f"TWFE {overall:.3g}"
+    )
+    ax.set_xlim(left=0)
+    biggest = table.loc[table["weight"].idxmax()] if len(table) else None
+    default = "Two-group, two-period comparisons behind the TWFE estimate"
+    if biggest is not None:
+        default = f"The largest weight ({biggest['weight']:.0%}) is on {biggest['type']}"
+    return finish(
+        ax,
+        title=title or default,
+        xlabel=words.get("weight", word("weight")),
+        ylabel=words.get("estimate", word("two_by_two")),
+        source=source,
+        grid="both",
+        kind="Scatter chart",
+    )
 
 
-def plot_aggregate(result: Any, ax: Axes | None = None) -> Axes:
+def plot_aggregate(
+    result: Any,
+    ax: Axes | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    source: str | None = None,
+) -> Axes:
     """Draw a Callaway & Sant'Anna aggregation: components with pointwise and uniform bands.
 
     Parameters
@@ -164,6 +241,8 @@ def plot_aggregate(result: Any, ax: Axes | None = None) -> Axes:
         optionally ``conf_low_uniform`` / ``conf_high_uniform`` (multiplier bootstrap).
     ax : matplotlib Axes, optional
         Where to draw; a new figure if omitted.
+    labels, title, source : optional
+        As for :func:`plot_event_study`.
 
     Returns
     -------
@@ -178,7 +257,7 @@ def plot_aggregate(result: Any, ax: Axes | None = None) -> Axes:
     >>> y = t + np.where(t >= g, 1.0, 0) + np.sin(np.arange(30))
     >>> df = pd.DataFrame({"u": np.repeat(np.arange(6), 5), "t": t, "y": y, "g": g})
     >>> callaway_santanna(df, "y", "u", "t", "g").plot().get_xlabel()
-    'periods since adoption'
+    'Years since adoption (0 = first year under the programme)'
     """
     frame = result.tidy()
     x = result.index_name
@@ -191,7 +270,9 @@ def plot_aggregate(result: Any, ax: Axes | None = None) -> Axes:
     return plot_event_study(
         rows,
         level=result.conf_level,
-        title=f"{result.title} (overall {result.overall:.3g})",
+        title=title or f"{result.title}: overall {result.overall:.3g}",
         x=x,
+        labels=labels,
+        source=source,
         ax=ax,
     )

@@ -164,11 +164,14 @@ class ItsResult(ResultMixin):
             **self._options,
         )
 
-    def plot(self, ax=None):  # type: ignore[override]
-        """Observed series, fitted segments and the counterfactual with its band."""
+    def plot(self, ax=None, **style):  # type: ignore[override]
+        """Observed series, fitted segments and the counterfactual with its band.
+
+        ``style``: ``labels``, ``title`` (the main message) and ``source`` (the source line).
+        """
         from sfpc_eval.plotting import plot_its
 
-        return plot_its(self, ax=ax)
+        return plot_its(self, ax=ax, **style)
 
 
 def _hac(x: np.ndarray, resid: np.ndarray, lags: int) -> np.ndarray:

@@ -339,11 +339,14 @@ class SyntheticControlResult(ResultMixin):
 
         return dataclasses.replace(self, conf_level=conf_level)
 
-    def plot(self, ax=None):  # type: ignore[override]
-        """Treated council and its synthetic version over time."""
+    def plot(self, ax=None, **style):  # type: ignore[override]
+        """Treated council and its synthetic version over time.
+
+        ``style``: ``labels``, ``title`` (the main message) and ``source`` (the source line).
+        """
         from sfpc_eval.plotting import plot_synthetic
 
-        return plot_synthetic(self, ax=ax)
+        return plot_synthetic(self, ax=ax, **style)
 
     def leave_one_out_table(self) -> pd.DataFrame:
         """Per dropped donor: its weight, the mean post-period gap and the pre-period RMSPE.

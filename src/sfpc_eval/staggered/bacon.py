@@ -89,11 +89,14 @@ class BaconResult(ResultMixin):
             ("TWFE by demeaning", f"{self.twfe:.6g}"),
         ]
 
-    def plot(self, ax=None):  # type: ignore[override]
-        """Scatter of the 2x2 estimates against their weights, coloured by type."""
+    def plot(self, ax=None, **style):  # type: ignore[override]
+        """Scatter of the 2x2 estimates against their weights, coloured by type.
+
+        ``style``: ``labels``, ``title`` (the main message) and ``source`` (the source line).
+        """
         from sfpc_eval.plotting import plot_bacon
 
-        return plot_bacon(self.comparisons, overall=self.estimate, ax=ax)
+        return plot_bacon(self.comparisons, overall=self.estimate, ax=ax, **style)
 
     def _glance(self) -> dict[str, object]:
         facts = super()._glance()

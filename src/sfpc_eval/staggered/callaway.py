@@ -17,7 +17,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -345,9 +345,12 @@ class CallawayResult(ResultMixin):
         )
         return replace(aggregate, origin=self._glance())
 
-    def plot(self, ax: Axes | None = None) -> Axes:
-        """Event-study plot: the dynamic aggregation with pointwise (and uniform) bands."""
-        return self.aggregate("dynamic").plot(ax=ax)
+    def plot(self, ax: Axes | None = None, **style: Any) -> Axes:
+        """Event-study plot: the dynamic aggregation with pointwise (and uniform) bands.
+
+        ``style``: ``labels``, ``title`` (the main message) and ``source`` (the source line).
+        """
+        return self.aggregate("dynamic").plot(ax=ax, **style)
 
     def pretrends(
         self,

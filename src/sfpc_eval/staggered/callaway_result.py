@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -385,11 +385,14 @@ class CallawayAggregate(ResultMixin):
                 )
         return lines
 
-    def plot(self, ax: Axes | None = None) -> Axes:
-        """Plot the component effects with pointwise (and, with bootstrap, uniform) bands."""
+    def plot(self, ax: Axes | None = None, **style: Any) -> Axes:
+        """Plot the component effects with pointwise (and, with bootstrap, uniform) bands.
+
+        ``style``: ``labels``, ``title`` (the main message) and ``source`` (the source line).
+        """
         from sfpc_eval.plotting import plot_aggregate
 
-        return plot_aggregate(self, ax=ax)
+        return plot_aggregate(self, ax=ax, **style)
 
 
 def build_aggregate(

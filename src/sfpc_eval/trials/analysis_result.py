@@ -199,11 +199,19 @@ class SteppedWedgeResult(ResultMixin):
         out["mean"] = out["events"] / out["rows"]
         return out[["time", "group", "mean", "rows"]]
 
-    def plot(self, ax=None):  # type: ignore[override]
-        """Observed proportions per period, intervention against control condition."""
+    def plot(self, ax=None, **style):  # type: ignore[override]
+        """Observed percentages per period, intervention against control condition.
+
+        ``style``: ``labels`` (words for ``"treated"``, ``"comparison"``, the outcome),
+        ``title`` (the main message) and ``source`` (the source line).
+        """
         from sfpc_eval.plotting import plot_trends
 
-        return plot_trends(self.trends(), ylabel=f"share {self.outcome}", ax=ax)
+        labels = {"treated": "Intervention condition", "comparison": "Control condition"}
+        labels.update(style.pop("labels", None) or {})
+        return plot_trends(
+            self.trends(), outcome=self.outcome, percent=True, labels=labels, ax=ax, **style
+        )
 
 
 def sw_terms(core: dict, level: float) -> tuple[Term, ...]:

@@ -303,7 +303,7 @@ class SteppedWedgeDesign(DesignConstructors, RolloutOrders):
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ plotting
-    def plot(self, ax: Axes | None = None, *, show_sizes: bool = False) -> Axes:
+    def plot(self, ax: Axes | None = None, *, show_sizes: bool | None = None, **style: Any) -> Axes:
         """Draw the design diagram: clusters x periods shaded by exposure.
 
         Control cells are white, exposed cells dark, partially exposed cells in between,
@@ -313,8 +313,10 @@ class SteppedWedgeDesign(DesignConstructors, RolloutOrders):
         ----------
         ax : matplotlib Axes, optional
             Draw here (a new figure otherwise).
-        show_sizes : bool, default False
-            Write each cell's cluster-period size in it.
+        show_sizes : bool, optional
+            Write each cell's cluster-period size in it (by default when the design has sizes).
+        **style
+            ``labels``, ``title`` (the main message) and ``source`` (the source line).
 
         Returns
         -------
@@ -322,4 +324,4 @@ class SteppedWedgeDesign(DesignConstructors, RolloutOrders):
         """
         from sfpc_eval.plotting import plot_design
 
-        return plot_design(self, ax=ax, show_sizes=show_sizes)
+        return plot_design(self, ax=ax, show_sizes=show_sizes, **style)
