@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import special
 
 from sfpc_eval._terms import wald_term
+from sfpc_eval._trends import group_lines
 from sfpc_eval.cells.collapse import Cells
 from sfpc_eval.cells.fit import CellFit, fit_cells
 from sfpc_eval.diff_in_diff.twfe_checks import MAX_DUMMY_LEVELS
@@ -178,25 +179,34 @@ class DidResult(ResultMixin):
         return term
 
     def trends(self) -> pd.DataFrame:
-        """Mean outcome per period for ever-treated and never-treated units.
+        """Return the treated and comparison lines: per period, the mean of the units' values.
 
-        Weighted by the model weights (and, for rates, it is the ratio of summed counts to summed
-        exposure). Columns: ``time``, ``group`` ("treated" or "comparison"), ``mean``, ``rows``.
+        A unit's value in a period is its (model-weighted) mean outcome there, or for a rate its
+        summed count over its summed exposure; each group's line averages its units' values,
+        **each unit counting once** (the one definition of :mod:`sfpc_eval._trends`, used by
+        every treated-vs-comparison chart). With one start date, a balanced panel and no
+        weights, the linear estimate is the change in the treated line minus the change in the
+        comparison line. ``treated`` are the ever-treated units.
+
+        Columns: ``time``, ``group`` ("treated" or "comparison"), ``mean``, ``units``, ``rows``.
         """
         keys, sums = self._cells.keys, self._cells.sums
         ever = keys.groupby(self.unit, observed=True)[self.treated].transform("max")
         frame = pd.DataFrame(
             {
+                "unit": keys[self.unit].to_numpy(),
                 "time": keys[self.time].to_numpy(),
                 "group": np.where(ever.to_numpy() == 1, "treated", "comparison"),
                 "num": sums["sum_wy"].to_numpy(),
                 "den": (sums["sum_we"] if self.family == "poisson" else sums["sum_w"]).to_numpy(),
-                "rows": sums["n"].to_numpy(),
             }
         )
-        out = frame.groupby(["time", "group"], as_index=False)[["num", "den", "rows"]].sum()
-        out["mean"] = out["num"] / out["den"]
-        return out[["time", "group", "mean", "rows"]]
+        out = group_lines(
+            frame, unit="unit", time="time", group="group", numerator="num", denominator="den"
+        )
+        rows = frame.assign(n=sums["n"].to_numpy()).groupby(["time", "group"])["n"].sum()
+        out["rows"] = rows.loc[list(zip(out["time"], out["group"], strict=True))].to_numpy()
+        return out
 
     def first_treated_period(self) -> object:
         """Return the earliest period in which any unit is treated."""

@@ -394,6 +394,7 @@ def stepped_wedge(
         "ame": None if exposure_time else average_marginal_effect(z, n, beta, offset, treat_cols),
         "cells": pd.DataFrame(
             {
+                "cluster": cell_cluster,
                 "time": t_levels[cell_period],
                 "group": np.where(z[:, treat_cols].sum(axis=1) > 0, "treated", "comparison"),
                 "events": y,

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sfpc_eval._terms import wald_term
+from sfpc_eval._trends import group_lines
 from sfpc_eval.errors import (
     DesignError,
 )
@@ -188,16 +189,26 @@ class SteppedWedgeResult(ResultMixin):
         return replace(self, conf_level=conf_level, terms=terms)
 
     def trends(self) -> pd.DataFrame:
-        """Observed proportion per period in the intervention and control conditions.
+        """Observed share per period in the intervention and control conditions.
 
-        Columns ``time`` (period), ``group`` (``"treated"``: cluster-periods in the
-        intervention condition; ``"comparison"``: in the control condition), ``mean`` (share
-        of rows with outcome 1) and ``rows``.
+        Each cluster's share of rows with outcome 1 in the period, averaged over the clusters in
+        the condition, each cluster counting once (the one definition of treated and comparison
+        lines, :mod:`sfpc_eval._trends`). Columns ``time`` (period), ``group`` (``"treated"``:
+        cluster-periods in the intervention condition; ``"comparison"``: in the control
+        condition), ``mean``, ``units`` (clusters averaged) and ``rows``.
         """
         cells = self._core["cells"]
-        out = cells.groupby(["time", "group"], as_index=False)[["events", "rows"]].sum()
-        out["mean"] = out["events"] / out["rows"]
-        return out[["time", "group", "mean", "rows"]]
+        out = group_lines(
+            cells,
+            unit="cluster",
+            time="time",
+            group="group",
+            numerator="events",
+            denominator="rows",
+        )
+        rows = cells.groupby(["time", "group"])["rows"].sum()
+        out["rows"] = rows.loc[list(zip(out["time"], out["group"], strict=True))].to_numpy()
+        return out
 
     def plot(self, ax=None, **style):  # type: ignore[override]
         """Observed percentages per period, intervention against control condition.
