@@ -9,6 +9,7 @@ import pytest
 import sfpc_eval as se
 from _staggered_fixtures import panel, reference
 from sfpc_eval.errors import DesignError
+from sfpc_eval.labels import label
 from sfpc_eval.staggered.bacon import bacon
 
 
@@ -56,7 +57,7 @@ def test_by_type_and_plot():
     assert abs(table["weight"].sum() - 1) < 1e-12
     assert abs((table["weight"] * table["estimate"]).sum() - res.estimate) < 1e-12
     ax = res.plot()
-    assert ax.get_xlabel() == "weight"
+    assert ax.get_xlabel() == label("weight")
     assert "Later vs earlier treated" in str(res)  # the label of "later vs earlier treated"
 
 

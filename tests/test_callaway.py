@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 
 from sfpc_eval.diff_in_diff.twfe import did
+from sfpc_eval.labels import label
 from sfpc_eval.staggered.callaway import CallawayResult, callaway_santanna
 
 FIXTURES = Path(__file__).parent / "fixtures" / "staggered_cs"
@@ -384,7 +385,7 @@ def test_tidy_summary_conf_int_plot(panel):
     assert "ATT(g=2013)" in agg.tidy()["term"].tolist()
     assert agg.conf_int(0.9).shape == (4, 2)
     ax = res.plot()
-    assert ax.get_xlabel() == "periods since adoption"
+    assert ax.get_xlabel() == label("event_time")
     ax = agg.plot()
     assert ax.get_xlabel().startswith("cohort")
     assert str(agg.summary()).count("Councils adopting in") == 3  # labels of ATT(g=...)

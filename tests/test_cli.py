@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from sfpc_eval.cli import main
-from sfpc_eval.evidence import load_registry
+from sfpc_eval.evidence import STATUS_ORDER, load_registry
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -45,6 +45,24 @@ def test_claims_formats(fmt):
         assert len(records) == n and {"id", "status", "recomputed"} <= set(records[0])
     else:
         assert out.count("\n| ") >= n
+
+
+def test_claims_list_disagreements_first_and_tell_rounding_from_substance():
+    """Conflicts, then wordings that do not hold, then rounding differences; 66% vs 67% is a
+    rounding difference, 1,474 vs 1,800 a conflict (the rule in sfpc_eval.evidence.wording)."""
+    code, out, _ = run("claims", "--format", "csv")
+    frame = pd.read_csv(io.StringIO(out))
+    order = list(STATUS_ORDER)
+    ranks = [order.index(s) for s in frame["status"]]
+    assert code == 0 and ranks == sorted(ranks)
+    status = frame.set_index("id")["status"]
+    assert status["leeds_cla_peak_1474"] == status["leeds_cla_peak_1800"] == "conflict"
+    assert status["herts_da_repeat_callouts_council"] == "rounding difference"
+    assert status["herts_grant_communitycare"] == "rounding difference"
+    assert status["cla_gcse_ratio"] == "wording does not hold"
+    code, text, _ = run("claims")
+    assert 'Leeds: "peaked at 1,474" (Yorkshire Evening Post, 2012)' in text
+    assert text.index("leeds_cla_peak_1474") < text.index("leeds_cpp_2011_2017 ")
 
 
 def test_claims_status_filter():

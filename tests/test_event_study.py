@@ -17,6 +17,7 @@ from _staggered_fixtures import max_abs_difference, panel, reference
 from sfpc_eval.diff_in_diff.event_study import event_study
 from sfpc_eval.diff_in_diff.event_study_fit import sup_t_critical
 from sfpc_eval.errors import DesignError, InvalidValueError, MissingColumnError
+from sfpc_eval.labels import label
 
 # pyfixest feols (CRV1, ssc(k_fixef="full")) agrees to about 1e-13; 1e-8 leaves room for BLAS
 # and platform differences while catching any real discrepancy (the brief asks for 1e-6).
@@ -209,7 +210,7 @@ def test_with_inference_and_conf_int():
 def test_plot():
     res = event_study(panel("a"), "y", "unit", "year", "cohort", window=(-3, 3))
     ax = res.plot(draws=2_000)
-    assert ax.get_xlabel() == "periods since adoption"
+    assert ax.get_xlabel() == label("event_time")
     assert len(ax.collections) >= 1  # the simultaneous band
 
 

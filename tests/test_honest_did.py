@@ -200,7 +200,7 @@ def test_plot_draws_original_and_robust_intervals(sim_es):
     res = se.honest_did(sim_es, m_values=[0.5, 1.0, 2.0], target="average", lf_draws=1000)
     ax = res.plot()
     labels = [line.get_label() for line in ax.get_lines()]
-    assert "original" in labels and "C-LF" in labels
+    assert "Under parallel trends" in labels and "Robust to the bound (C-LF)" in labels
     assert ax.get_xlabel().startswith("Mbar")
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from _staggered_fixtures import max_abs_difference, panel, reference
 from sfpc_eval.errors import DesignError, InvalidValueError
+from sfpc_eval.labels import label
 from sfpc_eval.staggered.imputation import imputation
 
 # pyfixest.did2s (first-stage fixed effects recovered at lsqr tolerance 1e-14 in the generator)
@@ -54,7 +55,7 @@ def test_plot_and_bands():
     res = imputation(panel("b"), "y", "unit", "period", "cohort")
     bands = res.bands(draws=2_000)
     assert (bands["band_high"] >= bands["conf_high"]).all()
-    assert res.plot(draws=1_000).get_xlabel() == "periods since adoption"
+    assert res.plot(draws=1_000).get_xlabel() == label("event_time")
 
 
 def test_does_not_modify_input():

@@ -9,6 +9,7 @@ import pytest
 import sfpc_eval as se
 from _staggered_fixtures import max_abs_difference, panel
 from sfpc_eval.errors import DesignError, InvalidValueError
+from sfpc_eval.labels import label
 from sfpc_eval.staggered.sun_abraham import sun_abraham
 
 # pyfixest's saturated event study + aggregate() (CRV1, ssc(k_fixef="full"); shares fixed)
@@ -52,7 +53,7 @@ def test_window_and_plot():
     assert res.event_times == (-2, 0, 1, 2, 3)
     assert res.pretrend.df1 == 1
     ax = res.plot(draws=1_000)
-    assert ax.get_xlabel() == "periods since adoption"
+    assert ax.get_xlabel() == label("event_time")
     cr2 = res.with_inference(se.ClusterRobust("unit", "CR2"))
     assert cr2.terms[0].estimate == pytest.approx(res.terms[0].estimate, abs=1e-12)
     assert np.isfinite(cr2.terms[0].df)

@@ -191,7 +191,12 @@ def test_plot_returns_axes_with_one_cell_per_cluster_period():
     hatched = [p for p in ax.patches if p.get_hatch()]
     assert len(hatched) == 4  # one transition cell per cluster
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["control", "intervention", "transition", "unobserved"]
+    assert labels == [
+        "Control condition",
+        "Intervention condition",
+        "Transition (not analysed)",
+        "Not observed",
+    ]
     matplotlib.pyplot.close("all")
 
 

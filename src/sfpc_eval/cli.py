@@ -42,6 +42,13 @@ statuses:
   stated only             no raw inputs were published; the figure cannot be recomputed
   conflict                the wording cannot be reconciled with another claim on the
                           same measure (e.g. 39% vs "more than half")
+  rounding difference     every disagreement is within one unit of the last published
+                          digit: two numbers on the same measure that differ by at most
+                          that unit (66% vs 67%; £4.8m vs £4.9m), or a rounded figure
+                          within that unit of its recomputed value
+
+Claims are listed with conflicts first, then wordings that do not hold, then rounding
+differences, reproduced and stated-only claims.
 
 examples:
   sfpc-eval claims
@@ -364,7 +371,7 @@ def _claims_table(frame: pd.DataFrame) -> Table:
         rows.append(
             [
                 row.id,
-                row.wording,
+                row.label,
                 change,
                 format_number(row.recomputed),
                 interval,
@@ -381,17 +388,17 @@ def _claims_table(frame: pd.DataFrame) -> Table:
         ]
     return Table(
         "Published claims: re-derived from their raw inputs",
-        ["id", "wording", "change", "recomputed", "95% CI", "wording allows", "status"],
+        ["id", "claim", "change", "recomputed", "95% CI", "wording allows", "status"],
         rows,
         notes=notes,
     )
 
 
 def _run_claims(args: argparse.Namespace) -> str:
-    from sfpc_eval.evidence import audit, load_registry
+    from sfpc_eval.evidence import audit, load_registry, reading_order
 
     registry = load_registry(args.registry)
-    frame = audit(registry=registry, conf_level=args.conf_level)
+    frame = reading_order(audit(registry=registry, conf_level=args.conf_level))
     if args.status:
         frame = frame[frame["status"] == args.status]
     if args.format in ("csv", "json"):

@@ -20,22 +20,28 @@ from sfpc_eval.evidence.reproduce import (
     AUDIT_COLUMNS,
     CONFLICT,
     REPRODUCED,
+    ROUNDING,
     STATED_ONLY,
+    STATUS_ORDER,
     WORDING_FAILS,
     Reproduction,
     audit,
+    claim_label,
     estimate_from_inputs,
     metric_value,
+    reading_order,
     reproduce,
 )
-from sfpc_eval.evidence.wording import Admissible, admissible
+from sfpc_eval.evidence.wording import Admissible, admissible, rounding_level
 
 __all__ = [
     "AUDIT_COLUMNS",
     "CONFLICT",
     "METRICS",
     "REPRODUCED",
+    "ROUNDING",
     "STATED_ONLY",
+    "STATUS_ORDER",
     "WORDING_FAILS",
     "Admissible",
     "Claim",
@@ -45,9 +51,12 @@ __all__ = [
     "Source",
     "admissible",
     "audit",
+    "claim_label",
     "estimate_from_inputs",
     "load_registry",
     "metric_value",
     "parse_registry",
+    "reading_order",
     "reproduce",
+    "rounding_level",
 ]

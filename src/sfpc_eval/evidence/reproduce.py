@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -12,17 +13,21 @@ from sfpc_eval.comparisons import compare_counts, compare_means, compare_proport
 from sfpc_eval.evidence.arithmetic import combine
 from sfpc_eval.evidence.extrapolation import reproduce_extrapolation
 from sfpc_eval.evidence.registry import METRICS, Claim, ClaimInputs, Registry, load_registry
-from sfpc_eval.evidence.wording import Admissible, admissible
+from sfpc_eval.evidence.wording import Admissible, admissible, rounding_level
 from sfpc_eval.results import ResultMixin
 
 __all__ = [
     "AUDIT_COLUMNS",
     "CONFLICT",
     "REPRODUCED",
+    "ROUNDING",
     "STATED_ONLY",
+    "STATUS_ORDER",
     "WORDING_FAILS",
     "Reproduction",
     "audit",
+    "claim_label",
+    "reading_order",
     "reproduce",
 ]
 
@@ -30,9 +35,14 @@ REPRODUCED = "reproduced"
 WORDING_FAILS = "wording does not hold"
 STATED_ONLY = "stated only"
 CONFLICT = "conflict"
+ROUNDING = "rounding difference"
+
+STATUS_ORDER: tuple[str, ...] = (CONFLICT, WORDING_FAILS, ROUNDING, REPRODUCED, STATED_ONLY)
+"""Statuses in the order a reader needs them: substantive disagreements first."""
 
 AUDIT_COLUMNS: tuple[str, ...] = (
     "id",
+    "label",
     "programme",
     "place",
     "metric",
@@ -70,7 +80,9 @@ class Reproduction:
     claim : Claim
         The registry entry.
     status : str
-        ``"reproduced"``, ``"wording does not hold"``, ``"stated only"`` or ``"conflict"``.
+        ``"reproduced"``, ``"wording does not hold"``, ``"stated only"``, ``"conflict"`` or
+        ``"rounding difference"`` (every disagreement is rounding-level: see
+        :mod:`sfpc_eval.evidence.wording`).
     value : float
         The recomputed value on the claim's metric (NaN when stated only).
     conf_low, conf_high : float
@@ -206,27 +218,45 @@ def _conflicts(registry: Registry) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in found.items()}
 
 
+def _substantive(claim: Claim, conflicts: tuple[str, ...], registry: Registry) -> list[str]:
+    """The conflicting claims whose disagreement with ``claim`` is more than rounding."""
+    return [
+        other
+        for other in conflicts
+        if not rounding_level(
+            claim.rule,
+            claim.value,
+            registry[other].value,
+            decimals=claim.decimals,
+            other_rule=registry[other].rule,
+            other_decimals=registry[other].decimals,
+        )
+    ]
+
+
 def _reproduce(
     claim: Claim, conflicts: tuple[str, ...], conf_level: float, registry: Registry
 ) -> Reproduction:
     allowed = _admissible(claim)
     nan = math.nan
+    substantive = _substantive(claim, conflicts, registry)
     if claim.impact is not None:
         source = registry[claim.impact.effect_claim].inputs
         effect_result = estimate_from_inputs(source, conf_level)  # type: ignore[arg-type]
-        found = reproduce_extrapolation(
-            claim, allowed, conflicts, conf_level, registry, effect_result
+        found = reproduce_extrapolation(  # rounding-level conflicts do not change its status
+            claim, allowed, tuple(substantive), conf_level, registry, effect_result
         )
         return Reproduction(claim, admissible=allowed, conflicts_with=conflicts, **found)
     if claim.inputs is None:
-        status = CONFLICT if conflicts else STATED_ONLY
+        status = CONFLICT if substantive else (ROUNDING if conflicts else STATED_ONLY)
         explanation = "No raw inputs were published, so the figure cannot be recomputed."
         if claim.missing_inputs:
             explanation += f" Not published: {'; '.join(claim.missing_inputs)}."
         if conflicts:
             explanation += (
                 f" Its wording ({claim.wording!r}, allowing {allowed}) cannot be reconciled "
-                f"with {', '.join(conflicts)} on the same measure."
+                f"with {', '.join(conflicts)} on the same measure"
+                + ("." if substantive else ", but only at rounding level.")
             )
         return Reproduction(
             claim, status, nan, nan, nan, allowed, None, conflicts, None, explanation
@@ -245,7 +275,11 @@ def _reproduce(
         check = f"the wording {claim.wording!r} allows {allowed}"
     status = REPRODUCED if holds else WORDING_FAILS
     explanation = f"Recomputed {METRICS[claim.metric]}: {value:.4g}; {check}."
-    if conflicts and not holds:
+    if not holds and claim.rule != "significant":
+        if rounding_level(claim.rule, claim.value, value, decimals=claim.decimals):
+            status = ROUNDING
+            explanation += " The difference is within one unit of the published rounding."
+    if substantive and not holds:
         status = CONFLICT
         explanation += f" It also conflicts with {', '.join(conflicts)}."
     elif conflicts:
@@ -326,6 +360,7 @@ def audit(*, registry: Registry | None = None, conf_level: float = 0.95) -> pd.D
         rows.append(
             {
                 "id": claim.id,
+                "label": claim_label(claim),
                 "programme": claim.programme,
                 "place": claim.place,
                 "metric": claim.metric,
@@ -344,3 +379,37 @@ def audit(*, registry: Registry | None = None, conf_level: float = 0.95) -> pd.D
             }
         )
     return pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
+
+
+def claim_label(claim: Claim) -> str:
+    """A claim in words for a reader: place, published wording, who published it and when.
+
+    Examples
+    --------
+    >>> from sfpc_eval.evidence import load_registry
+    >>> claim_label(load_registry()["leeds_cla_peak_1800"])
+    'Leeds: "a high of 1,800" (Yorkshire Evening Post, 2014)'
+    """
+    source = claim.source
+    who = source.publisher or source.authors or source.title
+    who = re.sub(r"\s*\(.*?\)", "", who.split(",")[0].split(" via ")[0]).strip()
+    return f'{claim.place}: "{claim.wording}" ({who}, {source.year})'
+
+
+def reading_order(table: pd.DataFrame) -> pd.DataFrame:
+    """Sort an :func:`audit` table for a reader: by :data:`STATUS_ORDER`, then registry order.
+
+    Conflicts come first, then wordings that do not hold, then rounding differences; claims on
+    the same measure stay next to each other within a status.
+
+    Examples
+    --------
+    >>> ordered = reading_order(audit())
+    >>> list(ordered["status"].iloc[:2])
+    ['conflict', 'conflict']
+    """
+    rank = {status: i for i, status in enumerate(STATUS_ORDER)}
+    key = table["status"].map(lambda s: rank.get(s, len(rank)))
+    return table.assign(_rank=key, _at=range(len(table))).sort_values(
+        ["_rank", "_at"], kind="stable"
+    ).drop(columns=["_rank", "_at"])

@@ -31,6 +31,23 @@ Rules
 
 The 10% margins are a convention of this library, stated so that a reader can disagree with
 it; they are parameters of :func:`admissible`.
+
+Rounding-level and substantive disagreements
+--------------------------------------------
+A disagreement is **rounding-level** when it is no larger than one unit in the last digit the
+figures were published to (:func:`resolution`: ``10 ** -decimals``, so 1 for "66%", £100,000
+for "£4.8m"), and **substantive** otherwise. Precisely (:func:`rounding_level`):
+
+- two claims on the same measure that conflict disagree at rounding level when both are stated
+  as numbers (rule ``rounded`` or ``exact``) and their stated values differ by at most the
+  coarser of their two resolutions: "66%" against "67%", "£4.8m" against "£4.9m". "1,474"
+  against "a high of 1,800", or "39%" against "more than half", are substantive;
+- a wording that does not hold for the recomputed value fails at rounding level when it is a
+  rounded number (rule ``rounded``) and the recomputed value is within one resolution of the
+  stated value (a published "49%" for a recomputed 49.7%).
+
+The audit gives claims whose every disagreement is rounding-level the status ``rounding
+difference``, and keeps ``conflict`` and ``wording does not hold`` for substantive ones.
 """
 
 from __future__ import annotations
@@ -45,6 +62,8 @@ __all__ = [
     "RULES",
     "Admissible",
     "admissible",
+    "resolution",
+    "rounding_level",
 ]
 
 NEARLY_MARGIN = 0.10
@@ -193,3 +212,67 @@ def _fraction_interval(value: float) -> Admissible:
     low = (ladder[i - 1] + ladder[i]) / 2 if i > 0 else -math.inf
     high = (ladder[i] + ladder[i + 1]) / 2 if i + 1 < len(ladder) else math.inf
     return Admissible(low, high, True, False)
+
+
+def resolution(decimals: int = 0) -> float:
+    """One unit in the last published digit of a figure with ``decimals`` decimals.
+
+    Examples
+    --------
+    >>> resolution(0), resolution(1), resolution(-5)
+    (1.0, 0.1, 100000.0)
+    """
+    return 10.0 ** (-int(decimals))
+
+
+NUMBER_RULES = frozenset({"rounded", "exact"})
+"""Rules under which a wording states a number (not a range or a direction)."""
+
+
+def rounding_level(
+    rule: str,
+    value: float,
+    other: float,
+    *,
+    decimals: int = 0,
+    other_rule: str | None = None,
+    other_decimals: int | None = None,
+) -> bool:
+    """Whether a disagreement is rounding-level (see the module's rule), not substantive.
+
+    Parameters
+    ----------
+    rule, value, decimals
+        The claim: its wording rule, stated value and decimals.
+    other : float
+        The value it disagrees with: another claim's stated value (give ``other_rule`` and
+        ``other_decimals`` too), or the value recomputed from the published inputs (leave
+        them None).
+    other_rule : str, optional
+        The other claim's rule, when ``other`` is a claim.
+    other_decimals : int, optional
+        The other claim's decimals (default 0).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> rounding_level("rounded", 66, 67, other_rule="rounded")
+    True
+    >>> rounding_level("exact", 1474, 1800, other_rule="about")
+    False
+    >>> rounding_level("rounded", 49, 49.7), rounding_level("rounded", 49, 47.1)
+    (True, False)
+    >>> rounding_level("nearly", 50, 44.0)
+    False
+    """
+    if math.isnan(value) or math.isnan(other):
+        return False
+    if other_rule is None:  # against a recomputed value
+        return rule == "rounded" and abs(value - other) <= resolution(decimals) * (1 + 1e-9)
+    if rule not in NUMBER_RULES or other_rule not in NUMBER_RULES:
+        return False
+    unit = max(resolution(decimals), resolution(0 if other_decimals is None else other_decimals))
+    return abs(value - other) <= unit * (1 + 1e-9)

@@ -103,7 +103,7 @@ def plot_event_study(
             color=PALETTE["light_blue"],
             alpha=0.35,
             linewidth=0,
-            label=f"{level:.0%} simultaneous band (sup-t)",
+            label=f"{level:.0%} simultaneous (sup-t) band",
         )
     est = rows["estimate"].to_numpy(dtype=float)
     low = est - rows["conf_low"].to_numpy(dtype=float)
