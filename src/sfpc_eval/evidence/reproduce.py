@@ -219,7 +219,7 @@ def _conflicts(registry: Registry) -> dict[str, tuple[str, ...]]:
 
 
 def _substantive(claim: Claim, conflicts: tuple[str, ...], registry: Registry) -> list[str]:
-    """The conflicting claims whose disagreement with ``claim`` is more than rounding."""
+    """Return the conflicting claims whose disagreement with ``claim`` is more than rounding."""
     return [
         other
         for other in conflicts
@@ -275,10 +275,13 @@ def _reproduce(
         check = f"the wording {claim.wording!r} allows {allowed}"
     status = REPRODUCED if holds else WORDING_FAILS
     explanation = f"Recomputed {METRICS[claim.metric]}: {value:.4g}; {check}."
-    if not holds and claim.rule != "significant":
-        if rounding_level(claim.rule, claim.value, value, decimals=claim.decimals):
-            status = ROUNDING
-            explanation += " The difference is within one unit of the published rounding."
+    if (
+        not holds
+        and claim.rule != "significant"
+        and rounding_level(claim.rule, claim.value, value, decimals=claim.decimals)
+    ):
+        status = ROUNDING
+        explanation += " The difference is within one unit of the published rounding."
     if substantive and not holds:
         status = CONFLICT
         explanation += f" It also conflicts with {', '.join(conflicts)}."
@@ -382,7 +385,7 @@ def audit(*, registry: Registry | None = None, conf_level: float = 0.95) -> pd.D
 
 
 def claim_label(claim: Claim) -> str:
-    """A claim in words for a reader: place, published wording, who published it and when.
+    """Name a claim in words for a reader: place, published wording, publisher and year.
 
     Examples
     --------
@@ -410,6 +413,8 @@ def reading_order(table: pd.DataFrame) -> pd.DataFrame:
     """
     rank = {status: i for i, status in enumerate(STATUS_ORDER)}
     key = table["status"].map(lambda s: rank.get(s, len(rank)))
-    return table.assign(_rank=key, _at=range(len(table))).sort_values(
-        ["_rank", "_at"], kind="stable"
-    ).drop(columns=["_rank", "_at"])
+    return (
+        table.assign(_rank=key, _at=range(len(table)))
+        .sort_values(["_rank", "_at"], kind="stable")
+        .drop(columns=["_rank", "_at"])
+    )

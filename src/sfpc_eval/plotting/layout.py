@@ -38,6 +38,7 @@ from sfpc_eval.plotting.style import (
     CONTEXT_GID,
     FONT_SIZE,
     SOURCE_GID,
+    rewrap_title,
     set_alt_text,
     set_source,
     set_title,
@@ -416,6 +417,8 @@ def finish(
     if legend and (not labelled or ax.get_legend_handles_labels()[0]):
         place_legend(ax)
     else:
+        _layout(ax)
+    if rewrap_title(ax):  # the layout moved the plot (long tick labels): fit the title again
         _layout(ax)
     set_alt_text(ax, alt if alt is not None else describe(ax, kind))
     return ax

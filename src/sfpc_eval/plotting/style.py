@@ -68,6 +68,7 @@ __all__ = [
     "context",
     "new_axes",
     "percent_axis",
+    "rewrap_title",
     "set_alt_text",
     "set_source",
     "set_title",
@@ -182,8 +183,24 @@ def style_axes(ax: Axes, *, grid: str | None = "y") -> Axes:
 
 
 def _chars_per_line(ax: Axes, size: float) -> int:
-    width = ax.figure.get_figwidth() * ax.get_position().width * 72.0
-    return max(30, int(width / (0.55 * size)))
+    """Characters of ``size`` points that fit from the Axes' left edge to the figure's right."""
+    box = ax.get_position()
+    width = ax.figure.get_figwidth() * (1.0 - box.x0 - 0.02) * 72.0
+    return max(30, int(width / (0.6 * size)))
+
+
+def rewrap_title(ax: Axes) -> bool:
+    """Wrap the title again to the Axes' place after layout; return True if it changed."""
+    title = getattr(ax, "_left_title", None)
+    if title is None or not title.get_text():
+        return False
+    text = "\n".join(
+        textwrap.wrap(" ".join(title.get_text().split()), _chars_per_line(ax, TITLE_SIZE))
+    )
+    if text == title.get_text():
+        return False
+    title.set_text(text)
+    return True
 
 
 def set_title(ax: Axes, text: str, *, pad: float = 10.0, wrap: bool = True) -> Text:
