@@ -383,14 +383,22 @@ class ResultMixin:
         return refit.tidy().set_index("term")[["conf_low", "conf_high"]]
 
     def plot(self, ax: Axes | None = None, **style: Any) -> Axes:
-        """Draw the result (see :func:`sfpc_eval.plotting.plot_comparison`); returns the Axes.
+        """Draw the result; returns the Axes.
 
-        ``style``: ``labels`` (words for the groups and the value axis), ``title`` (the main
-        message) and ``source`` (the line under the chart).
+        A two-group comparison draws both groups with their intervals
+        (:func:`sfpc_eval.plotting.plot_comparison`); any other result draws its terms as rows
+        with their intervals (:func:`sfpc_eval.plotting.forest.plot_terms`). ``style``:
+        ``labels`` (words for the groups, terms or value axis), ``title`` (the main message) and
+        ``source`` (the line under the chart).
         """
-        from sfpc_eval.plotting import plot_comparison
+        names = {t.term for t in self.terms}
+        if {"before", "after"} <= names or {"treated", "control"} <= names:
+            from sfpc_eval.plotting import plot_comparison
 
-        return plot_comparison(self, ax=ax, **style)
+            return plot_comparison(self, ax=ax, **style)
+        from sfpc_eval.plotting.forest import plot_terms
+
+        return plot_terms(self, ax=ax, **style)
 
     def summary(self, labels: dict[str, str] | None = None) -> Table:
         """Render the result as a table (see :func:`sfpc_eval.tables.estimates_table`).

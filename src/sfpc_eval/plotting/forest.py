@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sfpc_eval.errors import InvalidValueError
-from sfpc_eval.labels import label, scale_of
+from sfpc_eval.labels import scale_of
 from sfpc_eval.plotting.layout import finish
 from sfpc_eval.plotting.style import (
     FONT_SIZE,
@@ -37,12 +37,13 @@ from sfpc_eval.plotting.style import (
     check_labels,
     context,
     new_axes,
+    word,
 )
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["plot_forest"]
+__all__ = ["plot_forest", "plot_terms"]
 
 DAGGER = "\u2020"
 _UNITS = {"percent": " (%)", "pp": " (percentage points)", "ratio": "", "number": ""}
@@ -104,8 +105,122 @@ def plot_forest(
     words = check_labels(labels, [name for name, _ in rows] + [term])
     first = rows[0][1]
     scale = first.term_scales().get(term, scale_of(term))
+    names = [words.get(name, word(name)) for name, _ in rows]
+    xlabel = words.get(term, word(term) + _UNITS.get(scale, ""))
+    n = len(rows)
+    default = f"{word(term)} under {n} {'models or methods' if n > 1 else 'model'}"
+    return _draw_rows(
+        ax,
+        names,
+        [res.term(term) for _, res in rows],
+        scale=scale,
+        conf_level=first.conf_level,
+        xlabel=xlabel,
+        title=title or default,
+        source=source,
+    )
+
+
+def plot_terms(
+    result: Any,
+    *,
+    terms: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    source: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw the terms of one result as rows of estimates with intervals.
+
+    The figure of results that are neither two-group comparisons nor over time (a synthetic
+    DiD, a difference-in-differences of published means, pooled imputations).
+
+    Parameters
+    ----------
+    result : result
+        Any result with ``terms``.
+    terms : sequence of str, optional
+        The terms to draw, top first; default: the terms on the headline term's scale (a
+        ratio's siblings, or the differences), so that all rows share one axis.
+    labels : mapping, optional
+        Words for the terms (the rows) or ``"estimate"`` (the x axis).
+    title, source : str, optional
+        Main-message title and source line.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    InvalidValueError
+        A named term is not a term of the result, or terms on different scales.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import sfpc_eval as se
+    >>> res = se.did_from_counts(((974, 152239), (515, 164634)), ((900, 150000), (880, 151000)))
+    >>> [t.get_text() for t in plot_terms(res).get_yticklabels()][-1]
+    'Ratio of the two rate ratios'
+    """
+    scales = result.term_scales()
+    known = [t.term for t in result.terms]
+    if terms is None:
+        headline = result.headline.term
+        wanted = scales.get(headline, scale_of(headline))
+        terms = [t for t in known if scales.get(t, scale_of(t)) == wanted]
+    missing = [t for t in terms if t not in known]
+    if missing or not terms:
+        raise InvalidValueError(
+            f"`terms`: {missing!r} are not terms of the result; its terms are {', '.join(known)}."
+        )
+    used = {scales.get(t, scale_of(t)) for t in terms}
+    if len(used) > 1:
+        raise InvalidValueError(
+            f"`terms` mixes scales ({', '.join(sorted(used))}); draw one scale at a time."
+        )
+    scale = used.pop()
+    words = check_labels(labels, [*terms, "estimate"])
+    names = [words.get(t, word(t)) for t in terms]
+    xlabel = words.get("estimate", "Estimate" + _UNITS.get(scale, ""))
+    headline = result.term(terms[0])
     factor = 100.0 if scale == "pp" else 1.0
-    terms = [res.term(term) for _, res in rows]
+    numbers = _row_text(
+        headline.estimate * factor,
+        headline.conf_low * factor,
+        headline.conf_high * factor,
+        headline.p_value,
+        scale,
+    )
+    default = f"{names[0]}: {numbers}"
+    return _draw_rows(
+        ax,
+        names,
+        [result.term(t) for t in terms],
+        scale=scale,
+        conf_level=result.conf_level,
+        xlabel=xlabel,
+        title=title or default,
+        source=source,
+    )
+
+
+def _draw_rows(
+    ax: Axes | None,
+    names: list[str],
+    terms: list[Any],
+    *,
+    scale: str,
+    conf_level: float,
+    xlabel: str,
+    title: str,
+    source: str | None,
+) -> Axes:
+    """Draw one row per term: estimate, interval, the numbers in words; finish the figure."""
+    factor = 100.0 if scale == "pp" else 1.0
     shown = [
         (t.estimate * factor, t.conf_low * factor, t.conf_high * factor, t.valid, t.p_value)
         for t in terms
@@ -116,7 +231,7 @@ def plot_forest(
     reference = 1.0 if scale == "ratio" else 0.0
     lo_edge = min([*finite, reference])
     hi_edge = max([*finite, reference])
-    ax = new_axes(ax, size=(7.0, 1.8 + 0.7 * len(rows)))
+    ax = new_axes(ax, size=(7.0, 1.8 + 0.7 * len(terms)))
     if scale == "ratio":
         ax.set_xscale("log")
         pad = (hi_edge / lo_edge) ** 0.08
@@ -126,12 +241,11 @@ def plot_forest(
         limits = (lo_edge - pad, hi_edge + pad)
     ax.set_xlim(*limits)
     context(ax.axvline(reference, color=TEXT, linewidth=0.8))
-    names = []
+    marked = []
     notes = []
     invalid_drawn = False
-    for y, ((name, _), (est, low, high, valid, p)) in enumerate(zip(rows, shown, strict=True)):
-        shown_name = words.get(name, label(name))
-        names.append(shown_name if valid else f"{shown_name} {DAGGER}")
+    for y, (name, (est, low, high, valid, p)) in enumerate(zip(names, shown, strict=True)):
+        marked.append(name if valid else f"{name} {DAGGER}")
         face = TREATED if valid else "white"
         invalid_drawn |= not valid
         if math.isfinite(low) and math.isfinite(high):
@@ -159,8 +273,8 @@ def plot_forest(
             linestyle="none",
         )
         notes.append(_row_text(est, low, high, p, scale))
-    ax.set_yticks(range(len(rows)), ["\n".join(textwrap.wrap(n, 24)) for n in names])
-    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_yticks(range(len(terms)), ["\n".join(textwrap.wrap(n, 24)) for n in marked])
+    ax.set_ylim(len(terms) - 0.5, -0.5)
     for y, text in enumerate(notes):
         ax.annotate(
             text,
@@ -174,8 +288,7 @@ def plot_forest(
             color=TEXT,
             annotation_clip=False,
         )
-    xlabel = words.get(term, label(term) + _UNITS.get(scale, ""))
-    level = f"{first.conf_level:.0%}"
+    level = f"{conf_level:.0%}"
     if invalid_drawn:
         ax.plot(
             [],
@@ -188,13 +301,12 @@ def plot_forest(
         )
     alt = (
         f"Forest plot of {xlabel.lower()} with {level} confidence intervals: "
-        + "; ".join(f"{n}: {t}" for n, t in zip(names, notes, strict=True))
+        + "; ".join(f"{n}: {t}" for n, t in zip(marked, notes, strict=True))
         + f". Reference line at {reference:g}."
     )
-    default = f"{label(term)} under {len(rows)} {'models or methods' if len(rows) > 1 else 'model'}"
     return finish(
         ax,
-        title=title or default,
+        title=title,
         xlabel=xlabel,
         ylabel="",
         source=source,

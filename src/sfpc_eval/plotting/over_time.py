@@ -375,6 +375,7 @@ def plot_trends(
     labels: Mapping[str, str] | None = None,
     title: str | None = None,
     source: str | None = None,
+    ylabel: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Treated and comparison lines over time, the start of the programme marked.
@@ -396,6 +397,8 @@ def plot_trends(
         Words for the groups (``"treated"``, ``"comparison"``...), ``outcome`` or ``time``.
     title, source : str, optional
         Main-message title and source line.
+    ylabel : str, optional
+        The y axis's words, with units (default: the vocabulary's label of ``outcome``).
     ax : matplotlib Axes, optional
 
     Returns
@@ -443,7 +446,7 @@ def plot_trends(
     elif start is not None:
         at = axis_position(start)
         ax.axvline(at, color=TEXT, linestyle="--", linewidth=1, label=f"Programme starts ({start})")
-    ylabel = word(outcome, words) if outcome else "Mean"
+    ylabel = ylabel or (word(outcome, words) if outcome else "Mean")
     if percent:
         percent_axis(ax)
         ylabel = f"{ylabel} (%)" if "%" not in ylabel else ylabel

@@ -261,9 +261,10 @@ def plot_aggregate(
     """
     frame = result.tidy()
     x = result.index_name
-    if x not in frame.columns:  # "simple": one overall number
-        frame = frame.assign(time=0.0)
-        x = "time"
+    if x not in frame.columns:  # "simple": one overall number, drawn as a row
+        from sfpc_eval.plotting.forest import plot_terms
+
+        return plot_terms(result, labels=labels, title=title, source=source, ax=ax)
     rows = frame[frame["term"] != "overall"].rename(
         columns={"conf_low_uniform": "band_low", "conf_high_uniform": "band_high"}
     )

@@ -42,7 +42,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from sfpc_eval.errors import LabelError, show_values
-from sfpc_eval.labels import label
+from sfpc_eval.labels import has_label, label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -348,5 +348,23 @@ def check_labels(
 
 
 def word(name: object, labels: Mapping[str, str] | None = None, **options: Any) -> str:
-    """Return the label of ``name``: the caller's override, else the vocabulary's."""
-    return label(name, labels, **options)
+    """Return the label of ``name``: the caller's override, else the vocabulary's.
+
+    A name the vocabulary does not know (a user's own column) is written as words, never as
+    code: underscores become spaces and the first letter is a capital. Pass ``labels`` to give
+    it proper words and units.
+
+    Examples
+    --------
+    >>> word("cla_rate"), word("month"), word("days_in_care")
+    ('Children looked after per 10,000 children', 'Month', 'Days in care')
+    >>> word("days_in_care", {"days_in_care": "Days in care a year"})
+    'Days in care a year'
+    """
+    key = str(name)
+    if (labels and key in labels) or has_label(key):
+        return label(name, labels, **options)
+    text = " ".join(key.replace("_", " ").split())
+    if options.get("lower"):
+        return text[:1].lower() + text[1:]
+    return text[:1].upper() + text[1:]
