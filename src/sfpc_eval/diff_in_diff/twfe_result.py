@@ -227,6 +227,7 @@ class DidResult(ResultMixin):
             outcome=self.outcome,
             time=self.time,
             start=self.first_treated_period(),
+            percent=self.family == "binomial",  # shares are drawn as percentages
             ax=ax,
             **style,
         )

@@ -71,6 +71,8 @@ LEGEND_LOCATIONS = (
     "center left",
     "center right",
 )
+CLEARANCE = 3.0
+"""Pixels of clear space kept between a legend and the nearest data."""
 MAX_NUDGE_LINES = 2.5
 """How far (in label heights) a direct label may move from its line end before a legend is
 used instead."""
@@ -308,7 +310,7 @@ def place_legend(ax: Axes, handles=None, names=None, **options: Any) -> Legend |
     style = dict(frameon=False, fontsize=FONT_SIZE, handlelength=1.8, **options)
     for loc in LEGEND_LOCATIONS:
         legend = ax.legend(handles, names, loc=loc, **style)
-        if not hits_data(ax, legend.get_window_extent(renderer)):
+        if not hits_data(ax, legend.get_window_extent(renderer).padded(CLEARANCE)):
             return legend
     for ncol in range(len(handles), 0, -1):  # as many columns as fit the plot's width
         legend = ax.legend(
@@ -420,5 +422,10 @@ def finish(
         _layout(ax)
     if rewrap_title(ax):  # the layout moved the plot (long tick labels): fit the title again
         _layout(ax)
+        placed = ax.get_legend()
+        if placed is not None and hits_data(
+            ax, placed.get_window_extent(_renderer(ax)).padded(CLEARANCE)
+        ):
+            place_legend(ax)
     set_alt_text(ax, alt if alt is not None else describe(ax, kind))
     return ax
