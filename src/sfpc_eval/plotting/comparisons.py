@@ -31,6 +31,15 @@ if TYPE_CHECKING:
 __all__ = ["plot_comparison", "plot_trends"]
 
 
+GROUP_WORDS = {
+    "before": "Before",
+    "after": "After",
+    "treated": "Treated group",
+    "control": "Comparison group",
+}
+"""Words for a comparison's groups when the caller gave them no names."""
+
+
 def plot_comparison(
     result: ResultMixin,
     ax: Axes | None = None,
@@ -68,7 +77,7 @@ def plot_comparison(
     shown = [str(x) for x in getattr(result, "labels", (first, second))]
     words = check_labels(labels, [first, second, *shown, "value"])
     groups = [
-        words.get(code, words.get(name, name))
+        words.get(code, words.get(name, GROUP_WORDS.get(name, name)))
         for code, name in zip((first, second), shown, strict=True)
     ]
     scale = 100.0 if "risk_difference" in names else 1.0
@@ -101,7 +110,7 @@ def plot_comparison(
     ax.set_ylim(bottom=0)
     ylabel = words.get("value", _y_label(result, scale))
     if scale == 100.0:
-        percent_axis(ax)
+        percent_axis(ax, decimals=0)
     pct = result.percent_change
     level = f"{result.conf_level:.0%}"
     change = "up" if pct.estimate > 0 else "down"

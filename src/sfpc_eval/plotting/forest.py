@@ -37,6 +37,7 @@ from sfpc_eval.plotting.style import (
     check_labels,
     context,
     new_axes,
+    source_text,
     word,
 )
 
@@ -164,7 +165,7 @@ def plot_terms(
     >>> import sfpc_eval as se
     >>> res = se.did_from_counts(((974, 152239), (515, 164634)), ((900, 150000), (880, 151000)))
     >>> [t.get_text() for t in plot_terms(res).get_yticklabels()][-1]
-    'Ratio of the two rate ratios'
+    'Ratio of rate ratios'
     """
     scales = result.term_scales()
     known = [t.term for t in result.terms]
@@ -289,16 +290,8 @@ def _draw_rows(
             annotation_clip=False,
         )
     level = f"{conf_level:.0%}"
-    if invalid_drawn:
-        ax.plot(
-            [],
-            [],
-            marker="o",
-            markerfacecolor="white",
-            color=TREATED,
-            linestyle="none",
-            label=f"{DAGGER} not valid for this design",
-        )
+    if invalid_drawn:  # a footnote under the chart, with the source
+        source = f"{source_text(source)}. {DAGGER} Hollow: not valid for this design."
     alt = (
         f"Forest plot of {xlabel.lower()} with {level} confidence intervals: "
         + "; ".join(f"{n}: {t}" for n, t in zip(marked, notes, strict=True))
