@@ -387,7 +387,7 @@ def test_tidy_summary_conf_int_plot(panel):
     ax = res.plot()
     assert ax.get_xlabel() == label("event_time")
     ax = agg.plot()
-    assert ax.get_xlabel().startswith("cohort")
+    assert ax.get_xlabel() == label("cohort")
     assert str(agg.summary()).count("Councils adopting in") == 3  # labels of ATT(g=...)
 
 

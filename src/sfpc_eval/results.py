@@ -396,7 +396,7 @@ class ResultMixin:
             from sfpc_eval.plotting import plot_comparison
 
             return plot_comparison(self, ax=ax, **style)
-        from sfpc_eval.plotting.forest import plot_terms
+        from sfpc_eval.plotting import plot_terms
 
         return plot_terms(self, ax=ax, **style)
 
