@@ -38,6 +38,7 @@ from sfpc_eval.plotting.style import (
     CONTEXT_GID,
     FONT_SIZE,
     SOURCE_GID,
+    rewrap_source,
     rewrap_title,
     set_alt_text,
     set_source,
@@ -267,9 +268,10 @@ def _remove(texts: Sequence[Any]) -> None:
 def _layout(ax: Axes) -> None:
     """Lay out a figure sfpc_eval owns (one Axes, no layout engine) to make room for text.
 
-    ``tight_layout`` fits the title, tick labels, axis labels, direct labels and a legend
-    above the plot; the source line is then given room below the x-axis label (it is kept out
-    of ``tight_layout``, which would otherwise narrow the plot to the source's width).
+    ``tight_layout`` fits the title, tick labels, axis labels, direct labels, a legend above the
+    plot and the source line (wrapped again to the width the plot leaves it, so that it never
+    narrows the plot); a figure laid out again by the caller with ``tight_layout`` keeps all of
+    them in view.
     """
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
@@ -278,10 +280,9 @@ def _layout(ax: Axes) -> None:
     if len(figure.axes) != 1 or isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine):
         figure.draw_without_rendering()
         return
-    for text in sources:
-        text.set_in_layout(False)
     pad = 0.6 * FONT_SIZE * figure.dpi / 72
     figure.tight_layout(pad=0.6)
+    rewrap_source(ax)
     figure.tight_layout(pad=0.6)  # the title's place depends on the Axes' size: settle it
     for _ in range(3):
         figure.draw_without_rendering()  # puts the axis labels (and the source) in place

@@ -68,6 +68,7 @@ __all__ = [
     "context",
     "new_axes",
     "percent_axis",
+    "rewrap_source",
     "rewrap_title",
     "set_alt_text",
     "set_source",
@@ -228,17 +229,36 @@ def source_text(source: str | None) -> str:
     return text if text.lower().startswith("source") else f"Source: {text}"
 
 
+def _wrap_source(ax: Axes, text: str) -> str:
+    """Wrap the source line to the width from the Axes' left edge to the figure's right."""
+    left = ax.get_position().x0 if ax.get_position().x0 > 0.02 else 0.14
+    usable = ax.figure.get_figwidth() * (1.0 - left - 0.02) * 72.0
+    width = max(40, int(usable / (0.62 * SOURCE_SIZE)))
+    return "\n".join(textwrap.wrap(" ".join(text.split()), width))
+
+
+def rewrap_source(ax: Axes) -> bool:
+    """Wrap the source line again to the Axes' place after layout; return True if it changed."""
+    changed = False
+    for note in [t for t in ax.texts if t.get_gid() == SOURCE_GID]:
+        text = _wrap_source(ax, note.get_text())
+        if text != note.get_text():
+            note.set_text(text)
+            changed = True
+    return changed
+
+
 def set_source(ax: Axes, source: str | None) -> Text:
     """Write the source line under the chart (below the x-axis label), replacing any other.
 
     The line is anchored to the x-axis label, so it moves with the tick labels and never
-    covers them; a layout pass (``tight_layout`` or ``bbox_inches="tight"``) makes room for it.
+    covers them; it takes part in layout (``tight_layout`` or ``bbox_inches="tight"`` make room
+    for it) and is wrapped to the width right of the Axes' left edge, so it never narrows the
+    plot.
     """
     for old in [t for t in ax.texts if t.get_gid() == SOURCE_GID]:
         old.remove()
-    usable = (ax.figure.get_figwidth() - 1.0) * 72.0  # the plot starts about an inch in
-    width = max(40, int(usable / (0.55 * SOURCE_SIZE)))
-    text = "\n".join(textwrap.wrap(source_text(source), width))
+    text = _wrap_source(ax, source_text(source))
     note = ax.annotate(
         text,
         xy=(0.0, 0.0),
