@@ -52,7 +52,13 @@ from sfpc_eval.plotting.style import PALETTE, TEXT, check_labels, context, new_a
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["DRAWN_STATUSES", "STATUS_COLOURS", "STATUS_MARKERS", "plot_claims"]
+__all__ = [
+    "DRAWN_STATUSES",
+    "STATUS_COLOURS",
+    "STATUS_MARKERS",
+    "figure_size",
+    "plot_claims",
+]
 
 STATUS_COLOURS = {
     CONFLICT: PALETTE["dark_pink"],
@@ -81,6 +87,24 @@ def _relative(value: float, reference: float) -> float:
     if math.isinf(value):
         return value
     return 100.0 * (value / reference - 1.0) if reference else value
+
+
+def figure_size(
+    table: pd.DataFrame, statuses: Sequence[str] = DRAWN_STATUSES
+) -> tuple[float, float]:
+    """The size (inches) :func:`plot_claims` gives a new figure for ``table``'s drawn rows.
+
+    For callers that make the figure themselves (a report's ``render_svg``).
+
+    Examples
+    --------
+    >>> from sfpc_eval.evidence import audit
+    >>> width, height = figure_size(audit())
+    >>> width, height > 10
+    (9.0, True)
+    """
+    rows = int(table["status"].isin(list(statuses)).sum())
+    return (9.0, 2.0 + 0.5 * rows)
 
 
 def plot_claims(
@@ -140,7 +164,7 @@ def plot_claims(
         )
     words = check_labels(labels, list(rows["id"]))
     if ax is None:
-        ax = new_axes(None, size=(9.0, 2.0 + 0.5 * len(rows)))
+        ax = new_axes(None, size=figure_size(rows, statuses))
     else:
         new_axes(ax)
     references: dict[tuple[str, str], float] = {}
