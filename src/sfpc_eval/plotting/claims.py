@@ -92,7 +92,7 @@ def _relative(value: float, reference: float) -> float:
 def figure_size(
     table: pd.DataFrame, statuses: Sequence[str] = DRAWN_STATUSES
 ) -> tuple[float, float]:
-    """The size (inches) :func:`plot_claims` gives a new figure for ``table``'s drawn rows.
+    """Return the size (inches) plot_claims gives a new figure for ``table``'s drawn rows.
 
     For callers that make the figure themselves (a report's ``render_svg``).
 
@@ -227,31 +227,23 @@ def plot_claims(
         seen.add("published")
         status = d["status"]
         colour, marker = STATUS_COLOURS.get(status, TEXT), STATUS_MARKERS.get(status, "o")
-        name = f"Recomputed: {status}" if math.isfinite(d["value"]) else status.capitalize()
-        if math.isfinite(d["value"]):
+        recomputed = math.isfinite(d["value"])
+        name = f"Recomputed: {status}" if recomputed else status.capitalize()
+        if recomputed:
             low, high = (min(max(v, limits[0]), limits[1]) for v in d["interval"])
             if math.isfinite(low) and math.isfinite(high):
                 ax.plot([low, high], [y, y], color=colour, linewidth=1.5)
-            ax.plot(
-                [d["value"]],
-                [y],
-                marker,
-                color=colour,
-                markersize=7,
-                linestyle="none",
-                label=name if name not in seen else None,
-            )
-        else:  # not recomputed: the status marker sits on the published figure
-            ax.plot(
-                [d["published"]],
-                [y],
-                marker,
-                color=colour,
-                markersize=7,
-                linestyle="none",
-                markerfacecolor="white",
-                label=name if name not in seen else None,
-            )
+        # not recomputed: a hollow status marker on the published figure
+        ax.plot(
+            [d["value"] if recomputed else d["published"]],
+            [y],
+            marker,
+            color=colour,
+            markersize=7,
+            linestyle="none",
+            markerfacecolor=colour if recomputed else "white",
+            label=name if name not in seen else None,
+        )
         seen.add(name)
     ax.set_yticks(range(len(drawn)), ["\n".join(textwrap.wrap(d["label"], 56)) for d in drawn])
     for tick, d in zip(ax.get_yticklabels(), drawn, strict=True):
