@@ -9,10 +9,14 @@ under the chart).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from sfpc_eval.errors import InvalidValueError
 from sfpc_eval.plotting.layout import finish
+from sfpc_eval.plotting.over_time import shade_periods
 from sfpc_eval.plotting.style import (
     COMPARISON,
     CONTEXT,
@@ -29,6 +33,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["plot_its", "plot_leave_one_out", "plot_placebo_gaps", "plot_synthetic"]
+
+OBSERVED_GID = "observed-points"
+"""Group id of the observed points of an interrupted time series (named in SVG output)."""
 
 SERIES = ("observed", "fitted", "counterfactual", "synthetic", "placebo", "leave_one_out", "gap")
 
@@ -81,6 +88,8 @@ def plot_its(
     result,
     ax: Axes | None = None,
     *,
+    hide: Sequence[bool] | None = None,
+    shade: Sequence[tuple[Any, Any, str]] = (),
     labels: Mapping[str, str] | None = None,
     title: str | None = None,
     source: str | None = None,
@@ -93,25 +102,48 @@ def plot_its(
         From :func:`sfpc_eval.its`.
     ax : matplotlib Axes, optional
         Where to draw; a new figure if omitted.
+    hide : sequence of bool, optional
+        Periods whose observed value is not shown (statistical disclosure control: counts
+        from fewer children than a threshold), one per row of ``result.projection``. They are
+        left out of the drawing and of the alt text.
+    shade : sequence of (start, end, label)
+        Periods to shade (dates or axis numbers), clipped to the data's range, as in
+        :func:`~sfpc_eval.plotting.plot_rates`.
     labels, title, source : optional
         See the module.
 
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    InvalidValueError
+        ``hide`` does not have one entry per period.
     """
     words = _words(result, labels)
-    ax = new_axes(ax)
     frame = result.projection
+    observed = frame["observed"].to_numpy(dtype=float)
+    if hide is not None:
+        mask = np.asarray(hide, dtype=bool)
+        if mask.shape != observed.shape:
+            raise InvalidValueError(
+                f"`hide` needs one entry per period ({len(observed)}); got {mask.size}."
+            )
+        observed = np.where(mask, np.nan, observed)
+    ax = new_axes(ax)
+    times = frame["time"].to_numpy(dtype=float)
+    shade_periods(ax, shade, span=(float(times.min()), float(times.max())))
     post = frame["effect"].notna().to_numpy()
-    ax.plot(
+    (points,) = ax.plot(
         frame["time"],
-        frame["observed"],
+        observed,
         "o",
         color=PALETTE["dark_grey"],
         markersize=5,
         label=words.get("observed", word("observed")),
     )
+    points.set_gid(OBSERVED_GID)
     fitted = words.get("fitted", word("fitted"))
     ax.plot(frame["time"][~post], frame["fitted"][~post], color=TREATED, lw=2, label=fitted)
     ax.plot(frame["time"][post], frame["fitted"][post], color=TREATED, lw=2)

@@ -25,7 +25,7 @@ from sfpc_eval.report.designs._common import (
     label_of,
     plain,
 )
-from sfpc_eval.report.figures import render_svg, shade_periods
+from sfpc_eval.report.figures import render_svg
 from sfpc_eval.report.schema import Key
 from sfpc_eval.single_unit import its
 
@@ -124,14 +124,10 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     small = _below_threshold(analysis, dataset, frame, column, context.threshold)
 
     def draw(ax):
-        plot_its(result, ax=ax)
-        for line in ax.get_lines():
-            if line.get_label() == "observed":  # small counts from child records are not shown
-                line.set_ydata(np.where(small, np.nan, np.asarray(line.get_ydata(), float)))
-                line.set_gid("observed-points")  # named in the SVG, so its points can be checked
-        shown.extend(shade_periods(ax, shades, span=span))
-        ax.set_title(f"{unit}: {label}")
-        ax.legend(frameon=False, fontsize=8)
+        # small counts from child records are not drawn (nor put in the alt text); the observed
+        # points are named "observed-points" in the SVG, so the test can count them
+        plot_its(result, ax=ax, hide=small, shade=shades, title=f"{unit}: {label}")
+        shown.extend(name for low, high, name in shades if high >= span[0] and low <= span[1])
 
     svg = render_svg(draw)
     caption = f"{unit}: observed {label}, fitted segments and the projected trend."
