@@ -218,10 +218,12 @@ class SteppedWedgeResult(ResultMixin):
         """
         from sfpc_eval.plotting import plot_trends
 
-        labels = {"treated": "Intervention condition", "comparison": "Control condition"}
+        trends = self.trends()
+        conditions = {"treated": "Intervention condition", "comparison": "Control condition"}
+        labels = {k: v for k, v in conditions.items() if k in set(trends["group"])}
         labels.update(style.pop("labels", None) or {})
         return plot_trends(
-            self.trends(), outcome=self.outcome, percent=True, labels=labels, ax=ax, **style
+            trends, outcome=self.outcome, percent=True, labels=labels, ax=ax, **style
         )
 
 
