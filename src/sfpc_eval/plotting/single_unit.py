@@ -52,7 +52,11 @@ def plot_its(result, ax: Axes | None = None) -> Axes:
 
 
 def plot_synthetic(result, ax: Axes | None = None) -> Axes:
-    """Treated council and its synthetic version, with the start of the programme marked.
+    """Treated council and its synthetic version, with the leave-one-out refits behind them.
+
+    When the result holds leave-one-out refits (``leave_one_out=True``, the default), each
+    synthetic council refitted without one of the donors that had weight is drawn as a thin
+    line: a conclusion that rests on one donor shows up as a fan of lines.
 
     Parameters
     ----------
@@ -66,6 +70,16 @@ def plot_synthetic(result, ax: Axes | None = None) -> Axes:
     matplotlib.axes.Axes
     """
     ax = new_axes(ax)
+    loo = getattr(result, "leave_one_out", None)
+    if loo is not None:
+        for i, (_, part) in enumerate(loo.groupby("dropped", sort=False)):
+            ax.plot(
+                part["time"],
+                part["synthetic"],
+                color="#92c5de",
+                linewidth=0.9,
+                label="leave one donor out" if i == 0 else None,
+            )
     frame = result.gaps
     ax.plot(frame["time"], frame["treated"], "-o", color="#b2182b", label=str(result.treated_unit))
     ax.plot(frame["time"], frame["synthetic"], "--", color="#2166ac", label="synthetic")
@@ -126,6 +140,9 @@ def plot_placebo_gaps(
 def plot_leave_one_out(result, ax: Axes | None = None) -> Axes:
     """Synthetic councils refitted without each donor that had positive weight.
 
+    The same figure as :func:`plot_synthetic`, which draws the refits whenever the result has
+    them; this function insists on them.
+
     Parameters
     ----------
     result : SyntheticControlResult
@@ -141,14 +158,4 @@ def plot_leave_one_out(result, ax: Axes | None = None) -> Axes:
 
     if result.leave_one_out is None:
         raise DesignError("no leave-one-out refits: call with `leave_one_out=True`.")
-    ax = new_axes(ax)
-    for i, (_, part) in enumerate(result.leave_one_out.groupby("dropped", sort=False)):
-        ax.plot(
-            part["time"],
-            part["synthetic"],
-            color="#92c5de",
-            linewidth=0.9,
-            label="leave one donor out" if i == 0 else None,
-        )
-    plot_synthetic(result, ax=ax)
-    return ax
+    return plot_synthetic(result, ax=ax)
