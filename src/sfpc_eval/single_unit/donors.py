@@ -93,7 +93,7 @@ def excluded_donors(kinds: Sequence[str] | None = None) -> pd.DataFrame:
     Examples
     --------
     >>> table = excluded_donors()
-    >>> "Leeds" in set(table["la_name"]), table["url"].str.startswith("http").all()
+    >>> "Leeds" in set(table["la_name"]), bool(table["url"].str.startswith("http").all())
     (True, True)
     """
     table = _read_list().copy()
