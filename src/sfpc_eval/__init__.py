@@ -47,7 +47,16 @@ _EXPORTS: dict[str, str] = {
         "sfpc_eval.data",
     ),
     **dict.fromkeys(
-        ["DidResult", "EventStudyResult", "did", "event_study"], "sfpc_eval.diff_in_diff"
+        [
+            "DidResult",
+            "EventStudyResult",
+            "EventTimeEstimates",
+            "HonestDiDResult",
+            "did",
+            "event_study",
+            "honest_did",
+        ],
+        "sfpc_eval.diff_in_diff",
     ),
     **dict.fromkeys(
         [
@@ -181,8 +190,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from sfpc_eval.diff_in_diff import (
         DidResult,
         EventStudyResult,
+        EventTimeEstimates,
+        HonestDiDResult,
         did,
         event_study,
+        honest_did,
     )
     from sfpc_eval.errors import (
         DataFileError,
@@ -281,11 +293,13 @@ __all__ = [
     "EligibilityScreen",
     "EmptyFileError",
     "EventStudyResult",
+    "EventTimeEstimates",
     "FewTreatedClustersWarning",
     "FileColumnsError",
     "FileEncodingError",
     "FolderCheck",
     "HeteroskedasticityRobust",
+    "HonestDiDResult",
     "ImputationResult",
     "InvalidValueError",
     "ItsResult",
@@ -337,6 +351,7 @@ __all__ = [
     "did_from_means",
     "event_study",
     "fit_each",
+    "honest_did",
     "imputation",
     "its",
     "la_panel",

@@ -8,13 +8,25 @@ cells, any inference object; a DataFrame, or a DuckDB/Parquet/Spark input collap
 dynamic specification (leads and lags around adoption) with its fit and pre-trend test in
 :mod:`~sfpc_eval.diff_in_diff.event_study_fit`; :mod:`~sfpc_eval.diff_in_diff.cohorts`
 validates adoption cohorts (first treated period), which the staggered estimators share.
+:mod:`~sfpc_eval.diff_in_diff.honest` is :func:`honest_did`, the HonestDiD sensitivity analysis
+of any event-study result (numerics in :mod:`~sfpc_eval.diff_in_diff.honest_core`,
+:mod:`~sfpc_eval.diff_in_diff.honest_flci` and :mod:`~sfpc_eval.diff_in_diff.honest_arp`).
 
 Builds on :mod:`sfpc_eval.cells`, :mod:`sfpc_eval.inference` and :mod:`sfpc_eval.engines`;
 :mod:`sfpc_eval.staggered` builds on it.
 """
 
 from sfpc_eval.diff_in_diff.event_study import EventStudyResult, event_study
+from sfpc_eval.diff_in_diff.honest import EventTimeEstimates, HonestDiDResult, honest_did
 from sfpc_eval.diff_in_diff.twfe import did
 from sfpc_eval.diff_in_diff.twfe_result import DidResult
 
-__all__ = ["DidResult", "EventStudyResult", "did", "event_study"]
+__all__ = [
+    "DidResult",
+    "EventStudyResult",
+    "EventTimeEstimates",
+    "HonestDiDResult",
+    "did",
+    "event_study",
+    "honest_did",
+]

@@ -27,6 +27,7 @@ from sfpc_eval.diff_in_diff.event_study_fit import (
     permute_cohorts,
 )
 from sfpc_eval.diff_in_diff.event_study_result import EventStudyBase, event_label, pretrend_facts
+from sfpc_eval.diff_in_diff.honest_inputs import EventTimeEstimates
 from sfpc_eval.diff_in_diff.twfe_result import Inference, analytic_variance
 from sfpc_eval.errors import DesignError, InvalidValueError, UndefinedIntervalWarning
 from sfpc_eval.inference.cluster import ClusterRobust, variance
@@ -114,6 +115,22 @@ class EventStudyResult(EventStudyBase):
     def _event_vcov(self) -> np.ndarray:
         idx = [self._es.fit.index(n) for n in self._names[: len(self.event_times)]]
         return self._es.var.vcov[np.ix_(idx, idx)]
+
+    def event_time_estimates(self) -> EventTimeEstimates:
+        """Return the event-time estimates for :func:`~sfpc_eval.honest_did`.
+
+        Refused when binned end points pool several event times (their coefficients are not
+        one period's).
+        """
+        if self.bin_endpoints and self.n_outside_window:
+            raise DesignError(
+                f"the end points of this event study pool {self.n_outside_window:,} rows of "
+                f"event times outside the window {self.window}, so the first and last "
+                "coefficients are not single periods, which HonestDiD's bounds on "
+                "period-to-period changes need. Re-estimate with bin_endpoints=False (or a "
+                "window covering every event time)."
+            )
+        return super().event_time_estimates()
 
     @property
     def vcov(self) -> pd.DataFrame:

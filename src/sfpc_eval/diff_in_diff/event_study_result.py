@@ -11,6 +11,7 @@ import pandas as pd
 
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.diff_in_diff.event_study_fit import JointTest, sup_t_critical
+from sfpc_eval.diff_in_diff.honest_inputs import EventTimeEstimates
 from sfpc_eval.results import ResultMixin
 
 if TYPE_CHECKING:
@@ -57,6 +58,24 @@ class EventTermsMixin(ResultMixin):
 
     def _event_vcov(self) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def event_time_estimates(self) -> EventTimeEstimates:
+        """Return the event-time estimates, their covariance and the reference period.
+
+        What :func:`~sfpc_eval.honest_did` reads (see :class:`~sfpc_eval.EventTimeEstimates`).
+        """
+        k = len(self.event_times)
+        terms = self.terms[:k]
+        invalid = [t for t in terms if not t.valid]
+        return EventTimeEstimates(
+            event_times=tuple(int(e) for e in self.event_times),
+            estimates=np.array([t.estimate for t in terms]),
+            vcov=np.asarray(self._event_vcov(), dtype=float),
+            reference=getattr(self, "reference", None),
+            source=getattr(self, "title", ""),
+            valid=not invalid,
+            note=invalid[0].note if invalid else "",
+        )
 
     def event_table(self) -> pd.DataFrame:
         """Return the event-time rows of ``tidy()``, with an ``event_time`` column."""

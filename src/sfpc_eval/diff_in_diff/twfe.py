@@ -15,6 +15,7 @@ from sfpc_eval.diff_in_diff.twfe_checks import (
     MAX_DUMMY_LEVELS,
     check_did_design,
     check_did_inputs,
+    check_did_separation,
     check_rank,
     design_matrix,
     did_columns,
@@ -268,6 +269,7 @@ def did(
         )
     cells = remote
     regressors = [treated, *covariates]
+    check_did_separation(cells, unit, time, treated, family)
     fit = fit_on_cells(
         cells, factors, regressors, unit, time, cluster, family, absorb, weights is not None
     )

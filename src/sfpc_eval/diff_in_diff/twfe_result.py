@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -18,6 +19,7 @@ from sfpc_eval.diff_in_diff.twfe_checks import MAX_DUMMY_LEVELS
 from sfpc_eval.errors import (
     DesignError,
     InvalidValueError,
+    UndefinedIntervalWarning,
     show_values,
 )
 from sfpc_eval.inference.cluster import (
@@ -219,13 +221,15 @@ def did_terms(
     p-value and interval from the bootstrap or permutation test instead.
     """
     method = var.label
+    degenerate = _degenerate_variances(fit, var, [fit.index(n) for n in names])
     terms = []
     for name in names:
         j = fit.index(name)
-        term = wald_term(name, fit.beta[j], math.sqrt(var.vcov[j, j]), level, method, df=var.df[j])
+        se = math.nan if j in degenerate else math.sqrt(var.vcov[j, j])
+        term = wald_term(name, fit.beta[j], se, level, method, df=var.df[j])
         terms.append(term if name != treated else _rename(term, "treated"))
     j = fit.index(treated)
-    se, df = math.sqrt(var.vcov[j, j]), var.df[j]
+    se, df = (math.nan if j in degenerate else math.sqrt(var.vcov[j, j])), var.df[j]
     if fit.family == "poisson":
         ratio = wald_term("rate_ratio", fit.beta[j], se, level, method, df=df, exponentiate=True)
         terms += [ratio, ratio.as_percent_change()]
@@ -234,6 +238,8 @@ def did_terms(
             wald_term("odds_ratio", fit.beta[j], se, level, method, df=df, exponentiate=True)
         )
         terms.append(_average_marginal_effect(fit, cells, var, j, level, method, df))
+    if degenerate:
+        terms = _mark_degenerate(terms, fit, names, treated, degenerate, var)
     if resampled is None:
         return tuple(terms)
     p_value, low, high, label = resampled
@@ -269,6 +275,62 @@ def did_terms(
             term = replace(term, p_value=p_value, note=f"p-value from {label}; interval {method}")
         out.append(term)
     return tuple(out)
+
+
+DEGENERATE_SHARE = 1e-10
+"""A robust variance below this share of the model-based one is rounding error, not a variance."""
+
+
+def _degenerate_variances(fit: CellFit, var: VarianceResult, indices: Sequence[int]) -> set[int]:
+    """Coefficients whose variance is numerically zero, negative or not finite.
+
+    With one treated cluster out of two, say, the cluster-robust variance of the treatment
+    coefficient is zero up to rounding (the treated cluster's residuals are absorbed by its own
+    effects), which would print a standard error of 1e-9 and a p-value of 1e-9. A model that
+    fits exactly (zero residuals, zero model-based variance too) is not flagged.
+    """
+    reference = variance(fit, Classical()).vcov
+    return {
+        j
+        for j in indices
+        if not math.isfinite(var.vcov[j, j])
+        or (reference[j, j] > 0 and var.vcov[j, j] <= DEGENERATE_SHARE * reference[j, j])
+    }
+
+
+def _mark_degenerate(
+    terms: list[Term],
+    fit: CellFit,
+    names: Sequence[str],
+    treated: str,
+    degenerate: set[int],
+    var: VarianceResult,
+) -> list[Term]:
+    labels = {fit.index(n): ("treated" if n == treated else n) for n in names}
+    hit = {labels[j] for j in degenerate}
+    if fit.index(treated) in degenerate:
+        hit |= {"rate_ratio", "percent_change", "odds_ratio", "average_marginal_effect"}
+    note = (
+        f"no {var.label} standard error: the variance is zero up to rounding (too few clusters, "
+        "or one treated cluster whose residuals its own effects absorb); use Randomization() "
+        "or a single-council design"
+    )
+    warnings.warn(f"{', '.join(sorted(hit))}: {note}.", UndefinedIntervalWarning, stacklevel=4)
+    out = []
+    for term in terms:
+        if term.term in hit:
+            term = replace(
+                term,
+                std_error=math.nan,
+                statistic=math.nan,
+                p_value=math.nan,
+                conf_low=math.nan,
+                conf_high=math.nan,
+                note=note,
+                valid=False,
+            )
+        out.append(term)
+    return out
 
 
 def _transform_limit(f, limit: float) -> float:

@@ -12,11 +12,14 @@ import pandas as pd
 from scipy import special
 
 from sfpc_eval._validate import check_conf_level
+from sfpc_eval.diff_in_diff.honest_inputs import EventTimeEstimates
+from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.staggered.callaway_inference import (
     Multipliers,
     analytic_se,
     bootstrap_se_crit,
+    cluster_sums,
 )
 
 if TYPE_CHECKING:
@@ -203,6 +206,51 @@ class CallawayAggregate(ResultMixin):
             )
             frame.loc[frame["term"] == "overall", "crit_uniform"] = math.nan
         return frame
+
+    def event_time_estimates(self) -> EventTimeEstimates:
+        """Event-time estimates for :func:`~sfpc_eval.honest_did` (dynamic aggregation only).
+
+        The covariance is the analytic one from the influence functions (summed within
+        clusters), ``S'S / n^2``, as R HonestDiD's ``honest_did.AGGTEobj`` uses. Needs the
+        universal base period: its event time -1 is 0 by construction and is the reference.
+        """
+        if self.kind != "dynamic":
+            raise InvalidValueError(
+                f"honest_did needs the 'dynamic' aggregation (event times); this is the "
+                f"{self.kind!r} one. Use result.aggregate('dynamic')."
+            )
+        fixed = (self.estimates == 0) & ~np.any(self.influence != 0, axis=0)
+        times = [float(e) for e in self.index]
+        if not any(e < -1 or (e == -1 and not f) for f, e in zip(fixed, times, strict=True)):
+            raise DesignError(
+                "this dynamic aggregation has no pre-period estimate (event times "
+                f"{format_period(min(times))} to {format_period(max(times))}); HonestDiD bounds "
+                "the post-period violation of parallel trends by the pre-period one. Aggregate "
+                "with min_e at -2 or earlier."
+            )
+        if not any(f and e == -1 for f, e in zip(fixed, times, strict=True)):
+            raise DesignError(
+                "HonestDiD needs every event-time estimate measured against one base period, "
+                "and this aggregation's pre-period estimates compare consecutive periods "
+                "(base_period='varying'). Re-estimate with "
+                "callaway_santanna(..., base_period='universal')."
+            )
+        keep = np.flatnonzero(~fixed)
+        inf = self.influence[:, keep]
+        inference = self.inference
+        n = inf.shape[0]
+        sums = (
+            inf
+            if inference.n_clusters == n
+            else cluster_sums(inf, inference.codes, inference.n_clusters)
+        )
+        return EventTimeEstimates(
+            event_times=tuple(int(times[i]) for i in keep),
+            estimates=np.asarray(self.estimates, dtype=float)[keep],
+            vcov=sums.T @ sums / n**2,
+            reference=-1,
+            source=self.title,
+        )
 
     def _refit(self, conf_level: float) -> CallawayAggregate:
         level = check_conf_level(conf_level)
