@@ -70,6 +70,11 @@ def _read_list() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(_LIST_COLUMNS))
 
 
+@functools.cache
+def _by_code() -> dict[str, pd.DataFrame]:
+    return {code: part for code, part in _read_list().groupby("old_la_code")}
+
+
 def excluded_donors(kinds: Sequence[str] | None = None) -> pd.DataFrame:
     """Read the packaged list of councils left out of donor pools (a row per council, programme).
 
@@ -153,8 +158,7 @@ def _matches(candidates: list, exclude: object) -> pd.DataFrame:
         return pd.DataFrame(columns=list(EXCLUSION_COLUMNS))
     rows = []
     if isinstance(exclude, str) and exclude == "default":
-        table = _read_list()
-        by_code = {code: part for code, part in table.groupby("old_la_code")}
+        by_code = _by_code()
         for unit in candidates:
             try:
                 code = _la_code(unit)
