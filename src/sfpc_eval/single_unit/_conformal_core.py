@@ -232,25 +232,29 @@ def check_periods(n_pre: int, n_post: int, conf_level: float, average: bool) -> 
     per_period, for_average = minimum_pre_periods(alpha, n_post)
     if n_pre >= per_period and (not average or n_pre >= for_average):
         return
-    options = []
-    for level in (0.9, 0.8, 0.75, 0.5):
-        need, need_avg = minimum_pre_periods(1 - level, n_post)
-        if level < conf_level and n_pre >= need:
-            options.append(
-                f"conf_level={level} needs {need} for per-period intervals"
-                + (f" and {need_avg} for the average" if average else "")
-            )
+    lower = [lv for lv in (0.9, 0.8) if lv < conf_level]
+    both = [lv for lv in lower if n_pre >= max(minimum_pre_periods(1 - lv, n_post)[: 1 + average])]
+    per = [lv for lv in lower if n_pre >= minimum_pre_periods(1 - lv, n_post)[0]]
     what = f"at least {per_period} pre-periods for per-period intervals" + (
-        f" and {for_average} ({n_post} x {per_period}) for the interval of the average "
-        f"over {n_post} post periods"
+        f" and {for_average} ({n_post} x {per_period}) for the interval of the average over "
+        f"{n_post} post periods"
         if average
         else ""
     )
+    if both:
+        advice = f"conf_level={both[0]} would do. "
+    elif average and n_pre >= per_period:
+        advice = "Pass average=False for the per-period intervals alone. "
+    elif average and per:
+        need = minimum_pre_periods(1 - per[0], n_post)[0]
+        advice = (
+            f"With average=False, conf_level={per[0]} gives per-period intervals (it needs "
+            f"{need} pre-periods). "
+        )
+    else:
+        advice = ""
     raise TooFewPeriodsError(
         f"conformal intervals at conf_level={conf_level:g} need {what}; the data have {n_pre} "
         f"pre-periods. With fewer, no permutation p-value can fall to {alpha:.3g}, so every "
-        "effect would be accepted. "
-        + ("; ".join(options) + ". " if options else "")
-        + ("Pass average=False to skip the average, or " if average else "Use ")
-        + "a lower conf_level, or more pre-periods (e.g. monthly data)."
+        f"effect would be accepted. {advice}Otherwise use more pre-periods (monthly data, say)."
     )
