@@ -390,3 +390,70 @@ def test_leave_one_out_is_drawn_by_default():
     dropped = res.leave_one_out["dropped"].nunique()
     assert "leave one donor out" in labels
     assert len(ax.get_lines()) >= dropped + 2
+
+
+def test_summary_rows_are_the_designs_own_numbers():
+    """Each row of the side-by-side table is what that design returns on its own, on the same
+    donors; the before/after row is the plain change of means with a Welch interval (checked
+    by hand) and is marked not valid; each pre-period fit is recomputed here."""
+    from scipy import stats
+
+    from sfpc_eval.single_unit import single_council_summary
+
+    panel = council_panel()
+    design = dict(DESIGN, treated_unit="Wakefield")
+    res = single_council_summary(panel, **design, replications=20, rng=3, hac_lags=1)
+    table = res.table.set_index("design")
+    assert list(table.index) == ["before_after", "its", "synthetic_control", "synthetic_did"]
+    assert set(res.excluded_donors["unit"]) == {"Leeds", "Bradford"}
+    sc = se.synthetic_control(panel, **design)
+    assert table.loc["synthetic_control", "estimate"] == sc.term("mean_post_gap").estimate
+    assert table.loc["synthetic_control", "pre_rmspe"] == pytest.approx(sc.pre_rmspe)
+    sdid = se.synthetic_did(panel, **design, donors=list(sc.weights.index), replications=20, rng=3)
+    assert table.loc["synthetic_did", "estimate"] == pytest.approx(sdid.estimate)
+    assert table.loc["synthetic_did", "std_error"] == pytest.approx(sdid.term("att").std_error)
+    series = panel[panel["la_name"] == "Wakefield"].set_index("year")["cla_rate"]
+    pre, post = series[series.index < 2015], series[series.index >= 2015]
+    welch = stats.ttest_ind(post, pre, equal_var=False)
+    row = table.loc["before_after"]
+    assert row["estimate"] == pytest.approx(post.mean() - pre.mean())
+    assert row["p_value"] == pytest.approx(welch.pvalue)
+    assert not row["valid"]
+    assert row["pre_rmspe"] == pytest.approx(np.sqrt(np.mean((pre - pre.mean()) ** 2)))
+    its = se.its(series.reset_index(), outcome="cla_rate", time="year", start=2015, hac_lags=1)
+    assert table.loc["its", "estimate"] == pytest.approx(its.projection["effect"].mean())
+    assert "no conformal interval" in table.loc["synthetic_control", "note"]
+
+
+def test_summary_adds_the_conformal_interval_when_the_pre_period_allows():
+    rng = np.random.default_rng(12)
+    factor = rng.normal(0, 1, 25)
+    rows = [
+        (u, t, 10 * u + (1 + u / 4) * factor[t] + rng.normal(0, 0.2) - 2 * (u == 3) * (t >= 22))
+        for u in range(7)
+        for t in range(25)
+    ]
+    panel = pd.DataFrame(rows, columns=["la", "t", "y"])
+    from sfpc_eval.single_unit import single_council_summary
+
+    res = single_council_summary(
+        panel, outcome="y", unit="la", time="t", treated_unit=3, start=22, replications=10, rng=1
+    )
+    row = res.table.set_index("design").loc["synthetic_control_conformal"]
+    direct = conformal_inference(
+        panel, outcome="y", unit="la", time="t", treated_unit=3, start=22, conf_level=0.8
+    ).term("average")
+    assert (row["conf_low"], row["conf_high"]) == (direct.conf_low, direct.conf_high)
+    assert "at 80%" in row["note"]  # 22 pre-periods, 3 post: 90% needs 27, 80% needs 12
+    with pytest.raises(TooFewPeriodsError):
+        single_council_summary(
+            panel,
+            outcome="y",
+            unit="la",
+            time="t",
+            treated_unit=3,
+            start=22,
+            replications=10,
+            rng=1,
+            conformal_level=0.95,
+        )
