@@ -457,3 +457,15 @@ def test_summary_adds_the_conformal_interval_when_the_pre_period_allows():
             rng=1,
             conformal_level=0.95,
         )
+
+
+def test_conformal_plot_draws_every_period():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    res = conformal_inference(
+        council_panel(), **DESIGN, treated_unit="Wakefield", conf_level=0.8, average=False
+    )
+    ax = res.plot()
+    assert len(ax.containers[0].lines[0].get_xdata()) == len(res.periods) == 7
+    assert "no effect in any period" in ax.get_title()

@@ -17,6 +17,7 @@ from sfpc_eval.plotting.claims import plot_claims
 from sfpc_eval.plotting.comparisons import plot_comparison, plot_trends
 from sfpc_eval.plotting.honest import plot_honest_did
 from sfpc_eval.plotting.single_unit import (
+    plot_conformal,
     plot_its,
     plot_leave_one_out,
     plot_placebo_gaps,
@@ -30,6 +31,7 @@ __all__ = [
     "plot_bacon",
     "plot_claims",
     "plot_comparison",
+    "plot_conformal",
     "plot_design",
     "plot_event_study",
     "plot_honest_did",

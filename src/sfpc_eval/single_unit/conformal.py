@@ -155,6 +155,12 @@ class ConformalResult(ResultMixin):
             )
         return lines
 
+    def plot(self, ax=None):  # type: ignore[override]
+        """Effect per post period with its conformal interval (and the average's band)."""
+        from sfpc_eval.plotting import plot_conformal
+
+        return plot_conformal(self, ax=ax)
+
     def _refit(self, conf_level: float) -> ConformalResult:
         level = check_conf_level(conf_level)
         check_periods(self.n_pre, self.n_post, level, self._average)
