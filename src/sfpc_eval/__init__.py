@@ -48,13 +48,21 @@ _EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(
         [
+            "DidPowerResult",
             "DidResult",
             "EventStudyResult",
             "EventTimeEstimates",
             "HonestDiDResult",
+            "PretrendPowerResult",
+            "PretrendResult",
+            "SimulatedDidPowerResult",
             "did",
+            "did_power",
             "event_study",
             "honest_did",
+            "pretrend_power",
+            "pretrends",
+            "simulated_did_power",
         ],
         "sfpc_eval.diff_in_diff",
     ),
@@ -65,7 +73,10 @@ _EXPORTS: dict[str, str] = {
             "DisclosureError",
             "DonorExclusionWarning",
             "DuplicateObservationError",
+            "EffectScaleError",
             "EmptyFileError",
+            "ExportError",
+            "FewClustersWarning",
             "FewTreatedClustersWarning",
             "FileColumnsError",
             "FileEncodingError",
@@ -81,14 +92,31 @@ _EXPORTS: dict[str, str] = {
             "SizeLimitError",
             "SpecError",
             "SuppressedValueError",
+            "TableError",
             "ThousandsSeparatorError",
             "TooFewPeriodsError",
             "UndefinedEffectError",
             "UndefinedIntervalWarning",
+            "UnitCostError",
             "UnknownAreaError",
             "YearOutOfRangeError",
         ],
         "sfpc_eval.errors",
+    ),
+    **dict.fromkeys(
+        [
+            "ChildrenImpact",
+            "Effect",
+            "Population",
+            "PriceIndex",
+            "SavingsResult",
+            "UnitCost",
+            "estimate_savings",
+            "impact_in_children",
+            "inflate",
+            "read_unit_costs",
+        ],
+        "sfpc_eval.impact",
     ),
     **dict.fromkeys(
         [
@@ -103,7 +131,9 @@ _EXPORTS: dict[str, str] = {
         "sfpc_eval.inference",
     ),
     **dict.fromkeys(["PanelSpec", "validate_panel"], "sfpc_eval.panel"),
-    **dict.fromkeys(["TIDY_COLUMNS", "Term"], "sfpc_eval.results"),
+    **dict.fromkeys(["GLANCE_COLUMNS", "TIDY_COLUMNS", "Term"], "sfpc_eval.results"),
+    **dict.fromkeys(["Table", "side_by_side"], "sfpc_eval.tables"),
+    **dict.fromkeys(["label"], "sfpc_eval.labels"),
     **dict.fromkeys(
         [
             "AugmentedSyntheticControlResult",
@@ -163,7 +193,13 @@ _EXPORTS: dict[str, str] = {
 sfpc_eval`` stays fast and loads no plotting, statsmodels or database engine."""
 
 
+_SUBMODULES = ("datasets", "labels", "tables")
+"""Subpackages reachable as attributes (``se.datasets.council_panel()``), imported on first use."""
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"sfpc_eval.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'sfpc_eval' has no attribute {name!r}")
@@ -173,10 +209,11 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+    return sorted({*globals(), *_EXPORTS, *_SUBMODULES})
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from sfpc_eval import datasets, labels, tables
     from sfpc_eval.comparisons import (
         CountComparison,
         MeanComparison,
@@ -199,13 +236,21 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         sfpc_eligibility,
     )
     from sfpc_eval.diff_in_diff import (
+        DidPowerResult,
         DidResult,
         EventStudyResult,
         EventTimeEstimates,
         HonestDiDResult,
+        PretrendPowerResult,
+        PretrendResult,
+        SimulatedDidPowerResult,
         did,
+        did_power,
         event_study,
         honest_did,
+        pretrend_power,
+        pretrends,
+        simulated_did_power,
     )
     from sfpc_eval.errors import (
         DataFileError,
@@ -213,7 +258,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         DisclosureError,
         DonorExclusionWarning,
         DuplicateObservationError,
+        EffectScaleError,
         EmptyFileError,
+        ExportError,
+        FewClustersWarning,
         FewTreatedClustersWarning,
         FileColumnsError,
         FileEncodingError,
@@ -229,12 +277,26 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         SizeLimitError,
         SpecError,
         SuppressedValueError,
+        TableError,
         ThousandsSeparatorError,
         TooFewPeriodsError,
         UndefinedEffectError,
         UndefinedIntervalWarning,
+        UnitCostError,
         UnknownAreaError,
         YearOutOfRangeError,
+    )
+    from sfpc_eval.impact import (
+        ChildrenImpact,
+        Effect,
+        Population,
+        PriceIndex,
+        SavingsResult,
+        UnitCost,
+        estimate_savings,
+        impact_in_children,
+        inflate,
+        read_unit_costs,
     )
     from sfpc_eval.inference import (
         Classical,
@@ -245,11 +307,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         adjust_pvalues,
         adjust_results,
     )
+    from sfpc_eval.labels import label
     from sfpc_eval.panel import (
         PanelSpec,
         validate_panel,
     )
     from sfpc_eval.results import (
+        GLANCE_COLUMNS,
         TIDY_COLUMNS,
         Term,
     )
@@ -282,6 +346,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         staggered_did,
         sun_abraham,
     )
+    from sfpc_eval.tables import Table, side_by_side
     from sfpc_eval.trials import (
         PooledResult,
         PowerResult,
@@ -300,25 +365,32 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     )
 
 __all__ = [
+    "GLANCE_COLUMNS",
     "TIDY_COLUMNS",
     "AugmentedSyntheticControlResult",
     "BaconResult",
     "CallawayAggregate",
     "CallawayResult",
+    "ChildrenImpact",
     "Classical",
     "ClusterRobust",
     "ConformalResult",
     "CountComparison",
     "DataFileError",
     "DesignError",
+    "DidPowerResult",
     "DidResult",
     "DisclosureError",
     "DonorExclusionWarning",
     "DuplicateObservationError",
+    "Effect",
+    "EffectScaleError",
     "EligibilityScreen",
     "EmptyFileError",
     "EventStudyResult",
     "EventTimeEstimates",
+    "ExportError",
+    "FewClustersWarning",
     "FewTreatedClustersWarning",
     "FileColumnsError",
     "FileEncodingError",
@@ -336,13 +408,19 @@ __all__ = [
     "PlaceboInTimeResult",
     "PooledResult",
     "PoorPreFitWarning",
+    "Population",
     "PowerResult",
+    "PretrendPowerResult",
+    "PretrendResult",
+    "PriceIndex",
     "ProportionComparison",
     "Randomization",
     "RegistryError",
+    "SavingsResult",
     "SeparationError",
     "SfpcEvalError",
     "SfpcEvalWarning",
+    "SimulatedDidPowerResult",
     "SimulatedPowerResult",
     "SingleCouncilSummary",
     "SingleUnitCohortWarning",
@@ -357,11 +435,15 @@ __all__ = [
     "SuppressedValueError",
     "SyntheticControlResult",
     "SyntheticDidResult",
+    "Table",
+    "TableError",
     "Term",
     "ThousandsSeparatorError",
     "TooFewPeriodsError",
     "UndefinedEffectError",
     "UndefinedIntervalWarning",
+    "UnitCost",
+    "UnitCostError",
     "UnknownAreaError",
     "WildClusterBootstrap",
     "YearOutOfRangeError",
@@ -376,21 +458,33 @@ __all__ = [
     "compare_means",
     "compare_proportions",
     "conformal_inference",
+    "datasets",
     "did",
     "did_from_counts",
     "did_from_means",
+    "did_power",
+    "estimate_savings",
     "event_study",
     "excluded_donors",
     "fit_each",
     "honest_did",
+    "impact_in_children",
     "imputation",
+    "inflate",
     "its",
     "la_panel",
+    "label",
+    "labels",
     "paired_change",
     "placebo_in_time",
     "pool",
+    "pretrend_power",
+    "pretrends",
+    "read_unit_costs",
     "sfpc_eligibility",
+    "side_by_side",
     "simulate_trial",
+    "simulated_did_power",
     "simulated_power",
     "single_council_summary",
     "staggered_did",
@@ -400,6 +494,7 @@ __all__ = [
     "sw_power",
     "synthetic_control",
     "synthetic_did",
+    "tables",
     "trial_spec",
     "validate_panel",
 ]

@@ -33,6 +33,7 @@ import pandas as pd
 
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.errors import DesignError, InvalidValueError, PoorPreFitWarning, show_values
+from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.single_unit._panel import _outcome_panel, design_panel, progress, wide_panel
 from sfpc_eval.single_unit._predictors import predictor_matrix
@@ -118,7 +119,7 @@ class SyntheticControlResult(ResultMixin):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Synthetic control: {self.outcome} of {self.treated_unit} from {self.start}"
+        return f"Synthetic control: {label(self.outcome)} of {self.treated_unit} from {self.start}"
 
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
@@ -145,6 +146,21 @@ class SyntheticControlResult(ResultMixin):
         if self.placebo is not None:
             lines.append(("inference", f"placebo in space over {len(self.placebo)} councils"))
         return lines
+
+    def _headline_name(self) -> str:
+        return "mean_post_gap"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="synthetic_control",
+            n_units=len(self.weights) + 1,
+            n_treated=1,
+            n_periods=len(self.gaps),
+            inference="placebo" if self.placebo is not None else "none",
+            pre_rmspe=self.pre_rmspe,
+        )
+        return facts
 
     def _refit(self, conf_level: float) -> SyntheticControlResult:
         # placebo inference gives p-values, not intervals: nothing depends on the level
@@ -201,14 +217,6 @@ def _terms(gap, synthetic, is_pre, p_value, n_placebo) -> tuple[Term, ...]:
             ("rmspe_ratio", ratio),
         )
     )
-
-
-def _progress(items, progress: bool, desc: str):
-    if not progress:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, unit="fit")
 
 
 def synthetic_control(
