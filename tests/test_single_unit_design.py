@@ -469,3 +469,51 @@ def test_conformal_plot_draws_every_period():
     ax = res.plot()
     assert len(ax.containers[0].lines[0].get_xdata()) == len(res.periods) == 7
     assert "no effect in any period" in ax.get_title()
+
+
+def test_summary_is_the_side_by_side_table_of_the_designs():
+    """summary() is the library's side-by-side table: one column per design, labelled by the
+    vocabulary; its cells hold the tidy table's numbers (the engine's term view rounds to 12
+    decimal places: 1e-11 relative on values near 1) (estimate, interval,
+    councils, periods, pre-period fit); the invalid before/after cell carries the dagger; a
+    conformal interval at a lower level than the table's is quoted in a note, not a column."""
+    from sfpc_eval.labels import label
+    from sfpc_eval.single_unit import single_council_summary
+
+    rng = np.random.default_rng(12)
+    factor = rng.normal(0, 1, 25)
+    rows = [
+        (u, t, 10 * u + (1 + u / 4) * factor[t] + rng.normal(0, 0.2) - 2 * (u == 3) * (t >= 22))
+        for u in range(7)
+        for t in range(25)
+    ]
+    panel = pd.DataFrame(rows, columns=["la", "t", "y"])
+    design = dict(outcome="y", unit="la", time="t", treated_unit=3, start=22, rng=1)
+    res = single_council_summary(panel, **design, replications=10)
+    table = res.summary()
+    four = ["before_after", "its", "synthetic_control", "synthetic_did"]
+    assert list(table.columns[1:]) == [label(d) for d in four]
+    tidy = res.table.set_index("design")
+    effect = table.cells[table.row("average_effect")]
+    interval = table.cells[table.row("average_effect:ci")]
+    for j, name in enumerate(four, start=1):
+        assert effect[j].value == pytest.approx(tidy.loc[name, "estimate"], rel=1e-11)
+        low, high = tidy.loc[name, "conf_low"], tidy.loc[name, "conf_high"]
+        if np.isfinite(low):
+            assert interval[j].value == pytest.approx((low, high), rel=1e-11)
+    assert effect[1].mark == "\u2020" and not effect[3].mark
+    fits = table.cells[table.row("fact:pre_rmspe")]
+    assert [c.value for c in fits[1:]] == pytest.approx(list(tidy.loc[four, "pre_rmspe"]))
+    assert [c.value for c in table.cells[table.row("fact:n_units")][1:]] == [1, 1, 7, 7]
+    assert {c.value for c in table.cells[table.row("fact:n_periods")][1:]} == {25}
+    conformal = tidy.loc["synthetic_control_conformal"]
+    assert conformal["conf_level"] == 0.8
+    assert f"[{conformal['conf_low']:.4g}, {conformal['conf_high']:.4g}]" in "\n".join(table.notes)
+    # at the conformal interval's own level it is a fifth column, read from the same numbers
+    at_80 = single_council_summary(panel, **design, replications=10, conf_level=0.8).summary()
+    assert at_80.columns[-1] == label("synthetic_control_conformal")
+    cell = at_80.cells[at_80.row("average_effect:ci")][-1]
+    assert cell.value == pytest.approx((conformal["conf_low"], conformal["conf_high"]), rel=1e-11)
+    assert "80% confidence intervals" in at_80.notes[0]
+    text = at_80.as_text()
+    assert "Pre-period RMSPE" in text and "synthetic_control" not in text

@@ -32,6 +32,7 @@ import pandas as pd
 
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.errors import InvalidValueError, UnreliableInferenceWarning
+from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.single_unit._panel import design_panel
 from sfpc_eval.single_unit._weights import simplex_weights
@@ -187,7 +188,8 @@ class AugmentedSyntheticControlResult(ResultMixin):
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
         return (
-            f"Augmented synthetic control: {self.outcome} of {self.treated_unit} from {self.start}"
+            f"Augmented synthetic control: {label(self.outcome)} of {self.treated_unit} "
+            f"from {self.start}"
         )
 
     def facts(self) -> list[tuple[str, str]]:
@@ -201,6 +203,21 @@ class AugmentedSyntheticControlResult(ResultMixin):
                 "councils centred on their pre-period means" if self.fixed_effects else "none",
             ),
         ]
+
+    def _headline_name(self) -> str:
+        return "mean_post_gap"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="augmented_synthetic_control",
+            n_units=len(self.weights) + 1,
+            n_treated=1,
+            n_periods=len(self.gaps),
+            inference="none",
+            pre_rmspe=self.pre_rmspe,
+        )
+        return facts
 
     def _refit(self, conf_level: float) -> AugmentedSyntheticControlResult:
         # no interval depends on the level here

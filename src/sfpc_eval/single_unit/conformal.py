@@ -36,6 +36,7 @@ import pandas as pd
 
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.errors import InvalidValueError
+from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.single_unit._conformal_core import (
     Proxy,
@@ -135,7 +136,10 @@ class ConformalResult(ResultMixin):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Conformal inference ({self.method}): {self.outcome} of {self.treated_unit}"
+        return (
+            f"Conformal inference ({label(self.method, lower=True)}): {label(self.outcome)} "
+            f"of {self.treated_unit}"
+        )
 
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
@@ -154,6 +158,20 @@ class ConformalResult(ResultMixin):
                 )
             )
         return lines
+
+    def _headline_name(self) -> str:
+        return "average" if self._average else self.terms[0].term
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator=f"conformal_{self.method}",
+            n_treated=1,
+            n_periods=self.n_pre + self.n_post,
+            inference="conformal",
+            inference_df=math.nan,
+        )
+        return facts
 
     def plot(self, ax=None):  # type: ignore[override]
         """Effect per post period with its conformal interval (and the average's band)."""

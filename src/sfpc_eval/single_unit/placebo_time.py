@@ -21,6 +21,7 @@ import pandas as pd
 
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
+from sfpc_eval.labels import label
 from sfpc_eval.panel import require_columns
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.single_unit._panel import design_panel
@@ -68,7 +69,10 @@ class PlaceboInTimeResult(ResultMixin):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Placebo in time ({self.method}): {self.outcome} of {self.treated_unit}"
+        return (
+            f"Placebo in time ({label(self.method, lower=True)}): {label(self.outcome)} "
+            f"of {self.treated_unit}"
+        )
 
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
@@ -77,6 +81,11 @@ class PlaceboInTimeResult(ResultMixin):
             ("real start", str(self.start)),
             ("placebo starts", ", ".join(map(str, placebos))),
         ]
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(estimator="placebo_in_time", n_treated=1)
+        return facts
 
     def _refit(self, conf_level: float) -> PlaceboInTimeResult:
         # the intervals are the methods' own; recomputing them needs the data again

@@ -8,9 +8,11 @@ flat pre-period mean, for ITS the pre-period trend, for synthetic DiD after the 
 difference that design allows). A design whose counterfactual does not track the council
 before the start says little about after it.
 
-The table is a tidy DataFrame, one row per design. (The library's side-by-side publication
-table, issue 16, was not on main when this was written: pass the results in
-``summary.results`` to it once it is.)
+``summary()`` lays the designs out with the library's side-by-side table
+(:func:`sfpc_eval.tables.side_by_side`): one column per design, the average effect after the
+start with its interval, and beneath it each design's inference, donor pool, periods and
+pre-period fit, every name worded by :mod:`sfpc_eval.labels`. ``table`` holds the same numbers
+as a tidy DataFrame.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pandas as pd
 from sfpc_eval._terms import wald_term
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.errors import TooFewPeriodsError
+from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.single_unit._conformal_core import minimum_pre_periods
 from sfpc_eval.single_unit._panel import design_panel
@@ -33,14 +36,44 @@ from sfpc_eval.single_unit.conformal import conformal_inference
 from sfpc_eval.single_unit.its import its
 from sfpc_eval.single_unit.synthdid import synthetic_did
 from sfpc_eval.single_unit.synthetic import synthetic_control
+from sfpc_eval.tables import Table, side_by_side
 
-__all__ = ["SingleCouncilSummary", "single_council_summary"]
+__all__ = ["DesignColumn", "SingleCouncilSummary", "single_council_summary"]
 
 DESIGNS = ("before_after", "its", "synthetic_control", "synthetic_did")
+SHOWN_FACTS = ("inference", "n_units", "n_periods", "pre_rmspe")
+"""Model facts under the effects in the side-by-side table."""
 
 
 def _rms(values: np.ndarray) -> float:
     return math.sqrt(float(np.mean(np.asarray(values, dtype=float) ** 2)))
+
+
+@dataclass(frozen=True)
+class DesignColumn(ResultMixin):
+    """One design's column of the side-by-side table: its average effect and its facts.
+
+    ``terms`` holds one term, ``average_effect``; ``model_facts`` are the ``glance()`` values
+    the design knows (estimator, inference, councils, periods, pre-period RMSPE).
+    """
+
+    design: str
+    conf_level: float
+    terms: tuple[Term, ...] = field(repr=False)
+    model_facts: dict = field(repr=False, compare=False)
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """Heading of the summary."""
+        return label(self.design)
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(self.model_facts)
+        return facts
+
+    def _refit(self, conf_level: float) -> DesignColumn:
+        raise NotImplementedError("refit the summary: every design refits")
 
 
 @dataclass(frozen=True)
@@ -59,7 +92,8 @@ class SingleCouncilSummary(ResultMixin):
         over the post periods with that design's interval and p-value.
     table : pandas.DataFrame
         The terms side by side with ``design``, ``pre_rmspe`` (pre-period fit of the design's
-        counterfactual) and ``donors`` (how many the comparison used).
+        counterfactual), ``donors`` (how many the comparison used), ``periods`` and
+        ``inference`` (code of the interval's method, worded by :mod:`sfpc_eval.labels`).
     results : dict
         The full results by design (``ItsResult``, ``SyntheticControlResult``...).
     excluded_donors : pandas.DataFrame
@@ -78,7 +112,76 @@ class SingleCouncilSummary(ResultMixin):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"One council, four designs: {self.outcome} of {self.treated_unit} from {self.start}"
+        return (
+            f"One council, four designs: {label(self.outcome)} of {self.treated_unit} "
+            f"from {self.start}"
+        )
+
+    def columns(self) -> dict[str, DesignColumn]:
+        """Return the designs as columns of the side-by-side table, keyed by their labels.
+
+        A conformal interval at another level than ``conf_level`` (the pre-period allowed no
+        higher) is left out: its interval cannot share the table's heading. ``summary()``
+        quotes it in a note.
+        """
+        out = {}
+        for row, term in zip(self.table.itertuples(), self.terms, strict=True):
+            if not math.isclose(row.conf_level, self.conf_level):
+                continue
+            facts = {
+                "estimator": row.design,
+                "outcome": self.outcome,
+                "inference": row.inference,
+                "n_units": row.donors + 1 if row.donors else 1,
+                "n_treated": 1,
+                "n_periods": row.periods,
+                "pre_rmspe": row.pre_rmspe,
+            }
+            column = DesignColumn(
+                design=row.design,
+                conf_level=self.conf_level,
+                terms=(dataclasses.replace(term, term="average_effect"),),
+                model_facts=facts,
+            )
+            out[label(row.design)] = column
+        return out
+
+    def summary(self, labels: dict[str, str] | None = None) -> Table:
+        """Lay the designs side by side (:func:`sfpc_eval.tables.side_by_side`), one column each.
+
+        Under the average effect and its interval: the inference, the councils the design
+        used (the council and its donors), the periods and the pre-period RMSPE of the
+        design's counterfactual. ``labels`` overrides row and fact labels.
+        """
+        notes = [
+            "Pre-period RMSPE: root mean squared error of the design's counterfactual before "
+            "the start (before/after: the flat pre-period mean; interrupted time series: the "
+            "pre-period trend; synthetic DiD: after its level difference)."
+        ]
+        for row in self.table.itertuples():
+            if not math.isclose(row.conf_level, self.conf_level):
+                notes.append(
+                    f"{label(row.design)}: {row.conf_level:.0%} interval for the average "
+                    f"effect [{row.conf_low:.4g}, {row.conf_high:.4g}] (the pre-period is too "
+                    f"short for {self.conf_level:.0%})."
+                )
+            elif row.design == "synthetic_control" and "conformal" in row.note:
+                notes.append(f"{label(row.design)}: {row.note}.")
+        return side_by_side(
+            self.columns(),
+            facts=SHOWN_FACTS,
+            labels=labels,
+            title=self.title,
+            notes=notes,
+        )
+
+    def _headline_name(self) -> str:
+        return "synthetic_control"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(estimator="single_council_summary", n_treated=1, inference_df=math.nan)
+        return facts
 
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary: the pre-period fit of each design."""
@@ -273,6 +376,11 @@ def single_council_summary(
     table.insert(0, "design", [name for name, _, _ in rows])
     table["pre_rmspe"] = [fit for _, _, fit in rows]
     table["donors"] = [0, 0, len(pool), len(pool), len(pool)][: len(rows)]
+    table["periods"] = len(periods)
+    table["conf_level"] = [level] * 4 + ([feasible[0]] if feasible else [])
+    table["inference"] = ["welch", its_fit.errors, "placebo", sdid.variance, "conformal"][
+        : len(rows)
+    ]
     return SingleCouncilSummary(
         outcome=outcome,
         treated_unit=treated_unit,
