@@ -517,3 +517,19 @@ def test_summary_is_the_side_by_side_table_of_the_designs():
     assert "80% confidence intervals" in at_80.notes[0]
     text = at_80.as_text()
     assert "Pre-period RMSPE" in text and "synthetic_control" not in text
+
+
+def test_summary_writes_the_pre_period_fit_with_the_effects_decimals():
+    """The pre-period RMSPE is in the outcome's units, like the effects: one number of
+    decimals for both rows (the report's rule for a column)."""
+    from sfpc_eval.single_unit import single_council_summary
+
+    res = single_council_summary(
+        council_panel(), **DESIGN, treated_unit="Wakefield", replications=20, rng=3
+    )
+    table = res.summary()
+    effect = {c.format.decimals for c in table.cells[table.row("average_effect")][1:]}
+    fit = {c.format.decimals for c in table.cells[table.row("fact:pre_rmspe")][1:]}
+    assert len(effect) == 1 and fit == effect
+    short = res.summary(facts=("pre_rmspe",))
+    assert [k for k in short.row_keys if k.startswith("fact:")] == ["fact:pre_rmspe"]

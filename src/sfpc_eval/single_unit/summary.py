@@ -36,7 +36,7 @@ from sfpc_eval.single_unit.conformal import conformal_inference
 from sfpc_eval.single_unit.its import its
 from sfpc_eval.single_unit.synthdid import synthetic_did
 from sfpc_eval.single_unit.synthetic import synthetic_control
-from sfpc_eval.tables import Table, side_by_side
+from sfpc_eval.tables import Cell, NumberFormat, Table, side_by_side
 
 __all__ = ["DesignColumn", "SingleCouncilSummary", "single_council_summary"]
 
@@ -146,12 +146,16 @@ class SingleCouncilSummary(ResultMixin):
             out[label(row.design)] = column
         return out
 
-    def summary(self, labels: dict[str, str] | None = None) -> Table:
+    def summary(
+        self, labels: dict[str, str] | None = None, facts: Sequence[str] = SHOWN_FACTS
+    ) -> Table:
         """Lay the designs side by side (:func:`sfpc_eval.tables.side_by_side`), one column each.
 
         Under the average effect and its interval: the inference, the councils the design
         used (the council and its donors), the periods and the pre-period RMSPE of the
-        design's counterfactual. ``labels`` overrides row and fact labels.
+        design's counterfactual, written with the effects' decimals (both are in the
+        outcome's units). ``labels`` overrides row and fact labels; ``facts`` chooses the
+        facts shown (:data:`sfpc_eval.tables.side_by_side.FACT_ROWS`).
         """
         notes = [
             "Pre-period RMSPE: root mean squared error of the design's counterfactual before "
@@ -167,13 +171,10 @@ class SingleCouncilSummary(ResultMixin):
                 )
             elif row.design == "synthetic_control" and "conformal" in row.note:
                 notes.append(f"{label(row.design)}: {row.note}.")
-        return side_by_side(
-            self.columns(),
-            facts=SHOWN_FACTS,
-            labels=labels,
-            title=self.title,
-            notes=notes,
+        table = side_by_side(
+            self.columns(), facts=facts, labels=labels, title=self.title, notes=notes
         )
+        return _fit_in_effect_decimals(table)
 
     def _headline_name(self) -> str:
         return "synthetic_control"
@@ -201,6 +202,33 @@ class SingleCouncilSummary(ResultMixin):
         raise NotImplementedError(
             "call single_council_summary again with conf_level: every design refits"
         )
+
+
+def _fit_in_effect_decimals(table: Table) -> Table:
+    """Write the pre-period RMSPE row with the decimals of the effects above it."""
+    if "fact:pre_rmspe" not in table.row_keys:
+        return table
+    effect = table.cells[table.row("average_effect")]
+    decimals = next(c.format.decimals for c in effect[1:] if c.is_number)
+    rows = [list(r) for r in table.cells]
+    i = table.row("fact:pre_rmspe")
+    rows[i] = [
+        rows[i][0],
+        *(
+            Cell(c.value, NumberFormat("number", decimals)) if c.is_number else c
+            for c in rows[i][1:]
+        ),
+    ]
+    return Table(
+        table.title,
+        table.columns,
+        rows,
+        facts=table.facts,
+        notes=table.notes,
+        column_groups=table.column_groups,
+        row_kinds=table.row_kinds,
+        row_keys=table.row_keys,
+    )
 
 
 def _before_after(series: pd.Series, start, level: float) -> tuple[Term, float]:
