@@ -425,7 +425,8 @@ def test_summary_rows_are_the_designs_own_numbers():
     assert "no conformal interval" in table.loc["synthetic_control", "note"]
 
 
-def test_summary_adds_the_conformal_interval_when_the_pre_period_allows():
+def factor_panel() -> pd.DataFrame:
+    """7 councils x 25 periods from one factor; council 3 is 2 lower from period 22."""
     rng = np.random.default_rng(12)
     factor = rng.normal(0, 1, 25)
     rows = [
@@ -433,7 +434,11 @@ def test_summary_adds_the_conformal_interval_when_the_pre_period_allows():
         for u in range(7)
         for t in range(25)
     ]
-    panel = pd.DataFrame(rows, columns=["la", "t", "y"])
+    return pd.DataFrame(rows, columns=["la", "t", "y"])
+
+
+def test_summary_adds_the_conformal_interval_when_the_pre_period_allows():
+    panel = factor_panel()
     from sfpc_eval.single_unit import single_council_summary
 
     res = single_council_summary(
@@ -480,14 +485,7 @@ def test_summary_is_the_side_by_side_table_of_the_designs():
     from sfpc_eval.labels import label
     from sfpc_eval.single_unit import single_council_summary
 
-    rng = np.random.default_rng(12)
-    factor = rng.normal(0, 1, 25)
-    rows = [
-        (u, t, 10 * u + (1 + u / 4) * factor[t] + rng.normal(0, 0.2) - 2 * (u == 3) * (t >= 22))
-        for u in range(7)
-        for t in range(25)
-    ]
-    panel = pd.DataFrame(rows, columns=["la", "t", "y"])
+    panel = factor_panel()
     design = dict(outcome="y", unit="la", time="t", treated_unit=3, start=22, rng=1)
     res = single_council_summary(panel, **design, replications=10)
     table = res.summary()
