@@ -4,7 +4,8 @@ Run: python examples/single_council.py [OUTPUT_DIR] [DATA_DIR] [--quick]
 DATA_DIR defaults to ../shared/data/raw (the DfE files). Writes single_council.csv (every
 estimate), single_council_claims.csv (the published before/after claims next to the
 single-council estimates) and one figure per council and outcome
-(single_council_<council>_<outcome>.png: treated vs synthetic, placebo gaps, ITS) to OUTPUT_DIR.
+(single_council_<council>_<outcome>.png: treated vs synthetic, placebo gaps, ITS) with the
+designs side by side (single_council_<council>_<outcome>.xlsx) to OUTPUT_DIR.
 ``--quick`` (for the test suite) uses 40 donors drawn at random (seeded) and 20 SDID placebo
 replications: the numbers then differ from the full run.
 
@@ -124,6 +125,10 @@ for council, programme in PIONEERS.items():
             data, **design, replications=REPLICATIONS, rng=2015, hac_lags=1
         )
         sides.append(side.table.assign(council=council, outcome=column))
+        print(side.summary().as_text())
+        side.summary().save(
+            out / f"single_council_{council.lower().replace(' ', '_')}_{outcome}.xlsx"
+        )
         for design, res in (("synthetic_control", sc), ("synthetic_did", sdid), ("its", its)):
             results.append(res.tidy().assign(council=council, outcome=column, design=design))
         fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
