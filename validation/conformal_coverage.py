@@ -24,8 +24,8 @@ Designs:
 Run:  python validation/conformal_coverage.py [--replications 500] [--designs sc ...]
 Writes validation/conformal_coverage.csv (one row per design and kind of interval; designs not
 rerun keep their rows) and validation/conformal_coverage.md. The committed table has 500 panels
-per synthetic control design and fewer for ``sdid_level`` (its Frank-Wolfe proxy takes 35 s
-a panel on an idle core, minutes on a shared one; the ``panels`` column says how many).
+per synthetic control design; ``sdid_level`` was not run for it (its Frank-Wolfe proxy takes
+35 s a panel on an idle core, minutes on a shared one: run it with --designs sdid_level).
 Seeds: replication r of design d uses numpy default_rng([20260618, d, r]).
 """
 
