@@ -69,3 +69,15 @@ def test_one_replication_runs():
     assert all(np.isfinite([r["low"], r["high"]]).all() and r["low"] < r["high"] for r in rows)
     rows = conformal_coverage.intervals("sc_average", 0)
     assert [r["kind"] for r in rows] == ["per period", "per period", "average"]
+
+
+def test_the_docs_quote_the_table():
+    docs = (VALIDATION.parent / "docs" / "single_council.rst").read_text()
+    text = " ".join(docs.split())
+    for row, count in ((("sc", "per period"), "2,500"), (("sc_average", "per period"), "1,000")):
+        assert f"{100 * TABLE.loc[row, 'coverage']:.1f}% of {count}" in text
+    assert f"{100 * TABLE.loc[('sc_average', 'average'), 'coverage']:.1f}% of 500" in text
+    widths = TABLE["median_width"]
+    ratio = widths[("sc_level", "per period")] / widths[("sc", "per period")]
+    assert f"keeps {100 * TABLE.loc[('sc_level', 'per period'), 'coverage']:.1f}%" in text
+    assert f"{ratio:.1f} times as wide" in text
