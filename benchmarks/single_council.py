@@ -133,8 +133,9 @@ def run_pysyncon(frame, fits: int, ci_years: int) -> dict:
 
     def same_problem_v(treated):
         # pysyncon scales each predictor by its SD over all units: V = variance undoes it
+        # (pysyncon takes the diagonal of V as a vector)
         sd = wide.loc[pre].std(axis=1, ddof=1).to_numpy()
-        return np.diag(sd**2 / np.sum(sd**2))
+        return sd**2 / np.sum(sd**2)
 
     order = ["u000", *[u for u in units if u != "u000"]]
     n_fits = len(order) if fits <= 0 else min(fits, len(order))
