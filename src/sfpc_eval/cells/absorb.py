@@ -4,7 +4,8 @@ With thousands of units, dummy columns no longer fit in memory. By the Frisch-Wa
 theorem the coefficients on the remaining regressors, and their CR0/CR1, HC and classical
 variances, equal those of the dummy regression once the outcome and the regressors are
 demeaned within each fixed-effect dimension in turn until nothing changes (the method of
-alternating projections; one sweep suffices for a balanced panel).
+alternating projections; one sweep suffices for a balanced panel, which is detected and then
+not checked by a second sweep).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def demean(
     *,
     tol: float = 1e-14,
     max_iter: int = 10_000,
+    overwrite: bool = False,
 ) -> np.ndarray:
     """Project the columns of ``values`` off the dummies of every grouping, with weights.
 
@@ -41,6 +43,8 @@ def demean(
         value.
     max_iter : int, default 10000
         Most sweeps.
+    overwrite : bool, default False
+        Demean ``values`` in place (a float64 array the caller owns) instead of a copy.
 
     Returns
     -------
@@ -54,20 +58,40 @@ def demean(
     >>> demean(v, np.ones(4), [unit, time]).ravel().round(12).tolist()
     [0.0, 0.0, 0.0, 0.0]
     """
-    out = np.array(values, dtype=np.float64, copy=True)
-    scale = max(float(np.max(np.abs(out))), 1.0)
+    out = values if overwrite else np.array(values, dtype=np.float64, copy=True, order="F")
+    scale = max(float(out.max()), -float(out.min()), 1.0) if out.size else 1.0
     totals = [np.bincount(g, weights=weights) for g in groups]
+    one_sweep = _balanced(weights, groups, totals)
+    unit_weights = bool(len(weights)) and weights[0] == 1 and np.ptp(weights) == 0
     for _ in range(max_iter):
         change = 0.0
         for g, total in zip(groups, totals, strict=True):
             for j in range(out.shape[1]):
-                means = np.bincount(g, weights=weights * out[:, j]) / total
+                values_j = out[:, j] if unit_weights else weights * out[:, j]
+                means = np.bincount(g, weights=values_j) / total
                 shift = means[g]
                 out[:, j] -= shift
                 change = max(change, float(np.max(np.abs(means))))
-        if change <= tol * scale:
+        if change <= tol * scale or one_sweep:
             return out
     raise DesignError(
         f"demeaning did not converge in {max_iter} sweeps; the fixed effects may be nearly "
         "collinear (a panel whose units and periods barely overlap)."
     )
+
+
+def _balanced(weights: np.ndarray, groups: Sequence[np.ndarray], totals) -> bool:
+    """Two groupings crossed exactly once each, equal weights: one sweep is the projection.
+
+    Then demeaning by the first grouping leaves the second's means equal to their deviations
+    from the grand mean, and the sweep ends at ``x - mean_1 - mean_2 + mean``; a further sweep
+    would only move values by rounding error.
+    """
+    if len(groups) != 2 or not len(weights) or np.ptp(weights) != 0:
+        return False
+    first, second = groups
+    levels = (len(totals[0]), len(totals[1]))
+    if len(weights) != levels[0] * levels[1]:
+        return False
+    pairs = np.bincount(first * levels[1] + second, minlength=levels[0] * levels[1])
+    return bool(np.all(pairs == 1))

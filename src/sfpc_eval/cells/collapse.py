@@ -75,6 +75,7 @@ def collapse(
     weights: str | None = None,
     exposure: str | None = None,
     factors: dict[str, tuple[np.ndarray, object]] | None = None,
+    determined: Sequence[str] = (),
 ) -> Cells:
     """Collapse rows that share the ``by`` columns into cells of sufficient statistics.
 
@@ -92,6 +93,10 @@ def collapse(
         Exposure (e.g. child-years at risk) for rate models.
     factors : dict, optional
         ``pd.factorize(data[column], sort=True)`` of some ``by`` columns, already computed.
+    determined : sequence of str, optional
+        Columns of ``by`` known (checked by the caller) to be constant within each
+        combination of the other ``by`` columns (a treatment indicator within unit x period):
+        they do not split cells, so the cells are coded without them (same cells, same order).
 
     Returns
     -------
@@ -107,38 +112,74 @@ def collapse(
     """
     by = list(by)
     y = data[outcome].to_numpy(dtype=np.float64)
-    w = np.ones(len(data)) if weights is None else data[weights].to_numpy(dtype=np.float64)
-    e = np.ones(len(data)) if exposure is None else data[exposure].to_numpy(dtype=np.float64)
     factors = dict(factors or {})
     for column in by:
         if column not in factors:
             factors[column] = factorize_sorted(data[column])
-    cell, first = cell_codes(data, by, factors)
-    w2 = w * w
-    columns = {
-        "n": np.ones(len(data)),
-        "sum_w": w,
-        "sum_wy": w * y,
-        "sum_wy2": w * y * y,
-        "sum_we": w * e,
-        "sum_w2": w2,
-        "sum_w2y": w2 * y,
-        "sum_w2y2": w2 * y * y,
-        "sum_w2e": w2 * e,
-        "sum_w2ey": w2 * e * y,
-        "sum_w2e2": w2 * e * e,
-    }
+    cell, first = cell_codes(data, [c for c in by if c not in determined], factors)
     n_cells = len(first)
-    sums = pd.DataFrame(
-        {
-            name: np.bincount(cell, weights=values, minlength=n_cells)
-            for name, values in columns.items()
-        }
-    )
-    sums["n"] = sums["n"].round().astype(np.int64)
+    if n_cells == len(data):  # every row its own cell: the sums are the rows' own values
+
+        def total(values):
+            return values[first]
+
+        rows = np.ones(n_cells, dtype=np.int64)
+    else:
+
+        def total(values):
+            return np.bincount(cell, weights=values, minlength=n_cells)
+
+        rows = np.bincount(cell, minlength=n_cells)
+    sums = _sums(data, y, weights, exposure, total, rows)
     keys = data[by].iloc[first].reset_index(drop=True)
     codes = {column: np.asarray(factors[column][0])[first] for column in by}
     return Cells(keys=keys, sums=sums, by=tuple(by), n_rows=len(data), codes=codes)
+
+
+def _sums(data, y, weights, exposure, total, rows) -> pd.DataFrame:
+    """Return the :data:`CELL_SUMS` of each cell.
+
+    Without weights (or exposure) the sums that coincide are computed once and share their
+    memory (the frame is never modified in place).
+    """
+    count = rows.astype(np.float64)
+    sum_y, sum_y2 = total(y), total(y * y)
+    if weights is None:
+        if exposure is None:
+            sum_e = sum_e2 = count
+            sum_ey = sum_y
+        else:
+            e = data[exposure].to_numpy(dtype=np.float64)
+            sum_e, sum_e2, sum_ey = total(e), total(e * e), total(e * y)
+        columns = {
+            "sum_w": count,
+            "sum_wy": sum_y,
+            "sum_wy2": sum_y2,
+            "sum_we": sum_e,
+            "sum_w2": count,
+            "sum_w2y": sum_y,
+            "sum_w2y2": sum_y2,
+            "sum_w2e": sum_e,
+            "sum_w2ey": sum_ey,
+            "sum_w2e2": sum_e2,
+        }
+    else:
+        w = data[weights].to_numpy(dtype=np.float64)
+        e = np.ones(len(data)) if exposure is None else data[exposure].to_numpy(np.float64)
+        w2 = w * w
+        columns = {
+            "sum_w": total(w),
+            "sum_wy": total(w * y),
+            "sum_wy2": total(w * y * y),
+            "sum_we": total(w * e),
+            "sum_w2": total(w2),
+            "sum_w2y": total(w2 * y),
+            "sum_w2y2": total(w2 * y * y),
+            "sum_w2e": total(w2 * e),
+            "sum_w2ey": total(w2 * e * y),
+            "sum_w2e2": total(w2 * e * e),
+        }
+    return pd.DataFrame({"n": rows.astype(np.int64, copy=False), **columns}, copy=False)
 
 
 def factorize_sorted(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -154,12 +195,21 @@ def factorize_sorted(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.nda
     ([1, 0, 1], [2017, 2019])
     """
     array = np.asarray(values)
+    if array.dtype.kind == "f" and len(array):  # whole numbers stored as floats (0/1 flags)
+        with np.errstate(invalid="ignore"):  # NaN or out of int64 range: not whole
+            whole = array.astype(np.int64)
+        if np.array_equal(whole, array):
+            codes, levels = factorize_sorted(whole)
+            return codes, levels.astype(array.dtype)
     if array.dtype.kind in "iu" and len(array):
         low, high = int(array.min()), int(array.max())
         if high - low <= 4 * len(array) + 1024:
-            present = np.bincount(array - low, minlength=high - low + 1) > 0
+            shifted = np.subtract(array, low, dtype=np.int64)
+            present = np.bincount(shifted, minlength=high - low + 1) > 0
+            if present.all():  # every value in low..high occurs: the codes are the offsets
+                return shifted, np.arange(low, high + 1)
             lookup = np.cumsum(present) - 1
-            return lookup[array - low].astype(np.int64), np.flatnonzero(present) + low
+            return lookup[shifted], np.flatnonzero(present) + low
     codes, levels = pd.factorize(values, sort=True, use_na_sentinel=False)
     return np.asarray(codes, dtype=np.int64), np.asarray(levels)
 

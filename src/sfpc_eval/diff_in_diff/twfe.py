@@ -95,7 +95,9 @@ def _absorbed_fit(
     groups = [cells.codes[c] for c in (unit, time)]
     x = cells.keys[list(regressors)].to_numpy(dtype=np.float64)
     y_bar = sums["sum_wy"] / weight
-    demeaned = demean(np.column_stack([y_bar, x]), weight, groups)
+    columns = np.empty((len(y_bar), 1 + x.shape[1]), order="F")  # columns contiguous
+    columns[:, 0], columns[:, 1:] = y_bar, x
+    demeaned = demean(columns, weight, groups, overwrite=True)
     y_tilde, x_tilde = demeaned[:, 0], demeaned[:, 1:]
     names = tuple(regressors)
     check_rank(x_tilde, weight, names, len(names), fixed_effects=False)
@@ -264,7 +266,13 @@ def did(
     warn_single_treated_cluster(clean, factors, cluster, treated, inference)
     if remote is None:
         remote = collapse(
-            clean, outcome=outcome, by=by, weights=weights, exposure=exposure, factors=factors
+            clean,
+            outcome=outcome,
+            by=by,
+            weights=weights,
+            exposure=exposure,
+            factors=factors,
+            determined=[treated] if treated not in (unit, time, cluster) else [],
         )
     cells = remote
     regressors = [treated, *covariates]

@@ -62,7 +62,8 @@ def check_did_inputs(
     check_family(family)
     for role, column in (("unit", unit), ("time", time), ("cluster", cluster)):
         require_present(data, column, argument=role)
-    clean = data[list(dict.fromkeys(c for c in roles.values() if c is not None))].copy()
+    # a new frame (selecting columns copies, or is copy-on-write): the caller's is never touched
+    clean = data[list(dict.fromkeys(c for c in roles.values() if c is not None))]
     clean[time] = period_column(data, time, argument="time")
     clean[outcome] = numeric_column(
         data,
@@ -106,9 +107,17 @@ def check_did_design(
     t_codes, t_levels = factors[time]
     n_units, n_times = len(u_levels), len(t_levels)
     status = clean[treated].to_numpy()
-    ut, ut_levels = factorize_sorted(u_codes * n_times + t_codes)
-    rows = np.bincount(ut)
-    treated_rows = np.bincount(ut, weights=status)
+    pair = u_codes * n_times + t_codes
+    if n_units * n_times <= 4 * len(pair) + 1024:  # count on the unit x time grid directly
+        rows = np.bincount(pair, minlength=n_units * n_times)
+        treated_rows = np.bincount(pair, weights=status, minlength=n_units * n_times)
+        ut_levels = np.flatnonzero(rows)
+        if len(ut_levels) < len(rows):
+            rows, treated_rows = rows[ut_levels], treated_rows[ut_levels]
+    else:
+        ut, ut_levels = factorize_sorted(pair)
+        rows = np.bincount(ut)
+        treated_rows = np.bincount(ut, weights=status)
     varying = (treated_rows > 0) & (treated_rows < rows)
     if varying.any():
         bad = ut_levels[varying]
@@ -140,11 +149,15 @@ def check_did_design(
         # ut_levels are sorted, i.e. by unit and then by time
         cell_status = (treated_rows > 0).astype(np.int8)
         cell_unit = ut_levels // n_times
-        started = np.r_[True, cell_unit[1:] != cell_unit[:-1]]
-        run = np.cumsum(cell_status)  # running count of treated cells, reset per unit below
-        base = np.maximum.accumulate(np.where(started, run - cell_status, 0))
-        seen = (run - base - cell_status) > 0  # a treated cell earlier in the same unit
-        off = seen & (cell_status == 0)
+        if len(cell_status) == n_units * n_times:  # every unit in every period: a grid
+            grid = cell_status.reshape(n_units, n_times)
+            off = ((np.maximum.accumulate(grid, axis=1) > 0) & (grid == 0)).ravel()
+        else:
+            started = np.r_[True, cell_unit[1:] != cell_unit[:-1]]
+            run = np.cumsum(cell_status)  # running count of treated cells, reset per unit
+            base = np.maximum.accumulate(np.where(started, run - cell_status, 0))
+            seen = (run - base - cell_status) > 0  # a treated cell earlier in the same unit
+            off = seen & (cell_status == 0)
         if off.any():
             units = sorted({u_levels[u] for u in cell_unit[off]}, key=str)
             raise DesignError(

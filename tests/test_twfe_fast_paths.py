@@ -1,0 +1,94 @@
+"""Shortcuts on the TWFE path (issue 21) against the general code they bypass.
+
+- collapse() without weights computes three sums and shares the ones that coincide; with
+  every row its own cell it gathers instead of summing: equal to the general path (a weights
+  column of ones, summed by bincount) exactly.
+- factorize_sorted() codes whole-number floats (0/1 flags) by counting: equal to pandas.
+- demean() stops after one sweep on a balanced, equally weighted two-way panel: equal to the
+  projection computed by least squares on dummy columns to 1e-12.
+- did() with the effects absorbed equals did() with dummy columns (a different code path:
+  design matrix and Cholesky) to 1e-10, on a balanced panel and on an unbalanced one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sfpc_eval as se
+from sfpc_eval.cells import collapse, factorize_sorted
+from sfpc_eval.cells.absorb import demean
+
+
+def panel(units=120, periods=8, seed=0, drop=0.0, repeat=1):
+    rng = np.random.default_rng(seed)
+    unit = np.repeat(np.arange(units), periods * repeat)
+    time = np.tile(np.repeat(np.arange(2010, 2010 + periods), repeat), units)
+    cohort = np.where(rng.random(units) < 0.4, rng.integers(2012, 2016, units), 9999)
+    treated = (time >= cohort[unit]).astype(float)
+    y = rng.normal(0, 1, units)[unit] + 0.1 * (time - 2010) - 0.5 * treated
+    frame = pd.DataFrame({"la": unit, "year": time, "treated": treated})
+    frame["y"] = y + rng.normal(0, 1, len(frame))
+    frame["x"] = rng.normal(size=len(frame))
+    if drop:
+        frame = frame[rng.random(len(frame)) > drop].reset_index(drop=True)
+    return frame
+
+
+@pytest.mark.parametrize("repeat", [1, 3])
+def test_unweighted_collapse_equals_the_weighted_path(repeat):
+    data = panel(repeat=repeat).assign(w=1.0, pop=2.0)
+    by = ["la", "year", "treated"]
+    fast = collapse(data, outcome="y", by=by)
+    general = collapse(data, outcome="y", by=by, weights="w")
+    pd.testing.assert_frame_equal(fast.sums, general.sums)
+    pd.testing.assert_frame_equal(fast.keys, general.keys)
+    with_exposure = collapse(data, outcome="y", by=by, exposure="pop")
+    general = collapse(data, outcome="y", by=by, weights="w", exposure="pop")
+    pd.testing.assert_frame_equal(with_exposure.sums, general.sums)
+    determined = collapse(data, outcome="y", by=by, determined=["treated"])
+    pd.testing.assert_frame_equal(determined.sums, fast.sums)
+    pd.testing.assert_frame_equal(determined.keys, fast.keys)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[1.0, 0.0, 1.0], [2019.0, 2017.0, 2019.0, -3.0], [0.5, 1.0], [np.nan, 1.0], [1e300, 0.0]],
+)
+def test_factorize_whole_floats_equals_pandas(values):
+    codes, levels = factorize_sorted(np.array(values))
+    expected_codes, expected_levels = pd.factorize(
+        np.array(values), sort=True, use_na_sentinel=False
+    )
+    np.testing.assert_array_equal(codes, expected_codes)
+    np.testing.assert_array_equal(levels, expected_levels)
+
+
+def test_one_sweep_on_a_balanced_panel_is_the_projection():
+    data = panel(units=30, periods=6)
+    unit = data["la"].to_numpy()
+    time = data["year"].to_numpy() - 2010
+    values = data[["y", "x"]].to_numpy()
+    out = demean(values, np.ones(len(data)), [unit, time])
+    dummies = np.column_stack([np.ones(len(data)), np.eye(30)[unit][:, 1:], np.eye(6)[time][:, 1:]])
+    coef = np.linalg.lstsq(dummies, values, rcond=None)[0]
+    np.testing.assert_allclose(out, values - dummies @ coef, atol=1e-12)
+
+
+@pytest.mark.parametrize("drop", [0.0, 0.1])
+def test_absorbed_did_equals_dummy_columns(drop):
+    data = panel(drop=drop)
+    args = {
+        "outcome": "y",
+        "unit": "la",
+        "time": "year",
+        "treated": "treated",
+        "covariates": ["x"],
+        "inference": se.ClusterRobust(kind="CR1"),
+    }
+    absorbed = se.did(data, absorb=True, **args).tidy().set_index("term")
+    dummies = se.did(data, absorb=False, **args).tidy().set_index("term")
+    for term in ("treated", "x"):
+        for column in ("estimate", "std_error", "p_value"):
+            assert absorbed.loc[term, column] == pytest.approx(dummies.loc[term, column], rel=1e-10)
