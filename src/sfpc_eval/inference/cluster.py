@@ -83,6 +83,7 @@ from typing import Literal
 import numpy as np
 from scipy import linalg
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.inference._cr2_root import symmetric_root_apply
 
@@ -365,6 +366,7 @@ def _weighted_block(fit, idx, z, n, omega, kind, g) -> _Block:
     return _Block(idx, score, apply_t)
 
 
+@limited_blas
 def variance(fit, inference: Inference, *, df_for: list[int] | None = None) -> VarianceResult:
     """Variance matrix and degrees of freedom of a cell fit under ``inference``.
 
@@ -488,6 +490,7 @@ def _satterthwaite(fit, blocks: list[_Block], c: np.ndarray) -> float:
     return float(total**2 / np.sum(gram**2))
 
 
+@limited_blas
 def contrast_df(fit, inference: Inference, c: np.ndarray) -> float:
     """Degrees of freedom for the linear contrast ``c' beta`` under ``inference``.
 
