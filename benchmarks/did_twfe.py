@@ -6,9 +6,16 @@ fresh Python process (so peak memory is its own), on the same seeded data:
 - sfpc_eval.did(..., inference=ClusterRobust(kind="CR1"))  (fixed effects absorbed)
 - pyfixest.feols("y ~ treated | unit + time", vcov={"CRV1": "unit"})
 - linearmodels PanelOLS(entity_effects, time_effects).fit(cov_type="clustered")
+- diff-diff TwoWayFixedEffects().fit(..., treatment="ever", post="post", unit="unit"), with
+  ``--design simultaneous`` only: its static TWFE is ``unit + post`` effects with
+  ``D_i x Post_t`` (one adoption date), so the staggered workload is not a model it fits. With
+  one adoption date on a balanced panel every tool's estimate is the same 2x2 DiD; diff-diff's
+  standard error is for its two-period time effects (post/pre), the others' for 50 period
+  effects, so SEs differ by model, not by error.
 
 Run:  python benchmarks/did_twfe.py [--units 20000] [--periods 50] [--repeat 3]
-Needs: pip install -e ".[bench]"  (pyfixest, linearmodels)
+                                    [--design staggered|simultaneous]
+Needs: pip install -e ".[bench]"  (pyfixest, linearmodels, diff-diff)
 Prints seconds (best of --repeat, after one warm-up fit), the peak resident memory of the
 process above its memory after building the data, the estimate and SE from each tool, and the
 ratios against sfpc_eval measured in the same run.
@@ -26,10 +33,13 @@ import json, resource, sys, time
 import numpy as np, pandas as pd
 
 units, periods, repeat, tool = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+design = sys.argv[5]
 rng = np.random.default_rng(20261123)
 unit = np.repeat(np.arange(units), periods)
 period = np.tile(np.arange(periods), units)
 cohort = np.where(rng.random(units) < 0.3, rng.integers(10, 40, units), 10_000)
+if design == "simultaneous":
+    cohort = np.where(cohort < 10_000, periods // 2, 10_000)
 treated = (period >= cohort[unit]).astype(np.int64)
 y = rng.normal(0, 1, units)[unit] + 0.02 * period - 0.5 * treated + rng.normal(0, 1, len(unit))
 data = pd.DataFrame({"unit": unit, "time": period, "treated": treated, "y": y})
@@ -46,6 +56,16 @@ if tool == "sfpc_eval":
         res = se.did(data, outcome="y", unit="unit", time="time", treated="treated",
                      inference=se.ClusterRobust(kind="CR1"))
         return res.estimate.estimate, res.estimate.std_error
+elif tool == "diff-diff":
+    import warnings
+    from diff_diff import TwoWayFixedEffects
+    data["ever"] = (cohort[unit] < 10_000).astype(np.int64)
+    data["post"] = (period >= periods // 2).astype(np.int64)
+    warnings.simplefilter("ignore")
+    def run():
+        fit = TwoWayFixedEffects().fit(data, outcome="y", treatment="ever", post="post",
+                                       unit="unit")
+        return float(fit.att), float(fit.se)
 elif tool == "pyfixest":
     import pyfixest as pf
     def run():
@@ -75,18 +95,24 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=20_000)
     parser.add_argument("--periods", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--design", choices=("staggered", "simultaneous"), default="staggered")
     args = parser.parse_args()
     rows = []
-    for tool in ("sfpc_eval", "pyfixest", "linearmodels"):
+    tools = ["sfpc_eval", "pyfixest", "linearmodels"]
+    if args.design == "simultaneous":
+        tools.append("diff-diff")
+    for tool in tools:
         out = subprocess.run(
             [sys.executable, "-c", WORKER, str(args.units), str(args.periods), str(args.repeat),
-             tool],
+             tool, args.design],
             capture_output=True, text=True, check=True,
         )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     ours = rows[0]
     print(f"TWFE DiD + CR1, {args.units:,} units x {args.periods} periods "
-          f"= {args.units * args.periods:,} rows (best of {args.repeat})")
+          f"= {args.units * args.periods:,} rows, {args.design} adoption (best of {args.repeat});"
+          " input columns 32 MB")
+    print("x ours: the tool's time (memory) / sfpc_eval's, measured in this run")
     print(f"{'tool':<14}{'seconds':>9}{'peak MB':>9}{'x ours (time)':>15}{'x ours (mem)':>14}"
           f"{'estimate':>13}{'SE':>12}")
     for row in rows:
