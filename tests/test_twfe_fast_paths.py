@@ -92,3 +92,44 @@ def test_absorbed_did_equals_dummy_columns(drop):
     for term in ("treated", "x"):
         for column in ("estimate", "std_error", "p_value"):
             assert absorbed.loc[term, column] == pytest.approx(dummies.loc[term, column], rel=1e-10)
+
+
+@pytest.mark.parametrize("order", ["grid", "shuffled"])
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_balanced_demeaning_in_grid_order_or_not(order, layout):
+    """Grid order (row and column means of a reshaped array) and any other order of the same
+    balanced panel give the same projection as least squares on dummy columns."""
+    rng = np.random.default_rng(4)
+    unit, time = np.repeat(np.arange(12), 5), np.tile(np.arange(5), 12)
+    values = rng.normal(size=(60, 2))
+    if order == "shuffled":
+        perm = rng.permutation(60)
+        unit, time, values = unit[perm], time[perm], values[perm]
+    values = np.asarray(values, order=layout)
+    out = demean(values, np.ones(60), [unit, time])
+    dummies = np.column_stack([np.ones(60), np.eye(12)[unit][:, 1:], np.eye(5)[time][:, 1:]])
+    coef = np.linalg.lstsq(dummies, values, rcond=None)[0]
+    np.testing.assert_allclose(out, values - dummies @ coef, atol=1e-12)
+    again = np.array(values, order=layout)
+    demean(again, np.ones(60), [unit, time], overwrite=True)
+    np.testing.assert_allclose(again, out, atol=1e-15)
+
+
+@pytest.mark.parametrize("weights", [None, "w"])
+def test_rows_in_cell_order_shuffled_or_summed_give_the_same_cells(weights):
+    """Three paths to the cells: rows already in cell order (taken as they are), the same rows
+    shuffled (gathered), and every row twice (summed by bincount: twice the sums)."""
+    data = panel().assign(w=np.linspace(0.5, 2.0, len(panel())))
+    by = ["la", "year", "treated"]
+    in_order = collapse(data, outcome="y", by=by, weights=weights)
+    shuffled = data.sample(frac=1.0, random_state=3)
+    gathered = collapse(shuffled, outcome="y", by=by, weights=weights)
+    pd.testing.assert_frame_equal(in_order.sums, gathered.sums)
+    pd.testing.assert_frame_equal(in_order.keys, gathered.keys)
+    for column in by:
+        np.testing.assert_array_equal(in_order.codes[column], gathered.codes[column])
+    doubled = collapse(pd.concat([data, data]), outcome="y", by=by, weights=weights)
+    np.testing.assert_allclose(
+        doubled.sums.drop(columns="n"), 2 * in_order.sums.drop(columns="n"), rtol=1e-15
+    )
+    np.testing.assert_array_equal(doubled.sums["n"], 2)

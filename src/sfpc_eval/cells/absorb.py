@@ -62,6 +62,17 @@ def demean(
     scale = max(float(out.max()), -float(out.min()), 1.0) if out.size else 1.0
     totals = [np.bincount(g, weights=weights) for g in groups]
     one_sweep = _balanced(weights, groups, totals)
+    if one_sweep == "grid":  # rows are the (first, second) grid in order: means by axis
+        shape = (len(totals[0]), len(totals[1]))
+        for j in range(out.shape[1]):
+            column = out[:, j]
+            grid = column.reshape(shape) if column.flags.c_contiguous else column.copy()
+            grid = grid.reshape(shape)
+            grid -= grid.mean(axis=1, keepdims=True)
+            grid -= grid.mean(axis=0)
+            if not column.flags.c_contiguous:
+                out[:, j] = grid.ravel()
+        return out
     unit_weights = bool(len(weights)) and weights[0] == 1 and np.ptp(weights) == 0
     for _ in range(max_iter):
         change = 0.0
@@ -72,7 +83,7 @@ def demean(
                 shift = means[g]
                 out[:, j] -= shift
                 change = max(change, float(np.max(np.abs(means))))
-        if change <= tol * scale or one_sweep:
+        if change <= tol * scale or one_sweep is not None:
             return out
     raise DesignError(
         f"demeaning did not converge in {max_iter} sweeps; the fixed effects may be nearly "
@@ -80,18 +91,23 @@ def demean(
     )
 
 
-def _balanced(weights: np.ndarray, groups: Sequence[np.ndarray], totals) -> bool:
+def _balanced(weights: np.ndarray, groups: Sequence[np.ndarray], totals) -> str | None:
     """Two groupings crossed exactly once each, equal weights: one sweep is the projection.
 
     Then demeaning by the first grouping leaves the second's means equal to their deviations
     from the grand mean, and the sweep ends at ``x - mean_1 - mean_2 + mean``; a further sweep
-    would only move values by rounding error.
+    would only move values by rounding error. Returns ``"grid"`` when moreover the rows run
+    through the grid in order (first grouping slowest), so the means are row and column means
+    of a reshaped array; ``"balanced"`` otherwise; None when not balanced.
     """
     if len(groups) != 2 or not len(weights) or np.ptp(weights) != 0:
-        return False
+        return None
     first, second = groups
     levels = (len(totals[0]), len(totals[1]))
     if len(weights) != levels[0] * levels[1]:
-        return False
-    pairs = np.bincount(first * levels[1] + second, minlength=levels[0] * levels[1])
-    return bool(np.all(pairs == 1))
+        return None
+    pair = first * levels[1] + second
+    if np.array_equal(pair, np.arange(len(pair))):
+        return "grid"
+    pairs = np.bincount(pair, minlength=levels[0] * levels[1])
+    return "balanced" if np.all(pairs == 1) else None

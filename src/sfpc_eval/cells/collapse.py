@@ -118,7 +118,14 @@ def collapse(
             factors[column] = factorize_sorted(data[column])
     cell, first = cell_codes(data, [c for c in by if c not in determined], factors)
     n_cells = len(first)
-    if n_cells == len(data):  # every row its own cell: the sums are the rows' own values
+    in_order = n_cells == len(data) and np.array_equal(first, np.arange(n_cells))
+    if in_order:  # every row its own cell, already in cell order: the sums are the rows
+
+        def total(values):  # copy only what may be a view of the caller's data
+            return values if values.flags.owndata else values.copy()
+
+        rows = np.ones(n_cells, dtype=np.int64)
+    elif n_cells == len(data):  # every row its own cell: the sums are the rows' own values
 
         def total(values):
             return values[first]
@@ -131,8 +138,12 @@ def collapse(
 
         rows = np.bincount(cell, minlength=n_cells)
     sums = _sums(data, y, weights, exposure, total, rows)
-    keys = data[by].iloc[first].reset_index(drop=True)
-    codes = {column: np.asarray(factors[column][0])[first] for column in by}
+    if in_order:
+        keys = data[by].reset_index(drop=True)
+        codes = {column: np.asarray(factors[column][0]) for column in by}
+    else:
+        keys = data[by].iloc[first].reset_index(drop=True)
+        codes = {column: np.asarray(factors[column][0])[first] for column in by}
     return Cells(keys=keys, sums=sums, by=tuple(by), n_rows=len(data), codes=codes)
 
 
