@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import sfpc_eval as se
-from sfpc_eval.cells import collapse, factorize_sorted
+from sfpc_eval.cells import collapse, factorize_sorted, in_grid_order
 from sfpc_eval.cells.absorb import demean
 
 
@@ -133,3 +133,74 @@ def test_rows_in_cell_order_shuffled_or_summed_give_the_same_cells(weights):
         doubled.sums.drop(columns="n"), 2 * in_order.sums.drop(columns="n"), rtol=1e-15
     )
     np.testing.assert_array_equal(doubled.sums["n"], 2)
+
+
+@pytest.mark.parametrize("weights", [None, "w"])
+@pytest.mark.parametrize("repeat", [1, 2])
+def test_did_in_grid_order_equals_shuffled_rows_and_dummy_columns(weights, repeat):
+    """The grid-order path (design checks on a reshaped panel, rows taken as cells, residual sum
+    of squares as one dot product, unit weights not multiplied in) against the general path on
+    the same rows shuffled, and against dummy columns (a different algorithm: design matrix and
+    Cholesky): equal to 1e-10. ``repeat=2`` puts two rows in every cell (not a grid)."""
+    data = panel(repeat=repeat).assign(w=lambda d: np.linspace(0.5, 2.0, len(d)))
+    args = {
+        "outcome": "y",
+        "unit": "la",
+        "time": "year",
+        "treated": "treated",
+        "covariates": ["x"],
+        "weights": weights,
+        "inference": se.ClusterRobust(kind="CR1"),
+    }
+    grid = se.did(data, absorb=True, **args)
+    shuffled = se.did(data.sample(frac=1.0, random_state=5), absorb=True, **args)
+    dummies = se.did(data, absorb=False, **args)
+    for other in (shuffled, dummies):
+        for a, b in zip(grid.terms, other.terms, strict=True):
+            assert a.estimate == pytest.approx(b.estimate, rel=1e-10)
+            assert a.std_error == pytest.approx(b.std_error, rel=1e-10)
+        assert grid._fit.scale == pytest.approx(other._fit.scale, rel=1e-10)
+    ever = int(data.groupby("la")["treated"].max().sum())  # counted by pandas
+    assert grid.n_treated_clusters == shuffled.n_treated_clusters == ever
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("switch_off", "treatment switches off"),
+        ("constant", "is constant within every"),
+        ("no_comparison", "no comparison"),
+        ("one_period", "has one period"),
+    ],
+)
+def test_design_errors_are_the_same_in_grid_order_and_shuffled(change, message):
+    """The grid-order design checks raise the same errors, naming the same units, as the
+    general checks on the same rows in another order."""
+    data = panel(units=10, periods=6)
+    if change == "switch_off":
+        data.loc[(data["la"] == 2) & (data["year"] == 2012), "treated"] = 1.0  # then 0 again
+    elif change == "constant":
+        data["y"] = data["la"].astype(float)
+    elif change == "no_comparison":
+        data["treated"] = (data["year"] >= 2013).astype(float)
+    else:
+        data = data[data["year"] == 2015].reset_index(drop=True)  # treated and not
+    args = {"outcome": "y", "unit": "la", "time": "year", "treated": "treated"}
+    texts = []
+    for frame in (data, data.sample(frac=1.0, random_state=2)):
+        with pytest.raises(se.DesignError, match=message) as caught:
+            se.did(frame, **args)
+        texts.append(str(caught.value))
+    assert texts[0] == texts[1]
+
+
+def test_in_grid_order_needs_every_pair_once_in_order():
+    unit, time = np.repeat(np.arange(3), 2), np.tile(np.arange(2), 3)
+    levels_u, levels_t = np.arange(3), np.arange(2)
+    assert in_grid_order((unit, levels_u), (time, levels_t))
+    assert not in_grid_order((time, levels_t), (unit, levels_u))  # period slowest
+    assert not in_grid_order((unit[:-1], levels_u), (time[:-1], levels_t))  # a pair missing
+    swapped = time.copy()
+    swapped[[0, 1]] = swapped[[1, 0]]
+    assert not in_grid_order((unit, levels_u), (swapped, levels_t))
+    assert not in_grid_order((unit[:0], levels_u[:0]), (time[:0], levels_t[:0]))

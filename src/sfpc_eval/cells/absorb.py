@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sfpc_eval.cells.collapse import in_grid_order
 from sfpc_eval.errors import DesignError
 
 __all__ = ["demean"]
@@ -27,6 +28,7 @@ def demean(
     tol: float = 1e-14,
     max_iter: int = 10_000,
     overwrite: bool = False,
+    levels: Sequence[int] | None = None,
 ) -> np.ndarray:
     """Project the columns of ``values`` off the dummies of every grouping, with weights.
 
@@ -45,6 +47,8 @@ def demean(
         Most sweeps.
     overwrite : bool, default False
         Demean ``values`` in place (a float64 array the caller owns) instead of a copy.
+    levels : sequence of int, optional
+        The number of levels of each grouping (every level present), if known; saves a pass.
 
     Returns
     -------
@@ -59,11 +63,11 @@ def demean(
     [0.0, 0.0, 0.0, 0.0]
     """
     out = values if overwrite else np.array(values, dtype=np.float64, copy=True, order="F")
-    scale = max(float(out.max()), -float(out.min()), 1.0) if out.size else 1.0
-    totals = [np.bincount(g, weights=weights) for g in groups]
-    one_sweep = _balanced(weights, groups, totals)
+    if levels is None:
+        levels = [int(g.max()) + 1 if len(g) else 0 for g in groups]
+    one_sweep = _balanced(weights, groups, levels)
     if one_sweep == "grid":  # rows are the (first, second) grid in order: means by axis
-        shape = (len(totals[0]), len(totals[1]))
+        shape = (levels[0], levels[1])
         for j in range(out.shape[1]):
             column = out[:, j]
             grid = column.reshape(shape) if column.flags.c_contiguous else column.copy()
@@ -73,13 +77,17 @@ def demean(
             if not column.flags.c_contiguous:
                 out[:, j] = grid.ravel()
         return out
+    scale = max(float(out.max()), -float(out.min()), 1.0) if out.size else 1.0
+    totals = [
+        np.bincount(g, weights=weights, minlength=n) for g, n in zip(groups, levels, strict=True)
+    ]
     unit_weights = bool(len(weights)) and weights[0] == 1 and np.ptp(weights) == 0
     for _ in range(max_iter):
         change = 0.0
         for g, total in zip(groups, totals, strict=True):
             for j in range(out.shape[1]):
                 values_j = out[:, j] if unit_weights else weights * out[:, j]
-                means = np.bincount(g, weights=values_j) / total
+                means = np.bincount(g, weights=values_j, minlength=len(total)) / total
                 shift = means[g]
                 out[:, j] -= shift
                 change = max(change, float(np.max(np.abs(means))))
@@ -91,7 +99,7 @@ def demean(
     )
 
 
-def _balanced(weights: np.ndarray, groups: Sequence[np.ndarray], totals) -> str | None:
+def _balanced(weights: np.ndarray, groups: Sequence[np.ndarray], levels) -> str | None:
     """Two groupings crossed exactly once each, equal weights: one sweep is the projection.
 
     Then demeaning by the first grouping leaves the second's means equal to their deviations
@@ -103,11 +111,9 @@ def _balanced(weights: np.ndarray, groups: Sequence[np.ndarray], totals) -> str 
     if len(groups) != 2 or not len(weights) or np.ptp(weights) != 0:
         return None
     first, second = groups
-    levels = (len(totals[0]), len(totals[1]))
     if len(weights) != levels[0] * levels[1]:
         return None
-    pair = first * levels[1] + second
-    if np.array_equal(pair, np.arange(len(pair))):
+    if in_grid_order((first, range(levels[0])), (second, range(levels[1]))):
         return "grid"
-    pairs = np.bincount(pair, minlength=levels[0] * levels[1])
+    pairs = np.bincount(first * levels[1] + second, minlength=levels[0] * levels[1])
     return "balanced" if np.all(pairs == 1) else None

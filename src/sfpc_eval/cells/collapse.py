@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["CELL_SUMS", "Cells", "cell_codes", "collapse", "factorize_sorted"]
+__all__ = ["CELL_SUMS", "Cells", "cell_codes", "collapse", "factorize_sorted", "in_grid_order"]
 
 CELL_SUMS: tuple[str, ...] = (
     "n",
@@ -116,9 +116,13 @@ def collapse(
     for column in by:
         if column not in factors:
             factors[column] = factorize_sorted(data[column])
-    cell, first = cell_codes(data, [c for c in by if c not in determined], factors)
-    n_cells = len(first)
-    in_order = n_cells == len(data) and np.array_equal(first, np.arange(n_cells))
+    splitting = [c for c in by if c not in determined]
+    if len(splitting) == 2 and in_grid_order(*(factors[c] for c in splitting)):
+        n_cells, in_order = len(data), True  # rows are the cells, in order: nothing to code
+    else:
+        cell, first = cell_codes(data, splitting, factors)
+        n_cells = len(first)
+        in_order = n_cells == len(data) and np.array_equal(first, np.arange(n_cells))
     if in_order:  # every row its own cell, already in cell order: the sums are the rows
 
         def total(values):  # copy only what may be a view of the caller's data
@@ -223,6 +227,34 @@ def factorize_sorted(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.nda
             return lookup[shifted], np.flatnonzero(present) + low
     codes, levels = pd.factorize(values, sort=True, use_na_sentinel=False)
     return np.asarray(codes, dtype=np.int64), np.asarray(levels)
+
+
+def in_grid_order(
+    first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]
+) -> bool:
+    """Tell whether rows run once through every (first, second) pair, first level slowest.
+
+    ``first`` and ``second`` are :func:`factorize_sorted` results (codes, levels). Then each
+    row is its own cell and the rows are already in cell order (a balanced panel sorted by
+    unit and period), which lets collapsing and demeaning skip their general work.
+
+    Examples
+    --------
+    >>> unit, time = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+    >>> in_grid_order((unit, np.arange(2)), (time, np.arange(2)))
+    True
+    >>> in_grid_order((unit, np.arange(2)), (time[::-1], np.arange(2)))
+    False
+    """
+    (codes_1, levels_1), (codes_2, levels_2) = first, second
+    shape = (len(levels_1), len(levels_2))
+    if len(codes_1) != shape[0] * shape[1] or len(codes_2) != len(codes_1) or not len(codes_1):
+        return False
+    grid_1 = np.asarray(codes_1).reshape(shape)
+    grid_2 = np.asarray(codes_2).reshape(shape)
+    return bool(
+        (grid_1 == np.arange(shape[0])[:, None]).all() and (grid_2 == np.arange(shape[1])).all()
+    )
 
 
 def cell_codes(
