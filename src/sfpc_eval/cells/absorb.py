@@ -29,6 +29,7 @@ def demean(
     max_iter: int = 10_000,
     overwrite: bool = False,
     levels: Sequence[int] | None = None,
+    grid_order: bool = False,
 ) -> np.ndarray:
     """Project the columns of ``values`` off the dummies of every grouping, with weights.
 
@@ -49,6 +50,10 @@ def demean(
         Demean ``values`` in place (a float64 array the caller owns) instead of a copy.
     levels : sequence of int, optional
         The number of levels of each grouping (every level present), if known; saves a pass.
+    grid_order : bool, default False
+        The caller knows that the weights are equal and the rows run through the two
+        groupings' grid in order (:func:`~sfpc_eval.cells.collapse.in_grid_order`); checked
+        here otherwise.
 
     Returns
     -------
@@ -65,7 +70,7 @@ def demean(
     out = values if overwrite else np.array(values, dtype=np.float64, copy=True, order="F")
     if levels is None:
         levels = [int(g.max()) + 1 if len(g) else 0 for g in groups]
-    one_sweep = _balanced(weights, groups, levels)
+    one_sweep = "grid" if grid_order else _balanced(weights, groups, levels)
     if one_sweep == "grid":  # rows are the (first, second) grid in order: means by axis
         shape = (levels[0], levels[1])
         for j in range(out.shape[1]):

@@ -54,7 +54,11 @@ class Cells:
     n_rows : int
         Rows collapsed (the sum of ``sums["n"]``).
     codes : dict of str to ndarray
-        For each ``by`` column, the sorted-level code of each cell.
+        For each ``by`` column (but a ``determined`` one not coded by the caller), the
+        sorted-level code of each cell.
+    grid : tuple of str
+        Two columns whose every pair of levels is one cell, the cells running through them
+        in order (first column slowest; see :func:`in_grid_order`), or ``()``.
     """
 
     keys: pd.DataFrame = field(repr=False)
@@ -62,6 +66,7 @@ class Cells:
     by: tuple[str, ...]
     n_rows: int
     codes: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    grid: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -76,6 +81,7 @@ def collapse(
     exposure: str | None = None,
     factors: dict[str, tuple[np.ndarray, object]] | None = None,
     determined: Sequence[str] = (),
+    grid_order: bool | None = None,
 ) -> Cells:
     """Collapse rows that share the ``by`` columns into cells of sufficient statistics.
 
@@ -96,7 +102,11 @@ def collapse(
     determined : sequence of str, optional
         Columns of ``by`` known (checked by the caller) to be constant within each
         combination of the other ``by`` columns (a treatment indicator within unit x period):
-        they do not split cells, so the cells are coded without them (same cells, same order).
+        they do not split cells, so the cells are coded without them (same cells, same order),
+        and ``codes`` holds them only if ``factors`` does.
+    grid_order : bool, optional
+        The caller's :func:`in_grid_order` of the first two ``by`` columns that are not
+        ``determined``, if it has it (saves a pass); checked here when None.
 
     Returns
     -------
@@ -114,11 +124,14 @@ def collapse(
     y = data[outcome].to_numpy(dtype=np.float64)
     factors = dict(factors or {})
     for column in by:
-        if column not in factors:
+        if column not in factors and column not in determined:
             factors[column] = factorize_sorted(data[column])
     splitting = [c for c in by if c not in determined]
-    if len(splitting) == 2 and in_grid_order(*(factors[c] for c in splitting)):
-        n_cells, in_order = len(data), True  # rows are the cells, in order: nothing to code
+    if grid_order is None:
+        grid_order = len(splitting) >= 2 and in_grid_order(*(factors[c] for c in splitting[:2]))
+    grid = tuple(splitting[:2]) if grid_order else ()
+    if grid:  # each row has its own pair of the first two columns: rows are cells, in order
+        n_cells, in_order = len(data), True
     else:
         cell, first = cell_codes(data, splitting, factors)
         n_cells = len(first)
@@ -142,13 +155,14 @@ def collapse(
 
         rows = np.bincount(cell, minlength=n_cells)
     sums = _sums(data, y, weights, exposure, total, rows)
+    coded = [column for column in by if column in factors]
     if in_order:
         keys = data[by].reset_index(drop=True)
-        codes = {column: np.asarray(factors[column][0]) for column in by}
+        codes = {column: np.asarray(factors[column][0]) for column in coded}
     else:
         keys = data[by].iloc[first].reset_index(drop=True)
-        codes = {column: np.asarray(factors[column][0])[first] for column in by}
-    return Cells(keys=keys, sums=sums, by=tuple(by), n_rows=len(data), codes=codes)
+        codes = {column: np.asarray(factors[column][0])[first] for column in coded}
+    return Cells(keys=keys, sums=sums, by=tuple(by), n_rows=len(data), codes=codes, grid=grid)
 
 
 def _sums(data, y, weights, exposure, total, rows) -> pd.DataFrame:

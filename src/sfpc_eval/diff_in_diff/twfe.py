@@ -106,7 +106,8 @@ def _absorbed_fit(
     y_bar = sums["sum_wy"] if single_rows and weights_are_one else sums["sum_wy"] / weight
     columns = np.empty((len(y_bar), 1 + x.shape[1]), order="F")  # columns contiguous
     columns[:, 0], columns[:, 1:] = y_bar, x
-    demeaned = demean(columns, weight, groups, overwrite=True, levels=levels)
+    grid_order = weights_are_one and cells.grid == (unit, time)
+    demeaned = demean(columns, weight, groups, overwrite=True, levels=levels, grid_order=grid_order)
     y_tilde, x_tilde = demeaned[:, 0], demeaned[:, 1:]
     names = tuple(regressors)
     weighted_x = x_tilde if weights_are_one else weight[:, None] * x_tilde
@@ -277,8 +278,10 @@ def did(
     if not collapse_rows:
         clean["__row__"] = np.arange(len(clean))
         by.append("__row__")
-    factors = {c: factorize_sorted(clean[c]) for c in dict.fromkeys([cluster, unit, time, treated])}
-    check_did_design(clean, factors, outcome, unit, time, treated, cluster, allow_switching_off)
+    factors = {c: factorize_sorted(clean[c]) for c in dict.fromkeys([cluster, unit, time])}
+    grid = check_did_design(
+        clean, factors, outcome, unit, time, treated, cluster, allow_switching_off
+    )
     n_treated = warn_single_treated_cluster(clean, factors, cluster, treated, inference)
     if remote is None:
         remote = collapse(
@@ -289,6 +292,7 @@ def did(
             exposure=exposure,
             factors=factors,
             determined=[treated] if treated not in (unit, time, cluster) else [],
+            grid_order=grid if by[:2] == [unit, time] else None,
         )
     cells = remote
     regressors = [treated, *covariates]

@@ -98,11 +98,12 @@ def check_did_design(
     treated: str,
     cluster: str,
     allow_switching_off: bool,
-) -> None:
+) -> bool:
     """Raise unless the panel identifies a DiD.
 
     Treatment constant within each unit-period, treated and comparison units, adoption that does
-    not switch off (unless allowed), an outcome that varies within units.
+    not switch off (unless allowed), an outcome that varies within units. Returns whether the
+    rows run through the unit x period grid in order (:func:`in_grid_order`).
     """
     u_codes, u_levels = factors[unit]
     t_codes, t_levels = factors[time]
@@ -114,7 +115,7 @@ def check_did_design(
         if not allow_switching_off:
             _check_grid_adoption(status, factors, unit)
         _check_grid_outcome(clean, factors, outcome, unit)
-        return
+        return True
     pair = u_codes * n_times + t_codes
     if n_units * n_times <= 4 * len(pair) + 1024:  # count on the unit x time grid directly
         rows = np.bincount(pair, minlength=n_units * n_times)
@@ -154,6 +155,7 @@ def check_did_design(
     first[u_codes[::-1]] = y[::-1]
     if np.array_equal(y, first[u_codes]):
         _constant_outcome(outcome, unit)
+    return False
 
 
 def _check_grid_design(status, factors, unit, time, treated, cluster) -> None:
