@@ -230,6 +230,8 @@ def period_column(data: pd.DataFrame, column: str, *, argument: str = "time") ->
         )
     if pd.api.types.is_datetime64_any_dtype(raw) or isinstance(raw.dtype, pd.PeriodDtype):
         return raw
+    if pd.api.types.is_integer_dtype(raw):
+        return raw  # integers are finite
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.to_numpy(dtype=float)
         infinite = np.isinf(values)

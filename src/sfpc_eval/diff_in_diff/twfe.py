@@ -116,7 +116,8 @@ def _absorbed_fit(
     bread = np.linalg.inv(info)
     beta = bread @ (weighted_x.T @ y_tilde)
     resid = y_tilde
-    resid -= x_tilde @ beta  # y_tilde is ours (demeaned in place): the residual overwrites it
+    for j, coefficient in enumerate(beta):  # y_tilde is ours (demeaned in place): overwrite it
+        resid -= coefficient * x_tilde[:, j]  # (a matrix-vector product is slower for k this small)
     r = resid if weights_are_one else weight * resid
     eta = y_bar - resid
     absorbed = sum(levels) - 1

@@ -65,7 +65,9 @@ def check_did_inputs(
         require_present(data, column, argument=role)
     # a new frame (selecting columns copies, or is copy-on-write): the caller's is never touched
     clean = data[list(dict.fromkeys(c for c in roles.values() if c is not None))]
-    clean[time] = period_column(data, time, argument="time")
+    periods = period_column(data, time, argument="time")
+    if periods.dtype != clean[time].dtype:  # text read as numbers (else the column as it is)
+        clean[time] = periods
     clean[outcome] = numeric_column(
         data,
         outcome,
