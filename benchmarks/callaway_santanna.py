@@ -21,6 +21,9 @@ Tools, each in its own fresh Python process (so peak memory is its own):
   ``aggregate("event_study")``, then the same with ``n_bootstrap=999``.
 
 Run:  python benchmarks/callaway_santanna.py [--units 5000] [--periods 20] [--skip-peers]
+The main timings are one cold run each (first call in a fresh process); the last lines repeat
+the analytic fit warm for sfpc_eval (with its default uniform band, and without it, as
+diff-diff computes none) and diff-diff.
 Prints seconds, the peak resident memory of the process above its memory after building the
 data and importing the tool, ratios against sfpc_eval measured in the same run, and the
 largest differences of the ATT(g, t), analytic SEs and event-study effects/SEs between
@@ -87,13 +90,19 @@ if tool == "sfpc_eval":
     dyn_boot = boot.aggregate("dynamic")
     seconds = time.perf_counter() - start
     tidy, dt, bt, dbt = res.tidy(), dyn.tidy(), boot.tidy(), dyn_boot.tidy()
+    warm = []  # analytic again, warm: with the default uniform band, then without (as peers)
+    for band in (True, False):
+        start = time.perf_counter()
+        callaway_santanna(data, "y", "id", "year", "cohort", covariates=["x1", "x2"],
+                          uniform_band=band).aggregate("dynamic")
+        warm.append(time.perf_counter() - start)
     out = {"cohort": tidy["cohort"].tolist(), "time": tidy["time"].tolist(),
            "att": tidy["estimate"].tolist(), "se": tidy["std_error"].tolist(),
            "se_boot": bt["std_error"].tolist(),
            "e": dyn.index.tolist(), "att_e": dyn.estimates.tolist(),
            "se_e": dt["std_error"].iloc[:-1].tolist(),
            "se_e_boot": dbt["std_error"].iloc[:-1].tolist(),
-           "crit": dyn_boot.crit_uniform}
+           "crit": dyn_boot.crit_uniform, "warm": warm}
 elif tool == "csdid":
     from csdid.att_gt import ATTgt
     frame = data.assign(cohort=data["cohort"].fillna(0))
@@ -135,6 +144,9 @@ elif tool == "diff-diff":
             *args, covariates=["x1", "x2"])
         esb = rb.aggregate("event_study")
         seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        CallawaySantAnna(**spec).fit(*args, covariates=["x1", "x2"]).aggregate("event_study")
+        warm = [time.perf_counter() - start]
     keys = list(r.group_time_effects)
     out = {"cohort": [float(g) for g, _ in keys], "time": [float(t) for _, t in keys],
            "att": [r.group_time_effects[k]["effect"] for k in keys],
@@ -142,7 +154,8 @@ elif tool == "diff-diff":
            "se_boot": [rb.group_time_effects[k]["se"] for k in keys],
            "e": [float(e) for e in es.event_time], "att_e": [float(v) for v in es.att],
            "se_e": [float(v) for v in es.se], "se_e_boot": [float(v) for v in esb.se],
-           "crit": None if esb.cband_crit_value is None else float(esb.cband_crit_value)}
+           "crit": None if esb.cband_crit_value is None else float(esb.cband_crit_value),
+           "warm": warm}
 else:
     from differences import ATTgt
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -252,6 +265,14 @@ def main() -> None:
             f"vs {peer}: max |diff| ATT(g,t) {diffs['att']:.1e}, analytic SE {diffs['se']:.1e}, "
             f"event-study ATT {diffs['att_e']:.1e}, SE {diffs['se_e']:.1e}; bootstrap SE max "
             f"relative diff {diffs['se_boot']:.1%} (g,t), {diffs['se_e_boot']:.1%} (event)"
+        )
+    if "diff-diff" in results:
+        with_band, without = ours["warm"]
+        peer = results["diff-diff"]["warm"][0]
+        print(
+            f"analytic, warm (second call): sfpc_eval {with_band:.3f} s with its default uniform "
+            f"band, {without:.3f} s without (uniform_band=False, as diff-diff); diff-diff "
+            f"{peer:.3f} s: {peer / without:.1f}x (with band {peer / with_band:.1f}x)"
         )
     if ours.get("crit") is not None:
         print(f"sfpc_eval uniform band critical value (event study): {ours['crit']:.3f}")
