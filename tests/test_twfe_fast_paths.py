@@ -76,17 +76,16 @@ def test_one_sweep_on_a_balanced_panel_is_the_projection():
     np.testing.assert_allclose(out, values - dummies @ coef, atol=1e-12)
 
 
+def did_args(**extra):
+    """The did() arguments of the panel() data with a covariate, CR1 (exact when absorbed)."""
+    base = {"outcome": "y", "unit": "la", "time": "year", "treated": "treated"}
+    return base | {"covariates": ["x"], "inference": se.ClusterRobust(kind="CR1")} | extra
+
+
 @pytest.mark.parametrize("drop", [0.0, 0.1])
 def test_absorbed_did_equals_dummy_columns(drop):
     data = panel(drop=drop)
-    args = {
-        "outcome": "y",
-        "unit": "la",
-        "time": "year",
-        "treated": "treated",
-        "covariates": ["x"],
-        "inference": se.ClusterRobust(kind="CR1"),
-    }
+    args = did_args()
     absorbed = se.did(data, absorb=True, **args).tidy().set_index("term")
     dummies = se.did(data, absorb=False, **args).tidy().set_index("term")
     for term in ("treated", "x"):
@@ -143,15 +142,7 @@ def test_did_in_grid_order_equals_shuffled_rows_and_dummy_columns(weights, repea
     the same rows shuffled, and against dummy columns (a different algorithm: design matrix and
     Cholesky): equal to 1e-10. ``repeat=2`` puts two rows in every cell (not a grid)."""
     data = panel(repeat=repeat).assign(w=lambda d: np.linspace(0.5, 2.0, len(d)))
-    args = {
-        "outcome": "y",
-        "unit": "la",
-        "time": "year",
-        "treated": "treated",
-        "covariates": ["x"],
-        "weights": weights,
-        "inference": se.ClusterRobust(kind="CR1"),
-    }
+    args = did_args(weights=weights)
     grid = se.did(data, absorb=True, **args)
     shuffled = se.did(data.sample(frac=1.0, random_state=5), absorb=True, **args)
     dummies = se.did(data, absorb=False, **args)
