@@ -27,7 +27,7 @@ from sfpc_eval.report.designs._common import (
     sentence,
     shade_note,
 )
-from sfpc_eval.report.figures import render_svg, shade_periods
+from sfpc_eval.report.figures import render_figure, shade_periods
 from sfpc_eval.report.schema import Key
 from sfpc_eval.tables import Cell, NumberFormat, Table
 from sfpc_eval.tables.estimates import TermView, formats_for
@@ -124,7 +124,6 @@ def _trend_figure(analysis, dataset, context: Context, unit, column, exposure) -
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.grid(alpha=0.3)
 
-    svg = render_svg(draw, size=(9.0, 3.6))
     caption = (
         f"{sentence(label_of(column))} in {unit}{' per 10,000 children aged 0-17' if per else ''}, "
         f"{int(span[0])}-{int(span[1])}; dotted lines mark {analysis['before']} and "
@@ -132,8 +131,8 @@ def _trend_figure(analysis, dataset, context: Context, unit, column, exposure) -
     )
     if hidden:
         caption += f" {hidden} point(s) below the disclosure threshold are not shown."
-    caption += shade_note(shades, shown)
-    return FigureBlock(f"{unit}: {label_of(column)} over time", svg, caption)
+    figure = render_figure(f"{unit}: {label_of(column)} over time", draw, size=(9.0, 3.6))
+    return figure.with_caption(caption + shade_note(shades, shown))
 
 
 def _change_table(result, rates, level: float) -> TableBlock:

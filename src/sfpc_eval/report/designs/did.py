@@ -39,7 +39,7 @@ from sfpc_eval.report.designs._common import (
     shade_note,
 )
 from sfpc_eval.report.designs._pretrends import pretrend_blocks
-from sfpc_eval.report.figures import render_svg, shade_periods
+from sfpc_eval.report.figures import render_figure, shade_periods
 from sfpc_eval.report.schema import Key
 
 __all__ = ["DOC", "INFERENCE", "KEYS", "NAME", "check", "run"]
@@ -342,11 +342,11 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
         + (" (summed counts over summed population)" if per else "")
         + f"; dashed line: first period under the programme ({analysis['start']})."
     )
-    svg = render_svg(draw_trend, size=(9.0, 3.8))
+    trend_figure = render_figure(f"Trend: {label_of(outcome)}", draw_trend, size=(9.0, 3.8))
     caption += shade_note(shades, shown)
     if hidden:
         caption += f" {hidden} point(s) from fewer than {context.threshold} records not shown."
-    figures.append(FigureBlock(f"Trend: {label_of(outcome)}", svg, caption))
+    figures.append(trend_figure.with_caption(caption))
     if dataset.level != "child":
         first, last = _window(analysis, dataset)
 
@@ -356,9 +356,9 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
             ax.set_ylabel(ylabel if dataset.kind == "dfe" else label(column))
 
         figures.append(
-            FigureBlock(
+            render_figure(
                 f"DiD trends: {label_of(outcome)}",
-                render_svg(draw_did),
+                draw_did,
                 "Treated and comparison means of the modelled outcome "
                 f"({label_of(result.outcome)}) in the analysis window {first}-{last}; dashed "
                 "line: first treated period.",
