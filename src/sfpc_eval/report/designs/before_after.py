@@ -27,6 +27,7 @@ from sfpc_eval.report.designs._common import (
     sentence,
     shade_note,
 )
+from sfpc_eval.report.designs._headlines import change_words
 from sfpc_eval.report.figures import render_figure, shade_periods
 from sfpc_eval.report.schema import Key
 from sfpc_eval.tables import Cell, NumberFormat, Table
@@ -227,6 +228,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         roles=roles,
     )
     findings: list[str] = []
+    summary: list[str] = []
     limitations = [
         "A before/after comparison attributes every change between the two years to the "
         "programme; national trends, other local changes and regression to the mean are not "
@@ -259,6 +261,10 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             f"{sentence(label)} in {unit}: {count_text(counts[0])} in {years[0]} and "
             f"{count_text(counts[1])} in {years[1]}, a change of {quoted[0][3]} "
             f"({level:.0%} CI {quoted[0][4]})."
+        )
+        summary.append(
+            f"{sentence(label)} in {unit} {change_words(quoted[0][3])} between {years[0]} and "
+            f"{years[1]}, from {count_text(counts[0])} to {count_text(counts[1])}."
         )
         if rates is not None:
             findings.append(
@@ -309,10 +315,15 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
                 f"The published figures of claim {claim.id} ({claim.wording!r}) "
                 + ("match these data exactly." if agree else "differ from these data.")
             )
+            summary.append(
+                f"The published claim ({claim.wording!r}) "
+                + ("matches these figures." if agree else "does not match these figures.")
+            )
     return Section(
         key=context.key,
         title=title,
         findings=tuple(findings),
+        summary=tuple(summary),
         methods=methods,
         tables=tuple(tables),
         figures=(_trend_figure(analysis, dataset, context, unit, column, exposure),),

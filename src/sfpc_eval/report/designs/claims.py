@@ -17,6 +17,7 @@ from scipy import stats
 
 from sfpc_eval.errors import SpecError
 from sfpc_eval.report.blocks import Context, Section, TableBlock
+from sfpc_eval.report.designs._headlines import claims_summary
 from sfpc_eval.report.figures import render_figure
 from sfpc_eval.report.schema import Key, closest
 from sfpc_eval.tables import Cell, NumberFormat, Table, decimals_for
@@ -155,6 +156,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         key=context.key,
         title=analysis["title"] or "Published claims re-derived",
         findings=findings,
+        summary=(claims_summary(dict(counts.items()), analysis["place"]),),
         methods=methods,
         tables=tables,
         figures=figures,

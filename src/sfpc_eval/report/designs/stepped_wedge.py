@@ -273,6 +273,11 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         key=context.key,
         title=analysis["title"] or f"Stepped-wedge trial: {label_of(cols['outcome'])}",
         findings=tuple(findings),
+        summary=(
+            f"Under the programme, the odds of the outcome ({label_of(cols['outcome'])}) were {odds_text[1]} "
+            f"times those under usual practice {shown}.",
+            *findings[2 if result.model == "glmm" else 1 :],
+        ),
         methods=methods,
         tables=(
             table,
