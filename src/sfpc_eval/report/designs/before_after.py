@@ -132,7 +132,7 @@ def _trend_figure(analysis, dataset, context: Context, unit, column, exposure) -
     )
     if hidden:
         caption += f" {hidden} point(s) below the disclosure threshold are not shown."
-    figure = render_figure(f"{unit}: {label_of(column)} over time", draw, size=(9.0, 3.6))
+    figure = render_figure(f"{unit}: {label_of(column)} over time", draw, size=(7.5, 3.6))
     return figure.with_caption(caption + shade_note(shades, shown))
 
 

@@ -136,7 +136,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
                 "Grey bar: the range the published wording allows; dot and line: the value "
                 f"recomputed from the published inputs with its {level:.0%} interval; colour: "
                 "status (green reproduced, red wording does not hold, orange conflict).",
-                size=(8.0, height),
+                size=(7.5, height),
             ),
         )
     methods = (

@@ -343,7 +343,7 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
         + (" (summed counts over summed population)" if per else "")
         + f"; dashed line: first period under the programme ({analysis['start']})."
     )
-    trend_figure = render_figure(f"Trend: {label_of(outcome)}", draw_trend, size=(9.0, 3.8))
+    trend_figure = render_figure(f"Trend: {label_of(outcome)}", draw_trend, size=(7.5, 3.8))
     caption += shade_note(shades, shown)
     if hidden:
         caption += f" {hidden} point(s) from fewer than {context.threshold} records not shown."

@@ -149,7 +149,7 @@ def _design_figure(frame, cluster, period, treated) -> FigureBlock:
         draw,
         "Each row a cluster, each column a period; dark: under the programme (share "
         "of children exposed, for periods a cluster switches in).",
-        size=(8.0, 0.45 * len(share.index) + 1.4),
+        size=(7.0, 0.45 * len(share.index) + 1.4),
     )
 
 
@@ -274,8 +274,8 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         title=analysis["title"] or f"Stepped-wedge trial: {label_of(cols['outcome'])}",
         findings=tuple(findings),
         summary=(
-            f"Under the programme, the odds of the outcome ({label_of(cols['outcome'])}) were {odds_text[1]} "
-            f"times those under usual practice {shown}.",
+            f"Under the programme, the odds of the outcome ({label_of(cols['outcome'])}) were "
+            f"{odds_text[1]} times those under usual practice {shown}.",
             *findings[2 if result.model == "glmm" else 1 :],
         ),
         methods=methods,
