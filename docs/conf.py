@@ -34,6 +34,10 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent / "_ext"))
 extensions.append("page_figures")
+# The notebooks in notebooks/ (linked as docs/notebooks) render with their saved outputs.
+extensions.append("myst_nb")
+nb_execution_mode = "off"
+exclude_patterns.append("notebooks/run_all.py")
 HOW_TO_PAGES = (
     "getting_started",
     "data",

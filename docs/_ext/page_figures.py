@@ -12,7 +12,9 @@ the code the doctests check.
 
 from __future__ import annotations
 
+import contextlib
 import doctest
+import io
 import os
 from pathlib import Path
 
@@ -42,7 +44,8 @@ def _run_block(source: str, namespace: dict, where: str) -> bool:
         if example.options.get(doctest.SKIP):
             continue
         try:
-            exec(compile(example.source, where, "exec"), namespace)  # our own docs' code
+            with contextlib.redirect_stdout(io.StringIO()):  # printed output is the doctests'
+                exec(compile(example.source, where, "exec"), namespace)  # our own docs' code
         except Exception as error:
             if example.exc_msg is not None:  # the example shows this error on purpose
                 continue
@@ -55,6 +58,14 @@ def _run_block(source: str, namespace: dict, where: str) -> bool:
             )
             return False
     return True
+
+
+def _alt_text(figure) -> str:
+    """The alt text the chart recorded (house style), else a description of what it shows."""
+    from sfpc_eval.report.chart_data import chart_data
+    from sfpc_eval.report.figures import _recorded_alt_text, describe_chart
+
+    return _recorded_alt_text(figure) or describe_chart(figure, chart_data(figure))
 
 
 def add_figures(app: Sphinx, doctree) -> None:
@@ -84,15 +95,12 @@ def add_figures(app: Sphinx, doctree) -> None:
                 figure = plt.figure(number)
                 count += 1
                 name = f"{docname}-{count}.png"
-                figure.savefig(out / name, dpi=100, bbox_inches="tight", metadata={"Software": None})
-                title = " ".join(
-                    t for ax in figure.axes for t in (ax.get_title(),) if t
-                ) or "figure"
+                figure.savefig(
+                    out / name, dpi=100, bbox_inches="tight", metadata={"Software": None}
+                )
                 images.append(
                     nodes.image(
-                        uri=f"/{OUT}/{name}",
-                        alt=f"Figure drawn by the example above: {title}",
-                        classes=["page-figure"],
+                        uri=f"/{OUT}/{name}", alt=_alt_text(figure), classes=["page-figure"]
                     )
                 )
             plt.close("all")
@@ -103,8 +111,9 @@ def add_figures(app: Sphinx, doctree) -> None:
         os.chdir(here)
         plt.close("all")
     if count == 0:
-        logger.warning("%s: the page's examples draw no figure (it is listed in "
-                       "page_figures_pages)", docname)
+        logger.warning(
+            "%s: the page's examples draw no figure (it is listed in page_figures_pages)", docname
+        )
 
 
 def setup(app: Sphinx) -> dict:
