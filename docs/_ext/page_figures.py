@@ -60,14 +60,6 @@ def _run_block(source: str, namespace: dict, where: str) -> bool:
     return True
 
 
-def _alt_text(figure) -> str:
-    """The alt text the chart recorded (house style), else a description of what it shows."""
-    from sfpc_eval.report.chart_data import chart_data
-    from sfpc_eval.report.figures import _recorded_alt_text, describe_chart
-
-    return _recorded_alt_text(figure) or describe_chart(figure, chart_data(figure))
-
-
 def add_figures(app: Sphinx, doctree) -> None:
     """Run the page's examples and put each figure they draw after the block that drew it."""
     docname = app.env.docname
@@ -77,6 +69,8 @@ def add_figures(app: Sphinx, doctree) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from sfpc_eval.report.figures import alt_text_of
 
     out = Path(app.srcdir) / OUT
     out.mkdir(exist_ok=True)
@@ -100,7 +94,7 @@ def add_figures(app: Sphinx, doctree) -> None:
                 )
                 images.append(
                     nodes.image(
-                        uri=f"/{OUT}/{name}", alt=_alt_text(figure), classes=["page-figure"]
+                        uri=f"/{OUT}/{name}", alt=alt_text_of(figure), classes=["page-figure"]
                     )
                 )
             plt.close("all")

@@ -29,7 +29,14 @@ if TYPE_CHECKING:
 from sfpc_eval.report.blocks import FigureBlock
 from sfpc_eval.report.chart_data import chart_data
 
-__all__ = ["RC", "describe_chart", "render_figure", "render_svg", "shade_periods"]
+__all__ = [
+    "RC",
+    "alt_text_of",
+    "describe_chart",
+    "render_figure",
+    "render_svg",
+    "shade_periods",
+]
 
 RC = {
     "svg.hashsalt": "sfpc-eval-report",
@@ -74,6 +81,18 @@ def _recorded_alt_text(figure) -> str:
     except ImportError:  # a plotting package without the alt-text registry
         return ""
     return alt_text(figure)
+
+
+def alt_text_of(figure, data=None) -> str:
+    """Return alt text for a drawn figure: what its chart function recorded, else a description.
+
+    ``data`` is the figure's :func:`~sfpc_eval.report.chart_data.chart_data` (computed when not
+    given). The docs build uses this for the figures of the how-to pages.
+    """
+    recorded = _recorded_alt_text(figure)
+    if recorded:
+        return recorded
+    return describe_chart(figure, chart_data(figure) if data is None else data)
 
 
 def describe_chart(figure, data) -> str:
@@ -136,7 +155,7 @@ def _draw(draw: Callable[[Axes], object], size: tuple[float, float]):
         out = io.BytesIO()
         fig.savefig(out, format="svg", metadata={"Date": None})
         data = chart_data(fig)
-        alt = _recorded_alt_text(fig) or describe_chart(fig, data)
+        alt = alt_text_of(fig, data)
     return out.getvalue(), data, alt
 
 
