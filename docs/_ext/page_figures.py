@@ -16,6 +16,7 @@ import contextlib
 import doctest
 import io
 import os
+import re
 from pathlib import Path
 
 from docutils import nodes
@@ -24,6 +25,7 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 OUT = "_generated"
+DRAWS = re.compile(r"\.plot\(|\bplot_\w+\(|\bplt\.")
 
 
 def _example_blocks(doctree) -> list[nodes.Element]:
@@ -80,8 +82,11 @@ def add_figures(app: Sphinx, doctree) -> None:
     plt.close("all")
     count = 0
     os.chdir(root)
+    blocks = _example_blocks(doctree)
+    drawing = [i for i, block in enumerate(blocks) if DRAWS.search(block.astext())]
     try:
-        for block in _example_blocks(doctree):
+        # the examples after the last one that draws cannot add a figure: they are not run
+        for block in blocks[: drawing[-1] + 1 if drawing else len(blocks)]:
             if not _run_block(block.astext(), namespace, f"{docname}.rst"):
                 break
             images = []
