@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.errors import DesignError, InvalidValueError, PoorPreFitWarning, show_values
 from sfpc_eval.labels import label
@@ -219,6 +220,7 @@ def _terms(gap, synthetic, is_pre, p_value, n_placebo) -> tuple[Term, ...]:
     )
 
 
+@limited_blas
 def synthetic_control(
     data: pd.DataFrame,
     *,
