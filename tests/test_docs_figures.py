@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 NOTEBOOKS = ROOT / "notebooks"
-NOT_HOW_TO = {"api", "architecture", "validation", "notebooks"}  # reference pages
+NOT_HOW_TO = {"api", "architecture", "validation", "notebooks", "performance"}  # reference pages
 DRAWS = re.compile(r"\.plot\(|\bplot_\w+\(")
 
 
