@@ -53,7 +53,7 @@ def panels(draw, *, min_units: int = 2, max_units: int = 7, damage: bool = True)
     periods = list(range(first, first + n_periods))
     units = [f"LA{i}" for i in range(n_units)]
     starts = [*periods[1:], periods[-1] + 1] if n_periods > 1 else periods
-    cohort_choice = st.one_of(st.none(), st.sampled_from(periods + [periods[-1] + 1]))
+    cohort_choice = st.one_of(st.none(), st.sampled_from([*periods, periods[-1] + 1]))
     cohorts = draw(st.lists(cohort_choice, min_size=n_units, max_size=n_units))
     if draw(st.booleans()):  # the common SFPC shape: some treated, some never
         cohorts[0] = draw(st.sampled_from(starts))

@@ -50,8 +50,8 @@ def published_panels(draw):
 @st.composite
 def analyses(draw, names, years):
     design = draw(st.sampled_from(["did", "before_after", "single_la", "staggered", "claims"]))
-    unit = draw(st.sampled_from(names + ["Nowhere"]))
-    start = draw(st.sampled_from(years + [years[-1] + 5]))
+    unit = draw(st.sampled_from([*names, "Nowhere"]))
+    start = draw(st.sampled_from([*years, years[-1] + 5]))
     outcome = draw(st.sampled_from(["rate", "count", "missing_column"]))
     conf = draw(st.sampled_from([0.95, 0.9, 1.5]))
     if design == "did":
