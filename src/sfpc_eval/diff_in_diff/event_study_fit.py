@@ -185,6 +185,12 @@ def joint_wald(
             return _untestable(q, tuple(labels), reason)
     rb = r @ fit.beta
     v = r @ es.var.vcov @ r.T
+    if np.linalg.matrix_rank(v, tol=1e-12 * max(float(np.max(np.abs(v), initial=0.0)), 1e-300)) < q:
+        reason = (
+            f"the variance of the {q} leads is singular (rank below {q}): the outcome does not "
+            "vary around the fitted model, or the leads are estimated from too few clusters"
+        )
+        return _untestable(q, tuple(labels), reason)
     w = float(rb @ np.linalg.solve(v, rb))
     if isinstance(inference, ClusterRobust):
         df2 = float(fit.n_clusters - 1)

@@ -257,7 +257,7 @@ def standard_error(variance: float, scale: float) -> float:
 
 
 def contrast_standard_error(contrast: np.ndarray, vcov: np.ndarray) -> float:
-    """Standard error of ``c' beta``: :func:`standard_error` of ``c' V c``.
+    """Return the standard error of ``c' beta``: :func:`standard_error` of ``c' V c``.
 
     Examples
     --------
@@ -270,7 +270,7 @@ def contrast_standard_error(contrast: np.ndarray, vcov: np.ndarray) -> float:
 
 
 def standard_errors(vcov: np.ndarray) -> np.ndarray:
-    """Standard errors of every coefficient: :func:`standard_error` of each diagonal entry.
+    """Return every coefficient's standard error: :func:`standard_error` of the diagonal.
 
     Examples
     --------
