@@ -213,7 +213,7 @@ def _share(group: tuple[int, int] | float) -> float:
 
 
 def _ratio(a: float, b: float) -> float:
-    """``a / b``, infinite when only ``b`` is 0 and undefined (NaN) when both are."""
+    """Return ``a / b``: infinite when only ``b`` is 0, undefined (NaN) when both are."""
     if b > 0:
         return a / b
     return math.inf if a > 0 else math.nan
@@ -344,6 +344,17 @@ def _fisher_odds_ratio(x1: int, n1: int, x0: int, n0: int, level: float) -> Term
     result = scipy_odds_ratio(table, kind="conditional")
     ci = result.confidence_interval(confidence_level=level)
     p_value = stats.fisher_exact(table).pvalue
+    note = ""
+    if math.isnan(result.statistic):
+        note = "odds_ratio: undefined, no events (or only events) in both groups"
+    elif math.isinf(result.statistic) or result.statistic == 0:
+        note = "odds_ratio: a zero cell makes the conditional MLE 0 or infinite"
+    if note:
+        warnings.warn(
+            f"{note}; the exact interval and p-value still hold. Report the proportions.",
+            UndefinedIntervalWarning,
+            stacklevel=4,
+        )
     return Term(
         "odds_ratio",
         float(result.statistic),
@@ -351,4 +362,5 @@ def _fisher_odds_ratio(x1: int, n1: int, x0: int, n0: int, level: float) -> Term
         conf_low=float(ci.low),
         conf_high=float(ci.high),
         method="conditional MLE; Fisher exact",
+        note=note,
     )
