@@ -199,3 +199,35 @@ def test_a_bare_control_proportion_of_zero_gives_an_infinite_ratio_with_a_warnin
     assert any("risk_ratio is infinite" in str(w.message) for w in caught)
     assert math.isinf(res.term("risk_ratio").estimate)
     assert "infinite" in res.term("risk_ratio").note
+
+
+def test_the_rate_difference_interval_is_in_order_and_inverts_the_score_test():
+    # before: statsmodels returned the limits swapped at 80%: [3662.6, 3509.1] around 3585
+    from scipy import optimize
+    from statsmodels.stats import rates
+
+    res = se.compare_counts(1, 3586, conf_level=0.8)
+    term = res.term("difference")
+    assert term.conf_low < term.estimate < term.conf_high
+
+    # independent check: each limit is where the score test's p-value equals 1 - level
+    def excess(value):
+        test = rates.test_poisson_2indep(3586, 1, 1, 1, method="score", compare="diff",
+                                         value=value)  # fmt: skip
+        return float(test.pvalue) - 0.2
+
+    low = optimize.brentq(excess, 3000, 3585)
+    high = optimize.brentq(excess, 3585, 4200)
+    per = res.per  # rates per 10,000 of the unit exposure
+    assert term.conf_low == pytest.approx(low * per, rel=1e-9)  # root-finding tolerance
+    assert term.conf_high == pytest.approx(high * per, rel=1e-9)
+
+
+def test_a_bootstrap_ratio_with_an_unbounded_upper_limit_says_so():
+    # before: the interval [0, inf] came without a note or a warning
+    frame = pd.DataFrame({"before": [0.0, 0.0, 1.0], "after": [1.0, 1.0, 0.0]})
+    with pytest.warns(UndefinedIntervalWarning, match="upper limit is infinite"):
+        res = se.paired_change(frame, ratio_method="bootstrap", n_resamples=199, rng=1)
+    term = res.term("ratio_of_totals")
+    assert math.isinf(term.conf_high) and "upper limit infinite" in term.note
+    assert term.estimate == 2.0  # totals 2 after / 1 before

