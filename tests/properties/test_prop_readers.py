@@ -177,7 +177,7 @@ def _published_values_are_in_the_file(read: pd.DataFrame, text: str, value_colum
     assert hidden["value"].isna().all() or (hidden["status"] == "implausible").all()
 
 
-@budget(3.0)
+@budget(1.5)
 @given(case=damaged_files())
 def test_readers_refuse_damage_or_read_what_the_file_says(case):
     kind, text, encoding, value_column = case
