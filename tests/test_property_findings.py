@@ -231,3 +231,13 @@ def test_a_bootstrap_ratio_with_an_unbounded_upper_limit_says_so():
     term = res.term("ratio_of_totals")
     assert math.isinf(term.conf_high) and "upper limit infinite" in term.note
     assert term.estimate == 2.0  # totals 2 after / 1 before
+
+
+def test_an_sfr_file_with_two_year_columns_gives_both_years(tmp_path):
+    # before: the second CLA_MarYYYY column was dropped without a word
+    import sfpc_eval.data as sd
+
+    path = tmp_path / "SFR21_CLA.csv"
+    path.write_text("geog_l,geog_c,geog_n,CLA_Mar2011,CLA_Mar2012\nLA,383,Leeds,1448,1500\n")
+    read = sd.read_cla_sfr_csv(path)
+    assert read[["year", "value"]].values.tolist() == [[2011, 1448.0], [2012, 1500.0]]
