@@ -240,4 +240,4 @@ def test_an_sfr_file_with_two_year_columns_gives_both_years(tmp_path):
     path = tmp_path / "SFR21_CLA.csv"
     path.write_text("geog_l,geog_c,geog_n,CLA_Mar2011,CLA_Mar2012\nLA,383,Leeds,1448,1500\n")
     read = sd.read_cla_sfr_csv(path)
-    assert read[["year", "value"]].values.tolist() == [[2011, 1448.0], [2012, 1500.0]]
+    assert read[["year", "value"]].to_numpy().tolist() == [[2011, 1448.0], [2012, 1500.0]]

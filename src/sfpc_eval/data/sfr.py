@@ -199,14 +199,16 @@ def read_cla_sfr_csv(
     """Read an SSDA903 children looked after SFR underlying-data CSV (2011-2017).
 
     Returns ``cla_at_31_march`` from the ``CLA_MarYYYY`` column (every such column, if a file
-    has more than one). These files publish counts only; :func:`~sfpc_eval.data.la_panel` computes the rate from the ONS population.
+    has more than one). These files publish counts only; :func:`~sfpc_eval.data.la_panel`
+    computes the rate from the ONS population.
 
     Parameters
     ----------
     path : path-like
         For example ``SFR50_CLA2017.csv``.
     years : int or iterable of int, optional
-        Years to keep (each CLA_MarYYYY column is one year); another raises
+        Years to keep (each ``CLA_MarYYYY`` column is one year); a year the file does not have
+        raises :class:`~sfpc_eval.errors.YearOutOfRangeError`.
     encoding : str, optional
         Default: UTF-8 if the file decodes as UTF-8, else Latin-1.
     implausible : {"error", "flag"}, default "error"
