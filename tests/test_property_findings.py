@@ -241,3 +241,13 @@ def test_an_sfr_file_with_two_year_columns_gives_both_years(tmp_path):
     path.write_text("geog_l,geog_c,geog_n,CLA_Mar2011,CLA_Mar2012\nLA,383,Leeds,1448,1500\n")
     read = sd.read_cla_sfr_csv(path)
     assert read[["year", "value"]].to_numpy().tolist() == [[2011, 1448.0], [2012, 1500.0]]
+
+
+def test_a_percentage_change_beyond_floating_point_says_so():
+    # before: bare means 1,797,694 against 1e-300 gave a ratio of 1.8e306 and a percentage
+    # change of inf without a note or a warning
+    with pytest.warns(UndefinedIntervalWarning, match="too large for a percentage"):
+        res = se.compare_means(1797694.0, 1e-300)
+    term = res.term("percent_change")
+    assert math.isinf(term.estimate) and "too large for a percentage" in term.note
+    assert res.term("ratio").estimate == pytest.approx(1797694.0 / 1e-300)
