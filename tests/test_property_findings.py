@@ -251,3 +251,10 @@ def test_a_percentage_change_beyond_floating_point_says_so():
     term = res.term("percent_change")
     assert math.isinf(term.estimate) and "too large for a percentage" in term.note
     assert res.term("ratio").estimate == pytest.approx(1797694.0 / 1e-300)
+
+
+def test_its_with_ar_errors_on_an_exactly_fitted_series_is_a_design_error():
+    # before: Yule-Walker on all-zero residuals raised numpy's LinAlgError (singular matrix)
+    frame = pd.DataFrame({"year": range(2000, 2013), "rate": 3.0})
+    with pytest.raises(DesignError, match="fits the series exactly"):
+        se.its(frame, outcome="rate", time="year", start=2004, errors="ar")
