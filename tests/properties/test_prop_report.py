@@ -148,7 +148,7 @@ def test_report_from_a_published_panel_keeps_the_promise(case):
 def test_report_from_a_child_level_trial_keeps_the_promise(frame, model, threshold):
     spec = {
         "report": {"title": "Trial", "date": "2026-01-15"},
-        "data": {"path": "trial.csv", "level": "child"},
+        "data": {"path": "trial.csv", "level": "child", "unit": "cluster", "time": "period"},
         "analysis": [
             {"design": "stepped_wedge", "outcome": "outcome", "model": model, "covariates": ["age"]}
         ],
