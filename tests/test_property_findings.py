@@ -258,3 +258,28 @@ def test_its_with_ar_errors_on_an_exactly_fitted_series_is_a_design_error():
     frame = pd.DataFrame({"year": range(2000, 2013), "rate": 3.0})
     with pytest.raises(DesignError, match="fits the series exactly"):
         se.its(frame, outcome="rate", time="year", start=2004, errors="ar")
+
+
+def test_a_did_report_with_randomization_survives_a_singular_permuted_lead_variance(tmp_path):
+    # before: one permutation of the adoption dates left the leads' variance singular and the
+    # pre-trend check of the did report ended in numpy's LinAlgError
+    from sfpc_eval.report import build
+
+    rates = {
+        "Leeds": [43.0, 25.0, 44.0, 44.0],
+        "Wakefield": [49.523810, 51.428571, 49.523810, 54.285714],
+        "Bradford": [41.818182, 50.0, 49.090909, 51.818182],
+    }
+    rows = [(la, 2012 + i, r) for la, values in rates.items() for i, r in enumerate(values)]
+    csv = tmp_path / "panel.csv"
+    pd.DataFrame(rows, columns=["la_name", "year", "rate"]).to_csv(csv, index=False)
+    spec = {
+        "report": {"title": "Test", "date": "2026-01-15"},
+        "data": {"path": str(csv), "level": "published"},
+        "analysis": [{"design": "did", "treated": ["Leeds"], "start": 2015,
+                      "outcomes": ["rate"], "inference": ["randomization"]}],
+    }  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = build(spec)
+    assert "Leeds" in report.html()
