@@ -93,10 +93,17 @@ def test_compare_means_keeps_the_promise(treated, control, conf_level):
     check_promise(lambda: se.compare_means(treated, control, conf_level=conf_level))
 
 
+CELL = st.one_of(
+    st.tuples(st.integers(1, 10**5), st.floats(1, 1e6)),  # a count and its population
+    st.tuples(st.integers(0, 3), st.floats(1, 1e3)),  # small counts, zero among them
+    st.tuples(COUNTS, EXPOSURE),  # anything
+)
+
+
 @budget(2.0)
 @given(
-    treated=st.tuples(COUNTS, COUNTS),
-    control=st.tuples(COUNTS, COUNTS),
+    treated=st.tuples(CELL, CELL),
+    control=st.tuples(CELL, CELL),
     conf_level=CONF_LEVELS,
 )
 def test_did_from_counts_keeps_the_promise(treated, control, conf_level):
