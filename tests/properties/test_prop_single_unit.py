@@ -12,67 +12,52 @@ from hypothesis import strategies as st
 
 import sfpc_eval as se
 
+SINGLE = {"outcome": "y", "unit": "la", "time": "year"}
+TREATED_UNIT = st.sampled_from(["LA0", "LA0", "LA1", "nowhere"])
+
+SYNTHETIC_CONTROL_OPTIONS = st.fixed_dictionaries(
+    {
+        "treated_unit": TREATED_UNIT,
+        "placebo": st.booleans(),
+        "leave_one_out": st.booleans(),
+        "conf_level": CONF_LEVELS,
+    }
+)
+
+SYNTHETIC_DID_OPTIONS = st.fixed_dictionaries(
+    {
+        "treated_unit": TREATED_UNIT,
+        "variance": st.sampled_from(["placebo", "jackknife", "bootstrap", "none", "wrong"]),
+        "replications": st.sampled_from([20, 50] + ([0, -3, 1] if SEEDS_CHECKED else [])),
+        "rng": SEEDS,
+        "conf_level": CONF_LEVELS,
+    }
+)
+
 
 @budget(0.5)
 @given(
     panel=panels(min_units=2, max_units=6),
-    treated_unit=st.sampled_from(["LA0", "LA0", "LA1", "nowhere"]),
-    placebo=st.booleans(),
-    leave_one_out=st.booleans(),
+    options=SYNTHETIC_CONTROL_OPTIONS,
     use_predictors=st.booleans(),
-    conf_level=CONF_LEVELS,
 )
-def test_synthetic_control_keeps_the_promise(
-    panel, treated_unit, placebo, leave_one_out, use_predictors, conf_level
-):
+def test_synthetic_control_keeps_the_promise(panel, options, use_predictors):
     frame, info = panel
     start = info["start"]
     predictors = [("x", [p for p in info["periods"] if p < start])] if use_predictors else None
     check_promise(
         lambda: se.synthetic_control(
-            frame,
-            outcome="y",
-            unit="la",
-            time="year",
-            treated_unit=treated_unit,
-            start=start,
-            predictors=predictors,
-            placebo=placebo,
-            leave_one_out=leave_one_out,
-            conf_level=conf_level,
+            frame, **SINGLE, start=start, predictors=predictors, **options
         ),
         frame,
     )
 
 
 @budget(0.5)
-@given(
-    panel=panels(min_units=2, max_units=6),
-    treated_unit=st.sampled_from(["LA0", "LA0", "LA1", "nowhere"]),
-    variance=st.sampled_from(["placebo", "jackknife", "bootstrap", "none", "wrong"]),
-    replications=st.sampled_from([20, 50] + ([0, -3, 1] if SEEDS_CHECKED else [])),
-    rng=SEEDS,
-    conf_level=CONF_LEVELS,
-)
-def test_synthetic_did_keeps_the_promise(
-    panel, treated_unit, variance, replications, rng, conf_level
-):
+@given(panel=panels(min_units=2, max_units=6), options=SYNTHETIC_DID_OPTIONS)
+def test_synthetic_did_keeps_the_promise(panel, options):
     frame, info = panel
-    check_promise(
-        lambda: se.synthetic_did(
-            frame,
-            outcome="y",
-            unit="la",
-            time="year",
-            treated_unit=treated_unit,
-            start=info["start"],
-            variance=variance,
-            replications=replications,
-            rng=rng,
-            conf_level=conf_level,
-        ),
-        frame,
-    )
+    check_promise(lambda: se.synthetic_did(frame, **SINGLE, start=info["start"], **options), frame)
 
 
 @st.composite
@@ -108,34 +93,21 @@ def series(draw):
     return frame, start
 
 
-@budget(1.5)
-@given(
-    data=series(),
-    hac_lags=st.sampled_from([None, None, None, 0, 1, 3, 50, -1]),
-    seasonal_period=st.sampled_from([None, None, 2, 4, 12]),
-    errors=st.sampled_from(["hac", "hac", "hac", "ar", "ar", "nope"]),
-    ar_order=st.sampled_from([1, 1, 1, 2, 0]),
-    harmonics=st.sampled_from([None, None, 1, 3]),
-    comparison=st.sampled_from([None, None, "england", "rate"]),
-    conf_level=CONF_LEVELS,
+ITS_OPTIONS = st.fixed_dictionaries(
+    {
+        "hac_lags": st.sampled_from([None, None, None, 0, 1, 3, 50, -1]),
+        "seasonal_period": st.sampled_from([None, None, 2, 4, 12]),
+        "errors": st.sampled_from(["hac", "hac", "hac", "ar", "ar", "nope"]),
+        "ar_order": st.sampled_from([1, 1, 1, 2, 0]),
+        "harmonics": st.sampled_from([None, None, 1, 3]),
+        "comparison": st.sampled_from([None, None, "england", "rate"]),
+        "conf_level": CONF_LEVELS,
+    }
 )
-def test_its_keeps_the_promise(
-    data, hac_lags, seasonal_period, errors, ar_order, harmonics, comparison, conf_level
-):
+
+
+@budget(1.5)
+@given(data=series(), options=ITS_OPTIONS)
+def test_its_keeps_the_promise(data, options):
     frame, start = data
-    check_promise(
-        lambda: se.its(
-            frame,
-            outcome="rate",
-            time="year",
-            start=start,
-            hac_lags=hac_lags,
-            seasonal_period=seasonal_period,
-            errors=errors,
-            ar_order=ar_order,
-            harmonics=harmonics,
-            comparison=comparison,
-            conf_level=conf_level,
-        ),
-        frame,
-    )
+    check_promise(lambda: se.its(frame, outcome="rate", time="year", start=start, **options), frame)
