@@ -11,7 +11,10 @@ whole and not negative, and suppressed cells have no value.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+import re
 import tempfile
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from hypothesis import strategies as st
 
 import sfpc_eval.data as sd
 
+THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+$")
 COUNCILS = [la for la in sd.LOCAL_AUTHORITIES if la.first_year is None and la.last_year is None]
 TOKENS = [
     "-5",
@@ -155,12 +159,13 @@ def damaged_files(draw):
 def _published_values_are_in_the_file(read: pd.DataFrame, text: str, value_column: int) -> None:
     """Every published value sits on a line of the text with its council code, as written."""
     by_code: dict[str, set[float]] = {}
-    for line in text.replace("\r", "").split("\n"):
-        fields = line.split(",")
+    for fields in csv.reader(io.StringIO(text.replace("\r", "").replace("\x00", ""))):
         if len(fields) <= value_column:
             continue
         code = fields[3] if value_column == 6 else fields[1]
         token = fields[value_column].strip()
+        if THOUSANDS.match(token):  # "1,234" quoted, as the older DfE files write it
+            token = token.replace(",", "")
         try:
             by_code.setdefault(code, set()).add(float(token))
         except ValueError:

@@ -347,8 +347,8 @@ def _fisher_odds_ratio(x1: int, n1: int, x0: int, n0: int, level: float) -> Term
     note = ""
     if math.isnan(result.statistic):
         note = "odds_ratio: undefined, no events (or only events) in both groups"
-    elif math.isinf(result.statistic) or result.statistic == 0:
-        note = "odds_ratio: a zero cell makes the conditional MLE 0 or infinite"
+    elif math.isinf(result.statistic):
+        note = "odds_ratio: a zero cell makes the conditional MLE infinite"
     if note:
         warnings.warn(
             f"{note}; the exact interval and p-value still hold. Report the proportions.",
