@@ -71,7 +71,10 @@ def panels(draw, *, min_units: int = 2, max_units: int = 7, damage: bool = True)
     periods = list(range(first, first + n_periods))
     units = [f"LA{i}" for i in range(n_units)]
     starts = [*periods[1:], periods[-1] + 1] if n_periods > 1 else periods
-    cohort_choice = st.one_of(st.none(), st.sampled_from([*periods, periods[-1] + 1]))
+    # never treated, adopting within the panel, and rarely the edge cases: treated from the
+    # first period, or adopting after the last
+    later = periods[1:] or periods
+    cohort_choice = st.sampled_from([None] * len(later) + later * 2 + [periods[0], periods[-1] + 1])
     cohorts = draw(st.lists(cohort_choice, min_size=n_units, max_size=n_units))
     if draw(st.booleans()):  # the common SFPC shape: some treated, some never
         cohorts[0] = draw(st.sampled_from(starts))
@@ -80,6 +83,7 @@ def panels(draw, *, min_units: int = 2, max_units: int = 7, damage: bool = True)
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     unit_effect = rng.normal(0, 2, n_units)
     time_effect = rng.normal(0, 1, n_periods)
+    unit_weight = rng.uniform(0.5, 2, n_units)
     effect = draw(st.sampled_from([0.0, -1.0, 3.0]))
     rows = []
     for u, name in enumerate(units):
@@ -101,7 +105,7 @@ def panels(draw, *, min_units: int = 2, max_units: int = 7, damage: bool = True)
                     "year": period,
                     "y": y,
                     "x": float(rng.normal()),
-                    "w": float(rng.uniform(0.5, 2)),
+                    "w": float(unit_weight[u]),  # sampling weights are the unit's
                     "cohort": float("nan") if c is None else float(c),
                     "treated": treated,
                 }

@@ -29,7 +29,7 @@ CALLAWAY_OPTIONS = st.fixed_dictionaries(
 
 SUN_ABRAHAM_OPTIONS = st.fixed_dictionaries(
     {
-        "control": st.sampled_from(["never", "last", "not_yet"]),
+        "control": st.sampled_from(["never", "never", "last", "not_yet"]),
         "reference": st.sampled_from([-1, -1, -2, 0]),
         "window": st.sampled_from([None, (-2, 2), (-1, 1)]),
         "weights": st.sampled_from([None, "w"]),
