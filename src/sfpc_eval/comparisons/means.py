@@ -196,9 +196,12 @@ def _with_spread(
         wald_term("difference", m1 - m0, se, level, "Welch t", df=welch_df),
     ]
     if m1 > 0 and m0 > 0:
-        se_log = math.sqrt(v1 / m1**2 + v0 / m0**2)
+        # relative spreads and logs taken apart, so a tiny mean neither underflows its square
+        # nor overflows the quotient
+        se_log = math.sqrt((s1 / m1) ** 2 / n1 + (s0 / m0) ** 2 / n0)
+        log_ratio = math.log(m1) - math.log(m0)
         terms.append(
-            wald_term("ratio", math.log(m1 / m0), se_log, level, "delta method", exponentiate=True)
+            wald_term("ratio", log_ratio, se_log, level, "delta method", exponentiate=True)
         )
     else:
         terms.append(_plain_ratio(m1, m0, "ratio interval needs two positive means"))
