@@ -292,3 +292,12 @@ def test_a_ratio_of_bare_means_beyond_floating_point_says_so():
         res = se.compare_means(18789100193975.0, 1.0451783916621499e-295)
     assert math.isinf(res.term("ratio").estimate)
     assert "beyond the range of floating point" in res.term("ratio").note
+
+
+def test_a_tiny_control_mean_with_its_spread_does_not_divide_by_an_underflowed_square():
+    # found on the branch merged with the hardening bounds: 1e-300 squared is 0, and the
+    # delta-method variance divided by it (ZeroDivisionError)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = se.compare_means((1.0, 0.0, 2), (1e-300, 0.0, 2))
+    assert res.term("ratio").estimate == pytest.approx(1e300)

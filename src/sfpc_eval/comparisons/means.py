@@ -198,7 +198,7 @@ def _with_spread(
     if m1 > 0 and m0 > 0:
         # relative spreads and logs taken apart, so a tiny mean neither underflows its square
         # nor overflows the quotient
-        se_log = math.sqrt((s1 / m1) ** 2 / n1 + (s0 / m0) ** 2 / n0)
+        se_log = math.hypot(s1 / m1 / math.sqrt(n1), s0 / m0 / math.sqrt(n0))
         log_ratio = math.log(m1) - math.log(m0)
         terms.append(
             wald_term("ratio", log_ratio, se_log, level, "delta method", exponentiate=True)
