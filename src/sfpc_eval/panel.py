@@ -97,6 +97,15 @@ def _row_labels(data: pd.DataFrame, mask: np.ndarray) -> list[object]:
     return list(data.index[mask])
 
 
+MAX_MAGNITUDE = 1e100
+"""Largest absolute value a numeric column may hold: squares of larger numbers (variances,
+sums of squares) overflow."""
+
+MIN_MAGNITUDE = 1e-100
+"""Smallest non-zero absolute value a numeric column may hold: products of smaller numbers
+vanish."""
+
+
 def numeric_column(
     data: pd.DataFrame,
     column: str,
@@ -180,6 +189,15 @@ def numeric_column(
                 f"{show_values(_row_labels(data, np.isinf(array)))}."
             )
         observed = ~missing
+    size = np.abs(np.where(observed, array, 1.0))
+    if (bad := (size > MAX_MAGNITUDE) | ((size > 0) & (size < MIN_MAGNITUDE))).any():
+        raise InvalidValueError(
+            f"{where} has values beyond the range sfpc_eval computes with (magnitudes from "
+            f"{MIN_MAGNITUDE:g} to {MAX_MAGNITUDE:g}, or 0) in rows "
+            f"{show_values(_row_labels(data, bad))} (values {show_values(array[bad])}): their "
+            "squares and products overflow or vanish in floating point. Check the units (a rate "
+            "per 10,000 is tens or hundreds) or rescale the column."
+        )
     if nonnegative and (bad := observed & (array < 0)).any():
         raise InvalidValueError(
             f"{where} holds counts and cannot be negative; negative in rows "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -15,6 +16,7 @@ from sfpc_eval.errors import (
     DuplicateObservationError,
     InvalidValueError,
     UndefinedEffectError,
+    UndefinedIntervalWarning,
     show_values,
 )
 from sfpc_eval.panel import numeric_column, require_columns
@@ -278,11 +280,23 @@ def _bootstrap_ratio(pairs: np.ndarray, level: float, resamples: int, seed: int 
     low, high = np.nanquantile(ratios, [tail, 1 - tail], method="inverted_cdf")
     finite = ratios[np.isfinite(ratios)]
     estimate = pairs[:, 1].sum() / pairs[:, 0].sum()
-    note = (
-        f"{undefined:,} of {resamples:,} resamples had zero totals in both periods and no ratio"
-        if undefined
-        else ""
-    )
+    notes = []
+    if undefined:
+        notes.append(
+            f"{undefined:,} of {resamples:,} resamples had zero totals in both periods and no ratio"
+        )
+    if not np.isfinite(high):
+        notes.append(
+            "upper limit infinite: more than (1 - conf_level) / 2 of the resamples have a "
+            "before-total of 0"
+        )
+        warnings.warn(
+            "ratio_of_totals: the bootstrap interval's upper limit is infinite (many resamples "
+            "have a before-total of 0); report the totals themselves.",
+            UndefinedIntervalWarning,
+            stacklevel=3,
+        )
+    note = "; ".join(notes)
     return Term(
         "ratio_of_totals",
         float(estimate),

@@ -35,7 +35,7 @@ from sfpc_eval.diff_in_diff.event_study_result import (
 from sfpc_eval.diff_in_diff.honest_inputs import EventTimeEstimates
 from sfpc_eval.diff_in_diff.twfe_result import Inference, analytic_variance
 from sfpc_eval.errors import DesignError, InvalidValueError, UndefinedIntervalWarning
-from sfpc_eval.inference.cluster import ClusterRobust, variance
+from sfpc_eval.inference.cluster import ClusterRobust, standard_errors, variance
 from sfpc_eval.inference.randomization import Randomization, refuse_randomized_ties
 from sfpc_eval.inference.wild import (
     WildClusterBootstrap,
@@ -324,11 +324,10 @@ def _terms(
 ) -> tuple[Term, ...]:
     fit, var = es.fit, es.var
     out = []
+    se = standard_errors(var.vcov)
     for name, label in zip(names, labels, strict=True):
         j = fit.index(name)
-        term = wald_term(
-            label, fit.beta[j], math.sqrt(var.vcov[j, j]), level, var.label, df=var.df[j]
-        )
+        term = wald_term(label, fit.beta[j], se[j], level, var.label, df=var.df[j])
         if isinstance(inference, WildClusterBootstrap):
             boot = wild_cluster_bootstrap(fit, j, inference, level)
             how = "all sign vectors" if boot.enumerated else f"{boot.draws:,} draws"

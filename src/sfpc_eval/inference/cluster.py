@@ -94,6 +94,9 @@ __all__ = [
     "Inference",
     "VarianceResult",
     "contrast_df",
+    "contrast_standard_error",
+    "standard_error",
+    "standard_errors",
     "variance",
 ]
 
@@ -213,6 +216,76 @@ class VarianceResult:
     df: np.ndarray
     description: str
     label: str
+
+
+def standard_error(variance: float, scale: float) -> float:
+    """Square root of a variance that rounding may have pushed just below zero.
+
+    A sandwich or model variance is positive semi-definite, so a contrast's variance
+    ``c' V c`` is never negative except by rounding (about 1e-16 of the entries it comes
+    from). Such values are zero; ``math.sqrt`` would raise on them.
+
+    Parameters
+    ----------
+    variance : float
+        The variance (a diagonal entry or ``c' V c``).
+    scale : float
+        Size of the entries it was computed from (the largest variance of the matrix, or
+        ``|c|' |V| |c|``); a value below ``-1e-8 * scale`` is not rounding and raises.
+
+    Returns
+    -------
+    float
+        ``sqrt(max(variance, 0))``.
+
+    Raises
+    ------
+    DesignError
+        A clearly negative variance (the variance matrix is not positive semi-definite).
+
+    Examples
+    --------
+    >>> standard_error(4.0, scale=4.0)
+    2.0
+    >>> standard_error(-1e-18, scale=1.0)
+    0.0
+    """
+    value = float(variance)
+    if value >= 0 or np.isnan(value):
+        return float(np.sqrt(value))
+    if -value <= 1e-8 * abs(float(scale)):
+        return 0.0
+    raise DesignError(
+        f"a variance came out negative ({value:.3g}): the variance matrix is not positive "
+        "semi-definite, which happens when the model is nearly saturated. Use another "
+        "inference method or more data."
+    )
+
+
+def contrast_standard_error(contrast: np.ndarray, vcov: np.ndarray) -> float:
+    """Return the standard error of ``c' beta``: :func:`standard_error` of ``c' V c``.
+
+    Examples
+    --------
+    >>> contrast_standard_error(np.array([1.0, -1.0]), np.eye(2))
+    1.4142135623730951
+    """
+    c = np.asarray(contrast, dtype=float)
+    v = np.asarray(vcov, dtype=float)
+    return standard_error(float(c @ v @ c), float(np.abs(c) @ np.abs(v) @ np.abs(c)))
+
+
+def standard_errors(vcov: np.ndarray) -> np.ndarray:
+    """Return every coefficient's standard error: :func:`standard_error` of the diagonal.
+
+    Examples
+    --------
+    >>> standard_errors(np.array([[4.0, 0.0], [0.0, -1e-20]])).tolist()
+    [2.0, 0.0]
+    """
+    diagonal = np.diag(np.asarray(vcov, dtype=float))
+    scale = float(np.max(np.abs(diagonal))) if diagonal.size else 0.0
+    return np.array([standard_error(v, scale) for v in diagonal])
 
 
 MAX_DENSE_CELLS = 4_000
@@ -366,6 +439,22 @@ def _weighted_block(fit, idx, z, n, omega, kind, g) -> _Block:
     return _Block(idx, score, apply_t)
 
 
+def _refuse_saturated(fit) -> None:
+    """Raise if the fit leaves no residual: robust variances are then 0 / 0.
+
+    Every residual of a saturated regression is zero, so a sandwich estimate is zero (CR0,
+    CR2), undefined (HC1 and CR1 divide by ``n - k``) or driven by leverages of one (CR3).
+    """
+    if fit.n_obs > fit.k_total:
+        return
+    raise DesignError(
+        f"the regression is saturated: {fit.k_total} coefficients for {fit.n_obs} "
+        "observations, so no residual is left to estimate a variance from (two councils "
+        "observed in two periods, say). Add councils or periods, or use a single-council "
+        "design (synthetic_control, its)."
+    )
+
+
 @limited_blas
 def variance(fit, inference: Inference, *, df_for: list[int] | None = None) -> VarianceResult:
     """Variance matrix and degrees of freedom of a cell fit under ``inference``.
@@ -390,6 +479,7 @@ def variance(fit, inference: Inference, *, df_for: list[int] | None = None) -> V
         vcov = fit.bread * fit.scale
         dof = fit.n_obs - k_total if fit.family == "gaussian" else np.inf
         return VarianceResult(vcov, np.full(k, float(dof)), inference.describe(), "classical")
+    _refuse_saturated(fit)
     if isinstance(inference, HeteroskedasticityRobust):
         meat = fit.z.T @ (fit.row_score_squares()[:, None] * fit.z)
         vcov = fit.bread @ meat @ fit.bread

@@ -210,6 +210,15 @@ def _whiten(values: np.ndarray, rho: np.ndarray) -> np.ndarray:
 def _glsar(x: np.ndarray, y: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit by iterated Cochrane-Orcutt to a fixed point: coefficients, variance, AR terms."""
     rho = np.zeros(order)
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    resid = y - x @ beta
+    if float(np.max(np.abs(resid))) <= 1e-10 * max(float(np.max(np.abs(y))), 1e-300):
+        raise DesignError(
+            "errors='ar': the segmented regression fits the series exactly (residuals are 0 "
+            "up to rounding), so there is no error autocorrelation to estimate. Check the "
+            "series (a constant, or values copied across periods); errors='hac' reports the "
+            "exact fit's estimates."
+        )
     for _ in range(1000):
         beta, *_ = np.linalg.lstsq(_whiten(x, rho), _whiten(y, rho), rcond=None)
         new = yule_walker(y - x @ beta, order)

@@ -33,7 +33,13 @@ import pandas as pd
 
 from sfpc_eval._blas import limited_blas
 from sfpc_eval._validate import check_conf_level
-from sfpc_eval.errors import DesignError, InvalidValueError, PoorPreFitWarning, show_values
+from sfpc_eval.errors import (
+    DesignError,
+    InvalidValueError,
+    PoorPreFitWarning,
+    UndefinedIntervalWarning,
+    show_values,
+)
 from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.single_unit._panel import _outcome_panel, design_panel, progress, wide_panel
@@ -208,16 +214,35 @@ def _terms(gap, synthetic, is_pre, p_value, n_placebo) -> tuple[Term, ...]:
     )
     note = "no interval: placebo-in-space inference gives a p-value"
     mean_gap = float(gap[~is_pre].mean())
-    pct = 100 * mean_gap / float(synthetic[~is_pre].mean())
-    ratio = _rmspe(gap[~is_pre]) / _rmspe(gap[is_pre]) if _rmspe(gap[is_pre]) > 0 else math.inf
-    return tuple(
-        Term(name, value, p_value=p_value, method=method, note=note)
-        for name, value in (
-            ("mean_post_gap", mean_gap),
-            ("percent_change", pct),
-            ("rmspe_ratio", ratio),
-        )
-    )
+    base = float(synthetic[~is_pre].mean())
+    pre, post = _rmspe(gap[is_pre]), _rmspe(gap[~is_pre])
+    values = {
+        "mean_post_gap": (mean_gap, ""),
+        "percent_change": (
+            (100 * mean_gap / base, "")
+            if base != 0
+            else (math.nan, "the synthetic council's post-period mean is 0")
+        ),
+        "rmspe_ratio": (
+            (post / pre, "")
+            if pre > 0
+            else (
+                math.inf if post > 0 else math.nan,
+                "the synthetic council fits the pre-period exactly (RMSPE 0)",
+            )
+        ),
+    }
+    terms = []
+    for name, (value, why) in values.items():
+        if why:
+            what = "infinite" if math.isinf(value) else "undefined"
+            warnings.warn(f"{name} is {what}: {why}.", UndefinedIntervalWarning, stacklevel=3)
+            terms.append(
+                Term(name, value, p_value=p_value, method=method, note=f"{note}; {what}: {why}")
+            )
+        else:
+            terms.append(Term(name, value, p_value=p_value, method=method, note=note))
+    return tuple(terms)
 
 
 @limited_blas

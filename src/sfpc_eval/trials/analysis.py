@@ -41,6 +41,7 @@ from sfpc_eval.inference.cluster import Classical, ClusterRobust, contrast_df, v
 from sfpc_eval.panel import numeric_column, require_columns, require_present
 from sfpc_eval.trials.analysis_checks import (
     average_marginal_effect,
+    check_group_separation,
     check_missing,
     check_rank,
     check_separation,
@@ -260,6 +261,10 @@ def stepped_wedge(
         names = (*names[:position], *labels, *names[position:])
     check_rank(z, names)
     check_separation(z, names, y, n, [*treat_names, *covariates])
+    fixed_groups = [(period, cell_period, t_levels)]
+    if cluster_effects:
+        fixed_groups.append((cluster, cell_cluster, c_levels))
+    check_group_separation(y, n, fixed_groups)
     treat_cols = [names.index(t) for t in treat_names]
     effect = np.zeros(len(names))
     effect[treat_cols] = 1.0 / len(treat_cols)

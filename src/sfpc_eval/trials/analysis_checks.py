@@ -133,6 +133,44 @@ def check_separation(z, names, y, n, fixed: Sequence[str]) -> None:
                 )
 
 
+def check_group_separation(
+    y: np.ndarray, n: np.ndarray, groups: Sequence[tuple[str, np.ndarray, Sequence[object]]]
+) -> None:
+    """Raise SeparationError when a fixed-effect group has no events or only events.
+
+    ``groups`` holds ``(name, codes per cell, levels)``: the periods always (their effects are
+    fixed in every model) and the clusters when they are fixed effects. A group whose outcome
+    is always 0 (or always 1) has an infinite log odds, so no logistic fit exists; the fit
+    would otherwise fail inside a matrix factorisation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_group_separation(np.array([1.0, 0.0]), np.array([4.0, 4.0]),
+    ...                        [("period", np.array([0, 1]), ["Jan", "Feb"])])
+    Traceback (most recent call last):
+    ...
+    sfpc_eval.errors.SeparationError: perfect separation: the outcome is 0 in every row of...
+    """
+    found = []
+    for name, codes, levels in groups:
+        events = np.bincount(codes, weights=y, minlength=len(levels))
+        rows = np.bincount(codes, weights=n, minlength=len(levels))
+        for i, level in enumerate(levels):
+            if rows[i] > 0 and events[i] in (0, rows[i]):
+                found.append(
+                    f"the outcome is {0 if events[i] == 0 else 1} in every row of {name} "
+                    f"{level} ({int(rows[i]):,} rows)"
+                )
+    if found:
+        more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+        raise SeparationError(
+            f"perfect separation: {'; '.join(found[:3])}{more}, so its effect on the log odds "
+            "is infinite and no logistic model can estimate it. Pool that period with a "
+            "neighbour, drop the cluster, or report the raw proportions."
+        )
+
+
 def average_marginal_effect(z, n, beta, offset, treat_cols) -> tuple[float, np.ndarray]:
     """Mean over rows of P(y | treated) - P(y | control), and its gradient in beta."""
     z1, z0 = z.copy(), z.copy()
