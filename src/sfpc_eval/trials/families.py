@@ -24,16 +24,22 @@ log-likelihood is that of the counts, as R reports it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import special
 
-__all__ = ["FAMILIES", "Family", "FamilyTerms", "family"]
+__all__ = ["FAMILIES", "FAMILY_NAMES", "Family", "FamilyName", "FamilyTerms", "family"]
+
+FamilyName = Literal["binomial", "poisson", "negative_binomial", "gaussian"]
+FAMILY_NAMES: tuple[str, ...] = ("binomial", "poisson", "negative_binomial", "gaussian")
+"""Families of ``stepped_wedge(family=...)``; the Gaussian one is fitted by
+:mod:`sfpc_eval.trials.lmm`, the others by the Laplace approximation."""
 
 
 @dataclass(frozen=True, eq=False)
 class FamilyTerms:
-    """Per-observation log-likelihood and derivatives at a linear predictor.
+    r"""Per-observation log-likelihood and derivatives at a linear predictor.
 
     ``loglik``, ``score`` (:math:`s`), ``weight`` (:math:`w`), ``dweight`` (:math:`w'`), each
     already multiplied by the observation's frequency; for NB2 also the derivatives in
@@ -117,14 +123,16 @@ class Family:
     def constant(self, y: np.ndarray, n: np.ndarray, offset: np.ndarray, freq: np.ndarray) -> float:
         """Sum of the log-likelihood terms that do not depend on the parameters."""
         if self.name == "binomial":
-            log_choose = special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
+            log_choose = (
+                special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
+            )
             return float(np.sum(freq * log_choose))
         if self.name == "poisson":
             return float(np.sum(freq * (y * offset - special.gammaln(y + 1))))
         return float(np.sum(freq * (-special.gammaln(y + 1))))
 
     def mean(self, eta: np.ndarray, n: np.ndarray, offset: np.ndarray) -> np.ndarray:
-        """Expected response of each observation (events, or counts over its exposure)."""
+        """Return the expected response of each observation (events, or counts)."""
         if self.name == "binomial":
             return n * special.expit(eta)
         return np.exp(eta + offset)

@@ -35,9 +35,9 @@ from scipy import optimize
 
 from sfpc_eval.errors import DesignError
 from sfpc_eval.trials.families import Family
-from sfpc_eval.trials.structures import RandomEffects
+from sfpc_eval.trials.structures import MAX_ATANH, RandomEffects
 
-__all__ = ["CellData", "LaplaceFit", "fit_laplace", "laplace_deviance"]
+__all__ = ["CellData", "LaplaceFit", "fit_laplace", "glm_start", "laplace_deviance"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,7 +144,6 @@ class _Model:
         self.k = data.x.shape[1]
         self.n_theta = structure.n_theta
         self.u = np.zeros((data.n_clusters, structure.q))
-        self.constant = family.constant(data.y, data.n, data.offset, data.freq)
 
     def split(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         t, k = self.n_theta, self.k
@@ -205,7 +204,7 @@ class _Model:
         hess = np.eye(a.shape[1]) + d.by_cluster(
             terms.weight[:, None, None] * a[:, :, None] * a[:, None, :]
         )
-        sign, logdet = np.linalg.slogdet(hess)
+        _, logdet = np.linalg.slogdet(hess)
         deviance = float(-2.0 * terms.loglik.sum() + np.sum(u * u) + np.sum(logdet))
         if not gradient:
             return deviance, None
@@ -257,9 +256,8 @@ def laplace_deviance(
     brute-force integration.
     """
     model = _Model(data, structure, family)
-    return model.evaluate(np.asarray(params, dtype=np.float64), gradient=False)[0] - 2 * (
-        model.constant
-    )
+    constant = family.constant(data.y, data.n, data.offset, data.freq)
+    return model.evaluate(np.asarray(params, dtype=np.float64), gradient=False)[0] - 2 * constant
 
 
 def fit_laplace(
@@ -272,6 +270,7 @@ def fit_laplace(
     theta_start: np.ndarray | None = None,
     psi_start: float = 0.0,
     need_vcov: bool = True,
+    constant: float | None = None,
 ) -> LaplaceFit:
     """Maximise the Laplace likelihood of a count-family mixed model on cells.
 
@@ -290,19 +289,30 @@ def fit_laplace(
         Starting log size of the negative binomial.
     need_vcov : bool, default True
         Compute the Hessian-based variance (randomization refits skip it).
+    constant : float, optional
+        The log-likelihood terms free of parameters (default: the family's, of the cells);
+        row-level input passes that of its rows.
 
     Returns
     -------
     LaplaceFit
     """
     model = _Model(data, structure, family)
+    if constant is None:
+        constant = family.constant(data.y, data.n, data.offset, data.freq)
     theta0 = structure.start() if theta_start is None else np.asarray(theta_start, float)
     params = np.r_[theta0, np.asarray(beta_start, dtype=np.float64)]
     if family.has_dispersion:
         params = np.r_[params, psi_start]
 
     def fun(x):
-        return model.evaluate(x)
+        # trial steps of the optimiser may overflow exp(eta): the deviance is then inf and
+        # the line search steps back
+        with np.errstate(over="ignore", invalid="ignore"):
+            value, grad = model.evaluate(x)
+        if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+            return np.inf, np.zeros_like(x)
+        return value, grad
 
     result = optimize.minimize(
         fun, params, jac=True, method="BFGS", options={"gtol": 1e-7, "maxiter": 5000}
@@ -342,7 +352,7 @@ def fit_laplace(
     value, grad = fun(params)
     boundary = _on_boundary(structure, params[:t])
     if need_vcov:
-        vcov_full = _inverse(2.0 * np.linalg.inv(_safe(_hessian(model, params))), t, boundary)
+        vcov_full = _variance(_hessian(model, params), t, boundary)
     else:
         vcov_full = np.full((len(params), len(params)), np.nan)
     theta, beta, psi = model.split(params)
@@ -355,7 +365,7 @@ def fit_laplace(
         psi=psi,
         params=params.copy(),
         vcov_full=vcov_full,
-        deviance=value - 2 * model.constant,
+        deviance=value - 2 * constant,
         modes=np.einsum("qr,gr->gq", structure.factor(theta), model.u),
         iterations=iterations,
         converged=converged or float(np.max(np.abs(grad))) < 1e-4,
@@ -363,13 +373,77 @@ def fit_laplace(
     )
 
 
-def _safe(hess: np.ndarray) -> np.ndarray:
-    return hess
-
-
-def _inverse(vcov: np.ndarray, n_theta: int, boundary: bool) -> np.ndarray:
-    return vcov
+SINGULAR_TOL = 1e-4
+"""A scale parameter below this is on the boundary (as ``lme4::isSingular(tol = 1e-4)``)."""
 
 
 def _on_boundary(structure: RandomEffects, theta: np.ndarray) -> bool:
-    return False
+    """SDs (or Cholesky diagonal entries) at zero, or an AR(1) correlation at +-1."""
+    if structure.name == "slope":
+        return bool(abs(theta[0]) < SINGULAR_TOL or abs(theta[2]) < SINGULAR_TOL)
+    if any(abs(theta[j]) < SINGULAR_TOL for j in structure.sd_positions):
+        return True
+    return structure.name == "decay" and abs(theta[1]) > MAX_ATANH - 1e-3
+
+
+def _variance(hess: np.ndarray, n_theta: int, boundary: bool) -> np.ndarray:
+    """``2 H^{-1}``; on the boundary (or without curvature) the fixed-parameter block alone.
+
+    On the boundary the variance parameters are not interior maxima, so their rows are NaN and
+    the fixed effects' variance is that given the variance parameters (as glmer's ``vcov`` of
+    a singular fit).
+    """
+    p = hess.shape[0]
+    if not boundary:
+        try:
+            out = 2.0 * np.linalg.inv(hess)
+            out = (out + out.T) / 2
+            if np.all(np.linalg.eigvalsh(out) > 0):
+                return out
+        except np.linalg.LinAlgError:
+            pass
+    out = np.full((p, p), np.nan)
+    block = hess[n_theta:, n_theta:]
+    inv = 2.0 * np.linalg.inv(block)
+    out[n_theta:, n_theta:] = (inv + inv.T) / 2
+    return out
+
+
+def glm_start(data: CellData, family: Family) -> tuple[np.ndarray, float]:
+    """Fit the GLM without random effects (IRLS); return its fixed effects and an NB2 log size.
+
+    For the negative binomial the Poisson fit is used, and the size from the moment estimate
+    ``sum(mu^2) / sum((y - mu)^2 - mu)`` (clipped to [0.1, 1e4]).
+    """
+    x = data.x
+    if family.name == "binomial":
+        p = np.clip((data.y + 0.5) / (data.n + 1.0), 1e-6, 1 - 1e-6)
+        eta = np.log(p / (1 - p))
+    else:
+        eta = np.log((data.y + 0.5) / np.exp(data.offset))
+    beta = np.linalg.lstsq(x, eta, rcond=None)[0]
+    for _ in range(100):
+        eta = x @ beta
+        if family.name == "binomial":
+            mu = data.n / (1.0 + np.exp(-eta))
+            w = data.freq * mu * (1.0 - mu / data.n)
+        else:
+            mu = np.exp(eta + data.offset)
+            w = data.freq * mu
+        grad = x.T @ (data.freq * (data.y - mu))
+        step = np.linalg.solve(x.T @ (w[:, None] * x), grad)
+        beta = beta + step
+        if not np.all(np.isfinite(beta)):
+            raise DesignError(
+                "the model without random effects diverged (an outcome that is always 0, or "
+                "always at its maximum, in a group of the design)."
+            )
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    psi = 0.0
+    if family.has_dispersion:
+        mu = np.exp(x @ beta + data.offset)
+        excess = float(np.sum(data.freq * ((data.y - mu) ** 2 - mu)))
+        size = float(np.sum(data.freq * mu**2)) / excess if excess > 0 else 1e4
+        psi = float(np.log(np.clip(size, 0.1, 1e4)))
+    return beta, psi

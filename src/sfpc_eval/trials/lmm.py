@@ -73,8 +73,11 @@ class LmmFit:
 
 @dataclass(frozen=True, eq=False)
 class GaussianCells:
-    """Cells of a Gaussian outcome, sorted by council: design ``x``, rows ``count``, sums of
-    ``y`` and ``y^2``, council codes 0..G-1, period codes and treatment."""
+    """Cells of a Gaussian outcome, sorted by council.
+
+    Design ``x``, rows ``count``, sums of ``y`` and ``y^2``, council codes 0..G-1, period
+    codes and treatment.
+    """
 
     x: np.ndarray
     count: np.ndarray

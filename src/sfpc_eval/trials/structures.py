@@ -34,12 +34,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-__all__ = ["STRUCTURES", "RandomEffects"]
+__all__ = ["STRUCTURES", "RandomEffects", "StructureName"]
 
-STRUCTURES = ("intercept", "nested", "decay", "slope")
+StructureName = Literal["intercept", "nested", "decay", "slope"]
+STRUCTURES: tuple[str, ...] = ("intercept", "nested", "decay", "slope")
 """Names accepted by ``stepped_wedge(random_effects=...)``."""
 
 MAX_ATANH = 12.0
@@ -91,7 +93,7 @@ class RandomEffects:
         return {"intercept": (0,), "nested": (0, 1), "decay": (0,), "slope": ()}[self.name]
 
     def start(self) -> np.ndarray:
-        """Starting values: SDs 0.5 (and 0.25 for the nested council-period SD), rho 0.5."""
+        """Return starting values: SDs 0.5 (0.25 for the nested council-period SD), rho 0.5."""
         return {
             "intercept": np.array([0.5]),
             "nested": np.array([0.5, 0.25]),
@@ -120,7 +122,7 @@ class RandomEffects:
         return slots, loads
 
     def factor(self, theta: np.ndarray) -> np.ndarray:
-        """The Cholesky factor ``Lambda(theta)`` (q x q, lower triangular)."""
+        """Return the Cholesky factor ``Lambda(theta)`` (q x q, lower triangular)."""
         if self.name == "intercept":
             return np.array([[theta[0]]])
         if self.name == "nested":
@@ -148,7 +150,7 @@ class RandomEffects:
         return out
 
     def canonical(self, theta: np.ndarray) -> np.ndarray:
-        """The equivalent ``theta`` with non-negative SDs (the deviance is the same)."""
+        """Return the equivalent ``theta`` with non-negative SDs (the deviance is the same)."""
         out = np.array(theta, dtype=np.float64)
         if self.name == "slope":
             if out[0] < 0:
@@ -161,7 +163,7 @@ class RandomEffects:
         return out
 
     def components(self, theta: np.ndarray) -> dict[str, float]:
-        """Standard deviations and correlations named for reporting."""
+        """Return the standard deviations and correlations, named for reporting."""
         t = self.canonical(theta)
         if self.name == "intercept":
             return {"sd_cluster": float(t[0])}
