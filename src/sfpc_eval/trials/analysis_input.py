@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from sfpc_eval.cells.collapse import collapse
+from sfpc_eval.cells.collapse import cell_codes, collapse
 from sfpc_eval.errors import InvalidValueError, show_values
 from sfpc_eval.panel import numeric_column
 
@@ -71,15 +71,19 @@ class TrialCells:
 
 
 def _positive(data: pd.DataFrame, column: str, argument: str, *, integer: bool) -> np.ndarray:
-    values = numeric_column(data, column, argument=argument, nonnegative=True, integer=integer)
-    array = values.to_numpy()
+    array = numeric_column(data, column, argument=argument, integer=integer).to_numpy()
     if (bad := array <= 0).any():
         rows = show_values(list(data.index[bad]))
-        what = "an exposure (days at risk, population)" if argument == "exposure" else "a count"
+        if argument == "exposure":
+            what = "an exposure (days at risk, population), whose log is the offset"
+            fix = "A row without exposure carries no information about a rate: drop it"
+        else:
+            what = "the number of children in the cell"
+            fix = "An empty cell carries no information: drop it"
         raise InvalidValueError(
-            f"`{argument}` column {column!r} must be positive ({what}); it is zero in rows "
-            f"{rows}. A row with no exposure carries no information about a rate: drop it "
-            "yourself, or correct the value."
+            f"`{argument}` column {column!r} must be positive ({what}); rows {rows} hold "
+            f"{show_values(array[bad])}. {fix} yourself, or correct the value (a negative "
+            "number is often a code for 'not available')."
         )
     return array
 
@@ -180,40 +184,9 @@ def trial_cells(
     frame = keys.copy()
     frame["__y__"] = values["y"]
     by = list(by)
-    aggregated = "denominator" in values
     exposure = values.get("exposure")
-    if aggregated:
-        d = values["denominator"]
-        if family == "gaussian":
-            sd = values["sd"]
-            sum_y = values["y"] * d
-            sum_y2 = (d - 1) * sd**2 + d * values["y"] ** 2
-            return TrialCells(
-                keys=frame[by].reset_index(drop=True),
-                y=sum_y,
-                n=d,
-                offset=np.zeros(len(d)),
-                freq=np.ones(len(d)),
-                sum_y2=sum_y2,
-                rows=d,
-                n_rows=round(float(d.sum())),
-                constant=0.0,
-            )
-        y = values["y"]
-        n = d if family == "binomial" else np.ones(len(d))
-        offset = np.log(exposure if exposure is not None else d) if family != "binomial" else 0.0
-        offset = np.broadcast_to(offset, y.shape).astype(np.float64)
-        return TrialCells(
-            keys=frame[by].reset_index(drop=True),
-            y=y,
-            n=n,
-            offset=offset,
-            freq=np.ones(len(y)),
-            sum_y2=np.zeros(len(y)),
-            rows=d,
-            n_rows=round(float(d.sum())),
-            constant=_cell_constant(family, y, n, offset),
-        )
+    if "denominator" in values:
+        return _aggregated_cells(frame, by, values, family)
     if exposure is not None:
         frame["__e__"] = exposure
     if family == "negative_binomial":
@@ -262,6 +235,62 @@ def trial_cells(
     # binomial rows are Bernoulli (no constant); Gaussian REML has none
     return TrialCells(
         keys_out, y, rows, np.zeros(len(y)), np.ones(len(y)), sum_y2, rows, round(rows.sum()), 0.0
+    )
+
+
+def _aggregated_cells(
+    frame: pd.DataFrame, by: list[str], values: dict[str, np.ndarray], family: str
+) -> TrialCells:
+    """Sum aggregated rows that share every key, in the cell order row-level input gets.
+
+    Sums of binomial (and Poisson) counts over rows with the same probability (rate) are
+    binomial (Poisson) in the summed denominators (exposures), and Gaussian cells combine by
+    their sums and sums of squares, so the likelihood is unchanged; putting the cells in the
+    same order as collapsed child rows makes the two fits the same computation.
+    """
+    d = values["denominator"]
+    y = values["y"]
+    columns = {"rows": d}
+    if family == "gaussian":
+        columns |= {"sum_y": y * d, "sum_y2": (d - 1) * values["sd"] ** 2 + d * y**2}
+        constant = 0.0
+    else:
+        exposure = values.get("exposure", d)
+        columns |= {"sum_y": y, "exposure": exposure}
+        if family == "binomial":
+            constant = _cell_constant(family, y, d, np.zeros(len(y)))
+        else:
+            constant = _cell_constant(family, y, d, np.log(exposure))
+    cell, first = cell_codes(frame, by)
+    n_cells = len(first)
+    sums = {k: np.bincount(cell, weights=v, minlength=n_cells) for k, v in columns.items()}
+    keys = frame[by].iloc[first].reset_index(drop=True)
+    rows = sums["rows"]
+    ones = np.ones(n_cells)
+    if family == "gaussian":
+        return TrialCells(
+            keys,
+            sums["sum_y"],
+            rows,
+            np.zeros(n_cells),
+            ones,
+            sums["sum_y2"],
+            rows,
+            round(float(rows.sum())),
+            constant,
+        )
+    n = rows if family == "binomial" else ones
+    offset = np.zeros(n_cells) if family == "binomial" else np.log(sums["exposure"])
+    return TrialCells(
+        keys,
+        sums["sum_y"],
+        n,
+        offset,
+        ones,
+        np.zeros(n_cells),
+        rows,
+        round(float(rows.sum())),
+        constant,
     )
 
 

@@ -28,6 +28,7 @@ the variance parameters.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,10 +145,19 @@ class _Model:
         self.k = data.x.shape[1]
         self.n_theta = structure.n_theta
         self.u = np.zeros((data.n_clusters, structure.q))
+        self.fixed_psi: float | None = None
+
+    @property
+    def free_psi(self) -> bool:
+        """The NB2 log size is a free parameter (not fixed at its upper bound)."""
+        return self.family.has_dispersion and self.fixed_psi is None
 
     def split(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         t, k = self.n_theta, self.k
-        psi = float(params[t + k]) if self.family.has_dispersion else 0.0
+        if self.fixed_psi is not None:
+            psi = self.fixed_psi
+        else:
+            psi = float(params[t + k]) if self.family.has_dispersion else 0.0
         return params[:t], params[t : t + k], psi
 
     def rows(self, matrix: np.ndarray) -> np.ndarray:
@@ -227,7 +237,7 @@ class _Model:
             grad.append(direct + indirect)
         g_beta = d.x.T @ (-2.0 * s + dw * lev - w * rho_a)
         out = np.r_[grad, g_beta]
-        if self.family.has_dispersion:
+        if self.free_psi:
             g_psi = -2.0 * terms.loglik_psi.sum() + np.sum(terms.weight_psi * lev)
             g_psi += np.sum(terms.score_psi * rho_a)
             out = np.r_[out, g_psi]
@@ -305,14 +315,62 @@ def fit_laplace(
     if family.has_dispersion:
         params = np.r_[params, psi_start]
 
+    params, _, _, iterations, converged = _optimise(model, params)
+    at_size_bound = model.free_psi and float(params[-1]) > MAX_LOG_SIZE
+    if at_size_bound:
+        # no extra-Poisson variation: the likelihood keeps rising towards the Poisson limit,
+        # so the size is held at its bound and the rest refitted
+        model.fixed_psi = MAX_LOG_SIZE
+        params, _, _, more, converged = _optimise(model, params[:-1])
+        iterations += more
+    if not np.all(np.isfinite(params)):
+        raise DesignError(
+            "the mixed model did not converge (the estimates diverged); a common cause is an "
+            "outcome that is always 0 (or always 1) in a group of the design."
+        )
+    t = structure.n_theta
+    params[:t] = structure.canonical(params[:t])
+    value, _ = _objective(model, params)
+    boundary = _on_boundary(structure, params[:t]) or at_size_bound
+    if need_vcov:
+        vcov_full = _variance(_hessian(model, params), t, boundary)
+    else:
+        vcov_full = np.full((len(params), len(params)), np.nan)
+    theta, beta, psi = model.split(params)
+    if at_size_bound:
+        params = np.r_[params, psi]
+        vcov_full = np.pad(vcov_full, ((0, 1), (0, 1)), constant_values=np.nan)
+    return LaplaceFit(
+        structure=structure,
+        family=family,
+        names=tuple(names),
+        theta=theta.copy(),
+        beta=beta.copy(),
+        psi=psi,
+        params=params.copy(),
+        vcov_full=vcov_full,
+        deviance=value - 2 * constant,
+        modes=np.einsum("qr,gr->gq", structure.factor(theta), model.u),
+        iterations=iterations,
+        converged=converged,
+        boundary=boundary,
+    )
+
+
+def _objective(model: _Model, x: np.ndarray) -> tuple[float, np.ndarray]:
+    """Deviance and gradient; inf where a trial step overflows (the line search steps back)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, grad = model.evaluate(x)
+    if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+        return np.inf, np.zeros_like(x)
+    return value, grad
+
+
+def _optimise(model: _Model, params: np.ndarray):
+    """BFGS, then Newton steps on a finite-difference Hessian of the analytic gradient."""
+
     def fun(x):
-        # trial steps of the optimiser may overflow exp(eta): the deviance is then inf and
-        # the line search steps back
-        with np.errstate(over="ignore", invalid="ignore"):
-            value, grad = model.evaluate(x)
-        if not np.isfinite(value) or not np.all(np.isfinite(grad)):
-            return np.inf, np.zeros_like(x)
-        return value, grad
+        return _objective(model, x)
 
     result = optimize.minimize(
         fun, params, jac=True, method="BFGS", options={"gtol": 1e-7, "maxiter": 5000}
@@ -342,36 +400,13 @@ def fit_laplace(
         if moved <= 1e-10 * max(1.0, float(np.max(np.abs(params)))):
             converged = True
             break
-    if not np.all(np.isfinite(params)):
-        raise DesignError(
-            "the mixed model did not converge (the estimates diverged); a common cause is an "
-            "outcome that is always 0 (or always 1) in a group of the design."
-        )
-    t = structure.n_theta
-    params[:t] = structure.canonical(params[:t])
-    value, grad = fun(params)
-    boundary = _on_boundary(structure, params[:t])
-    if need_vcov:
-        vcov_full = _variance(_hessian(model, params), t, boundary)
-    else:
-        vcov_full = np.full((len(params), len(params)), np.nan)
-    theta, beta, psi = model.split(params)
-    return LaplaceFit(
-        structure=structure,
-        family=family,
-        names=tuple(names),
-        theta=theta.copy(),
-        beta=beta.copy(),
-        psi=psi,
-        params=params.copy(),
-        vcov_full=vcov_full,
-        deviance=value - 2 * constant,
-        modes=np.einsum("qr,gr->gq", structure.factor(theta), model.u),
-        iterations=iterations,
-        converged=converged or float(np.max(np.abs(grad))) < 1e-4,
-        boundary=boundary,
-    )
+    converged = converged or float(np.max(np.abs(grad))) < 1e-4
+    return params, value, grad, iterations, converged
 
+
+MAX_LOG_SIZE = math.log(1e8)
+"""Upper bound of the NB2 log size: beyond a size of 1e8 the model is the Poisson one (the
+variance exceeds the mean by mu^2 / 1e8), and the size is reported at the bound."""
 
 SINGULAR_TOL = 1e-4
 """A scale parameter below this is on the boundary (as ``lme4::isSingular(tol = 1e-4)``)."""

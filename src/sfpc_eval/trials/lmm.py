@@ -140,7 +140,65 @@ def _solve(cells: GaussianCells, structure: RandomEffects, theta: np.ndarray) ->
     pwrss = rss + float(np.sum(u * u))
     log_l = 2.0 * float(np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2))))
     log_rx = 2.0 * float(np.sum(np.log(np.diag(rx))))
-    return {"beta": beta, "u": u, "pwrss": pwrss, "log_l": log_l, "log_rx": log_rx, "rx": rx}
+    return {
+        "beta": beta,
+        "u": u,
+        "pwrss": pwrss,
+        "log_l": log_l,
+        "log_rx": log_rx,
+        "rx": rx,
+        "a": a,
+        "eta": eta,
+        "chol": chol,
+        "atx": atx,
+        "xtx": xtx,
+    }
+
+
+def _criterion_and_gradient(
+    cells: GaussianCells, structure: RandomEffects, theta: np.ndarray
+) -> tuple[float, np.ndarray]:
+    r"""Return the REML criterion and its analytic gradient in ``theta``.
+
+    With :math:`M_i = \Lambda'Z_i'Z_i\Lambda + I`, :math:`W_i = \Lambda'Z_i'X_i` and
+    :math:`R_X'R_X = X'X - \sum_i W_i'M_i^{-1}W_i`, for each :math:`\theta_j` (``dA`` the rows
+    of :math:`Z\,\partial\Lambda/\partial\theta_j`): :math:`d\log|M_i| = \operatorname{tr}
+    (M_i^{-1} dM_i)`; :math:`d\log|R_X'R_X| = -\operatorname{tr}((R_X'R_X)^{-1}
+    d\sum_i W_i'M_i^{-1}W_i)`; and, the penalised residual sum of squares being minimised over
+    :math:`(\beta, u)`, :math:`dr^2 = -2\sum_r (y_r - \eta_r)\,dA_r u`.
+    """
+    theta = np.asarray(theta, dtype=np.float64)
+    pieces = _solve(cells, structure, theta)
+    n, p = cells.n_obs, cells.x.shape[1]
+    value = (
+        pieces["log_l"]
+        + pieces["log_rx"]
+        + (n - p) * (1.0 + math.log(2.0 * math.pi * pieces["pwrss"] / (n - p)))
+    )
+    x, count, cl = cells.x, cells.count, cells.cluster
+    slots, loads = structure.loadings(cells.period, cells.treated)
+    a, chol, atx, u = pieces["a"], pieces["chol"], pieces["atx"], pieces["u"]
+    m_inv = np.linalg.inv(np.einsum("gij,gkj->gik", chol, chol))
+    minv_w = m_inv @ atx  # G x q x k
+    xtx_inv = np.linalg.inv(pieces["xtx"])
+    resid = cells.sum_y - count * pieces["eta"]
+    grad = np.empty(len(theta))
+    for j, dlam in enumerate(structure.factor_derivatives(theta)):
+        da = loads[:, :1] * dlam[slots[:, 0]] + loads[:, 1:] * dlam[slots[:, 1]]
+        nda = count[:, None] * da
+        dm = np.add.reduceat(nda[:, :, None] * a[:, None, :], cells.starts, axis=0)
+        dm = dm + np.swapaxes(dm, 1, 2)
+        dw = np.add.reduceat(nda[:, :, None] * x[:, None, :], cells.starts, axis=0)
+        d_log_m = float(np.einsum("gij,gji->", m_inv, dm))
+        d_wmw = (
+            np.einsum("gqk,gql->kl", dw, minv_w)
+            + np.einsum("gqk,gql->kl", minv_w, dw)
+            - np.einsum("gqk,gqr,grl->kl", minv_w, dm, minv_w)
+        )
+        d_log_rx = -float(np.sum(xtx_inv * d_wmw))
+        d_r2 = -2.0 * float(np.sum(resid * np.einsum("cq,cq->c", da, u[cl])))
+        grad[j] = d_log_m + d_log_rx + (n - p) * d_r2 / pieces["pwrss"]
+    return value, grad
 
 
 def reml_criterion(cells: GaussianCells, structure: RandomEffects, theta: np.ndarray) -> float:
@@ -163,23 +221,6 @@ def reml_criterion(cells: GaussianCells, structure: RandomEffects, theta: np.nda
         + pieces["log_rx"]
         + (n - p) * (1.0 + math.log(2.0 * math.pi * pieces["pwrss"] / (n - p)))
     )
-
-
-def _fd_hessian(f, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
-    p = len(x)
-    hess = np.empty((p, p))
-    f0 = f(x)
-    eye = np.eye(p) * step
-    for j in range(p):
-        hess[j, j] = (f(x + eye[j]) - 2 * f0 + f(x - eye[j])) / step**2
-        for i in range(j):
-            hess[i, j] = hess[j, i] = (
-                f(x + eye[i] + eye[j])
-                - f(x + eye[i] - eye[j])
-                - f(x - eye[i] + eye[j])
-                + f(x - eye[i] - eye[j])
-            ) / (4 * step**2)
-    return hess
 
 
 def fit_lmm(
@@ -208,10 +249,13 @@ def fit_lmm(
     def crit(t: np.ndarray) -> float:
         return reml_criterion(cells, structure, t)
 
+    def crit_grad(t: np.ndarray) -> tuple[float, np.ndarray]:
+        return _criterion_and_gradient(cells, structure, t)
+
     start = structure.start() if theta_start is None else np.asarray(theta_start, float)
-    result = optimize.minimize(crit, start, method="BFGS", jac="3-point", options={"gtol": 1e-8})
+    result = optimize.minimize(crit_grad, start, method="BFGS", jac=True, options={"gtol": 1e-9})
     theta = structure.canonical(result.x)
-    theta = _polish(crit, theta, structure)
+    theta = _polish(crit_grad, theta, structure)
     pieces = _solve(cells, structure, theta)
     n, p = cells.n_obs, cells.x.shape[1]
     sigma2 = pieces["pwrss"] / (n - p)
@@ -220,7 +264,7 @@ def fit_lmm(
     boundary = any(abs(theta[j]) < 1e-4 for j in structure.sd_positions)
     vcov_theta = np.full((len(theta), len(theta)), np.nan)
     if not boundary:
-        hess = _fd_hessian(crit, theta)
+        hess = _gradient_hessian(crit_grad, theta)
         if np.all(np.linalg.eigvalsh(hess) > 0):
             vcov_theta = 2.0 * np.linalg.inv(hess)
     lam = structure.factor(theta)
@@ -239,28 +283,34 @@ def fit_lmm(
     )
 
 
-def _polish(crit, theta: np.ndarray, structure: RandomEffects) -> np.ndarray:
+def _gradient_hessian(crit_grad, theta: np.ndarray) -> np.ndarray:
+    """Central differences of the analytic gradient (step 1e-5 relative), symmetrised."""
+    p = len(theta)
+    hess = np.empty((p, p))
+    for j in range(p):
+        step = 1e-5 * max(1.0, abs(theta[j]))
+        up, down = theta.copy(), theta.copy()
+        up[j] += step
+        down[j] -= step
+        hess[:, j] = (crit_grad(up)[1] - crit_grad(down)[1]) / (2 * step)
+    return (hess + hess.T) / 2
+
+
+def _polish(crit_grad, theta: np.ndarray, structure: RandomEffects) -> np.ndarray:
     """Newton steps on the REML criterion from an interior point (skipped at a boundary)."""
     if any(abs(theta[j]) < 1e-4 for j in structure.sd_positions):
         return theta
-    value = crit(theta)
+    value, grad = crit_grad(theta)
     for _ in range(20):
-        hess = _fd_hessian(crit, theta, 1e-4)
-        step_size = 1e-6
-        grad = np.array(
-            [
-                (crit(theta + e) - crit(theta - e)) / (2 * step_size)
-                for e in np.eye(len(theta)) * step_size
-            ]
-        )
+        hess = _gradient_hessian(crit_grad, theta)
         if not np.all(np.linalg.eigvalsh(hess) > 0):
             break
         step = np.linalg.solve(hess, grad)
         candidate = structure.canonical(theta - step)
-        new = crit(candidate)
-        if new > value:
+        new, new_grad = crit_grad(candidate)
+        if new > value + 1e-12 * abs(value):
             break
-        theta, value = candidate, new
-        if np.max(np.abs(step)) < 1e-12:
+        theta, value, grad = candidate, new, new_grad
+        if np.max(np.abs(step)) < 1e-12 * max(1.0, float(np.max(np.abs(theta)))):
             break
     return theta

@@ -26,7 +26,7 @@ from sfpc_eval.errors import InvalidValueError, SingularFitWarning
 from sfpc_eval.trials.analysis_input import TrialCells
 from sfpc_eval.trials.families import family as get_family
 from sfpc_eval.trials.glmm import fit_glmm
-from sfpc_eval.trials.laplace import CellData, fit_laplace, glm_start
+from sfpc_eval.trials.laplace import MAX_LOG_SIZE, CellData, fit_laplace, glm_start
 from sfpc_eval.trials.lmm import GaussianCells, fit_lmm
 from sfpc_eval.trials.structures import RandomEffects
 from sfpc_eval.trials.variance_components import variance_components
@@ -264,4 +264,9 @@ def _boundary_detail(fit: MixedModelFit) -> str:
             parts.append(f"the AR(1) correlation is estimated as {value:.6g}")
         elif name == "corr_slope" and abs(value) > 1 - 1e-6:
             parts.append(f"the intercept-slope correlation is estimated as {value:.6g}")
+    if fit.family == "negative_binomial" and fit.dispersion >= 0.999 * math.exp(MAX_LOG_SIZE):
+        parts.append(
+            f"the negative binomial size is at its bound {fit.dispersion:.3g}: no variation "
+            "beyond the Poisson's and the random effects' (family='poisson' fits as well)"
+        )
     return "; ".join(parts) or "a variance parameter is on the boundary"
