@@ -400,3 +400,60 @@ def test_cbpp_from_aggregated_counts(nagq):
     np.testing.assert_allclose(res.beta, floats(ref["beta"]), rtol=1e-4)
     np.testing.assert_allclose(se, floats(ref["se"]), rtol=1e-4)
     assert res.theta[0] == pytest.approx(float(ref["theta"]), rel=1e-4)
+
+
+# ---------------------------------------------------------------------------- comparison
+def test_comparison_table_is_the_separate_fits():
+    """compare_random_effects tabulates the fits stepped_wedge makes one by one: the
+    log-likelihoods are glmmTMB's (intercept: glmer's), AIC = -2 loglik + 2 parameters."""
+    from sfpc_eval.trials import compare_random_effects
+
+    cells = data("fs", "cells")
+    cmp = compare_random_effects(
+        cells,
+        "rereferrals",
+        "council",
+        "period",
+        "treated",
+        COVS,
+        family="poisson",
+        denominator="children",
+        exposure="days",
+    )
+    table = cmp.tidy()
+    assert list(table["random_effects"]) == ["intercept", "nested", "decay"]
+    assert cmp.effect_term == "rate_ratio"
+    for row in table.itertuples():
+        pol = tmb_reference("fs", "poisson", row.random_effects)["polished"]
+        assert row.loglik == pytest.approx(float(pol["loglik"]), abs=1e-7)
+        single = fit("fs", "poisson", row.random_effects)
+        assert row.estimate == pytest.approx(single.rate_ratio.estimate, rel=1e-12)
+        assert row.conf_low == pytest.approx(single.rate_ratio.conf_low, rel=1e-12)
+        k = 15 + {"intercept": 1, "nested": 2, "decay": 2}[row.random_effects]
+        assert row.n_params == k
+        assert row.aic == pytest.approx(-2 * row.loglik + 2 * k)
+    assert table["delta_aic"].min() == 0.0
+    assert table.loc[table["random_effects"] == "intercept", "cac"].item() == 1.0
+    assert np.isnan(table["icc"]).all()  # no ICC on the log scale of a count
+    text = str(cmp)
+    assert "Sensitivity of the effect" in text and "nested exchangeable" in text
+
+
+def test_comparison_flags_singular_fits_and_refuses_bad_structures():
+    from sfpc_eval.errors import InvalidValueError
+    from sfpc_eval.trials import compare_random_effects, simulate_trial
+
+    trial = simulate_trial("no_wrong_door", rng=3, cluster_sd=0.3)
+    cmp = compare_random_effects(
+        trial, "looked_after", "cluster", "period", "treated", structures=("intercept", "nested")
+    )
+    assert cmp.tidy()["singular"].tolist() == [False, True]
+    assert "cluster-by-period effects is estimated as" in cmp.singular["nested"]
+    with pytest.raises(InvalidValueError, match=r"two or more distinct names"):
+        compare_random_effects(
+            trial, "looked_after", "cluster", "period", "treated", structures=("intercept", "ar1")
+        )
+    with pytest.raises(InvalidValueError, match=r"`random_effects` is set by"):
+        compare_random_effects(
+            trial, "looked_after", "cluster", "period", "treated", random_effects="nested"
+        )

@@ -29,6 +29,7 @@ the variance parameters.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,7 +37,7 @@ from scipy import optimize
 
 from sfpc_eval.errors import DesignError
 from sfpc_eval.trials.families import Family
-from sfpc_eval.trials.structures import MAX_ATANH, RandomEffects
+from sfpc_eval.trials.structures import RandomEffects
 
 __all__ = ["CellData", "LaplaceFit", "fit_laplace", "glm_start", "laplace_deviance"]
 
@@ -331,9 +332,18 @@ def fit_laplace(
     t = structure.n_theta
     params[:t] = structure.canonical(params[:t])
     value, _ = _objective(model, params)
-    boundary = _on_boundary(structure, params[:t]) or at_size_bound
+    drop = structure.boundary_positions(params[:t])
+    boundary = bool(drop) or at_size_bound
     if need_vcov:
-        vcov_full = _variance(_hessian(model, params), t, boundary)
+        hess = _hessian(model, params)
+        vcov_full = inverse_hessian(hess, drop)
+        if np.isnan(vcov_full[t, t]):  # no curvature left in theta: beta given theta
+            vcov_full = inverse_hessian(hess, range(t))
+        if np.isnan(vcov_full[t, t]):
+            raise DesignError(
+                "the mixed model's information matrix is singular even for the fixed effects "
+                "alone: a regressor is not identified in these data."
+            )
     else:
         vcov_full = np.full((len(params), len(params)), np.nan)
     theta, beta, psi = model.split(params)
@@ -408,39 +418,27 @@ MAX_LOG_SIZE = math.log(1e8)
 """Upper bound of the NB2 log size: beyond a size of 1e8 the model is the Poisson one (the
 variance exceeds the mean by mu^2 / 1e8), and the size is reported at the bound."""
 
-SINGULAR_TOL = 1e-4
-"""A scale parameter below this is on the boundary (as ``lme4::isSingular(tol = 1e-4)``)."""
 
+def inverse_hessian(hess: np.ndarray, drop: Sequence[int] = ()) -> np.ndarray:
+    """``2 H^{-1}`` over the parameters not in ``drop`` (their rows and columns NaN).
 
-def _on_boundary(structure: RandomEffects, theta: np.ndarray) -> bool:
-    """SDs (or Cholesky diagonal entries) at zero, or an AR(1) correlation at +-1."""
-    if structure.name == "slope":
-        return bool(abs(theta[0]) < SINGULAR_TOL or abs(theta[2]) < SINGULAR_TOL)
-    if any(abs(theta[j]) < SINGULAR_TOL for j in structure.sd_positions):
-        return True
-    return structure.name == "decay" and abs(theta[1]) > MAX_ATANH - 1e-3
-
-
-def _variance(hess: np.ndarray, n_theta: int, boundary: bool) -> np.ndarray:
-    """``2 H^{-1}``; on the boundary (or without curvature) the fixed-parameter block alone.
-
-    On the boundary the variance parameters are not interior maxima, so their rows are NaN and
-    the fixed effects' variance is that given the variance parameters (as glmer's ``vcov`` of
-    a singular fit).
+    Parameters on the boundary are not interior maxima: they are held at their estimates, so
+    the variance of the others is that given them (as glmer's ``vcov`` of a singular fit, which
+    treats the fixed effects as given the zero variance). If the remaining Hessian is not
+    positive definite, the fixed effects' block alone is inverted.
     """
     p = hess.shape[0]
-    if not boundary:
-        try:
-            out = 2.0 * np.linalg.inv(hess)
-            out = (out + out.T) / 2
-            if np.all(np.linalg.eigvalsh(out) > 0):
-                return out
-        except np.linalg.LinAlgError:
-            pass
+    keep = [j for j in range(p) if j not in set(drop)]
     out = np.full((p, p), np.nan)
-    block = hess[n_theta:, n_theta:]
-    inv = 2.0 * np.linalg.inv(block)
-    out[n_theta:, n_theta:] = (inv + inv.T) / 2
+    block = hess[np.ix_(keep, keep)]
+    try:
+        inv = 2.0 * np.linalg.inv(block)
+        inv = (inv + inv.T) / 2
+        if np.all(np.linalg.eigvalsh(inv) > 0):
+            out[np.ix_(keep, keep)] = inv
+            return out
+    except np.linalg.LinAlgError:
+        pass
     return out
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg, optimize
 
+from sfpc_eval.trials.laplace import inverse_hessian
 from sfpc_eval.trials.structures import RandomEffects
 
 __all__ = ["LmmFit", "fit_lmm", "reml_criterion"]
@@ -261,12 +262,8 @@ def fit_lmm(
     sigma2 = pieces["pwrss"] / (n - p)
     rx_inv = linalg.solve_triangular(pieces["rx"], np.eye(p), lower=True)
     vcov = sigma2 * rx_inv.T @ rx_inv
-    boundary = any(abs(theta[j]) < 1e-4 for j in structure.sd_positions)
-    vcov_theta = np.full((len(theta), len(theta)), np.nan)
-    if not boundary:
-        hess = _gradient_hessian(crit_grad, theta)
-        if np.all(np.linalg.eigvalsh(hess) > 0):
-            vcov_theta = 2.0 * np.linalg.inv(hess)
+    drop = structure.boundary_positions(theta)
+    vcov_theta = inverse_hessian(_gradient_hessian(crit_grad, theta), drop)
     lam = structure.factor(theta)
     return LmmFit(
         structure=structure,
@@ -279,7 +276,7 @@ def fit_lmm(
         reml=crit(theta),
         n_obs=round(n),
         modes=math.sqrt(sigma2) * pieces["u"] @ lam.T,
-        boundary=boundary,
+        boundary=bool(drop),
     )
 
 
@@ -298,7 +295,7 @@ def _gradient_hessian(crit_grad, theta: np.ndarray) -> np.ndarray:
 
 def _polish(crit_grad, theta: np.ndarray, structure: RandomEffects) -> np.ndarray:
     """Newton steps on the REML criterion from an interior point (skipped at a boundary)."""
-    if any(abs(theta[j]) < 1e-4 for j in structure.sd_positions):
+    if structure.boundary_positions(theta):
         return theta
     value, grad = crit_grad(theta)
     for _ in range(20):

@@ -162,6 +162,23 @@ class RandomEffects:
             out[1] = _clip(out[1])
         return out
 
+    def boundary_positions(self, theta: np.ndarray, tol: float = 1e-4) -> tuple[int, ...]:
+        """Positions in ``theta`` on the boundary of the parameter space (``()``: interior).
+
+        An SD (or Cholesky diagonal entry) below ``tol`` (as ``lme4::isSingular``), with the
+        parameters it makes unidentifiable: the AR(1) correlation when the SD is zero, the
+        slope's covariance when its intercept SD is; and an AR(1) correlation at +-1.
+        """
+        t = np.abs(np.asarray(theta, dtype=np.float64))
+        if self.name == "slope":
+            out = {0, 1} if t[0] < tol else set()
+            return tuple(sorted(out | ({2} if t[2] < tol else set())))
+        if self.name == "decay":
+            if t[0] < tol:
+                return (0, 1)
+            return (1,) if t[1] > MAX_ATANH - 1e-3 else ()
+        return tuple(j for j in range(self.n_theta) if t[j] < tol)
+
     def components(self, theta: np.ndarray) -> dict[str, float]:
         """Return the standard deviations and correlations, named for reporting."""
         t = self.canonical(theta)

@@ -179,25 +179,40 @@ def variance_components(
     """
     z = float(stats.norm.ppf(0.5 + level / 2))
     theta = np.asarray(theta, dtype=np.float64)
-    usable = bool(np.all(np.isfinite(vcov_theta)))
+    missing = ~np.isfinite(np.diag(vcov_theta))
+    known = np.where(np.isfinite(vcov_theta), vcov_theta, 0.0)
     rows = []
     for name, g, how, description in _components(structure, family, scale):
         estimate = float(g(theta))
         low = high = math.nan
-        if usable:
-            forward = _FORWARD[how]
-            try:
-                centre = forward(estimate)
-                grad = np.empty(len(theta))
-                for j in range(len(theta)):
-                    step = 1e-6 * max(1.0, abs(theta[j]))
-                    up, down = theta.copy(), theta.copy()
-                    up[j] += step
-                    down[j] -= step
-                    grad[j] = (forward(g(up)) - forward(g(down))) / (2 * step)
-                se = math.sqrt(max(float(grad @ vcov_theta @ grad), 0.0))
-                low, high = _BACK[how](centre - z * se), _BACK[how](centre + z * se)
-            except (ValueError, ZeroDivisionError):  # on the edge of the scale: no interval
-                low = high = math.nan
+        if not missing.all():
+            low, high = _interval(g, theta, estimate, _FORWARD[how], _BACK[how], known, missing, z)
         rows.append((name, estimate, float(low), float(high), how, description))
     return pd.DataFrame(rows, columns=list(COMPONENT_COLUMNS))
+
+
+def _interval(g, theta, estimate, forward, back, vcov, missing, z) -> tuple[float, float]:
+    """Delta-method Wald interval of ``g(theta)`` on the ``forward`` scale, mapped back.
+
+    NaN when the estimate sits on the edge of that scale (a CAC of exactly 1, say) or the
+    component moves with a parameter on the boundary (whose variance is not estimated).
+    """
+    with np.errstate(all="ignore"):
+        try:
+            centre = forward(estimate)
+            grad = np.empty(len(theta))
+            for j in range(len(theta)):
+                step = 1e-6 * max(1.0, abs(theta[j]))
+                up, down = theta.copy(), theta.copy()
+                up[j] += step
+                down[j] -= step
+                grad[j] = (forward(g(up)) - forward(g(down))) / (2 * step)
+        except (ValueError, ZeroDivisionError):
+            return math.nan, math.nan
+        scale = float(np.nanmax(np.abs(grad))) if np.isfinite(grad).any() else math.nan
+        if not (math.isfinite(centre) and np.all(np.isfinite(grad))):
+            return math.nan, math.nan
+        if np.any(np.abs(grad[missing]) > 1e-8 * max(1.0, scale)):
+            return math.nan, math.nan
+        se = math.sqrt(max(float(grad @ vcov @ grad), 0.0))
+        return float(back(centre - z * se)), float(back(centre + z * se))
