@@ -346,6 +346,7 @@ def stepped_wedge(
             random_effects=random_effects,
             nagq=nagq,
             laplace=laplace,
+            small_sample=options.small_sample,
         )
     elif model == "gee":
         fit = fit_gee_model(
@@ -373,7 +374,9 @@ def stepped_wedge(
             randomization=ri is not None,
         )
     effect_df = float(fit.df[treat_cols[0]])
-    if len(treat_cols) > 1:
+    if fit.mixed is not None and fit.mixed.kr is not None:
+        effect_df = fit.mixed.kr.df(effect)
+    elif len(treat_cols) > 1:
         # the average of exposure-time effects: Satterthwaite df of that contrast under CR2
         effect_df = contrast_df(glm, fit.spec, effect) if model == "glm" else float(fit.df[0])
     ame = None

@@ -75,6 +75,7 @@ def fit_mixed_model(
     random_effects: str,
     nagq: int,
     laplace: str,
+    small_sample: bool = False,
 ) -> ModelOutput:
     """Fit the mixed model of any family and structure (``mixed.fit_mixed``)."""
     status = (z[:, treat_cols].sum(axis=1) > 0).astype(np.float64)
@@ -85,10 +86,14 @@ def fit_mixed_model(
         family=family,
         random_effects=random_effects,
         nagq=nagq,
+        small_sample=small_sample,
     )
     fit = fit_mixed(cells, z, names, treated=status, laplace=laplace, **common)
     k = len(names)
     df_complete = np.full(k, float(cells.n_rows - k))
+    df = np.full(k, np.inf)
+    if fit.kr is not None:
+        df = np.array([fit.kr.df(np.eye(k)[j]) for j in range(k)])
 
     def statistic(new_switch_z: np.ndarray) -> float:
         new_status = (new_switch_z[:, treat_cols].sum(axis=1) > 0).astype(np.float64)
@@ -112,8 +117,8 @@ def fit_mixed_model(
     return ModelOutput(
         beta=fit.beta,
         vcov=fit.vcov,
-        df=np.full(k, np.inf),
-        df_complete=df_complete,
+        df=df,
+        df_complete=df_complete if fit.kr is None else df.copy(),
         method=fit.method,
         statistic=lambda s: statistic(build_z(s)),
         offsets=(fit.cell_effects_0, fit.cell_effects_1),

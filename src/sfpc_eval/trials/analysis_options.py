@@ -12,6 +12,7 @@ from sfpc_eval.errors import InvalidValueError
 from sfpc_eval.trials.analysis_ri import SteppedWedgeRandomization
 from sfpc_eval.trials.families import FAMILY_NAMES
 from sfpc_eval.trials.gee import GEE_VARIANCES
+from sfpc_eval.trials.kenward_roger import KenwardRoger
 from sfpc_eval.trials.structures import STRUCTURES
 
 __all__ = ["MODELS", "Options", "check_options"]
@@ -30,6 +31,7 @@ class Options:
     random_effects: str | None
     cluster_effects: bool
     randomization: SteppedWedgeRandomization | None
+    small_sample: bool = False
 
 
 def check_options(
@@ -123,15 +125,27 @@ def check_options(
             "clusters itself (random intercepts or the working correlation)."
         )
     ri = inference if isinstance(inference, SteppedWedgeRandomization) else None
-    if model != "glm" and inference is not None and ri is None:
+    kr = isinstance(inference, KenwardRoger)
+    if kr and model != "glmm":
         raise InvalidValueError(
-            f"`inference` for model={model!r} must be None (the model's own standard errors) "
-            f"or SteppedWedgeRandomization(...); got {inference!r}. Cluster-robust variances "
-            "are for model='glm'; the GEE's sandwich is chosen with gee_variance=."
+            f"KenwardRoger() adjusts the mixed model's variance; model={model!r} has its own "
+            "small-sample corrections (gee_variance='MD', or CR2 for the GLM)."
+        )
+    if kr and nagq != 1:
+        raise InvalidValueError(
+            f"KenwardRoger() fits by the restricted Laplace likelihood; nagq={nagq} is not "
+            "available with it (pass nagq=1)."
+        )
+    if model != "glm" and inference is not None and ri is None and not kr:
+        raise InvalidValueError(
+            f"`inference` for model={model!r} must be None (the model's own standard errors), "
+            f"KenwardRoger() (model='glmm') or SteppedWedgeRandomization(...); got "
+            f"{inference!r}. Cluster-robust variances are for model='glm'; the GEE's sandwich "
+            "is chosen with gee_variance=."
         )
     if ri is not None and exposure_time:
         raise InvalidValueError(
             "randomization inference tests the single treatment effect; use "
             "exposure_time=False with SteppedWedgeRandomization."
         )
-    return Options(random_effects, bool(cluster_effects), ri)
+    return Options(random_effects, bool(cluster_effects), ri, kr)

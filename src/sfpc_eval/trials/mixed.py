@@ -26,7 +26,9 @@ from sfpc_eval.errors import InvalidValueError, SingularFitWarning
 from sfpc_eval.trials.analysis_input import TrialCells
 from sfpc_eval.trials.families import family as get_family
 from sfpc_eval.trials.glmm import fit_glmm
+from sfpc_eval.trials.kenward_roger import KenwardRogerFit, kenward_roger
 from sfpc_eval.trials.laplace import MAX_LOG_SIZE, CellData, fit_laplace, glm_start
+from sfpc_eval.trials.laplace_reml import fit_laplace_reml
 from sfpc_eval.trials.lmm import GaussianCells, fit_lmm
 from sfpc_eval.trials.structures import RandomEffects
 from sfpc_eval.trials.variance_components import variance_components
@@ -76,6 +78,7 @@ class MixedModelFit:
     method: str
     cell_effects_0: np.ndarray = field(repr=False)
     cell_effects_1: np.ndarray = field(repr=False)
+    kr: KenwardRogerFit | None = field(repr=False, default=None)
 
     @property
     def aic(self) -> float:
@@ -106,14 +109,24 @@ def fit_mixed(
     need_vcov: bool = True,
     start: MixedModelFit | None = None,
     warn_singular: bool = True,
+    small_sample: bool = False,
 ) -> MixedModelFit:
     """Fit the mixed model to the cells (see the module notes).
 
     ``cluster``, ``period`` are 0-based codes per cell and ``treated`` the exposure (0/1) that
     the slope structure loads. ``start`` (a previous fit of the same model) warm-starts a refit.
+    ``small_sample=True``: REML variance parameters and the Kenward-Roger adjustment
+    (:mod:`sfpc_eval.trials.kenward_roger`).
     """
     structure = RandomEffects(random_effects, n_periods)
     label = f"{FAMILY_LABELS[family]}, {STRUCTURE_LABELS[random_effects]}"
+    if small_sample:
+        result = _fit_small_sample(
+            cells, z, names, cluster, period, treated, family, structure, label, start, need_vcov
+        )
+        if warn_singular and result.boundary:
+            _warn_boundary(result, random_effects, family)
+        return result
     if nagq != 1 and not (family == "binomial" and random_effects == "intercept"):
         raise InvalidValueError(
             f"adaptive quadrature (nagq={nagq}) is available for the binomial random-intercept "
@@ -215,17 +228,94 @@ def fit_mixed(
             cell_effects_1=effects1,
         )
     if warn_singular and result.boundary:
-        warnings.warn(
-            f"boundary (singular) fit of the {STRUCTURE_LABELS[random_effects]} "
-            f"{FAMILY_LABELS[family]}: {_boundary_detail(result)}, as lme4's isSingular() "
-            "reports. The clusters look no more alike than chance along that component; its "
-            "interval is not reported and the fixed effects' variance is that given the "
-            "variance parameters. A simpler structure describes these data as well (for the "
-            "random intercept: model='glm' with CR2 or randomization inference).",
-            SingularFitWarning,
-            stacklevel=3,
-        )
+        _warn_boundary(result, random_effects, family)
     return result
+
+
+def _warn_boundary(result: MixedModelFit, random_effects: str, family: str) -> None:
+    warnings.warn(
+        f"boundary (singular) fit of the {STRUCTURE_LABELS[random_effects]} "
+        f"{FAMILY_LABELS[family]}: {_boundary_detail(result)}, as lme4's isSingular() "
+        "reports. The clusters look no more alike than chance along that component; its "
+        "interval is not reported and the fixed effects' variance is that given the "
+        "variance parameters. A simpler structure describes these data as well (for the "
+        "random intercept: model='glm' with CR2 or randomization inference).",
+        SingularFitWarning,
+        stacklevel=4,
+    )
+
+
+def _fit_small_sample(
+    cells, z, names, cluster, period, treated, family, structure, label, start, need_vcov
+) -> MixedModelFit:
+    """REML and the Kenward-Roger adjustment, for every family."""
+    how = "REML, Kenward-Roger"
+    if family == "gaussian":
+        gcells = GaussianCells.build(z, cells.n, cells.y, cells.sum_y2, cluster, period, treated)
+        fit = fit_lmm(gcells, names, structure, theta_start=None if start is None else start.theta)
+        slots, loads = structure.loadings(gcells.period, gcells.treated)
+        kr = None
+        if need_vcov:
+            kr = kenward_roger(
+                gcells.x,
+                slots,
+                loads,
+                gcells.count,
+                gcells.starts,
+                structure,
+                fit.theta,
+                sigma2=fit.sigma**2,
+            )
+        beta, theta, vcov_theta, loglik = fit.beta, fit.theta, fit.vcov_theta, fit.loglik
+        modes, dispersion, boundary, n_extra = fit.modes, fit.sigma, fit.boundary, 1
+    else:
+        fam = get_family(family)
+        data = CellData.build(
+            z, cells.y, cells.n, cells.offset, cells.freq, cluster, period, treated
+        )
+        if start is None:
+            beta0, psi0 = glm_start(data, fam)
+            theta0 = None
+        else:
+            beta0, psi0, theta0 = start.beta, _psi(start), start.theta
+        fit = fit_laplace_reml(
+            data,
+            structure,
+            fam,
+            beta_start=beta0,
+            theta_start=theta0,
+            psi_start=psi0,
+            constant=cells.constant,
+        )
+        wm = fit.working
+        kr = None
+        if need_vcov:
+            kr = kenward_roger(wm.x, wm.slots, wm.loads, wm.weight, wm.starts, structure, fit.theta)
+        t = structure.n_theta
+        beta, theta, loglik, modes = fit.beta, fit.theta, fit.loglik, fit.modes
+        vcov_theta = fit.vcov_params[:t, :t]
+        dispersion = math.exp(fit.psi) if fam.has_dispersion else math.nan
+        boundary, n_extra = fit.boundary, int(fam.has_dispersion)
+    effects0, effects1 = _cell_effects(structure, modes, cluster, period)
+    k = len(names)
+    return MixedModelFit(
+        family=family,
+        structure=structure,
+        names=tuple(names),
+        beta=beta,
+        vcov=kr.vcov if kr is not None else np.full((k, k), np.nan),
+        theta=theta,
+        vcov_theta=vcov_theta,
+        loglik=loglik,
+        n_params=k + structure.n_theta + n_extra,
+        reml=True,
+        dispersion=dispersion,
+        boundary=boundary,
+        method=f"{label}, {how} t",
+        cell_effects_0=effects0,
+        cell_effects_1=effects1,
+        kr=kr,
+    )
 
 
 def _psi(fit: MixedModelFit) -> float:

@@ -47,7 +47,9 @@ __all__ = ["simulate_cells", "trial_design"]
 
 
 def trial_design(name: str | TrialSpec, freq: str = "3MS") -> SteppedWedgeDesign:
-    """A built-in trial's design on a regular grid of periods (``freq``), with its children.
+    """Return a built-in trial's design on a regular grid of periods (``freq``).
+
+    Children per council are the trial's, spread over periods by their length.
 
     Examples
     --------
@@ -236,7 +238,7 @@ def _design(value: Any, freq: str) -> SteppedWedgeDesign:
 
 
 def _baseline(value: float | None, family: str, source: Any) -> float:
-    """The intercept on the link scale."""
+    """Return the intercept on the link scale."""
     if family == "binomial":
         if value is None:
             spec = source if isinstance(source, TrialSpec) else None

@@ -162,6 +162,53 @@ class RandomEffects:
             out[1] = _clip(out[1])
         return out
 
+    def covariance_parameters(
+        self, theta: np.ndarray, scale: float = 1.0
+    ) -> tuple[np.ndarray, list[np.ndarray], list[list[np.ndarray]]]:
+        """Return ``Psi = scale^2 Lambda Lambda'`` and its derivatives in natural parameters.
+
+        The derivatives are ``d Psi / d tau_r`` and ``d^2 Psi / d tau_r d tau_s``.
+
+        ``tau`` are variances and covariances (``"intercept"``: the council variance;
+        ``"nested"``: council and council-by-period variances; ``"slope"``: intercept
+        variance, covariance, slope variance), in which ``Psi`` is linear, except for
+        ``"decay"``: the variance and the AR(1) correlation ``rho``. These are the
+        parameters of the Kenward-Roger adjustment (:mod:`sfpc_eval.trials.kenward_roger`).
+
+        Examples
+        --------
+        >>> psi, first, second = RandomEffects("decay", 3).covariance_parameters(
+        ...     np.array([1.0, math.atanh(0.5)]))
+        >>> np.round(first[1], 3)[0]
+        array([0.  , 1.  , 1.  ])
+        """
+        lam = self.factor(theta) * scale
+        psi = lam @ lam.T
+        q = self.q
+        zero = np.zeros((q, q))
+        if self.name == "decay":
+            t = self.n_periods
+            rho = math.tanh(_clip(theta[1]))
+            variance = psi[0, 0]
+            lag = np.abs(np.subtract.outer(np.arange(t), np.arange(t))).astype(float)
+            corr = rho**lag
+            d_rho = np.where(lag > 0, lag * rho ** np.maximum(lag - 1, 0), 0.0)
+            d2_rho = np.where(lag > 1, lag * (lag - 1) * rho ** np.maximum(lag - 2, 0), 0.0)
+            return psi, [corr, variance * d_rho], [[zero, d_rho], [d_rho, variance * d2_rho]]
+        if self.name == "slope":
+            basis = [np.zeros((2, 2)) for _ in range(3)]
+            basis[0][0, 0] = 1.0
+            basis[1][0, 1] = basis[1][1, 0] = 1.0
+            basis[2][1, 1] = 1.0
+        elif self.name == "nested":
+            basis = [np.zeros((q, q)), np.zeros((q, q))]
+            basis[0][0, 0] = 1.0
+            basis[1][np.arange(1, q), np.arange(1, q)] = 1.0
+        else:
+            basis = [np.ones((1, 1))]
+        n = len(basis)
+        return psi, basis, [[zero] * n for _ in range(n)]
+
     def boundary_positions(self, theta: np.ndarray, tol: float = 1e-4) -> tuple[int, ...]:
         """Positions in ``theta`` on the boundary of the parameter space (``()``: interior).
 
