@@ -208,7 +208,7 @@ def test_missing_covariate_and_text_time():
 def test_missing_column():
     with pytest.raises(MissingColumnError, match="`cohort` names column"):
         validate(make(GOOD), cohort="first_year")
-    with pytest.raises(MissingColumnError, match="`covariates` names column"):
+    with pytest.raises(MissingColumnError, match=r"`covariates\[1\]` names column"):
         validate(make(GOOD), covariates=["x", "imd"])
 
 

@@ -15,7 +15,9 @@ from sfpc_eval.errors import (
     DuplicateObservationError,
     InvalidValueError,
     MissingColumnError,
+    UnreliableInferenceWarning,
 )
+from sfpc_eval.single_unit.its import newey_west_lags
 
 
 def monthly(seed: int = 4, n: int = 72, start: int = 40) -> pd.DataFrame:
@@ -210,3 +212,30 @@ def test_bad_options(kwargs, error, words):
         se.its(monthly(), outcome="rate", time="month", start=40, **kwargs)
     for word in words:
         assert word in str(info.value)
+
+
+def _fifteen_years(seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = np.arange(2010, 2025)
+    rate = 60 + 0.8 * (t - 2010) + rng.normal(0, 2.5, len(t))
+    return pd.DataFrame({"year": t, "rate": rate})
+
+
+def test_too_many_hac_lags_are_refused_or_flagged():
+    # issue 19: 100 lags on 15 years used to pass silently and turn p = 0.38 into p = 0.0006
+    frame = _fifteen_years()
+    default = se.its(frame, outcome="rate", time="year", start=2018)
+    assert default.hac_lags == newey_west_lags(15)
+    with pytest.raises(InvalidValueError, match=r"15 periods have at most 14 lags"):
+        se.its(frame, outcome="rate", time="year", start=2018, hac_lags=100)
+    with pytest.warns(UnreliableInferenceWarning, match="more than a quarter of the 15 periods"):
+        many = se.its(frame, outcome="rate", time="year", start=2018, hac_lags=10)
+    slope = many.term("slope_change")
+    assert not slope.valid and "too narrow" in slope.note
+    # the reason for the rule, shown on these data: the same estimate, a far narrower interval
+    base = default.term("slope_change")
+    assert slope.estimate == pytest.approx(base.estimate, rel=1e-12)
+    assert slope.std_error < base.std_error
+    assert all(t.valid for t in default.terms)
+    # a quarter of the series is still accepted without a warning
+    se.its(frame, outcome="rate", time="year", start=2018, hac_lags=3)

@@ -11,15 +11,23 @@ import numbers
 import re
 from typing import Any
 
-from sfpc_eval.errors import InvalidValueError, SuppressedValueError, ThousandsSeparatorError
+from sfpc_eval.errors import (
+    InvalidValueError,
+    SizeLimitError,
+    SuppressedValueError,
+    ThousandsSeparatorError,
+)
 
 __all__ = [
+    "MAX_RESAMPLES",
     "SUPPRESSION_SYMBOLS",
     "check_conf_level",
     "check_count",
     "check_number",
     "check_positive",
     "check_proportion",
+    "check_seed",
+    "check_size",
 ]
 
 SUPPRESSION_SYMBOLS: frozenset[str] = frozenset(
@@ -136,7 +144,96 @@ def check_conf_level(value: Any, name: str = "conf_level") -> float:
     return out
 
 
-def check_resamples(value: Any) -> None:
-    """Raise unless ``n_resamples`` is an integer of at least 99 (resampling inference)."""
-    if not isinstance(value, int) or value < 99:
-        raise InvalidValueError(f"`n_resamples` must be an integer of at least 99; got {value!r}.")
+MAX_RESAMPLES = 1_000_000
+"""Most resamples a bootstrap or permutation test may ask for: a p-value's Monte Carlo error is
+already below 0.0003 at 999,999 draws, and more only costs memory and time."""
+
+
+def check_resamples(value: Any, name: str = "n_resamples") -> int:
+    """Return ``value`` if it is a whole number from 99 to :data:`MAX_RESAMPLES`, else raise.
+
+    Raises
+    ------
+    InvalidValueError
+        Not a whole number, or fewer than 99.
+    SizeLimitError
+        More than :data:`MAX_RESAMPLES`.
+    """
+    return check_size(
+        value, name, minimum=99, maximum=MAX_RESAMPLES, why="draws of a resampling test"
+    )
+
+
+def check_size(value: Any, name: str, *, minimum: int, maximum: int, why: str) -> int:
+    """Return ``value`` as an int from ``minimum`` to ``maximum``, or raise naming the limit.
+
+    Parameters
+    ----------
+    value : Any
+        The argument.
+    name : str
+        Its name, for the message.
+    minimum, maximum : int
+        Smallest and largest accepted values.
+    why : str
+        What the number counts (``"simulated children"``), for the message.
+
+    Raises
+    ------
+    InvalidValueError
+        Not a whole number (bools and floats are refused), or below ``minimum``.
+    SizeLimitError
+        Above ``maximum``: the run would not fit in memory or not finish.
+
+    Examples
+    --------
+    >>> check_size(999, "n_resamples", minimum=99, maximum=10**6, why="draws")
+    999
+    >>> check_size(10**8, "n_resamples", minimum=99, maximum=10**6, why="draws")
+    Traceback (most recent call last):
+    ...
+    sfpc_eval.errors.SizeLimitError: `n_resamples` = 100,000,000 draws is above the limit of 1,000,000; ask for at most 1,000,000.
+    """  # noqa: E501
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidValueError(
+            f"`{name}` must be a whole number ({why}); got {value!r} ({type(value).__name__})."
+        )
+    out = int(value)
+    if out < minimum:
+        raise InvalidValueError(f"`{name}` must be at least {minimum:,} ({why}); got {out:,}.")
+    if out > maximum:
+        raise SizeLimitError(
+            f"`{name}` = {out:,} {why} is above the limit of {maximum:,}; ask for at most "
+            f"{maximum:,}."
+        )
+    return out
+
+
+def check_seed(value: Any, name: str = "rng") -> Any:
+    """Return ``value`` if numpy can seed a generator with it, else raise naming the argument.
+
+    Accepted: None (fresh entropy), a non-negative whole number, a sequence of them, a
+    :class:`numpy.random.SeedSequence` or a :class:`numpy.random.Generator`.
+
+    Examples
+    --------
+    >>> check_seed(2024)
+    2024
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    sfpc_eval.errors.InvalidValueError: `rng` must be None, a non-negative whole number (a seed such as 2024) or a numpy Generator; got -1.
+    """  # noqa: E501
+    import numpy as np
+
+    if value is None or isinstance(value, np.random.Generator | np.random.SeedSequence):
+        return value
+    items = value if isinstance(value, list | tuple) and value else [value]
+    if all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) >= 0 for v in items
+    ):
+        return value
+    raise InvalidValueError(
+        f"`{name}` must be None, a non-negative whole number (a seed such as 2024) or a numpy "
+        f"Generator; got {value!r}."
+    )

@@ -27,7 +27,10 @@ __all__ = [
     "DesignError",
     "DisclosureError",
     "DuplicateObservationError",
+    "EffectScaleError",
     "EmptyFileError",
+    "ExportError",
+    "FewClustersWarning",
     "FewTreatedClustersWarning",
     "FileColumnsError",
     "FileEncodingError",
@@ -43,9 +46,11 @@ __all__ = [
     "SizeLimitError",
     "SpecError",
     "SuppressedValueError",
+    "TableError",
     "ThousandsSeparatorError",
     "UndefinedEffectError",
     "UndefinedIntervalWarning",
+    "UnitCostError",
     "UnknownAreaError",
     "YearOutOfRangeError",
     "show_values",
@@ -272,6 +277,16 @@ class PoorPreFitWarning(SfpcEvalWarning):
     """
 
 
+class UnreliableInferenceWarning(SfpcEvalWarning):
+    """An interval or p-value was computed as asked, but the setting makes it unreliable.
+
+    For example Newey-West standard errors with more lags than a quarter of the series: the
+    sample autocovariances of regression residuals sum to zero over all lags, so with many lags
+    the long-run variance shrinks towards zero and intervals become far too narrow. The message
+    and the result's note say what to change.
+    """
+
+
 class SingularFitWarning(SfpcEvalWarning):
     """A mixed model's random-effect variance is estimated at (or next to) zero.
 
@@ -289,9 +304,49 @@ class SeparationError(DesignError):
 
 
 class SizeLimitError(SfpcEvalError):
-    """A request would bring more rows or cells from a database or Spark into memory than allowed.
+    """A request is too large to run: too much memory, or too long to finish.
 
-    Raised before the data move. The message names the estimator, says why the request needs
-    that much data (rows that do not collapse into cells, or a row-by-row fit), and gives the
-    cell-based alternative; the limit is ``max_cells`` of :func:`sfpc_eval.engines.source`.
+    Raised before any work starts. From a database or Spark: the request would bring more rows
+    or cells into memory than ``max_cells`` of :func:`sfpc_eval.engines.source` allows; the
+    message names the estimator, says why the request needs that much data and gives the
+    cell-based alternative. For a size argument (resamples, simulated children): the value is
+    above the stated limit; the message gives the limit and what it would cost.
+    """
+
+
+class EffectScaleError(InvalidValueError):
+    """An effect is on a scale that cannot be turned into a number of children or days.
+
+    The scales that can are listed in :data:`sfpc_eval.impact.SCALES`.
+    """
+
+
+class UnitCostError(InvalidValueError):
+    """A unit cost without its source or price year, or with an uncertainty it cannot hold.
+
+    The library never invents a unit cost: every cost is supplied by the user with where it
+    comes from and the year its prices are in.
+    """
+
+
+class TableError(InvalidValueError):
+    """A table cannot be laid out as asked.
+
+    A term renamed onto another, mixed confidence levels, a model name used twice...
+    """
+
+
+class ExportError(InvalidValueError):
+    """A table cannot be written.
+
+    An unknown format, or a folder that is missing or not writable.
+    """
+
+
+class FewClustersWarning(SfpcEvalWarning):
+    """An inference method was requested that is not valid with this few clusters.
+
+    For example the normal (Wald z) reference of a mixed model with fewer than about 30
+    clusters, which treats the estimated between-cluster variance as known. The message names
+    the method, the number of clusters and the default that holds its level.
     """

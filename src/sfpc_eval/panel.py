@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sfpc_eval._validate import SUPPRESSION_SYMBOLS, THOUSANDS_PATTERN
+from sfpc_eval._validate import SUPPRESSION_SYMBOLS, THOUSANDS_PATTERN, is_suppression_symbol
 from sfpc_eval.errors import (
     DuplicateObservationError,
     InvalidValueError,
@@ -28,7 +28,14 @@ from sfpc_eval.errors import (
     show_values,
 )
 
-__all__ = ["PanelSpec", "numeric_column", "require_columns", "require_present", "validate_panel"]
+__all__ = [
+    "PanelSpec",
+    "numeric_column",
+    "period_column",
+    "require_columns",
+    "require_present",
+    "validate_panel",
+]
 
 _SYMBOLS_LOWER = {s.lower() for s in SUPPRESSION_SYMBOLS}
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
@@ -54,6 +61,36 @@ def require_columns(data: pd.DataFrame, columns: Mapping[str, str | None]) -> No
     for argument, column in columns.items():
         if column is not None and column not in data.columns:
             raise MissingColumnError(argument, [column], [str(c) for c in data.columns])
+    named = [c for c in columns.values() if c is not None]
+    twice = sorted({str(c) for c in data.columns[data.columns.duplicated()] if c in named})
+    if twice:
+        raise InvalidValueError(
+            f"`data` has more than one column called {show_values(twice)}; rename or drop the "
+            "copies so that each argument names one column."
+        )
+    _refuse_shared_roles(columns)
+    if len(data) == 0:
+        raise InvalidValueError("`data` has no rows; there is nothing to estimate from.")
+
+
+_DISTINCT_ROLES = ("outcome", "treated", "cohort", "before", "after", "covariates")
+"""Roles whose column may not serve any other role: the outcome as its own covariate, or the
+treatment as the outcome, would be accepted and give a meaningless estimate."""
+
+
+def _refuse_shared_roles(columns: Mapping[str, str | None]) -> None:
+    by_column: dict[str, list[str]] = {}
+    for argument, column in columns.items():
+        if column is not None:
+            by_column.setdefault(column, []).append(argument)
+    for column, arguments in by_column.items():
+        distinct = [a for a in arguments if a.split("[")[0] in _DISTINCT_ROLES]
+        if len(arguments) > 1 and distinct:
+            raise InvalidValueError(
+                f"column {column!r} is given as {' and as '.join(f'`{a}`' for a in arguments)}; "
+                f"{'the ' + distinct[0] if len(distinct) == 1 else 'these'} must be a column of "
+                "its own. Name a different column for each."
+            )
 
 
 def _row_labels(data: pd.DataFrame, mask: np.ndarray) -> list[object]:
@@ -109,10 +146,20 @@ def numeric_column(
     >>> numeric_column(df, "cpp", argument="outcome", thousands=",").tolist()
     [974.0, 1032.0]
     """
+    if thousands not in (None, ","):
+        raise InvalidValueError(
+            f"`thousands` may only be None or ','; got {thousands!r}. DfE and ONS files group "
+            "thousands with commas; a '.' separator would be read as a decimal point."
+        )
     raw = data[column]
     where = f"`{argument}` column {column!r}"
     if pd.api.types.is_bool_dtype(raw):
         raise InvalidValueError(f"{where} is boolean; pass 0/1 numbers if that is intended.")
+    if pd.api.types.is_complex_dtype(raw):
+        raise InvalidValueError(
+            f"{where} holds complex numbers; an outcome or count is real. Pass the real part "
+            "(df[col].to_numpy().real) if that is what you mean."
+        )
     if pd.api.types.is_numeric_dtype(raw):
         values = raw.astype("float64")
     else:
@@ -149,6 +196,74 @@ def numeric_column(
             f"rows {show_values(_row_labels(data, bad))}."
         )
     return values
+
+
+def period_column(data: pd.DataFrame, column: str, *, argument: str = "time") -> pd.Series:
+    """Return the period column as values that sort in time order, or raise naming the rows.
+
+    Numbers, dates and ordered categoricals are periods as they are. Text that reads as numbers
+    (``"8"``, ``"2015"``) becomes numbers, so that ``"10"`` sorts after ``"9"``. Anything else
+    is refused: a DfE symbol (``c``, ``x``) or an infinite value is not a period, and other text
+    has no order a program can know.
+
+    Raises
+    ------
+    InvalidValueError
+        Naming the argument, the offending rows and values, and how to give an ordered column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> period_column(pd.DataFrame({"t": ["8", "9", "10"]}), "t").tolist()
+    [8, 9, 10]
+    """
+    raw = data[column]
+    where = f"`{argument}` column {column!r}"
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        if raw.cat.ordered:
+            return raw
+        raise InvalidValueError(
+            f"{where} is an unordered categorical; periods need an order. Make it ordered: "
+            f"pd.Categorical(df[{column!r}], categories=[...in time order...], ordered=True)."
+        )
+    if pd.api.types.is_datetime64_any_dtype(raw) or isinstance(raw.dtype, pd.PeriodDtype):
+        return raw
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        values = raw.to_numpy(dtype=float)
+        infinite = np.isinf(values)
+        if infinite.any():
+            raise InvalidValueError(
+                f"{where} holds infinite values in rows "
+                f"{show_values(_row_labels(data, infinite))}; a period must be a finite number "
+                "or a date."
+            )
+        return raw
+    texts = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+    symbols = texts.map(is_suppression_symbol).to_numpy(dtype=bool)
+    if symbols.any():
+        raise InvalidValueError(
+            f"{where} holds DfE symbols, not periods, in rows "
+            f"{show_values(_row_labels(data, symbols))} (values "
+            f"{show_values(sorted(set(texts[symbols])))}). Drop those rows or fix the column."
+        )
+    numbers = pd.to_numeric(texts, errors="coerce")
+    finite = np.isfinite(numbers.to_numpy(dtype=float))
+    if finite.all():
+        whole = (numbers == numbers.round()).all()
+        return numbers.astype("int64") if whole else numbers
+    if numbers.notna().all():
+        raise InvalidValueError(
+            f"{where} holds infinite values in rows "
+            f"{show_values(_row_labels(data, ~finite))}; a period must be a finite number or a "
+            "date."
+        )
+    shown = sorted({str(v) for v in texts[~finite]})[:5]
+    raise InvalidValueError(
+        f"{where} holds text ({show_values(shown)}) with no order a program can know: as text, "
+        "'10' sorts before '9' and 'Q1 2021' before 'Q4 2020'. Give periods as numbers (2015), "
+        f"dates, or an ordered categorical: pd.Categorical(df[{column!r}], categories=[...in "
+        "time order...], ordered=True)."
+    )
 
 
 def require_present(data: pd.DataFrame, column: str, *, argument: str) -> None:

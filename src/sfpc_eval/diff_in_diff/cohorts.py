@@ -267,11 +267,8 @@ def validate_cohorts(
     if isinstance(covariates, str):
         covariates = (covariates,)
     covariates = tuple(covariates)
-    require_columns(
-        data, {"outcome": outcome, "unit": unit, "time": time, "cohort": cohort, "weights": weights}
-    )
-    for c in covariates:
-        require_columns(data, {"covariates": c})
+    roles = {"outcome": outcome, "unit": unit, "time": time, "cohort": cohort, "weights": weights}
+    require_columns(data, roles | {f"covariates[{i}]": c for i, c in enumerate(covariates)})
     require_present(data, unit, argument="unit")
     require_present(data, time, argument="time")
 

@@ -9,6 +9,7 @@ tests several of its coefficients at once under any inference setting.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from sfpc_eval.cells.collapse import Cells, collapse, factorize_sorted
 from sfpc_eval.cells.fit import CellFit
 from sfpc_eval.diff_in_diff.twfe import fit_on_cells
 from sfpc_eval.diff_in_diff.twfe_result import analytic_variance
-from sfpc_eval.errors import DesignError, InvalidValueError
+from sfpc_eval.errors import DesignError, InvalidValueError, UndefinedIntervalWarning
 from sfpc_eval.inference.cluster import (
     Classical,
     ClusterRobust,
@@ -96,8 +97,29 @@ def fit_with_dummies(
     fit = fit_on_cells(
         cells, factors, regressors, unit, time, cluster, "gaussian", absorb, weights is not None
     )
+    _refuse_saturated(fit)
     var = variance(fit, analytic_variance(inference), df_for=[fit.index(r) for r in regressors])
     return EsFit(fit=fit, cells=cells, var=var, regressors=tuple(regressors))
+
+
+def _refuse_saturated(fit: CellFit) -> None:
+    """Raise if the event-study regression leaves no residual to estimate a variance from.
+
+    With one unit per cohort (the SFPC councils each starting in their own year) every
+    cohort x event-time coefficient is fitted from one unit's single observation, so the
+    interaction model is saturated: the residuals are all zero and every variance 0 / 0.
+    """
+    k_total = len(fit.beta) + fit.absorbed
+    if fit.n_obs > k_total:
+        return
+    raise DesignError(
+        f"the event-study regression is saturated: {k_total} coefficients for {fit.n_obs} "
+        "observations, so no residual is left to estimate a variance. This happens when each "
+        "cohort has a single unit (each council starting in its own year): every cohort x "
+        "event-time effect then rests on one observation. Pool cohorts (a common event-time "
+        "profile: event_study()), shorten the window of event times, or use imputation() or "
+        "callaway_santanna(), which estimate the comparison from untreated observations."
+    )
 
 
 @dataclass(frozen=True)
@@ -148,8 +170,19 @@ def joint_wald(
             "dates moves the leads themselves. Use ClusterRobust(...) or "
             "WildClusterBootstrap(...) for the pre-trend test."
         )
+    g = fit.n_clusters
+    if isinstance(inference, WildClusterBootstrap | ClusterRobust) and q > g - 1:
+        reason = f"a joint test of {q} terms needs at least {q + 1} clusters (there are {g})"
+        return _untestable(q, tuple(labels), reason)
     if isinstance(inference, WildClusterBootstrap):
-        return _wild_wald(es, r, inference, tuple(labels))
+        try:
+            return _wild_wald(es, r, inference, tuple(labels))
+        except np.linalg.LinAlgError:  # a draw whose cluster scores span fewer than q directions
+            reason = (
+                f"in some bootstrap draws the {g} clusters' scores span fewer than the {q} "
+                "directions a joint test of the leads needs"
+            )
+            return _untestable(q, tuple(labels), reason)
     rb = r @ fit.beta
     v = r @ es.var.vcov @ r.T
     w = float(rb @ np.linalg.solve(v, rb))
@@ -164,6 +197,19 @@ def joint_wald(
         raise InvalidValueError(f"unsupported inference {inference!r}.")
     f = w / q
     return JointTest(f, float(q), df2, float(stats.f.sf(f, q, df2)), how, tuple(labels))
+
+
+def _untestable(q: int, labels: tuple[str, ...], reason: str) -> JointTest:
+    """Return a joint test marked as not computable, with the reason, and warn.
+
+    The cluster-robust covariance of ``q`` terms from G clusters has rank at most G - 1, so with
+    q > G - 1 it cannot be inverted; a bootstrap draw can lose a further direction.
+    """
+    method = f"not testable: {reason}; test fewer leads"
+    warnings.warn(
+        f"joint test of {', '.join(labels)}: {method}.", UndefinedIntervalWarning, stacklevel=4
+    )
+    return JointTest(math.nan, float(q), math.nan, math.nan, method, labels)
 
 
 def _wild_wald(es: EsFit, r: np.ndarray, spec: WildClusterBootstrap, labels) -> JointTest:

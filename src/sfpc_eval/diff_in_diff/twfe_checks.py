@@ -14,10 +14,11 @@ from sfpc_eval.errors import (
     DesignError,
     FewTreatedClustersWarning,
     InvalidValueError,
+    SeparationError,
     show_values,
 )
 from sfpc_eval.inference.randomization import Randomization
-from sfpc_eval.panel import numeric_column, require_columns, require_present
+from sfpc_eval.panel import numeric_column, period_column, require_columns, require_present
 
 MAX_DUMMY_LEVELS = 1_000
 """Above this many unit and period levels, ``did`` absorbs the fixed effects by demeaning."""
@@ -63,6 +64,7 @@ def check_did_inputs(
     for role, column in (("unit", unit), ("time", time), ("cluster", cluster)):
         require_present(data, column, argument=role)
     clean = data[list(dict.fromkeys(c for c in roles.values() if c is not None))].copy()
+    clean[time] = period_column(data, time, argument="time")
     clean[outcome] = numeric_column(
         data,
         outcome,
@@ -161,6 +163,34 @@ def check_did_design(
         )
 
 
+def check_did_separation(cells, unit: str, time: str, treated: str, family: str) -> None:
+    """Raise SeparationError if a unit, period or treatment group has an outcome at a boundary.
+
+    In a logit every event (or no event) in a group of a fixed effect or of the treatment makes
+    that coefficient infinite; in a Poisson model no event does. The fit would then fail deep in
+    a matrix factorisation; here the message names the groups and what to do.
+    """
+    if family == "gaussian":
+        return
+    sums = cells.sums
+    found = []
+    for column, what in ((treated, "treatment group"), (unit, "unit"), (time, "period")):
+        by = sums.groupby(cells.keys[column].to_numpy())[["sum_w", "sum_wy"]].sum()
+        none = by.index[by["sum_wy"] <= 0]
+        every = by.index[by["sum_wy"] >= by["sum_w"]] if family == "binomial" else []
+        label = (lambda v: f"{treated} = {v:g}") if column == treated else str
+        found += [f"{what} {label(v)}: no events" for v in none]
+        found += [f"{what} {label(v)}: every row an event" for v in every]
+    if found:
+        model = "logistic" if family == "binomial" else "Poisson"
+        raise SeparationError(
+            f"perfect separation in the {model} DiD: {show_values(found)}. Such a group's "
+            "coefficient is infinite, so no maximum-likelihood estimate exists. Report the raw "
+            "counts for those groups, drop units with no events (they carry no information "
+            "about the effect in this model) or use family='gaussian' (risk differences)."
+        )
+
+
 def design_matrix(
     keys: pd.DataFrame, regressors: Sequence[str], unit: str, time: str
 ) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -224,6 +254,13 @@ def check_rank(
             f"{show_values(collinear)}. Drop them; a covariate that is constant within a unit "
             "(or a period) is absorbed by the fixed effects."
         )
+
+
+def treated_clusters(clean, factors, cluster, treated) -> int:
+    """Return the number of clusters with at least one treated observation."""
+    codes, levels = factors[cluster]
+    ever = np.bincount(codes, weights=clean[treated].to_numpy(), minlength=len(levels)) > 0
+    return int(ever.sum())
 
 
 def warn_single_treated_cluster(clean, factors, cluster, treated, inference) -> None:

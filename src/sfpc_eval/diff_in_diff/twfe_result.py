@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -18,6 +19,7 @@ from sfpc_eval.diff_in_diff.twfe_checks import MAX_DUMMY_LEVELS
 from sfpc_eval.errors import (
     DesignError,
     InvalidValueError,
+    UndefinedIntervalWarning,
     show_values,
 )
 from sfpc_eval.inference.cluster import (
@@ -29,7 +31,9 @@ from sfpc_eval.inference.cluster import (
     variance,
 )
 from sfpc_eval.inference.randomization import Randomization, randomization_test
+from sfpc_eval.inference.validity import inference_validity
 from sfpc_eval.inference.wild import WildClusterBootstrap, wild_cluster_bootstrap
+from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 
 Family = Literal["gaussian", "poisson", "binomial"]
@@ -61,7 +65,12 @@ class DidResult(ResultMixin):
     terms : tuple of Term
         ``treated`` (the DiD coefficient), covariates, and effect readings: Poisson adds
         ``rate_ratio`` and ``percent_change``; binomial adds ``odds_ratio`` and
-        ``average_marginal_effect`` (risk difference, delta method).
+        ``average_marginal_effect`` (risk difference, delta method). The effect rows are
+        marked ``valid=False`` (with a note) when their inference is not valid for the design,
+        e.g. cluster-robust standard errors with one treated cluster
+        (:func:`sfpc_eval.inference.validity.inference_validity`).
+    n_treated_clusters : int
+        Clusters with at least one treated observation.
     """
 
     family: str
@@ -81,11 +90,30 @@ class DidResult(ResultMixin):
     _fit: CellFit = field(repr=False, compare=False)
     _cells: Cells = field(repr=False, compare=False)
     _var: VarianceResult = field(repr=False, compare=False)
+    n_treated_clusters: int = 0
 
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Difference-in-differences ({self.family}): {self.outcome}"
+        family = label(self.family, lower=True)
+        return f"Difference-in-differences ({family}): {label(self.outcome)}"
+
+    def pretrends(
+        self,
+        placebo_shift: int | None = None,
+        *,
+        data: pd.DataFrame | None = None,
+        conf_level: float | None = None,
+    ):
+        """Pre-period diagnostics: leads, their joint test and a placebo-in-time estimate.
+
+        The leads come from the event study of the same panel under the same inference; see
+        :func:`sfpc_eval.diff_in_diff.pretrends.pretrends`. ``data`` is not needed (the
+        result keeps its cells).
+        """
+        from sfpc_eval.diff_in_diff.pretrends_did import did_pretrends
+
+        return did_pretrends(self, placebo_shift, conf_level)
 
     @property
     def estimate(self) -> Term:
@@ -138,7 +166,16 @@ class DidResult(ResultMixin):
         estimate = float(c @ self._fit.beta)
         se = math.sqrt(float(c @ self._var.vcov @ c))
         df = contrast_df(self._fit, analytic_variance(self.inference), c)
-        return wald_term(name, estimate, se, self.conf_level, self._var.label, df=df)
+        term = wald_term(name, estimate, se, self.conf_level, self._var.label, df=df)
+        if weights.get("treated", 0):
+            valid, why = inference_validity(
+                analytic_variance(self.inference),
+                n_clusters=self.n_clusters,
+                n_treated_clusters=self.n_treated_clusters,
+            )
+            if not valid:
+                term = replace(term, valid=False, note=why)
+        return term
 
     def trends(self) -> pd.DataFrame:
         """Mean outcome per period for ever-treated and never-treated units.
@@ -177,12 +214,57 @@ class DidResult(ResultMixin):
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
         return [
-            ("outcome", f"{self.outcome} ({self.family})"),
-            ("fixed effects", f"{self.unit} ({self.n_units}), {self.time} ({self.n_periods})"),
+            (
+                "outcome",
+                f"{label(self.outcome)} ({self.outcome}; {label(self.family, lower=True)})",
+            ),
+            (
+                "fixed effects",
+                f"{label(self.unit)} ({self.n_units}), {label(self.time, lower=True)} "
+                f"({self.n_periods})",
+            ),
             ("rows / cells", f"{self.n_obs:,} / {self.n_cells:,}"),
             ("inference", f"{self.inference.describe()}; {self.n_clusters} clusters"),
             ("standard errors", self._var.description),
         ]
+
+    def term_labels(self) -> dict[str, str]:
+        """Name the treatment coefficient by the model's scale."""
+        scale = {"gaussian": "Difference-in-differences", "poisson": "Log rate ratio"}
+        return {"treated": scale.get(self.family, "Log odds ratio")}
+
+    def _headline_name(self) -> str:
+        return "treated"
+
+    def r_squared(self) -> float:
+        """Share of the outcome's weighted variance the linear model explains (NaN otherwise).
+
+        ``1 - RSS / TSS`` with fixed effects counted as regressors (as ``summary(lm(...))``'s
+        multiple R-squared).
+        """
+        if self.family != "gaussian":
+            return math.nan
+        sums = self._fit.sums
+        eta = self._fit.eta
+        rss = float(np.sum(sums["sum_wy2"] - 2 * eta * sums["sum_wy"] + eta**2 * sums["sum_w"]))
+        w, wy, wy2 = (float(np.sum(sums[k])) for k in ("sum_w", "sum_wy", "sum_wy2"))
+        tss = wy2 - wy * wy / w
+        return 1 - rss / tss if tss > 0 else math.nan
+
+    def _glance(self) -> dict[str, object]:
+        from sfpc_eval.results import inference_code
+
+        keys = self._cells.keys
+        treated_units = keys.loc[keys[self.treated] == 1, self.unit].nunique()
+        facts = super()._glance()
+        facts.update(
+            estimator="did",
+            fixed_effects=f"{self.unit}, {self.time}",
+            inference=inference_code(self.inference),
+            n_treated=int(treated_units),
+            r_squared=self.r_squared(),
+        )
+        return facts
 
     def with_inference(self, inference: Inference) -> DidResult:
         """Recompute standard errors, intervals and p-values with other inference settings.
@@ -219,13 +301,15 @@ def did_terms(
     p-value and interval from the bootstrap or permutation test instead.
     """
     method = var.label
+    degenerate = _degenerate_variances(fit, var, [fit.index(n) for n in names])
     terms = []
     for name in names:
         j = fit.index(name)
-        term = wald_term(name, fit.beta[j], math.sqrt(var.vcov[j, j]), level, method, df=var.df[j])
+        se = math.nan if j in degenerate else math.sqrt(var.vcov[j, j])
+        term = wald_term(name, fit.beta[j], se, level, method, df=var.df[j])
         terms.append(term if name != treated else _rename(term, "treated"))
     j = fit.index(treated)
-    se, df = math.sqrt(var.vcov[j, j]), var.df[j]
+    se, df = (math.nan if j in degenerate else math.sqrt(var.vcov[j, j])), var.df[j]
     if fit.family == "poisson":
         ratio = wald_term("rate_ratio", fit.beta[j], se, level, method, df=df, exponentiate=True)
         terms += [ratio, ratio.as_percent_change()]
@@ -234,6 +318,8 @@ def did_terms(
             wald_term("odds_ratio", fit.beta[j], se, level, method, df=df, exponentiate=True)
         )
         terms.append(_average_marginal_effect(fit, cells, var, j, level, method, df))
+    if degenerate:
+        terms = _mark_degenerate(terms, fit, names, treated, degenerate, var)
     if resampled is None:
         return tuple(terms)
     p_value, low, high, label = resampled
@@ -271,6 +357,62 @@ def did_terms(
     return tuple(out)
 
 
+DEGENERATE_SHARE = 1e-10
+"""A robust variance below this share of the model-based one is rounding error, not a variance."""
+
+
+def _degenerate_variances(fit: CellFit, var: VarianceResult, indices: Sequence[int]) -> set[int]:
+    """Coefficients whose variance is numerically zero, negative or not finite.
+
+    With one treated cluster out of two, say, the cluster-robust variance of the treatment
+    coefficient is zero up to rounding (the treated cluster's residuals are absorbed by its own
+    effects), which would print a standard error of 1e-9 and a p-value of 1e-9. A model that
+    fits exactly (zero residuals, zero model-based variance too) is not flagged.
+    """
+    reference = variance(fit, Classical()).vcov
+    return {
+        j
+        for j in indices
+        if not math.isfinite(var.vcov[j, j])
+        or (reference[j, j] > 0 and var.vcov[j, j] <= DEGENERATE_SHARE * reference[j, j])
+    }
+
+
+def _mark_degenerate(
+    terms: list[Term],
+    fit: CellFit,
+    names: Sequence[str],
+    treated: str,
+    degenerate: set[int],
+    var: VarianceResult,
+) -> list[Term]:
+    labels = {fit.index(n): ("treated" if n == treated else n) for n in names}
+    hit = {labels[j] for j in degenerate}
+    if fit.index(treated) in degenerate:
+        hit |= {"rate_ratio", "percent_change", "odds_ratio", "average_marginal_effect"}
+    note = (
+        f"no {var.label} standard error: the variance is zero up to rounding (too few clusters, "
+        "or one treated cluster whose residuals its own effects absorb); use Randomization() "
+        "or a single-council design"
+    )
+    warnings.warn(f"{', '.join(sorted(hit))}: {note}.", UndefinedIntervalWarning, stacklevel=4)
+    out = []
+    for term in terms:
+        if term.term in hit:
+            term = replace(
+                term,
+                std_error=math.nan,
+                statistic=math.nan,
+                p_value=math.nan,
+                conf_low=math.nan,
+                conf_high=math.nan,
+                note=note,
+                valid=False,
+            )
+        out.append(term)
+    return out
+
+
 def _transform_limit(f, limit: float) -> float:
     """Map a limit of the coefficient's interval to another reading, keeping NaN and +-inf."""
     return math.nan if math.isnan(limit) else f(limit)
@@ -303,7 +445,37 @@ def _result(
         base._fit, base._cells, inference, base.unit, base.time, base.treated, conf_level
     )
     terms = did_terms(base._fit, base._cells, var, names, base.treated, conf_level, resampled)
+    terms = mark_validity(terms, inference, base.n_clusters, base.n_treated_clusters)
     return replace(base, inference=inference, _var=var, conf_level=conf_level, terms=terms)
+
+
+EFFECT_TERMS = ("treated", "rate_ratio", "percent_change", "odds_ratio", "average_marginal_effect")
+RESAMPLED_TERMS = ("treated", "rate_ratio", "percent_change", "odds_ratio")
+
+
+def mark_validity(
+    terms: tuple[Term, ...], inference: Inference, n_clusters: int, n_treated_clusters: int
+) -> tuple[Term, ...]:
+    """Mark the effect rows whose interval or p-value is not valid for the design.
+
+    A row's interval comes from the resampling test (treatment coefficient and its ratio
+    readings under the wild bootstrap or randomization) or from the analytic variance (every
+    other effect row); each is judged by :func:`~sfpc_eval.inference.validity.inference_validity`.
+    """
+    resampling = isinstance(inference, WildClusterBootstrap | Randomization)
+    out = []
+    for term in terms:
+        if term.term in EFFECT_TERMS:
+            used = inference if resampling and term.term in RESAMPLED_TERMS else None
+            used = used or analytic_variance(inference)
+            valid, why = inference_validity(
+                used, n_clusters=n_clusters, n_treated_clusters=n_treated_clusters
+            )
+            if not valid:
+                note = f"{why}; {term.note}" if term.note else why
+                term = replace(term, valid=False, note=note)
+        out.append(term)
+    return tuple(out)
 
 
 def analytic_variance(inference: Inference) -> Classical | ClusterRobust | HeteroskedasticityRobust:

@@ -34,7 +34,7 @@ from typing import Literal
 import numpy as np
 from scipy import linalg
 
-from sfpc_eval._validate import check_resamples
+from sfpc_eval._validate import check_resamples, check_seed
 from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.inference._invert import invert_test, tie_broken_p_value
 
@@ -83,6 +83,7 @@ class Randomization:
 
     def __post_init__(self) -> None:
         check_resamples(self.n_resamples)
+        check_seed(self.rng)
         if self.ties not in TIES:
             raise InvalidValueError(
                 f"`ties` must be one of {', '.join(map(repr, TIES))}; got {self.ties!r}."

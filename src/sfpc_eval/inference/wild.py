@@ -40,7 +40,7 @@ from typing import Literal
 import numpy as np
 from scipy import linalg, sparse
 
-from sfpc_eval._validate import check_resamples
+from sfpc_eval._validate import check_resamples, check_seed
 from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.inference._invert import invert_test, tie_broken_p_value
 
@@ -106,6 +106,7 @@ class WildClusterBootstrap:
                 f"`weights` must be one of {', '.join(WEIGHTS)}; got {self.weights!r}."
             )
         check_resamples(self.n_resamples)
+        check_seed(self.rng)
         if self.bootcluster is not None:
             columns = _column_tuple(self.bootcluster)
             object.__setattr__(self, "bootcluster", columns)

@@ -45,6 +45,7 @@ from sfpc_eval.trials.analysis_checks import (
     sw_design_matrix,
     switch_periods,
 )
+from sfpc_eval.trials.analysis_df import DfMethod, invalid_note
 from sfpc_eval.trials.analysis_input import clean_outcome, trial_cells
 from sfpc_eval.trials.analysis_models import (
     binomial_sums,
@@ -77,6 +78,7 @@ def stepped_wedge(
     outcome_sd: str | None = None,
     nagq: int = 1,
     laplace: str = "lme4",
+    df_method: DfMethod = "satterthwaite",
     inference: object | None = None,
     gee_variance: str = "MD",
     exposure_time: bool = False,
@@ -133,6 +135,14 @@ def stepped_wedge(
         Binomial random-intercept GLMM with ``nagq=1``: evaluate the Laplace deviance as
         ``glmer`` does (reproduces its estimates and standard errors) or exactly at the
         conditional modes (see :func:`sfpc_eval.trials.glmm.fit_glmm`).
+    df_method : {"satterthwaite", "kenward_roger", "between_within", "z"}, default "satterthwaite"
+        GLMM: the reference distribution of its Wald tests and intervals. Satterthwaite's
+        degrees of freedom (at least G - 1; G - 1 at a boundary fit) hold the 5% level with
+        4-5 clusters where the normal reference (``"z"``, Wald z) does not;
+        ``"kenward_roger"`` estimates the variance parameters by REML and inflates the fixed
+        effects' variance for their uncertainty (Kenward and Roger 1997). See
+        :mod:`sfpc_eval.trials.analysis_df` and the stepped-wedge validity table in the docs.
+        ``"z"`` with fewer than 30 clusters warns.
     inference : optional
         ``model="glm"``: a :class:`~sfpc_eval.inference.cluster.ClusterRobust` (default
         ``ClusterRobust(cluster, kind="CR2")``, Satterthwaite df) or ``Classical()``. Any model:
@@ -177,6 +187,8 @@ def stepped_wedge(
     -----
     SingularFitWarning
         A variance component is estimated at zero (shown in the message).
+    FewClustersWarning
+        ``df_method="z"`` with fewer than 30 clusters.
 
     Examples
     --------
@@ -216,6 +228,7 @@ def stepped_wedge(
         cluster_effects=cluster_effects,
         inference=inference,
         exposure_time=exposure_time,
+        df_method=df_method,
     )
     random_effects, cluster_effects, ri = (
         options.random_effects,
@@ -346,7 +359,8 @@ def stepped_wedge(
             random_effects=random_effects,
             nagq=nagq,
             laplace=laplace,
-            small_sample=options.small_sample,
+            df_method=options.df_method,
+            covariate_cols=tuple(names.index(c) for c in covariates),
         )
     elif model == "gee":
         fit = fit_gee_model(
@@ -374,10 +388,9 @@ def stepped_wedge(
             randomization=ri is not None,
         )
     effect_df = float(fit.df[treat_cols[0]])
-    if fit.mixed is not None and fit.mixed.kr is not None:
-        effect_df = fit.mixed.kr.df(effect)
-    elif len(treat_cols) > 1:
+    if len(treat_cols) > 1:
         # the average of exposure-time effects: Satterthwaite df of that contrast under CR2
+        # (GLMM: df[0], the intercept's slot, holds the contrast's df)
         effect_df = contrast_df(glm, fit.spec, effect) if model == "glm" else float(fit.df[0])
     ame = None
     if family == "binomial" and not exposure_time:
@@ -394,6 +407,10 @@ def stepped_wedge(
         "reported": [*([t for t in treat_names] if exposure_time else []), *covariates],
         "ame": ame,
         "mixed": fit.mixed,
+        "df_note": fit.df_note,
+        "glmm_fit": fit.mixed.glmm if fit.mixed is not None else None,
+        "invalid_note": invalid_note(model, df_method, gee_variance, inference, n_clusters),
+        "log_likelihood": fit.loglik,
         "cells": pd.DataFrame(
             {
                 "time": t_levels[cell_period],

@@ -17,6 +17,7 @@ import numpy as np
 from sfpc_eval.cells.fit import fit_cells
 from sfpc_eval.errors import InvalidValueError, SingularFitWarning
 from sfpc_eval.inference.cluster import Classical, ClusterRobust, variance
+from sfpc_eval.trials.analysis_df import glmm_df
 from sfpc_eval.trials.analysis_input import TrialCells
 from sfpc_eval.trials.gee import fit_gee
 from sfpc_eval.trials.mixed import MixedModelFit, fit_mixed
@@ -40,6 +41,8 @@ class ModelOutput:
     mixed: MixedModelFit | None = None
     glm: object = None
     spec: object = None
+    df_note: str = ""
+    loglik: float = math.nan
 
 
 def binomial_sums(cells: TrialCells) -> dict[str, np.ndarray]:
@@ -75,9 +78,14 @@ def fit_mixed_model(
     random_effects: str,
     nagq: int,
     laplace: str,
-    small_sample: bool = False,
+    df_method: str = "satterthwaite",
+    covariate_cols: tuple[int, ...] = (),
 ) -> ModelOutput:
-    """Fit the mixed model of any family and structure (``mixed.fit_mixed``)."""
+    """Fit the mixed model of any family and structure (``mixed.fit_mixed``).
+
+    The reference distribution of its tests (``df_method``) is decided by
+    :func:`sfpc_eval.trials.analysis_df.glmm_df`.
+    """
     status = (z[:, treat_cols].sum(axis=1) > 0).astype(np.float64)
     common = dict(
         cluster=cluster,
@@ -86,14 +94,12 @@ def fit_mixed_model(
         family=family,
         random_effects=random_effects,
         nagq=nagq,
-        small_sample=small_sample,
+        small_sample=df_method == "kenward_roger",
     )
     fit = fit_mixed(cells, z, names, treated=status, laplace=laplace, **common)
     k = len(names)
     df_complete = np.full(k, float(cells.n_rows - k))
-    df = np.full(k, np.inf)
-    if fit.kr is not None:
-        df = np.array([fit.kr.df(np.eye(k)[j]) for j in range(k)])
+    df, df_label, df_note = glmm_df(fit, df_method, treat_cols, list(covariate_cols), z, period)
 
     def statistic(new_switch_z: np.ndarray) -> float:
         new_status = (new_switch_z[:, treat_cols].sum(axis=1) > 0).astype(np.float64)
@@ -118,12 +124,14 @@ def fit_mixed_model(
         beta=fit.beta,
         vcov=fit.vcov,
         df=df,
-        df_complete=df_complete if fit.kr is None else df.copy(),
-        method=fit.method,
+        df_complete=df_complete,
+        method=f"{fit.method}, {df_label}",
         statistic=lambda s: statistic(build_z(s)),
         offsets=(fit.cell_effects_0, fit.cell_effects_1),
         random_sd=sd,
         mixed=fit,
+        df_note=df_note,
+        loglik=fit.loglik,
     )
 
 
@@ -215,4 +223,5 @@ def fit_glm_model(
         offsets=(zero, zero),
         glm=glm,
         spec=spec,
+        loglik=float(np.sum(cells.y * glm.eta - cells.n * np.logaddexp(0.0, glm.eta))),
     )

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sfpc_eval.errors import InvalidValueError
+from sfpc_eval.trials.analysis_df import check_df_method
 from sfpc_eval.trials.analysis_ri import SteppedWedgeRandomization
 from sfpc_eval.trials.families import FAMILY_NAMES
 from sfpc_eval.trials.gee import GEE_VARIANCES
-from sfpc_eval.trials.kenward_roger import KenwardRoger
 from sfpc_eval.trials.structures import STRUCTURES
 
 __all__ = ["MODELS", "Options", "check_options"]
@@ -31,7 +31,12 @@ class Options:
     random_effects: str | None
     cluster_effects: bool
     randomization: SteppedWedgeRandomization | None
-    small_sample: bool = False
+    df_method: str = "satterthwaite"
+
+    @property
+    def small_sample(self) -> bool:
+        """REML estimation and the Kenward-Roger adjustment (``df_method="kenward_roger"``)."""
+        return self.df_method == "kenward_roger"
 
 
 def check_options(
@@ -47,6 +52,7 @@ def check_options(
     cluster_effects: bool | None,
     inference: object | None,
     exposure_time: bool,
+    df_method: str = "satterthwaite",
 ) -> Options:
     """Validate the options and resolve their defaults (see the module notes).
 
@@ -125,27 +131,28 @@ def check_options(
             "clusters itself (random intercepts or the working correlation)."
         )
     ri = inference if isinstance(inference, SteppedWedgeRandomization) else None
-    kr = isinstance(inference, KenwardRoger)
-    if kr and model != "glmm":
+    df_method = check_df_method(df_method)
+    if model != "glmm" and df_method != "satterthwaite":
         raise InvalidValueError(
-            f"KenwardRoger() adjusts the mixed model's variance; model={model!r} has its own "
-            "small-sample corrections (gee_variance='MD', or CR2 for the GLM)."
+            f"`df_method` is for model='glmm'; the {model.upper()} chooses its reference "
+            "distribution itself (GEE: t with G - 1 df for the corrected sandwiches; GLM: "
+            "Satterthwaite df of CR2)."
         )
-    if kr and nagq != 1:
+    if df_method == "kenward_roger" and nagq != 1:
         raise InvalidValueError(
-            f"KenwardRoger() fits by the restricted Laplace likelihood; nagq={nagq} is not "
-            "available with it (pass nagq=1)."
+            f"df_method='kenward_roger' fits by the restricted (REML) Laplace likelihood; "
+            f"nagq={nagq} is not available with it (pass nagq=1)."
         )
-    if model != "glm" and inference is not None and ri is None and not kr:
+    if model != "glm" and inference is not None and ri is None:
         raise InvalidValueError(
-            f"`inference` for model={model!r} must be None (the model's own standard errors), "
-            f"KenwardRoger() (model='glmm') or SteppedWedgeRandomization(...); got "
-            f"{inference!r}. Cluster-robust variances are for model='glm'; the GEE's sandwich "
-            "is chosen with gee_variance=."
+            f"`inference` for model={model!r} must be None (the model's own standard errors) "
+            f"or SteppedWedgeRandomization(...); got {inference!r}. Cluster-robust variances "
+            "are for model='glm'; the GEE's sandwich is chosen with gee_variance=; the "
+            "mixed model's reference distribution with df_method=."
         )
     if ri is not None and exposure_time:
         raise InvalidValueError(
             "randomization inference tests the single treatment effect; use "
             "exposure_time=False with SteppedWedgeRandomization."
         )
-    return Options(random_effects, bool(cluster_effects), ri, kr)
+    return Options(random_effects, bool(cluster_effects), ri, df_method)

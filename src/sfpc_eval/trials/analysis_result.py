@@ -11,6 +11,7 @@ import pandas as pd
 
 from sfpc_eval._terms import wald_term
 from sfpc_eval.errors import DesignError, InvalidValueError, UndefinedEffectError
+from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 
 Model = Literal["glmm", "gee", "glm"]
@@ -32,6 +33,12 @@ _EFFECT_SCALE = {
     "poisson": "log rate ratio",
     "negative_binomial": "log rate ratio",
     "gaussian": "difference in means",
+}
+_HEADLINE = {
+    "binomial": "odds_ratio",
+    "poisson": "rate_ratio",
+    "negative_binomial": "rate_ratio",
+    "gaussian": "treated",
 }
 _EFFECT_TERMS = (
     "treated",
@@ -126,7 +133,7 @@ class SteppedWedgeResult(ResultMixin):
                 name = f"{name}, {_STRUCTURE_NAMES[self.random_effects]}"
         else:
             name = {"gee": "logistic GEE", "glm": "logistic GLM"}[self.model]
-        return f"Stepped-wedge trial ({name}): {self.outcome}"
+        return f"Stepped-wedge trial ({name}): {label(self.outcome)}"
 
     @property
     def estimate(self) -> Term:
@@ -188,8 +195,11 @@ class SteppedWedgeResult(ResultMixin):
         """Input lines for the summary."""
         kind = {"binomial": "binary", "gaussian": "continuous"}.get(self.family, "count")
         lines = [
-            ("outcome", f"{self.outcome} ({kind})"),
-            ("clusters / periods", f"{self.n_clusters} {self.cluster} / {self.n_periods}"),
+            ("outcome", f"{label(self.outcome)} ({self.outcome}; {kind})"),
+            (
+                "clusters / periods",
+                f"{self.n_clusters} ({label(self.cluster, lower=True)}) / {self.n_periods}",
+            ),
             (
                 "children / cells" + (" (aggregated input)" if self.aggregated else ""),
                 f"{self.n_obs:,} / {self.n_cells:,}",
@@ -204,11 +214,90 @@ class SteppedWedgeResult(ResultMixin):
         if mixed is not None:
             for row in mixed.components(self.conf_level).itertuples():
                 if row.component in ("icc", "cac"):
-                    lines.append((row.component.upper(), f"{row.estimate:.3g}"))
+                    reading = f"{row.estimate:.3g}"
+                    if row.component == "icc" and self._core.get("glmm_fit") is not None:
+                        reading += " (profile interval: .icc())"
+                    lines.append((row.component.upper(), reading))
             lines.append(
                 ("log-likelihood" + (" (REML)" if mixed.reml else ""), f"{self.loglik:.2f}")
             )
         return lines
+
+    def icc(self, level: float | None = None):
+        """Latent-scale ICC and random-intercept SD with profile-likelihood intervals (GLMM).
+
+        See :func:`sfpc_eval.trials.analysis_icc.latent_icc`; ``.terms()`` of the returned
+        :class:`~sfpc_eval.trials.analysis_icc.IccInterval` gives ``icc_latent``,
+        ``random_sd`` and ``cac`` rows.
+
+        Raises
+        ------
+        DesignError
+            The model is not the GLMM (the GEE's working correlation is on another scale).
+        """
+        from sfpc_eval.trials.analysis_icc import latent_icc
+
+        fit = self._core.get("glmm_fit")
+        if fit is None:
+            raise DesignError(
+                "the profile-likelihood ICC is that of the binomial random-intercept GLMM; this "
+                f"result is a {self.model.upper()}"
+                + (
+                    f" ({self.family}, {self.random_effects})"
+                    if self.model == "glmm"
+                    else ". Fit model='glmm'"
+                )
+                + ". Use .variance_components() for the ICC and CAC of any mixed model."
+            )
+        cached = self._core.setdefault("icc", {})
+        key = self.conf_level if level is None else float(level)
+        if key not in cached:
+            cached[key] = latent_icc(fit, key)
+        return cached[key]
+
+    def term_labels(self) -> dict[str, str]:
+        """Name the treatment coefficient on the model's scale (log odds ratio for binary)."""
+        return {"treated": _EFFECT_SCALE[self.family].capitalize()}
+
+    def _headline_name(self) -> str:
+        return _HEADLINE[self.family]
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        method = self.method
+        if "randomization" in method:
+            code = "rollout_randomization"
+        elif self.model == "glmm":
+            code = (
+                "glmm_kenward_roger"
+                if "Kenward-Roger" in method
+                else "glmm_satterthwaite"
+                if "Satterthwaite" in method
+                else "glmm_between_within"
+                if "between-within" in method
+                else "glmm_wald"
+            )
+        elif self.model == "gee":
+            code = (
+                "gee_md"
+                if "Mancl" in method
+                else "gee_kc"
+                if "Kauermann" in method
+                else "gee_robust"
+            )
+        else:
+            code = next((k for k in ("CR0", "CR1", "CR2", "CR3") if k in method), "classical")
+        fixed = f"{self.period}" if self.model != "glm" else f"{self.cluster}, {self.period}"
+        facts.update(
+            estimator=self.model,
+            family=self.family,
+            n_units=self.n_clusters,
+            n_treated=self.n_clusters,
+            fixed_effects=fixed,
+            inference=code,
+            log_likelihood=self._core.get("log_likelihood", math.nan),
+        )
+        return facts
 
     def _refit(self, conf_level: float) -> SteppedWedgeResult:
         terms = sw_terms(self._core, conf_level)
@@ -264,19 +353,47 @@ def sw_terms(core: dict, level: float) -> tuple[Term, ...]:
     for name in core["reported"]:
         j = names.index(name)
         terms.append(wald_term(name, beta[j], math.sqrt(vcov[j, j]), level, method, df=df[j]))
+    effect_terms = _EFFECT_TERMS
+    if core.get("df_note"):
+        terms = [replace(t, note=core["df_note"]) if t.term in effect_terms else t for t in terms]
+    if core.get("invalid_note"):
+        terms = [
+            replace(t, valid=False, note=core["invalid_note"]) if t.term in effect_terms else t
+            for t in terms
+        ]
     if ri is not None:
         p_value, label = ri
         out = []
         for term in terms:
-            if term.term in _EFFECT_TERMS:
-                term = replace(
-                    term,
-                    p_value=p_value,
-                    note=f"p-value from {label}; interval and standard error from {method}",
-                )
+            if term.term in effect_terms:
+                term = _with_randomization_p(term, p_value, label, method, level)
             out.append(term)
         terms = out
     return tuple(terms)
+
+
+def _with_randomization_p(term: Term, p_value: float, label: str, method: str, level: float):
+    """Return the term with the randomization p-value, flagged if it and the interval disagree.
+
+    The interval stays the model's. When one says "significant at 1 - level" and the other does
+    not, the row is not a coherent inference: it is marked not valid (tables flag it and no
+    headline is built from it) and the note says which to report.
+    """
+    null = 1.0 if term.term in ("odds_ratio", "rate_ratio") else 0.0
+    note = f"p-value from {label}; interval and standard error from {method}"
+    valid = term.valid
+    excludes = term.conf_low > null or term.conf_high < null
+    alpha = 1 - level
+    if not math.isnan(term.conf_low) and excludes != (p_value < alpha):
+        valid = False
+        says = "excludes" if excludes else "includes"
+        note = (
+            f"the randomization p-value ({p_value:.3g}) and the model interval (which {says} "
+            f"{null:g}) disagree about significance at the {alpha:.0%} level: the randomization "
+            "test over rollout orders is the design-based one, report it and give the interval "
+            f"as model-based ({note})"
+        )
+    return replace(term, p_value=p_value, note=note, valid=valid)
 
 
 def _std_error(c: np.ndarray, vcov: np.ndarray, randomization: bool) -> float:

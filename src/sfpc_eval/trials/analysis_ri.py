@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sfpc_eval._validate import check_resamples
+from sfpc_eval._validate import check_resamples, check_seed
 from sfpc_eval.errors import DesignError, InvalidValueError
 
 __all__ = ["SteppedWedgeRandomization", "rollout_orders", "rollout_test"]
@@ -59,6 +59,7 @@ class SteppedWedgeRandomization:
 
     def __post_init__(self) -> None:
         check_resamples(self.n_resamples)
+        check_seed(self.rng)
         if self.design is not None and not hasattr(self.design, "admissible_orders"):
             raise InvalidValueError(
                 "`design` must be a SteppedWedgeDesign (with admissible_orders()); got "

@@ -45,28 +45,7 @@ import numpy as np
 
 from sfpc_eval.trials.structures import RandomEffects
 
-__all__ = ["KenwardRoger", "KenwardRogerFit", "kenward_roger"]
-
-
-@dataclass(frozen=True)
-class KenwardRoger:
-    """Kenward-Roger small-sample inference for ``stepped_wedge(model="glmm")``.
-
-    Pass as ``inference=KenwardRoger()``: the variance parameters are estimated by REML
-    (restricted Laplace likelihood for counts and binary outcomes, as ``glmmTMB(REML =
-    TRUE)``), the fixed effects' variance is adjusted for their uncertainty and tests and
-    intervals use t distributions with Kenward-Roger degrees of freedom. Recommended with few
-    councils (see :mod:`sfpc_eval.trials.kenward_roger`).
-
-    Examples
-    --------
-    >>> KenwardRoger().describe()
-    'REML with Kenward-Roger adjusted variance and degrees of freedom'
-    """
-
-    def describe(self) -> str:
-        """One line for method notes."""
-        return "REML with Kenward-Roger adjusted variance and degrees of freedom"
+__all__ = ["KenwardRogerFit", "kenward_roger"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,12 +78,24 @@ class KenwardRogerFit:
         denom = 3 * ell + 2 * (1 - g)
         c1, c2, c3 = g / denom, (ell - g) / denom, (ell + 2 - g) / denom
         v0, v1, v2 = 1 + c1 * b, 1 - c2 * b, 1 - c3 * b
-        if v1 == 0 or v2 == 0:
+        if v1 == 0 or v2 == 0 or ell * (rho := ((1 - a2 / ell) / v1) ** 2 * v0 / v2 / ell) == 1:
             return math.inf
-        rho = ((1 - a2 / ell) / v1) ** 2 * v0 / v2 / ell
-        if ell * rho - 1 <= 0:
-            return math.inf
+        # as pbkrtest's Lb_ddf (what lmerTest reports), also when rho < 1 / ell
         return 4 + (ell + 2) / (ell * rho - 1)
+
+    def satterthwaite(self, contrast: np.ndarray) -> float:
+        r"""Satterthwaite degrees of freedom of one contrast from the same ingredients.
+
+        :math:`\nu = 2 v^2 / (g' W g)` with :math:`v = L'\Phi L` and
+        :math:`g_r = \partial v / \partial\tau_r = -L'\Phi P_r \Phi L` (the unadjusted
+        variance; ``W`` the inverse expected REML information of the variance parameters).
+        """
+        lvec = np.asarray(contrast, dtype=np.float64)
+        pl = self.phi @ lvec
+        v = float(lvec @ pl)
+        g = np.array([float(pl @ p_r @ pl) for p_r in self.p])
+        denominator = float(g @ self.w @ g)
+        return math.inf if denominator <= 0 else 2 * v**2 / denominator
 
     def std_error(self, contrast: np.ndarray) -> float:
         """Return the adjusted standard error of ``L' beta``."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -79,6 +79,9 @@ class MixedModelFit:
     cell_effects_0: np.ndarray = field(repr=False)
     cell_effects_1: np.ndarray = field(repr=False)
     kr: KenwardRogerFit | None = field(repr=False, default=None)
+    glmm: object = field(repr=False, default=None)
+    cluster: np.ndarray | None = field(repr=False, default=None)
+    n_clusters: int = 0
 
     @property
     def aic(self) -> float:
@@ -126,7 +129,7 @@ def fit_mixed(
         )
         if warn_singular and result.boundary:
             _warn_boundary(result, random_effects, family)
-        return result
+        return replace(result, cluster=np.asarray(cluster), n_clusters=int(np.max(cluster)) + 1)
     if nagq != 1 and not (family == "binomial" and random_effects == "intercept"):
         raise InvalidValueError(
             f"adaptive quadrature (nagq={nagq}) is available for the binomial random-intercept "
@@ -137,6 +140,19 @@ def fit_mixed(
         gcells = GaussianCells.build(z, cells.n, cells.y, cells.sum_y2, cluster, period, treated)
         fit = fit_lmm(gcells, names, structure, theta_start=None if start is None else start.theta)
         effects0, effects1 = _cell_effects(structure, fit.modes, cluster, period)
+        kr = None
+        if need_vcov:
+            slots, loads = structure.loadings(gcells.period, gcells.treated)
+            kr = kenward_roger(
+                gcells.x,
+                slots,
+                loads,
+                gcells.count,
+                gcells.starts,
+                structure,
+                fit.theta,
+                sigma2=fit.sigma**2,
+            )
         result = MixedModelFit(
             family=family,
             structure=structure,
@@ -150,9 +166,10 @@ def fit_mixed(
             reml=True,
             dispersion=fit.sigma,
             boundary=fit.boundary,
-            method=f"{label} (REML), Wald z",
+            method=f"{label} (REML)",
             cell_effects_0=effects0,
             cell_effects_1=effects1,
+            kr=kr,
         )
     elif family == "binomial" and random_effects == "intercept":
         fit = fit_glmm(
@@ -183,9 +200,10 @@ def fit_mixed(
             reml=False,
             dispersion=math.nan,
             boundary=fit.singular,
-            method=f"{label}, {how}, Wald z",
+            method=f"{label}, {how}",
             cell_effects_0=effects,
             cell_effects_1=effects,
+            glmm=fit,
         )
     else:
         fam = get_family(family)
@@ -223,13 +241,25 @@ def fit_mixed(
             reml=False,
             dispersion=math.exp(fit.psi) if fam.has_dispersion else math.nan,
             boundary=fit.boundary,
-            method=f"{label}, Laplace, Wald z",
+            method=f"{label}, Laplace",
             cell_effects_0=effects0,
             cell_effects_1=effects1,
+            kr=_working_kr(data, structure, fam, fit) if need_vcov else None,
         )
     if warn_singular and result.boundary:
         _warn_boundary(result, random_effects, family)
-    return result
+    return replace(result, cluster=np.asarray(cluster), n_clusters=int(np.max(cluster)) + 1)
+
+
+def _working_kr(data: CellData, structure: RandomEffects, fam, fit) -> KenwardRogerFit:
+    """Small-sample ingredients of a Laplace fit: the working linear model at its modes."""
+    slots, loads = structure.loadings(data.period, data.treated)
+    modes = fit.modes
+    effects = loads[:, 0] * modes[data.cluster, slots[:, 0]]
+    effects = effects + loads[:, 1] * modes[data.cluster, slots[:, 1]]
+    eta = data.x @ fit.beta + effects
+    weight = fam.terms(eta, data.y, data.n, data.offset, data.freq, fit.psi).weight
+    return kenward_roger(data.x, slots, loads, weight, data.starts, structure, fit.theta)
 
 
 def _warn_boundary(result: MixedModelFit, random_effects: str, family: str) -> None:
@@ -249,7 +279,7 @@ def _fit_small_sample(
     cells, z, names, cluster, period, treated, family, structure, label, start, need_vcov
 ) -> MixedModelFit:
     """REML and the Kenward-Roger adjustment, for every family."""
-    how = "REML, Kenward-Roger"
+    how = "REML"
     if family == "gaussian":
         gcells = GaussianCells.build(z, cells.n, cells.y, cells.sum_y2, cluster, period, treated)
         fit = fit_lmm(gcells, names, structure, theta_start=None if start is None else start.theta)
@@ -311,7 +341,7 @@ def _fit_small_sample(
         reml=True,
         dispersion=dispersion,
         boundary=boundary,
-        method=f"{label}, {how} t",
+        method=f"{label}, {how}",
         cell_effects_0=effects0,
         cell_effects_1=effects1,
         kr=kr,
