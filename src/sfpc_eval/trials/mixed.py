@@ -123,7 +123,7 @@ def fit_mixed(
     """
     structure = RandomEffects(random_effects, n_periods)
     label = f"{FAMILY_LABELS[family]}, {STRUCTURE_LABELS[random_effects]}"
-    if small_sample:
+    if small_sample and family != "gaussian":
         result = _fit_small_sample(
             cells, z, names, cluster, period, treated, family, structure, label, start, need_vcov
         )
@@ -158,7 +158,7 @@ def fit_mixed(
             structure=structure,
             names=tuple(names),
             beta=fit.beta,
-            vcov=fit.vcov,
+            vcov=kr.vcov if small_sample and kr is not None else fit.vcov,
             theta=fit.theta,
             vcov_theta=fit.vcov_theta,
             loglik=fit.loglik,
@@ -206,15 +206,9 @@ def fit_mixed(
             glmm=fit,
         )
     else:
-        fam = get_family(family)
-        data = CellData.build(
-            z, cells.y, cells.n, cells.offset, cells.freq, cluster, period, treated
+        fam, data, beta0, theta0, psi0 = _laplace_setup(
+            cells, z, cluster, period, treated, family, start
         )
-        if start is None:
-            beta0, psi0 = glm_start(data, fam)
-            theta0 = None
-        else:
-            beta0, psi0, theta0 = start.beta, _psi(start), start.theta
         fit = fit_laplace(
             data,
             names,
@@ -278,74 +272,54 @@ def _warn_boundary(result: MixedModelFit, random_effects: str, family: str) -> N
 def _fit_small_sample(
     cells, z, names, cluster, period, treated, family, structure, label, start, need_vcov
 ) -> MixedModelFit:
-    """REML and the Kenward-Roger adjustment, for every family."""
-    how = "REML"
-    if family == "gaussian":
-        gcells = GaussianCells.build(z, cells.n, cells.y, cells.sum_y2, cluster, period, treated)
-        fit = fit_lmm(gcells, names, structure, theta_start=None if start is None else start.theta)
-        slots, loads = structure.loadings(gcells.period, gcells.treated)
-        kr = None
-        if need_vcov:
-            kr = kenward_roger(
-                gcells.x,
-                slots,
-                loads,
-                gcells.count,
-                gcells.starts,
-                structure,
-                fit.theta,
-                sigma2=fit.sigma**2,
-            )
-        beta, theta, vcov_theta, loglik = fit.beta, fit.theta, fit.vcov_theta, fit.loglik
-        modes, dispersion, boundary, n_extra = fit.modes, fit.sigma, fit.boundary, 1
-    else:
-        fam = get_family(family)
-        data = CellData.build(
-            z, cells.y, cells.n, cells.offset, cells.freq, cluster, period, treated
-        )
-        if start is None:
-            beta0, psi0 = glm_start(data, fam)
-            theta0 = None
-        else:
-            beta0, psi0, theta0 = start.beta, _psi(start), start.theta
-        fit = fit_laplace_reml(
-            data,
-            structure,
-            fam,
-            beta_start=beta0,
-            theta_start=theta0,
-            psi_start=psi0,
-            constant=cells.constant,
-        )
-        wm = fit.working
-        kr = None
-        if need_vcov:
-            kr = kenward_roger(wm.x, wm.slots, wm.loads, wm.weight, wm.starts, structure, fit.theta)
-        t = structure.n_theta
-        beta, theta, loglik, modes = fit.beta, fit.theta, fit.loglik, fit.modes
-        vcov_theta = fit.vcov_params[:t, :t]
-        dispersion = math.exp(fit.psi) if fam.has_dispersion else math.nan
-        boundary, n_extra = fit.boundary, int(fam.has_dispersion)
-    effects0, effects1 = _cell_effects(structure, modes, cluster, period)
+    """Restricted Laplace likelihood and the Kenward-Roger adjustment (counts and binary)."""
+    fam, data, beta0, theta0, psi0 = _laplace_setup(
+        cells, z, cluster, period, treated, family, start
+    )
+    fit = fit_laplace_reml(
+        data,
+        structure,
+        fam,
+        beta_start=beta0,
+        theta_start=theta0,
+        psi_start=psi0,
+        constant=cells.constant,
+    )
+    wm = fit.working
+    kr = None
+    if need_vcov:
+        kr = kenward_roger(wm.x, wm.slots, wm.loads, wm.weight, wm.starts, structure, fit.theta)
+    t = structure.n_theta
+    effects0, effects1 = _cell_effects(structure, fit.modes, cluster, period)
     k = len(names)
     return MixedModelFit(
         family=family,
         structure=structure,
         names=tuple(names),
-        beta=beta,
+        beta=fit.beta,
         vcov=kr.vcov if kr is not None else np.full((k, k), np.nan),
-        theta=theta,
-        vcov_theta=vcov_theta,
-        loglik=loglik,
-        n_params=k + structure.n_theta + n_extra,
+        theta=fit.theta,
+        vcov_theta=fit.vcov_params[:t, :t],
+        loglik=fit.loglik,
+        n_params=k + t + int(fam.has_dispersion),
         reml=True,
-        dispersion=dispersion,
-        boundary=boundary,
-        method=f"{label}, {how}",
+        dispersion=math.exp(fit.psi) if fam.has_dispersion else math.nan,
+        boundary=fit.boundary,
+        method=f"{label}, REML",
         cell_effects_0=effects0,
         cell_effects_1=effects1,
         kr=kr,
     )
+
+
+def _laplace_setup(cells, z, cluster, period, treated, family, start):
+    """Return the family, the cells sorted by council and a Laplace fit's starting values."""
+    fam = get_family(family)
+    data = CellData.build(z, cells.y, cells.n, cells.offset, cells.freq, cluster, period, treated)
+    if start is None:
+        beta0, psi0 = glm_start(data, fam)
+        return fam, data, beta0, None, psi0
+    return fam, data, start.beta, start.theta, _psi(start)
 
 
 def _psi(fit: MixedModelFit) -> float:

@@ -179,8 +179,8 @@ class RandomEffects:
         --------
         >>> psi, first, second = RandomEffects("decay", 3).covariance_parameters(
         ...     np.array([1.0, math.atanh(0.5)]))
-        >>> np.round(first[1], 3)[0]
-        array([0.  , 1.  , 1.  ])
+        >>> np.round(first[1], 3)[0].tolist()
+        [0.0, 1.0, 1.0]
         """
         lam = self.factor(theta) * scale
         psi = lam @ lam.T
