@@ -24,8 +24,8 @@ from typing import Any
 
 import pandas as pd
 
-from sfpc_eval._tables import Table, format_number, format_p_value
 from sfpc_eval.errors import InvalidValueError, SingularFitWarning, show_values
+from sfpc_eval.tables import Table, format_number, format_p_value
 from sfpc_eval.trials.analysis import stepped_wedge
 from sfpc_eval.trials.analysis_result import SteppedWedgeResult
 from sfpc_eval.trials.structures import STRUCTURES

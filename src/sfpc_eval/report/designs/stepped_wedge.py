@@ -343,11 +343,4 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
 
 def _comparison_table(comparison) -> TableBlock:
     """Tabulate the sensitivity of the effect to the random-effects structure (estimates)."""
-    table = comparison.summary()
-    return TableBlock(
-        table.title,
-        tuple(table.columns),
-        tuple(tuple(row) for row in table.rows),
-        provenance="estimate",
-        notes=tuple(table.notes),
-    )
+    return TableBlock.of(comparison.summary(), provenance="estimate")
