@@ -29,7 +29,7 @@ from sfpc_eval.report.designs._common import (
     recording_warnings,
     sentence,
 )
-from sfpc_eval.report.figures import render_svg
+from sfpc_eval.report.figures import render_figure
 from sfpc_eval.report.schema import Key, closest
 from sfpc_eval.tables import Cell, NumberFormat, Table
 from sfpc_eval.tables.estimates import TermView, formats_for
@@ -161,7 +161,7 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
         )
 
 
-def _design_figure(frame, cluster, period, treated) -> bytes:
+def _design_figure(frame, cluster, period, treated) -> FigureBlock:
     share = frame.pivot_table(index=cluster, columns=period, values=treated, aggfunc="mean")
     share = share.loc[share.gt(0).idxmax(axis=1).sort_values(kind="stable").index]
 
@@ -175,7 +175,13 @@ def _design_figure(frame, cluster, period, treated) -> bytes:
         ax.set_xlabel(label(period))
         ax.set_title("Stepped-wedge design: condition of each cluster in each period")
 
-    return render_svg(draw, size=(8.0, 0.45 * len(share.index) + 1.4))
+    return render_figure(
+        "Stepped-wedge design",
+        draw,
+        "Each row a cluster, each column a period; dark: under the programme (share "
+        "of children exposed, for periods a cluster switches in).",
+        size=(7.0, 0.45 * len(share.index) + 1.4),
+    )
 
 
 def _counts_table(frame, analysis, threshold) -> TableBlock:
@@ -256,7 +262,8 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         f"{shown}; "
         f"{result.n_clusters} clusters, {result.n_periods} periods, {result.n_obs:,} children."
     ]
-    if result.model == "glmm" and result.random_effects == "intercept":
+    icc_line = result.model == "glmm" and result.random_effects == "intercept"
+    if icc_line:
         icc = result.icc()
         findings.append(
             f"Intracluster correlation on the latent scale: {icc.icc:.3f} ({level:.0%} "
@@ -327,16 +334,14 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         key=context.key,
         title=analysis["title"] or f"Stepped-wedge trial: {label_of(cols['outcome'])}",
         findings=tuple(findings),
+        summary=(
+            f"Under the programme, the odds of the outcome ({label_of(cols['outcome'])}) were "
+            f"{odds_text[1]} times those under usual practice {shown}.",
+            *findings[2 if icc_line else 1 :],
+        ),
         methods=methods,
         tables=(*tables, _counts_table(frame, analysis, context.threshold)),
-        figures=(
-            FigureBlock(
-                "Stepped-wedge design",
-                _design_figure(frame, cols["cluster"], cols["period"], cols["treated"]),
-                "Each row a cluster, each column a period; dark: under the programme (share "
-                "of children exposed, for periods a cluster switches in).",
-            ),
-        ),
+        figures=(_design_figure(frame, cols["cluster"], cols["period"], cols["treated"]),),
         limitations=tuple(limitations),
     )
 
