@@ -106,8 +106,8 @@ def test_sensitivity_table_compares_random_effects(tmp_path):
         "exponential decay",
     ]
     effect = report.sections[0].tables[0].engine.rows[0][1].value
-    # the headline odds ratio is the first row's (shown to 4 significant digits there)
-    assert float(table.rows[0][4]) == pytest.approx(effect, abs=5e-5)
+    # the headline odds ratio is the first row's (shown to 3 decimals there)
+    assert float(table.rows[0][4]) == pytest.approx(effect, abs=5e-4)
     assert "(singular)" in table.rows[1][0]
     assert any("Kasza" in m for m in report.sections[0].methods)
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from sfpc_eval.errors import InvalidValueError
+from sfpc_eval.trials import stepped_wedge
 from test_sw_structures import HERE, REF, TRIALS, fit, floats
 
 SATTERTHWAITE = json.loads((HERE / "satterthwaite.json").read_text())
@@ -131,3 +132,40 @@ def test_kenward_roger_needs_the_mixed_model_and_laplace():
         quiet_fit("nwd", "binomial", "intercept", nagq=5, df_method="kenward_roger")
     with pytest.raises(InvalidValueError, match="kenward_roger"):
         quiet_fit("nwd", "binomial", "intercept", df_method="kr")
+
+
+def test_kenward_roger_falls_back_when_the_adjusted_variance_is_not_one():
+    """Trial 424 of the No Wrong Door shape in validation/sw_structures_coverage.py: the
+    adjusted variance of the decay model's effect came out negative (-0.00145), which used to
+    stop the analysis; the unadjusted REML variance is used instead, and the note says so."""
+    import sys
+
+    sys.path.insert(0, str(HERE.parents[2] / "validation"))
+    import sw_structures_coverage as mc
+
+    from sfpc_eval.trials.simulate_cells import simulate_cells
+
+    cells = simulate_cells(
+        mc.SHAPES["nwd"],
+        rng=np.random.default_rng([20261204, 22, 1, 424]),
+        family="binomial",
+        effect=math.log(mc.ODDS_RATIO),
+        sd=mc.SD,
+        cac=mc.CAC,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = stepped_wedge(
+            cells,
+            "events",
+            "cluster",
+            "period",
+            "treated",
+            denominator="children",
+            random_effects="decay",
+            df_method="kenward_roger",
+        )
+    kr = res._core["mixed"].kr
+    assert not kr.adjusted
+    np.testing.assert_array_equal(res.vcov.to_numpy(), kr.phi)
+    assert res.estimate.std_error > 0 and "not positive definite" in res.estimate.note

@@ -38,17 +38,20 @@ def test_random_intercept_understates_the_variance_when_correlation_decays(shape
 
 @pytest.mark.parametrize("shape", ["fs", "nwd"])
 def test_decay_model_with_its_default_df_is_close_to_nominal(shape):
-    """Satterthwaite df (the default): 90.6% (fs) and 91.8% (nwd) in the committed table, a
-    few points short of 95% but far above the random intercept's."""
+    """Satterthwaite df (the default): 88.2% (fs, 500 trials) and 92.0% (nwd, 424) in the
+    committed table, short of 95% (maximum likelihood understates the variance parameters with
+    4-5 councils) but far above the random intercept's 60% and 84%. Bounds: at least 85% and
+    at most 97% plus two Monte Carlo SEs."""
     row = TABLE.loc[(shape, DECAY)]
     assert row["trials"] >= 100
-    assert 0.88 <= row["coverage"] <= 0.97 + band(row)
+    assert 0.85 <= row["coverage"] <= 0.97 + band(row)
     assert row["coverage"] > TABLE.loc[(shape, INTERCEPT), "coverage"] + 0.04
 
 
 def test_decay_model_with_kenward_roger_covers_when_it_is_the_true_model():
     """The acceptance band 93-97%, widened by two Monte Carlo SEs, for every shape with at
-    least 100 trials of the REML Kenward-Roger fit (the slow one) in the table."""
+    least 100 trials of the REML Kenward-Roger fit (the slow one) in the table: fs, 93.7% over
+    442 trials (nwd: 93.5% over 92, too few to test)."""
     checked = 0
     for shape in ("fs", "nwd"):
         row = TABLE.loc[(shape, KR)]

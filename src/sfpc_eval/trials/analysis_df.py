@@ -252,9 +252,16 @@ def glmm_df(fit, df_method, treat_cols, covariate_cols, z, cell_period):
     effect = np.zeros(k)
     effect[treat_cols] = 1.0 / len(treat_cols)
     if df_method == "kenward_roger":
+        kr_note = (
+            ""
+            if fit.kr.adjusted
+            else "the Kenward-Roger adjusted variance was not positive definite (a variance "
+            "parameter near its boundary): the unadjusted REML variance is used, with "
+            "Kenward-Roger df"
+        )
 
         def one(c):
-            return fit.kr.df(c), ""
+            return fit.kr.df(c), kr_note
 
         label = "t, Kenward-Roger df"
     elif glmer is not None:

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from sfpc_eval.errors import InvalidValueError, SingularFitWarning, show_values
-from sfpc_eval.tables import Table, format_number, format_p_value
+from sfpc_eval.tables import Cell, NumberFormat, Table
 from sfpc_eval.trials.analysis import stepped_wedge
 from sfpc_eval.trials.analysis_result import SteppedWedgeResult
 from sfpc_eval.trials.structures import STRUCTURES
@@ -134,15 +134,15 @@ class RandomEffectsComparison:
         for row in self.tidy().itertuples():
             rows.append(
                 [
-                    _LABELS[row.random_effects] + (" (singular)" if row.singular else ""),
-                    f"{row.loglik:.2f}",
-                    f"{row.aic:.1f}",
-                    f"{row.delta_aic:.1f}",
-                    format_number(row.estimate),
-                    f"[{format_number(row.conf_low)}, {format_number(row.conf_high)}]",
-                    format_p_value(row.p_value),
-                    format_number(row.icc, 3),
-                    format_number(row.cac, 3),
+                    Cell(_LABELS[row.random_effects] + (" (singular)" if row.singular else "")),
+                    _number(row.loglik, NumberFormat("number", 2)),
+                    _number(row.aic, NumberFormat("number", 1)),
+                    _number(row.delta_aic, NumberFormat("number", 1)),
+                    _number(row.estimate, NumberFormat("number", 3)),
+                    Cell((row.conf_low, row.conf_high), NumberFormat("interval", 3)),
+                    _number(row.p_value, NumberFormat("p_value")),
+                    _number(row.icc, NumberFormat("number", 3)),
+                    _number(row.cac, NumberFormat("number", 3)),
                 ]
             )
         first = next(iter(self.results.values()))
@@ -164,6 +164,11 @@ class RandomEffectsComparison:
 
     def _repr_html_(self) -> str:
         return self.summary().as_html()
+
+
+def _number(value: float, fmt: NumberFormat) -> Cell:
+    """Return a number cell; NaN (a reading the family does not have) is left empty."""
+    return Cell(float(value) if math.isfinite(value) else None, fmt)
 
 
 def compare_random_effects(

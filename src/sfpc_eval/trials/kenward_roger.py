@@ -52,14 +52,16 @@ __all__ = ["KenwardRogerFit", "kenward_roger"]
 class KenwardRogerFit:
     r"""The Kenward-Roger adjustment of one fit.
 
-    The adjusted variance ``vcov`` (:math:`\Phi_A`), the unadjusted ``phi`` and what the
-    degrees of freedom need (``p``: the :math:`P_r`; ``w``: :math:`W`).
+    The adjusted variance ``vcov`` (:math:`\Phi_A`; :math:`\Phi` itself, with
+    ``adjusted=False``, when :math:`\Phi_A` is not positive definite), the unadjusted ``phi``
+    and what the degrees of freedom need (``p``: the :math:`P_r`; ``w``: :math:`W`).
     """
 
     vcov: np.ndarray
     phi: np.ndarray
     p: list[np.ndarray]
     w: np.ndarray
+    adjusted: bool = True
 
     def df(self, contrast: np.ndarray) -> float:
         """Kenward-Roger degrees of freedom of one contrast ``L' beta``."""
@@ -229,4 +231,10 @@ def kenward_roger(
         for s in range(n_par):
             u_mat += w_mat[r, s] * (q_mat[r][s] - p_list[r] @ phi @ p_list[s] - r_mat[r][s] / 4)
     adjusted = phi + 2 * phi @ u_mat @ phi
-    return KenwardRogerFit(vcov=(adjusted + adjusted.T) / 2, phi=phi, p=p_list, w=w_mat)
+    adjusted = (adjusted + adjusted.T) / 2
+    # near a boundary the bias correction can outweigh the variance itself: the adjusted matrix
+    # is then not a variance and the unadjusted REML variance is used (``adjusted=False``)
+    positive = bool(np.linalg.eigvalsh(adjusted).min() > 0)
+    return KenwardRogerFit(
+        vcov=adjusted if positive else phi, phi=phi, p=p_list, w=w_mat, adjusted=positive
+    )
