@@ -31,6 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.cells.fit import fit_cells
 from sfpc_eval.errors import DesignError, SeparationError
@@ -62,6 +63,7 @@ from sfpc_eval.trials.structures import StructureName
 __all__ = ["SteppedWedgeResult", "stepped_wedge"]
 
 
+@limited_blas
 def stepped_wedge(
     data: pd.DataFrame,
     outcome: str,
