@@ -164,7 +164,8 @@ def kenward_roger(
     c[:, :, :] -= np.einsum(
         "ij,gjl->gil",
         np.vstack([np.zeros((k, q)), eye_q]),
-        np.einsum("gqr,grl->gql", t_mat, gram[:, k:, :]),
+        np.einsum("gqr,grl->gql", t_mat, gram[:, k:, :], optimize=True),
+        optimize=True,
     )
     sinv = gram @ c  # B' Sigma^-1 B per council (as W-weighted Gram times C)
     xsx = sinv[:, :k, :k].sum(axis=0)
@@ -172,16 +173,20 @@ def kenward_roger(
     zsz = sinv[:, k:, k:]
     phi = np.linalg.inv(xsx)
     phi = (phi + phi.T) / 2
-    p_list = [-np.einsum("gkq,qr,glr->kl", xsz, d, xsz) for d in first]
+    p_list = [-np.einsum("gkq,qr,glr->kl", xsz, d, xsz, optimize=True) for d in first]
     q_mat = [
-        [np.einsum("gkq,qr,grs,st,glt->kl", xsz, dr, zsz, ds, xsz) for ds in first] for dr in first
+        [np.einsum("gkq,qr,grs,st,glt->kl", xsz, dr, zsz, ds, xsz, optimize=True) for ds in first]
+        for dr in first
     ]
     r_mat = [
-        [np.einsum("gkq,qr,glr->kl", xsz, second[r][s], xsz) for s in range(n_re)]
+        [np.einsum("gkq,qr,glr->kl", xsz, second[r][s], xsz, optimize=True) for s in range(n_re)]
         for r in range(n_re)
     ]
     trace = np.array(
-        [[float(np.einsum("qr,grs,st,gtq->", dr, zsz, ds, zsz)) for ds in first] for dr in first]
+        [
+            [float(np.einsum("qr,grs,st,gtq->", dr, zsz, ds, zsz, optimize=True)) for ds in first]
+            for dr in first
+        ]
     )
     if gaussian:
         # the residual variance: Sigma_0 = I on rows; Sigma^-2 B = W B C W' C (W = n/sigma2
@@ -189,30 +194,34 @@ def kenward_roger(
         unit = np.add.reduceat(
             weight[:, None, None] * b[:, :, None] * b[:, None, :], starts, axis=0
         )  # B'B (rows)
-        s1 = np.einsum("gij,gjl->gil", unit, c) / sigma2  # B' Sigma^-1 B
-        s2 = np.einsum("gji,gjk,gkl->gil", c, unit, c) / sigma2**2  # B' Sigma^-2 B
-        s3 = np.einsum("gji,gjk,gkm,gml->gil", c, unit, c, c) / sigma2**3
+        s1 = np.einsum("gij,gjl->gil", unit, c, optimize=True) / sigma2  # B' Sigma^-1 B
+        s2 = np.einsum("gji,gjk,gkl->gil", c, unit, c, optimize=True) / sigma2**2  # B' Sigma^-2 B
+        s3 = np.einsum("gji,gjk,gkm,gml->gil", c, unit, c, c, optimize=True) / sigma2**3
         del s1
         x2x = s2[:, :k, :k].sum(axis=0)
         x2z = s2[:, :k, k:]
         z2z = s2[:, k:, k:]
         p_list.append(-x2x)
-        q0 = [np.einsum("gkq,qr,glr->kl", x2z, d, xsz) for d in first]  # X'S^-2 Z D Z'S^-1 X
+        q0 = [
+            np.einsum("gkq,qr,glr->kl", x2z, d, xsz, optimize=True) for d in first
+        ]  # X'S^-2 Z D Z'S^-1 X
         q_mat = [[*row, q0[r].T] for r, row in enumerate(q_mat)]
         q_mat.append([*q0, s3[:, :k, :k].sum(axis=0)])
         zero = np.zeros((k, k))
         r_mat = [[*row, zero] for row in r_mat] + [[zero] * (n_re + 1)]
         counts = np.add.reduceat(weight, starts)
-        tkz = np.einsum("gqr,grs->gqs", t_mat, kzz)  # T K (K = Z'Z / sigma2)
+        tkz = np.einsum("gqr,grs->gqs", t_mat, kzz, optimize=True)  # T K (K = Z'Z / sigma2)
         tr_s2 = (
             float(
                 np.sum(
-                    counts - 2 * np.trace(tkz, axis1=1, axis2=2) + np.einsum("gqr,grq->g", tkz, tkz)
+                    counts
+                    - 2 * np.trace(tkz, axis1=1, axis2=2)
+                    + np.einsum("gqr,grq->g", tkz, tkz, optimize=True)
                 )
             )
             / sigma2**2
         )
-        cross = [float(np.einsum("qr,grq->", d, z2z)) for d in first]
+        cross = [float(np.einsum("qr,grq->", d, z2z, optimize=True)) for d in first]
         trace = np.block(
             [[trace, np.array(cross)[:, None]], [np.array(cross)[None, :], np.array([[tr_s2]])]]
         )
