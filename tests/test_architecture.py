@@ -208,6 +208,18 @@ PUBLIC_API = sorted(
         "read_unit_costs",
         "EffectScaleError",
         "UnitCostError",
+        # issue 18: one pioneering council
+        "AugmentedSyntheticControlResult",
+        "ConformalResult",
+        "DonorExclusionWarning",
+        "PlaceboInTimeResult",
+        "SingleCouncilSummary",
+        "TooFewPeriodsError",
+        "augmented_synthetic_control",
+        "conformal_inference",
+        "excluded_donors",
+        "placebo_in_time",
+        "single_council_summary",
     ]
 )
 """``sfpc_eval.__all__`` before the layout changed (issue 14). New public names are added

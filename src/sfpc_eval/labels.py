@@ -160,6 +160,9 @@ TERMS: dict[str, str] = {
     "level_change": "Change in level at the start",
     "slope_change": "Change in trend (per period)",
     "effect_at_end": "Effect at the last period",
+    "average": "Average effect after the start",
+    "average_effect": "Average effect after the start",
+    "synthetic_control_conformal": "Synthetic control, conformal interval",
     # HonestDiD sensitivity
     "original": "Under parallel trends",
     # impact: from an effect to children and money
@@ -225,6 +228,7 @@ INFERENCE: dict[str, str] = {
     "delta": "Delta method",
     "none": "None",
     "honest": "Robust to violations of parallel trends",
+    "conformal": "Conformal (Chernozhukov, W\u00fcthrich & Zhu)",
 }
 
 ESTIMATORS: dict[str, str] = {
@@ -238,6 +242,13 @@ ESTIMATORS: dict[str, str] = {
     "synthetic_control": "Synthetic control",
     "synthetic_did": "Synthetic difference-in-differences",
     "its": "Interrupted time series",
+    "augmented_synthetic_control": "Augmented synthetic control (ridge)",
+    "conformal_synthetic_control": "Synthetic control, conformal interval",
+    "conformal_synthetic_did": "Synthetic DiD, conformal interval",
+    "conformal_augmented": "Augmented synthetic control, conformal interval",
+    "placebo_in_time": "Placebo in time",
+    "single_council_summary": "One council, four designs",
+    "before_after": "Before/after (no comparison)",
     "glmm": "Logistic mixed model (GLMM)",
     "gee": "Logistic GEE",
     "glm": "Logistic GLM",
@@ -354,6 +365,18 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], str], str]], ..
     (
         re.compile(r"^M=(\S+)$"),
         lambda m, unit: f"Trend changes up to {m.group(1)} per {unit}",
+    ),
+    (
+        re.compile(r"^effect@(.+)$"),
+        lambda m, unit: f"Effect in {m.group(1)}" if unit == "year" else f"Effect, {m.group(1)}",
+    ),
+    (
+        re.compile(r"^actual@(.+)$"),
+        lambda m, unit: f"Real start, {m.group(1)}",
+    ),
+    (
+        re.compile(r"^placebo@(.+)$"),
+        lambda m, unit: f"Placebo start, {m.group(1)}",
     ),
     (
         re.compile(r"^exposure\[(\d+)\]$"),

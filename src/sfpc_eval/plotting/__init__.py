@@ -21,6 +21,7 @@ from sfpc_eval.plotting.honest import plot_honest_did
 from sfpc_eval.plotting.impact import plot_impact, plot_tornado
 from sfpc_eval.plotting.pretrends import plot_pretrends
 from sfpc_eval.plotting.single_unit import (
+    plot_conformal,
     plot_its,
     plot_leave_one_out,
     plot_placebo_gaps,
@@ -34,6 +35,7 @@ __all__ = [
     "plot_bacon",
     "plot_claims",
     "plot_comparison",
+    "plot_conformal",
     "plot_design",
     "plot_event_study",
     "plot_honest_did",
