@@ -218,6 +218,7 @@ INFERENCE: dict[str, str] = {
     "glmm_wald": "Wald z (GLMM)",
     "glmm_satterthwaite": "t, Satterthwaite df (GLMM)",
     "glmm_between_within": "t, between-within df (GLMM)",
+    "glmm_kenward_roger": "t, Kenward-Roger df (GLMM, REML)",
     "gee_md": "GEE, Mancl-DeRouen",
     "gee_kc": "GEE, Kauermann-Carroll",
     "gee_robust": "GEE, robust",

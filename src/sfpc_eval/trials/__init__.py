@@ -2,6 +2,7 @@
 
 from sfpc_eval.trials.analysis import SteppedWedgeResult, stepped_wedge
 from sfpc_eval.trials.analysis_ri import SteppedWedgeRandomization
+from sfpc_eval.trials.compare import RandomEffectsComparison, compare_random_effects
 from sfpc_eval.trials.design import SteppedWedgeDesign
 from sfpc_eval.trials.pooling import PooledResult, fit_each, pool
 from sfpc_eval.trials.power import PowerResult, sw_mdes, sw_power, treatment_variance
@@ -20,12 +21,14 @@ __all__ = [
     "NO_WRONG_DOOR",
     "PooledResult",
     "PowerResult",
+    "RandomEffectsComparison",
     "SimulatedPowerResult",
     "SteppedWedgeDesign",
     "SteppedWedgeRandomization",
     "SteppedWedgeResult",
     "TrialSpec",
     "TrialTruth",
+    "compare_random_effects",
     "fit_each",
     "pool",
     "simulate_trial",

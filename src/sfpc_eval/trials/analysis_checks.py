@@ -110,8 +110,12 @@ def sw_design_matrix(
     return np.column_stack(columns), tuple(names)
 
 
-def check_separation(z, names, y, n, fixed: Sequence[str]) -> None:
-    """Raise SeparationError when a 0/1 regressor predicts the outcome exactly."""
+def check_separation(z, names, y, n, fixed: Sequence[str], *, counts: bool = False) -> None:
+    """Raise SeparationError when a 0/1 regressor predicts the outcome exactly.
+
+    For counts (``counts=True``) only a group without a single event separates: its log rate
+    would be minus infinity.
+    """
     for j, name in enumerate(names):
         if name not in fixed:
             continue
@@ -123,7 +127,13 @@ def check_separation(z, names, y, n, fixed: Sequence[str]) -> None:
             if not mask.any():
                 continue
             events, rows = y[mask].sum(), n[mask].sum()
-            if events == 0 or events == rows:
+            if counts and events == 0:
+                raise SeparationError(
+                    f"no events at all among the {int(rows):,} observations with {name} = "
+                    f"{int(value)}: their log rate is minus infinity and no count model can "
+                    "estimate the effect. Pool sparse categories or drop that regressor."
+                )
+            if not counts and (events == 0 or events == rows):
                 outcome = "0" if events == 0 else "1"
                 raise SeparationError(
                     f"perfect separation: the outcome is {outcome} for all {int(rows):,} rows "
@@ -172,11 +182,17 @@ def check_group_separation(
 
 
 def average_marginal_effect(z, n, beta, offset, treat_cols) -> tuple[float, np.ndarray]:
-    """Mean over rows of P(y | treated) - P(y | control), and its gradient in beta."""
+    """Mean over rows of P(y | treated) - P(y | control), and its gradient in beta.
+
+    ``offset`` is added to every linear predictor (the clusters' conditional modes for a
+    GLMM), or is a pair ``(under control, under treatment)`` when it depends on the treatment
+    (a random treatment slope).
+    """
+    offset0, offset1 = offset if isinstance(offset, tuple) else (offset, offset)
     z1, z0 = z.copy(), z.copy()
     z1[:, treat_cols], z0[:, treat_cols] = 1.0, 0.0
-    p1 = special.expit(z1 @ beta + offset)
-    p0 = special.expit(z0 @ beta + offset)
+    p1 = special.expit(z1 @ beta + offset1)
+    p0 = special.expit(z0 @ beta + offset0)
     total = n.sum()
     value = float(n @ (p1 - p0) / total)
     gradient = ((n * p1 * (1 - p1)) @ z1 - (n * p0 * (1 - p0)) @ z0) / total
