@@ -209,12 +209,19 @@ def stepped_wedge(
     ['treated', 'odds_ratio', 'average_marginal_effect']
 
     Counts per council and period with the population as exposure, and council-by-period
-    effects that decay over time:
+    effects that decay over time. Five councils and six periods cannot pin down the decay, so
+    the fit is at the boundary and says so with a ``SingularFitWarning`` (caught here):
 
+    >>> import warnings
+    >>> from sfpc_eval.errors import SingularFitWarning
     >>> cp = df.groupby(["la", "period", "treated"], as_index=False).size()
     >>> cp["plans"] = rng.poisson(0.02 * cp["size"] * np.exp(-0.2 * cp["treated"]))
-    >>> res = stepped_wedge(cp, "plans", "la", "period", "treated", family="poisson",
-    ...                     random_effects="decay", exposure="size")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always", SingularFitWarning)
+    ...     res = stepped_wedge(cp, "plans", "la", "period", "treated", family="poisson",
+    ...                         random_effects="decay", exposure="size")
+    >>> {type(w.message).__name__ for w in caught}
+    {'SingularFitWarning'}
     >>> list(res.tidy()["term"])
     ['treated', 'rate_ratio', 'percent_change']
     """

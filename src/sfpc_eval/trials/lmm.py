@@ -212,8 +212,9 @@ def reml_criterion(cells: GaussianCells, structure: RandomEffects, theta: np.nda
     >>> y = np.array([1.0, 2.0, 4.0, 3.0, 6.0, 5.0])
     >>> cells = GaussianCells.build(np.ones((6, 1)), np.ones(6), y, y**2,
     ...                             np.repeat([0, 1, 2], 2), np.zeros(6, int), np.zeros(6))
+    >>> # theta = 0 is OLS: 5 * (1 + log(2 pi * 17.5 / 5)) + log(6) (RSS 17.5, X'X = 6)
     >>> round(reml_criterion(cells, RandomEffects("intercept", 1), np.array([0.0])), 6)
-    20.661419
+    22.24496
     """
     n, p = cells.n_obs, cells.x.shape[1]
     pieces = _solve(cells, structure, np.asarray(theta, dtype=np.float64))

@@ -54,8 +54,8 @@ def trial_design(name: str | TrialSpec, freq: str = "3MS") -> SteppedWedgeDesign
     Examples
     --------
     >>> d = trial_design("family_safeguarding")
-    >>> d.n_clusters, d.n_periods, d.switch_periods
-    (5, 11, (2, 4, 6, 8, 9))
+    >>> d.n_clusters, d.n_periods, d.switch_periods  # a mid-quarter start: that quarter
+    (5, 11, (2, 3, 5, 7, 8))
     """
     spec = name if isinstance(name, TrialSpec) else trial_spec(name)
     design = spec.design
@@ -144,8 +144,8 @@ def simulate_cells(
     Examples
     --------
     >>> cells = simulate_cells("no_wrong_door", rng=1, effect=-0.2, sd=0.3, cac=0.8)
-    >>> list(cells.columns), len(cells)
-    (['cluster', 'period', 'treated', 'children', 'events'], 37)
+    >>> list(cells.columns), len(cells)  # 4 councils x 10 quarters, less 2 mid-quarter starts
+    (['cluster', 'period', 'treated', 'children', 'events'], 38)
     """
     design = _design(design_or_name, freq)
     if family not in ("binomial", "poisson", "negative_binomial", "gaussian"):
