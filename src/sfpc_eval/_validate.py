@@ -26,6 +26,7 @@ __all__ = [
     "check_number",
     "check_positive",
     "check_proportion",
+    "check_resamples",
     "check_seed",
     "check_size",
 ]
@@ -149,18 +150,26 @@ MAX_RESAMPLES = 1_000_000
 already below 0.0003 at 999,999 draws, and more only costs memory and time."""
 
 
-def check_resamples(value: Any, name: str = "n_resamples") -> int:
-    """Return ``value`` if it is a whole number from 99 to :data:`MAX_RESAMPLES`, else raise.
+def check_resamples(value: Any, name: str = "n_resamples", *, minimum: int = 99) -> int:
+    """Return ``value`` if it is a whole number from ``minimum`` to :data:`MAX_RESAMPLES`.
+
+    Every resampling argument (bootstrap draws, permutations, placebo replications, simulated
+    trials, simulation draws for a critical value) goes through this one check.
 
     Raises
     ------
     InvalidValueError
-        Not a whole number, or fewer than 99.
+        Not a whole number, or fewer than ``minimum``.
     SizeLimitError
         More than :data:`MAX_RESAMPLES`.
+
+    Examples
+    --------
+    >>> check_resamples(199, "bootstrap", minimum=2)
+    199
     """
     return check_size(
-        value, name, minimum=99, maximum=MAX_RESAMPLES, why="draws of a resampling test"
+        value, name, minimum=minimum, maximum=MAX_RESAMPLES, why="draws of a resampling test"
     )
 
 

@@ -14,7 +14,6 @@ The numbers equal R's ``did`` package (through its Python port ``csdid``) and th
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from sfpc_eval._validate import check_conf_level
+from sfpc_eval._validate import check_conf_level, check_resamples, check_seed
 from sfpc_eval.diff_in_diff.cohorts import validate_cohorts
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
 from sfpc_eval.panel import require_columns, require_present
@@ -192,6 +191,7 @@ class CallawayResult(ResultMixin):
         (199, True)
         """
         draws = _check_bootstrap(draws)
+        check_seed(rng)
         multipliers = None
         if draws is not None:
             generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -330,18 +330,10 @@ def _check_choice(value: object, name: str, choices: Sequence[str]) -> None:
 
 
 def _check_bootstrap(bootstrap: object) -> int | None:
+    """None (analytic standard errors) or a number of multiplier-bootstrap draws."""
     if bootstrap is None:
         return None
-    if (
-        isinstance(bootstrap, bool)
-        or not isinstance(bootstrap, numbers.Integral)
-        or int(bootstrap) < 2
-    ):
-        raise InvalidValueError(
-            f"`bootstrap` must be None (analytic standard errors) or a whole number of "
-            f"multiplier-bootstrap draws >= 2 (e.g. 999); got {bootstrap!r}."
-        )
-    return int(bootstrap)
+    return check_resamples(bootstrap, "bootstrap", minimum=2)
 
 
 def _cluster_codes(
@@ -463,6 +455,7 @@ def callaway_santanna(
     _check_choice(estimation, "estimation", tuple(ESTIMATION_NAMES))
     _check_choice(base_period, "base_period", ("varying", "universal"))
     draws = _check_bootstrap(bootstrap)
+    check_seed(rng)
     level = check_conf_level(conf_level)
     require_columns(data, {"cluster": cluster})
     panel = validate_cohorts(
