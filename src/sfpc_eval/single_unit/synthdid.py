@@ -305,7 +305,7 @@ def synthetic_did(
     replications = check_resamples(replications, "replications", minimum=2)
     check_seed(rng)
     treated = _treated_list(treated_unit)
-    wide = _outcome_panel(data, outcome, unit, time, treated, donors, start)
+    wide, start = _outcome_panel(data, outcome, unit, time, treated, donors, start)
     pool = [u for u in wide.columns if u not in treated]
     periods = wide.index.to_numpy()
     t0 = int((periods < start).sum())

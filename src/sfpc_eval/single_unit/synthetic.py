@@ -36,7 +36,13 @@ from sfpc_eval.errors import (
     PoorPreFitWarning,
     show_values,
 )
-from sfpc_eval.panel import numeric_column, require_columns
+from sfpc_eval.panel import (
+    match_period,
+    numeric_column,
+    period_column,
+    require_columns,
+    require_present,
+)
 from sfpc_eval.results import ResultMixin, Term
 
 __all__ = ["SyntheticControlResult", "simplex_weights", "synthetic_control", "wide_panel"]
@@ -153,12 +159,22 @@ def wide_panel(
     return wide
 
 
-def _outcome_panel(data, outcome, unit, time, treated, donors, start) -> pd.DataFrame:
-    """Check the columns, read ``outcome`` as numbers and return :func:`wide_panel` of them."""
+def _outcome_panel(
+    data, outcome, unit, time, treated, donors, start
+) -> tuple[pd.DataFrame, object]:
+    """Check the columns, read ``outcome`` as numbers and return :func:`wide_panel` of them.
+
+    Periods are read with :func:`~sfpc_eval.panel.period_column` (text that reads as numbers
+    becomes numbers, so "10" comes after "9"); ``start`` is returned as the period it names.
+    """
     require_columns(data, {"outcome": outcome, "unit": unit, "time": time})
+    require_present(data, unit, argument="unit")
+    require_present(data, time, argument="time")
     frame = data[[unit, time]].copy()
+    frame[time] = period_column(data, time, argument="time")
     frame[outcome] = numeric_column(data, outcome, argument="outcome")
-    return wide_panel(frame, outcome, unit, time, treated, donors, start)
+    start = match_period(start, data[time], frame[time])
+    return wide_panel(frame, outcome, unit, time, treated, donors, start), start
 
 
 def _predictor_matrix(
@@ -174,6 +190,7 @@ def _predictor_matrix(
     if predictors is None:
         return wide.loc[pre].to_numpy(), tuple(f"{outcome_name}@{p}" for p in pre)
     rows, names = [], []
+    periods = period_column(data, time, argument="time")
     for spec in predictors:
         if isinstance(spec, tuple):
             if len(spec) != 2:
@@ -182,6 +199,7 @@ def _predictor_matrix(
                 )
             column, spans = spec
             spans = list(spans) if isinstance(spans, list | tuple | range) else [spans]
+            spans = [match_period(p, data[time], periods) for p in spans]
             late = [s for s in spans if s not in set(pre)]
             if late:
                 raise DesignError(
@@ -189,7 +207,7 @@ def _predictor_matrix(
                     "the start; predictors must be measured before the programme."
                 )
             values = numeric_column(data, column, argument="predictors")
-            sub = pd.DataFrame({unit: data[unit], time: data[time], "v": values})
+            sub = pd.DataFrame({unit: data[unit], time: periods, "v": values})
             sub = sub[sub[time].isin(spans) & sub[unit].isin(wide.columns)]
             means = sub.groupby(unit)["v"].mean().reindex(wide.columns)
             counts = sub.dropna().groupby(unit)["v"].size().reindex(wide.columns).fillna(0)
@@ -202,6 +220,7 @@ def _predictor_matrix(
             rows.append(means.to_numpy())
             names.append(f"{column}@mean({spans[0]}-{spans[-1]})")
         else:
+            spec = match_period(spec, data[time], periods)
             if spec not in set(pre):
                 raise DesignError(
                     f"predictor period {spec!r} is not a pre-period (before the start); "
@@ -457,7 +476,7 @@ def synthetic_control(
     0.0
     """
     level = check_conf_level(conf_level)
-    wide = _outcome_panel(data, outcome, unit, time, [treated_unit], donors, start)
+    wide, start = _outcome_panel(data, outcome, unit, time, [treated_unit], donors, start)
     wide.columns.name = outcome
     pool = list(wide.columns[:-1])
     periods = wide.index.to_numpy()

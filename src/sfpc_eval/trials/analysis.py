@@ -37,7 +37,7 @@ from sfpc_eval.errors import (
     SingularFitWarning,
 )
 from sfpc_eval.inference.cluster import Classical, ClusterRobust, contrast_df, variance
-from sfpc_eval.panel import numeric_column, require_columns, require_present
+from sfpc_eval.panel import numeric_column, period_column, require_columns, require_present
 from sfpc_eval.trials.analysis_checks import (
     average_marginal_effect,
     check_missing,
@@ -193,7 +193,7 @@ def stepped_wedge(
     check_missing(data, covariates)
     clean = pd.DataFrame(index=data.index)
     clean[cluster] = data[cluster].to_numpy()
-    clean[period] = data[period].to_numpy()
+    clean[period] = period_column(data, period, argument="period")
     clean[outcome] = numeric_column(data, outcome, argument="outcome", binary=True)
     clean[treated] = numeric_column(data, treated, argument="treated", binary=True)
     for i, c in enumerate(covariates):
