@@ -55,7 +55,8 @@ def test_claims_status_filter():
 
 def test_before_after_counts_and_proportions():
     code, out, _ = run("before-after", "counts", "974", "515", "--labels", "2011", "2017")
-    assert code == 0 and "47.1% fall" in out and "[0.4743, 0.5889]" in out
+    # decimals from the precision: three for the rate ratio (was four significant figures)
+    assert code == 0 and "47.1% fall" in out and "[0.474, 0.589]" in out
     code, out, _ = run("before-after", "proportions", "52", "140", "25", "100", "--format", "json")
     terms = {r["term"]: r for r in json.loads(out)}
     assert code == 0 and terms["risk_difference"]["estimate"] == pytest.approx(52 / 140 - 0.25)
@@ -102,7 +103,7 @@ def test_report_builds_the_claims_audit(tmp_path):
     out = tmp_path / "audit.html"
     code, stdout, err = run("report", str(EXAMPLES / "claims_audit.toml"), "-o", str(out))
     assert code == 0, err
-    assert f"wrote {out}" in stdout and "leeds_cpp_2011_2017" in out.read_text()
+    assert f"wrote {out}" in stdout and "nearly half" in out.read_text()
 
 
 def test_report_refuses_an_unwritable_output_before_building(tmp_path, monkeypatch):

@@ -47,6 +47,7 @@ from sfpc_eval.trials.analysis_checks import (
     sw_design_matrix,
     switch_periods,
 )
+from sfpc_eval.trials.analysis_df import DfMethod, check_df_method, glmm_df, invalid_note
 from sfpc_eval.trials.analysis_result import Model, SteppedWedgeResult, sw_terms
 from sfpc_eval.trials.analysis_ri import SteppedWedgeRandomization, rollout_orders, rollout_test
 from sfpc_eval.trials.gee import GEE_VARIANCES, fit_gee
@@ -68,6 +69,7 @@ def stepped_wedge(
     model: Model = "glmm",
     nagq: int = 1,
     laplace: str = "lme4",
+    df_method: DfMethod = "satterthwaite",
     inference: object | None = None,
     gee_variance: str = "MD",
     exposure_time: bool = False,
@@ -100,6 +102,12 @@ def stepped_wedge(
         GLMM with ``nagq=1``: evaluate the Laplace deviance as ``glmer`` does (reproduces its
         estimates and standard errors) or exactly at the conditional modes (see
         :func:`sfpc_eval.trials.glmm.fit_glmm`).
+    df_method : {"satterthwaite", "between_within", "z"}, default "satterthwaite"
+        GLMM: the reference distribution of its Wald tests and intervals. Satterthwaite's
+        degrees of freedom (at least G - 1; G - 1 at a boundary fit) hold the 5% level with
+        4-5 clusters where the normal reference (``"z"``, Wald z) does not; see
+        :mod:`sfpc_eval.trials.analysis_df` and the stepped-wedge validity table in the docs.
+        ``"z"`` with fewer than 30 clusters warns.
     inference : optional
         ``model="glm"``: a :class:`~sfpc_eval.inference.cluster.ClusterRobust` (default
         ``ClusterRobust(cluster, kind="CR2")``, Satterthwaite df) or ``Classical()``. Any model:
@@ -140,6 +148,8 @@ def stepped_wedge(
     -----
     SingularFitWarning
         The GLMM's random-intercept variance is estimated at zero (shown in the message).
+    FewClustersWarning
+        ``df_method="z"`` with fewer than 30 clusters.
 
     Examples
     --------
@@ -169,6 +179,13 @@ def stepped_wedge(
         raise InvalidValueError(
             f"`cluster_effects=True` is for model='glm'; the {model.upper()} accounts for "
             "clusters itself (random intercepts or the working correlation)."
+        )
+    df_method = check_df_method(df_method)
+    if model != "glmm" and df_method != "satterthwaite":
+        raise InvalidValueError(
+            f"`df_method` is for model='glmm'; the {model.upper()} chooses its reference "
+            "distribution itself (GEE: t with G - 1 df for the corrected sandwiches; GLM: "
+            "Satterthwaite df of CR2)."
         )
     covariates = tuple(covariates)
     ri = inference if isinstance(inference, SteppedWedgeRandomization) else None
@@ -266,6 +283,8 @@ def stepped_wedge(
             "perfectly predicted). Pool sparse categories or drop that regressor."
         )
     offset = np.zeros(len(z))
+    df_note = ""
+    glmm_fit = None
     random_sd = rho = math.nan
     k = len(names)
     df_resid = float(cells.n_rows - k)
@@ -274,11 +293,14 @@ def stepped_wedge(
             z, names, y, n, cell_cluster, nagq=nagq, beta_start=glm.beta, laplace=laplace
         )
         beta, vcov = fit.beta, fit.vcov
-        df = np.full(k, np.inf)
+        df, df_label, df_note = glmm_df(
+            fit, df_method, treat_cols, [names.index(c) for c in covariates], z, cell_period
+        )
         df_complete = np.full(k, df_resid)
         random_sd = fit.theta
+        glmm_fit = fit
         offset = fit.modes[cell_cluster]
-        method = ("GLMM Laplace" if nagq == 1 else f"GLMM AGQ({nagq})") + ", Wald z"
+        method = ("GLMM Laplace" if nagq == 1 else f"GLMM AGQ({nagq})") + f", {df_label}"
 
         def statistic(new_switch: np.ndarray) -> float:
             with warnings.catch_warnings():
@@ -344,9 +366,17 @@ def stepped_wedge(
             )
             return float(effect @ refit.beta)
 
+    invalid = invalid_note(model, df_method, gee_variance, inference, n_clusters)
+    if model == "glmm":
+        log_likelihood = -0.5 * fit.deviance
+    elif model == "glm":
+        log_likelihood = float(np.sum(y * glm.eta - n * np.logaddexp(0.0, glm.eta)))
+    else:  # GEE has a quasi-likelihood only
+        log_likelihood = math.nan
     effect_df = float(df[treat_cols[0]])
     if len(treat_cols) > 1:
         # the average of exposure-time effects: Satterthwaite df of that contrast under CR2
+        # (GLMM: df[0], the intercept's slot, holds the contrast's df)
         effect_df = contrast_df(glm, spec, effect) if model == "glm" else float(df[0])
     core = {
         "names": names,
@@ -356,7 +386,11 @@ def stepped_wedge(
         "method": method,
         "effect": effect,
         "effect_df": effect_df,
+        "df_note": df_note,
+        "glmm_fit": glmm_fit,
+        "invalid_note": invalid,
         "reported": [*([t for t in treat_names] if exposure_time else []), *covariates],
+        "log_likelihood": log_likelihood,
         "ame": None if exposure_time else average_marginal_effect(z, n, beta, offset, treat_cols),
         "cells": pd.DataFrame(
             {
