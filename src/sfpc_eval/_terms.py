@@ -73,13 +73,15 @@ def wald_term(
     crit = float(dist.ppf(0.5 + level / 2))
     note = ""
     if not (math.isfinite(std_error) and std_error > 0):
-        # no variation (a zero SE) or an undefined one: no interval or test, said and warned
+        # no variation (a zero SE) or an infinite one: no interval or test, said and warned; a
+        # NaN is the caller's verdict that the variance is undefined (it warns, saying why)
         note = (
             "standard error is 0 (no variation in the data): no interval or test"
             if std_error == 0
             else "standard error is not finite: no interval or test"
         )
-        warnings.warn(f"{name}: {note}.", UndefinedIntervalWarning, stacklevel=3)
+        if not math.isnan(std_error):
+            warnings.warn(f"{name}: {note}.", UndefinedIntervalWarning, stacklevel=3)
         return Term(
             name,
             _exp(estimate) if exponentiate else estimate,
