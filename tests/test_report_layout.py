@@ -129,7 +129,7 @@ def pages() -> dict[str, str]:
     for name, spec in EXAMPLE_SPECS.items():
         if name == "leeds" and not RAW.is_dir():
             continue
-        out[name] = build(EXAMPLES / spec).html()
+        out[name] = build(EXAMPLES / spec, data=RAW if name == "leeds" else None).html()
     return out
 
 

@@ -83,7 +83,7 @@ class _Page(HTMLParser):
 def _example(name: str, needs_data: bool) -> str:
     if needs_data and not RAW.is_dir():
         pytest.skip(f"the DfE files are not at {RAW}")
-    return build(EXAMPLES / name).html()
+    return build(EXAMPLES / name, data=RAW if needs_data else None).html()
 
 
 @pytest.fixture(scope="module", params=["leeds", "stepped_wedge", "staggered"])

@@ -30,6 +30,7 @@ from sfpc_eval.errors import (
 
 __all__ = [
     "PanelSpec",
+    "match_period",
     "numeric_column",
     "period_column",
     "require_columns",
@@ -286,6 +287,36 @@ def period_column(data: pd.DataFrame, column: str, *, argument: str = "time") ->
         f"dates, or an ordered categorical: pd.Categorical(df[{column!r}], categories=[...in "
         "time order...], ordered=True)."
     )
+
+
+def match_period(value: object, raw: pd.Series, periods: pd.Series) -> object:
+    """Return the period in ``periods`` (from :func:`period_column`) that ``value`` names.
+
+    ``value`` (e.g. ``start``) may be written as the caller's label (``"2015"`` in a text
+    column) or as the period itself (``2015``); either way the cleaned period is returned. A
+    value that names no row comes back unchanged, for the caller's "not a period" error.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.Series(["8", "9", "10"])
+    >>> match_period("10", raw, pd.Series([8, 9, 10]))
+    10
+    """
+    if isinstance(value, str):
+        hits = raw.map(lambda v: v.strip() if isinstance(v, str) else v) == value.strip()
+        hits = hits.to_numpy(dtype=bool)
+        if hits.any():
+            found = periods[hits].iloc[0]
+            return found.item() if isinstance(found, np.generic) else found
+        if pd.api.types.is_numeric_dtype(periods) and _NUMBER.match(value):
+            number = float(value)
+            return (
+                int(number)
+                if pd.api.types.is_integer_dtype(periods) and number.is_integer()
+                else number
+            )
+    return value
 
 
 def require_present(data: pd.DataFrame, column: str, *, argument: str) -> None:

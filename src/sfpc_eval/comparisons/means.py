@@ -6,7 +6,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 
-from sfpc_eval._terms import check_labels, wald_term
+from sfpc_eval._terms import check_labels, wald_term, welch_df
 from sfpc_eval._validate import check_conf_level, check_count, check_number
 from sfpc_eval.errors import InvalidValueError, UndefinedEffectError, UndefinedIntervalWarning
 from sfpc_eval.results import ResultMixin, Term
@@ -189,11 +189,11 @@ def _with_spread(
     (m1, s1, n1), (m0, s0, n0) = g1, g0
     v1, v0 = s1**2 / n1, s0**2 / n0
     se = math.sqrt(v1 + v0)
-    welch_df = (v1 + v0) ** 2 / (v1**2 / (n1 - 1) + v0**2 / (n0 - 1)) if se > 0 else math.inf
+    df = welch_df([v1, v0], [n1, n0])
     terms = [
         wald_term("treated", m1, math.sqrt(v1), level, "t", df=n1 - 1, test=False),
         wald_term("control", m0, math.sqrt(v0), level, "t", df=n0 - 1, test=False),
-        wald_term("difference", m1 - m0, se, level, "Welch t", df=welch_df),
+        wald_term("difference", m1 - m0, se, level, "Welch t", df=df),
     ]
     if m1 > 0 and m0 > 0:
         # relative spreads and logs taken apart, so a tiny mean neither underflows its square

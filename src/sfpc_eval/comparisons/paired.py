@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sfpc_eval._terms import check_labels, wald_term
-from sfpc_eval._validate import check_conf_level, check_count
+from sfpc_eval._validate import check_conf_level, check_resamples, check_seed
 from sfpc_eval.errors import (
     DuplicateObservationError,
     InvalidValueError,
@@ -183,7 +183,8 @@ def paired_change(
         raise InvalidValueError(
             f"`ratio_method` must be 'delta' or 'bootstrap'; got {ratio_method!r}."
         )
-    resamples = check_count(n_resamples, "n_resamples")
+    resamples = check_resamples(n_resamples, "n_resamples", minimum=100)
+    check_seed(rng)
     if unit is not None:
         dup = data[unit].duplicated(keep=False).to_numpy()
         if dup.any():
@@ -256,11 +257,6 @@ def _delta_ratio(b: np.ndarray, a: np.ndarray, level: float) -> Term:
 
 
 def _bootstrap_ratio(pairs: np.ndarray, level: float, resamples: int, seed: int | None) -> Term:
-    if resamples < 100:
-        raise InvalidValueError(
-            f"`n_resamples` is {resamples}; a percentile bootstrap needs at least 100 "
-            "(9,999 is the default)."
-        )
     generator = np.random.default_rng(seed)
     n = len(pairs)
     ratios = np.empty(resamples)

@@ -13,7 +13,13 @@ from collections.abc import Sequence
 import pandas as pd
 
 from sfpc_eval.errors import DesignError, DuplicateObservationError, show_values
-from sfpc_eval.panel import numeric_column, require_columns
+from sfpc_eval.panel import (
+    match_period,
+    numeric_column,
+    period_column,
+    require_columns,
+    require_present,
+)
 from sfpc_eval.single_unit.donors import donor_pool
 
 __all__ = ["design_panel", "progress", "wide_panel"]
@@ -94,12 +100,22 @@ def wide_panel(
     return wide
 
 
-def _outcome_panel(data, outcome, unit, time, treated, donors, start) -> pd.DataFrame:
-    """Check the columns, read ``outcome`` as numbers and return :func:`wide_panel` of them."""
+def _outcome_panel(
+    data, outcome, unit, time, treated, donors, start
+) -> tuple[pd.DataFrame, object]:
+    """Check the columns, read ``outcome`` as numbers and return :func:`wide_panel` of them.
+
+    Periods are read with :func:`~sfpc_eval.panel.period_column` (text that reads as numbers
+    becomes numbers, so "10" comes after "9"); ``start`` is returned as the period it names.
+    """
     require_columns(data, {"outcome": outcome, "unit": unit, "time": time})
+    require_present(data, unit, argument="unit")
+    require_present(data, time, argument="time")
     frame = data[[unit, time]].copy()
+    frame[time] = period_column(data, time, argument="time")
     frame[outcome] = numeric_column(data, outcome, argument="outcome")
-    return wide_panel(frame, outcome, unit, time, treated, donors, start)
+    start = match_period(start, data[time], frame[time])
+    return wide_panel(frame, outcome, unit, time, treated, donors, start), start
 
 
 def design_panel(
@@ -111,8 +127,10 @@ def design_panel(
     donors: Sequence | None,
     start: object,
     exclude: object = "default",
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`_outcome_panel` after the donor exclusions; also the table of excluded donors."""
+) -> tuple[pd.DataFrame, pd.DataFrame, object]:
+    """:func:`_outcome_panel` after the donor exclusions: the wide panel, the table of excluded
+    donors and ``start`` as the period it names.
+    """
     require_columns(data, {"outcome": outcome, "unit": unit, "time": time})
     units = list(pd.unique(data[unit]))
     absent = [u for u in treated if u not in set(units)]
@@ -122,7 +140,8 @@ def design_panel(
             f"spelling (councils present include {show_values(units[:5], limit=5)})."
         )
     pool, excluded = donor_pool(units, treated, donors, exclude)
-    return _outcome_panel(data, outcome, unit, time, treated, pool, start), excluded
+    wide, start = _outcome_panel(data, outcome, unit, time, treated, pool, start)
+    return wide, excluded, start
 
 
 def progress(items, show: bool, desc: str):

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
-from sfpc_eval.panel import numeric_column
+from sfpc_eval.panel import match_period, numeric_column, period_column
 
 __all__ = ["predictor_matrix"]
 
@@ -33,6 +33,7 @@ def predictor_matrix(
     if predictors is None:
         return wide.loc[pre].to_numpy(), tuple(f"{outcome_name}@{p}" for p in pre)
     rows, names = [], []
+    periods = period_column(data, time, argument="time")
     for spec in predictors:
         if isinstance(spec, tuple):
             if len(spec) != 2:
@@ -41,6 +42,7 @@ def predictor_matrix(
                 )
             column, spans = spec
             spans = list(spans) if isinstance(spans, list | tuple | range) else [spans]
+            spans = [match_period(p, data[time], periods) for p in spans]
             late = [s for s in spans if s not in set(pre)]
             if late:
                 raise DesignError(
@@ -48,7 +50,7 @@ def predictor_matrix(
                     "the start; predictors must be measured before the programme."
                 )
             values = numeric_column(data, column, argument="predictors")
-            sub = pd.DataFrame({unit: data[unit], time: data[time], "v": values})
+            sub = pd.DataFrame({unit: data[unit], time: periods, "v": values})
             sub = sub[sub[time].isin(spans) & sub[unit].isin(wide.columns)]
             means = sub.groupby(unit)["v"].mean().reindex(wide.columns)
             counts = sub.dropna().groupby(unit)["v"].size().reindex(wide.columns).fillna(0)
@@ -61,6 +63,7 @@ def predictor_matrix(
             rows.append(means.to_numpy())
             names.append(f"{column}@mean({spans[0]}-{spans[-1]})")
         else:
+            spec = match_period(spec, data[time], periods)
             if spec not in set(pre):
                 raise DesignError(
                     f"predictor period {spec!r} is not a pre-period (before the start); "

@@ -303,7 +303,7 @@ def augmented_synthetic_control(
     """
     level = check_conf_level(conf_level)
     penalty = _check_penalty(ridge_penalty)
-    wide, excluded = design_panel(
+    wide, excluded, start = design_panel(
         data, outcome, unit, time, [treated_unit], donors, start, exclude_donors
     )
     pool = list(wide.columns[:-1])

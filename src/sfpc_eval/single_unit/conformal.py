@@ -350,7 +350,7 @@ def conformal_inference(
         raise InvalidValueError(
             f"`method` must be one of {', '.join(map(repr, METHODS))}; got {method!r}."
         )
-    wide, excluded = design_panel(
+    wide, excluded, start = design_panel(
         data, outcome, unit, time, [treated_unit], donors, start, exclude_donors
     )
     periods = wide.index.to_numpy()

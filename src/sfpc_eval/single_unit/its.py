@@ -29,7 +29,13 @@ from sfpc_eval.errors import (
     show_values,
 )
 from sfpc_eval.labels import label
-from sfpc_eval.panel import numeric_column, require_columns, require_present
+from sfpc_eval.panel import (
+    match_period,
+    numeric_column,
+    period_column,
+    require_columns,
+    require_present,
+)
 from sfpc_eval.results import ResultMixin, Term
 
 __all__ = ["ItsResult", "its", "newey_west_lags", "yule_walker"]
@@ -326,8 +332,10 @@ def its(
             f"{show_values(sorted(set(data[time][duplicated])))}; an interrupted time series "
             "needs one row per period (aggregate first)."
         )
-    order = np.argsort(data[time].to_numpy(), kind="stable")
-    periods = data[time].to_numpy()[order]
+    clean_time = period_column(data, time, argument="time")
+    start = match_period(start, data[time], clean_time)
+    order = np.argsort(clean_time.to_numpy(), kind="stable")
+    periods = clean_time.to_numpy()[order]
     y = y_all.to_numpy()[order]
     matches = np.flatnonzero(periods == start)
     if len(matches) == 0:

@@ -221,7 +221,7 @@ def placebo_in_time(
         pool = None
         periods = np.sort(pd.unique(data.loc[data[unit] == treated_unit, time]))
     else:
-        wide, _ = design_panel(
+        wide, _, _ = design_panel(
             data, outcome, unit, time, [treated_unit], donors, start, exclude_donors
         )
         pool = list(wide.columns[:-1])

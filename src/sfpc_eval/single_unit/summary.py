@@ -313,7 +313,7 @@ def single_council_summary(
     -6
     """
     level = check_conf_level(conf_level)
-    wide, excluded = design_panel(
+    wide, excluded, start = design_panel(
         data, outcome, unit, time, [treated_unit], donors, start, exclude_donors
     )
     pool = list(wide.columns[:-1])

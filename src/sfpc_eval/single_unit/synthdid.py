@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from sfpc_eval._terms import wald_term
-from sfpc_eval._validate import check_conf_level, check_count
+from sfpc_eval._validate import check_conf_level, check_resamples, check_seed
 from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
@@ -333,9 +333,10 @@ def synthetic_did(
         raise InvalidValueError(
             f"`variance` must be one of {', '.join(map(repr, VARIANCES))}; got {variance!r}."
         )
-    replications = check_count(replications, "replications")
+    replications = check_resamples(replications, "replications", minimum=2)
+    check_seed(rng)
     treated = _treated_list(treated_unit)
-    wide = _outcome_panel(data, outcome, unit, time, treated, donors, start)
+    wide, start = _outcome_panel(data, outcome, unit, time, treated, donors, start)
     pool = [u for u in wide.columns if u not in treated]
     periods = wide.index.to_numpy()
     t0 = int((periods < start).sum())

@@ -331,7 +331,7 @@ def synthetic_control(
     0.0
     """
     level = check_conf_level(conf_level)
-    wide, excluded = design_panel(
+    wide, excluded, start = design_panel(
         data, outcome, unit, time, [treated_unit], donors, start, exclude_donors
     )
     wide.columns.name = outcome

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sfpc_eval._blas import limited_blas
-from sfpc_eval._validate import check_conf_level
+from sfpc_eval._validate import check_conf_level, check_seed
 from sfpc_eval.diff_in_diff.cohorts import validate_cohorts
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
 from sfpc_eval.panel import require_columns
@@ -218,6 +218,7 @@ class CallawayResult(ResultMixin):
         (199, True)
         """
         draws = _check_bootstrap(draws)
+        check_seed(rng)
         multipliers = None
         if draws is not None:
             generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -480,6 +481,7 @@ def callaway_santanna(
     _check_choice(estimation, "estimation", tuple(ESTIMATION_NAMES))
     _check_choice(base_period, "base_period", ("varying", "universal"))
     draws = _check_bootstrap(bootstrap)
+    check_seed(rng)
     level = check_conf_level(conf_level)
     require_columns(data, {"cluster": cluster})
     panel = validate_cohorts(

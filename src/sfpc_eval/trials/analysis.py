@@ -36,7 +36,7 @@ from sfpc_eval._validate import check_conf_level
 from sfpc_eval.cells.fit import fit_cells
 from sfpc_eval.errors import DesignError, SeparationError
 from sfpc_eval.inference.cluster import contrast_df
-from sfpc_eval.panel import numeric_column, require_columns, require_present
+from sfpc_eval.panel import numeric_column, period_column, require_columns, require_present
 from sfpc_eval.trials.analysis_checks import (
     average_marginal_effect,
     check_group_separation,
@@ -268,7 +268,7 @@ def stepped_wedge(
     )
     clean = pd.DataFrame(index=data.index)
     clean[cluster] = data[cluster].to_numpy()
-    clean[period] = data[period].to_numpy()
+    clean[period] = period_column(data, period, argument="period")
     clean[treated] = numeric_column(data, treated, argument="treated", binary=True)
     for i, c in enumerate(covariates):
         clean[c] = numeric_column(data, c, argument=f"covariates[{i}]")
