@@ -128,8 +128,9 @@ def design_panel(
     start: object,
     exclude: object = "default",
 ) -> tuple[pd.DataFrame, pd.DataFrame, object]:
-    """:func:`_outcome_panel` after the donor exclusions: the wide panel, the table of excluded
-    donors and ``start`` as the period it names.
+    """:func:`_outcome_panel` after the donor exclusions.
+
+    Returns the wide panel, the table of excluded donors and ``start`` as the period it names.
     """
     require_columns(data, {"outcome": outcome, "unit": unit, "time": time})
     units = list(pd.unique(data[unit]))
