@@ -30,7 +30,7 @@ from sfpc_eval.errors import (
     TooFewPeriodsError,
 )
 from sfpc_eval.labels import label
-from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
+from sfpc_eval.report.blocks import Context, Section, TableBlock
 from sfpc_eval.report.designs import did as did_design
 from sfpc_eval.report.designs._common import (
     check_complete,
@@ -40,7 +40,7 @@ from sfpc_eval.report.designs._common import (
     recording_warnings,
     sentence,
 )
-from sfpc_eval.report.figures import render_svg, shade_periods
+from sfpc_eval.report.figures import render_figure, shade_periods
 from sfpc_eval.report.schema import Key
 from sfpc_eval.single_unit import conformal_inference, placebo_in_time, single_council_summary
 from sfpc_eval.single_unit._conformal_core import minimum_pre_periods
@@ -225,9 +225,9 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         ax.legend(frameon=False, fontsize=8)
 
     figures = [
-        FigureBlock(
+        render_figure(
             f"{unit} and its synthetic control",
-            render_svg(draw_sc),
+            draw_sc,
             f"{unit}: observed {name} and the synthetic control (weighted donors); thin lines: "
             "the synthetic control refitted without each donor that had weight."
             + (f" Shaded: {', '.join(shown)}." if shown else ""),
@@ -235,9 +235,9 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     ]
     if conformal is not None:
         figures.append(
-            FigureBlock(
+            render_figure(
                 f"{unit}: effect per year with conformal intervals",
-                render_svg(lambda ax: plot_conformal(conformal, ax=ax)),
+                lambda ax: plot_conformal(conformal, ax=ax),
                 f"Gap between {unit} and its synthetic control from {start}, with "
                 f"{conformal.conf_level:.0%} conformal intervals (Chernozhukov, Wuthrich and Zhu "
                 "2021).",
