@@ -87,8 +87,9 @@ def _unexplained(name: str, result: object, warned: bool) -> list[str]:
             problems.append(f"{name}: {t.term}: {bad} with no note")
         # asked for (no inference), or the honest answer of the method: a robust interval has
         # no p-value; a randomization test with few assignments rejects no value (its
-        # confidence set is the whole line) or gives no interval for the model
-        by_design = ("robust interval", "interval unbounded", "no interval from this test")
+        # confidence set is the whole line) or gives no interval for the model; placebo
+        # inference gives a p-value, not an interval
+        by_design = ("robust interval", "interval unbounded", "no interval")
         by_request = name in NO_INFERENCE or "no inference" in t.method
         by_request |= t.note.startswith(by_design)
         if not warned and not by_request:

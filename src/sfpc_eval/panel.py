@@ -219,10 +219,15 @@ def numeric_column(
     return values
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+"""Text periods of this form are dates written year first: their text order is time order."""
+
+
 def period_column(data: pd.DataFrame, column: str, *, argument: str = "time") -> pd.Series:
     """Return the period column as values that sort in time order, or raise naming the rows.
 
-    Numbers, dates and ordered categoricals are periods as they are. Text that reads as numbers
+    Numbers, dates, ISO date text (``"2016-07-01"``, which sorts in time order as written) and
+    ordered categoricals are periods as they are. Text that reads as numbers
     (``"8"``, ``"2015"``) becomes numbers, so that ``"10"`` sorts after ``"9"``. Anything else
     is refused: a DfE symbol (``c``, ``x``) or an infinite value is not a period, and other text
     has no order a program can know.
@@ -269,6 +274,9 @@ def period_column(data: pd.DataFrame, column: str, *, argument: str = "time") ->
             f"{show_values(_row_labels(data, symbols))} (values "
             f"{show_values(sorted(set(texts[symbols])))}). Drop those rows or fix the column."
         )
+    iso = texts.map(lambda v: isinstance(v, str) and ISO_DATE.fullmatch(v) is not None)
+    if iso.to_numpy(dtype=bool).all():
+        return raw  # ISO dates (2016-07-01) sort in time order as they are written
     numbers = pd.to_numeric(texts, errors="coerce")
     finite = np.isfinite(numbers.to_numpy(dtype=float))
     if finite.all():

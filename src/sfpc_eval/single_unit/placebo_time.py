@@ -29,6 +29,12 @@ from sfpc_eval.single_unit.its import MIN_SEGMENT, its
 from sfpc_eval.single_unit.synthdid import synthetic_did
 from sfpc_eval.single_unit.synthetic import synthetic_control
 
+_NO_INTERVAL = {
+    "synthetic_control": "no interval: placebo-in-space inference gives a p-value",
+    "synthetic_did": "no interval: too few placebo councils for the placebo variance",
+    "its": "no interval: the Newey-West variance could not be computed",
+}
+
 __all__ = ["PLACEBO_METHODS", "PlaceboInTimeResult", "placebo_in_time"]
 
 PLACEBO_METHODS = ("synthetic_control", "synthetic_did", "its")
@@ -263,9 +269,16 @@ def placebo_in_time(
             conf_low=low,
             conf_high=high,
             method=label,
-            note=""
-            if kind == "actual"
-            else f"data before {start!r} only; programme pretended to start at {s!r}",
+            note="; ".join(
+                part
+                for part in (
+                    "" if np.isfinite([low, high]).all() else _NO_INTERVAL[method],
+                    ""
+                    if kind == "actual"
+                    else f"data before {start!r} only; programme pretended to start at {s!r}",
+                )
+                if part
+            ),
         )
         for kind, s, est, low, high, p, *_ in rows
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,7 +28,7 @@ import pandas as pd
 
 from sfpc_eval._terms import wald_term
 from sfpc_eval._validate import check_conf_level
-from sfpc_eval.errors import TooFewPeriodsError
+from sfpc_eval.errors import TooFewPeriodsError, UndefinedIntervalWarning
 from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.single_unit._conformal_core import minimum_pre_periods
@@ -397,6 +398,8 @@ def single_council_summary(
             f"at the lowest level tried, the data have {n_pre}"
         )
         rows[2] = (rows[2][0], dataclasses.replace(rows[2][1], note=note), rows[2][2])
+        if conformal_level is None:  # asked for, it is an error below
+            warnings.warn(f"{note}.", UndefinedIntervalWarning, stacklevel=2)
     if conformal_level is not None and not feasible:
         raise TooFewPeriodsError(rows[2][1].note)
     terms = tuple(term for _, term, _ in rows)
