@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from sfpc_eval._validate import check_conf_level
+from sfpc_eval.cells.categorical import expand_covariates
 from sfpc_eval.cells.collapse import collapse
 from sfpc_eval.cells.fit import fit_cells
 from sfpc_eval.errors import (
@@ -41,14 +42,15 @@ from sfpc_eval.panel import numeric_column, require_columns, require_present
 from sfpc_eval.trials.analysis_checks import (
     average_marginal_effect,
     check_missing,
-    check_rank,
     check_separation,
     rollout_groups,
     sw_design_matrix,
     switch_periods,
 )
+from sfpc_eval.trials.analysis_design import TrialDesign, check_aliased, check_options
 from sfpc_eval.trials.analysis_result import Model, SteppedWedgeResult, sw_terms
 from sfpc_eval.trials.analysis_ri import SteppedWedgeRandomization, rollout_orders, rollout_test
+from sfpc_eval.trials.effects import child_level_switch, effect_columns, effect_levels
 from sfpc_eval.trials.gee import GEE_VARIANCES, fit_gee
 from sfpc_eval.trials.glmm import fit_glmm
 
@@ -73,6 +75,11 @@ def stepped_wedge(
     exposure_time: bool = False,
     cluster_effects: bool | None = None,
     conf_level: float = 0.95,
+    reference: Mapping[str, object] | None = None,
+    categorical: Sequence[str] = (),
+    effect_by: str | None = None,
+    treatment_level: str = "cluster",
+    imputations: object | None = None,
 ) -> SteppedWedgeResult:
     """Estimate the effect of the intervention in a stepped-wedge trial with a binary outcome.
 
@@ -90,7 +97,11 @@ def stepped_wedge(
     treated : str
         0/1: the cluster is in the intervention condition in that period.
     covariates : sequence of str, default ()
-        Numeric child-level covariates (no missing values: impute and :func:`pool` instead).
+        Child-level covariates: numeric columns enter as they are; text, ``category`` and
+        boolean columns (and those named in ``categorical``) become one indicator per level but
+        the reference, named ``"column[level]"`` (see
+        :func:`sfpc_eval.cells.categorical.expand_covariates`). No missing values: pass
+        ``imputations=`` to impute them.
     model : {"glmm", "gee", "glm"}, default "glmm"
         Random-intercept logistic GLMM (cluster-specific effect, as ``glmer``), exchangeable
         GEE (population-averaged), or logistic GLM with CR2 standard errors.
@@ -120,6 +131,25 @@ def stepped_wedge(
         because early-switching councils contribute more treated periods.
     conf_level : float, default 0.95
         Confidence level.
+    reference : mapping, optional
+        Reference level of categorical covariates (``{"ethnicity": "White"}``); default the
+        first level (the declared order of a ``category`` column, otherwise sorted, as R).
+    categorical : sequence of str, default ()
+        Numeric covariates to treat as categories (a month coded 1-12, say).
+    effect_by : str, optional
+        ``"period"``, or a column (a council-level stratum, a child's age band): one treatment
+        effect per level (``treated:period[3]``...), as R's ``treated:factor(period)``; the
+        headline ``treated`` is their average. Levels the data cannot estimate (a period in
+        which every council is treated) are dropped with a note.
+    treatment_level : {"cluster", "child"}, default "cluster"
+        ``"child"``: treatment may vary within a council-period because it is defined on each
+        child's own dates (see :func:`sfpc_eval.trials.exposure.child_exposure`); the share of
+        treated children must still never fall over a council's periods.
+    imputations : MultipleImputation or ImputedData, optional
+        Impute missing covariates by chained equations (or use imputations already made with
+        :func:`sfpc_eval.trials.imputation.impute`), fit the model on each completed data set
+        and pool with Rubin's rules; returns a
+        :class:`~sfpc_eval.trials.imputed_analysis.PooledTrialResult`.
 
     Returns
     -------
@@ -156,6 +186,11 @@ def stepped_wedge(
     >>> list(res.tidy()["term"])
     ['treated', 'odds_ratio', 'average_marginal_effect']
     """
+    if imputations is not None:
+        arguments = dict(locals())
+        from sfpc_eval.trials.imputed_analysis import stepped_wedge_imputed
+
+        return stepped_wedge_imputed(stepped_wedge, arguments)  # type: ignore[return-value]
     level = check_conf_level(conf_level)
     if model not in MODELS:
         raise InvalidValueError(f"`model` must be one of {', '.join(MODELS)}; got {model!r}.")
@@ -183,22 +218,39 @@ def stepped_wedge(
             "randomization inference tests the single treatment effect; use "
             "exposure_time=False with SteppedWedgeRandomization."
         )
+    check_options(ri, exposure_time, effect_by, treatment_level)
     roles = {"outcome": outcome, "cluster": cluster, "period": period, "treated": treated}
     roles |= {f"covariates[{i}]": c for i, c in enumerate(covariates)}
     if ri is not None and ri.strata is not None and ri.design is None:
         roles["inference.strata"] = ri.strata
+    if effect_by not in (None, "period"):
+        roles["effect_by"] = effect_by
     require_columns(data, roles)
     for argument, column in (("cluster", cluster), ("period", period)):
         require_present(data, column, argument=argument)
-    check_missing(data, covariates)
+    if effect_by not in (None, "period"):
+        require_present(data, effect_by, argument="effect_by")
+    check_missing(data, covariates, outcome=outcome)
+    cov_frame, coding = expand_covariates(
+        data, covariates, reference=reference, categorical=categorical
+    )
+    model_covariates = coding.columns
     clean = pd.DataFrame(index=data.index)
     clean[cluster] = data[cluster].to_numpy()
     clean[period] = data[period].to_numpy()
     clean[outcome] = numeric_column(data, outcome, argument="outcome", binary=True)
     clean[treated] = numeric_column(data, treated, argument="treated", binary=True)
-    for i, c in enumerate(covariates):
-        clean[c] = numeric_column(data, c, argument=f"covariates[{i}]")
-    c_codes, t_codes, c_levels, t_levels, switch = switch_periods(clean, cluster, period, treated)
+    for c in model_covariates:
+        i = covariates.index(coding.variable_of(c).variable)
+        clean[c] = numeric_column(cov_frame, c, argument=f"covariates[{i}]")
+    if treatment_level == "child":
+        c_codes, t_codes, c_levels, t_levels, switch = child_level_switch(
+            clean, cluster, period, treated
+        )
+    else:
+        c_codes, t_codes, c_levels, t_levels, switch = switch_periods(
+            clean, cluster, period, treated
+        )
     n_clusters, n_periods = len(c_levels), len(t_levels)
     if model == "glmm" and n_clusters < 3:
         raise DesignError(
@@ -208,21 +260,37 @@ def stepped_wedge(
         )
     clean["__cluster__"] = c_codes
     clean["__period__"] = t_codes
+    by_key: list[str] = []
+    if effect_by is not None:
+        by_codes, by_levels, by_label = effect_levels(data, effect_by, period, t_codes, t_levels)
+        clean["__by__"] = by_codes
+        by_key = ["__by__"]
     if exposure_time:
         exposure = np.where(clean[treated].to_numpy() == 1, t_codes - switch[c_codes], -1)
         clean["__exposure__"] = exposure
         treatment_key = "__exposure__"
     else:
         treatment_key = treated
-    by = ["__cluster__", "__period__", treatment_key, *covariates]
+    by = ["__cluster__", "__period__", treatment_key, *by_key, *model_covariates]
     cells = collapse(clean, outcome=outcome, by=by)
     keys = cells.keys
     y = cells.sums["sum_wy"].to_numpy(dtype=np.float64)
     n = cells.sums["n"].to_numpy(dtype=np.float64)
     cell_cluster = keys["__cluster__"].to_numpy()
     cell_period = keys["__period__"].to_numpy()
-    cov_matrix = keys[list(covariates)].to_numpy(dtype=np.float64).reshape(len(keys), -1)
-    if exposure_time:
+    cov_matrix = keys[list(model_covariates)].to_numpy(dtype=np.float64).reshape(len(keys), -1)
+    notes = list(coding.notes)
+    if effect_by is not None:
+        treat, treat_names, by_notes = effect_columns(
+            keys[treated].to_numpy(),
+            keys["__by__"].to_numpy(),
+            by_levels,
+            by_label,
+            treated,
+            by_period=effect_by == "period",
+        )
+        notes += by_notes
+    elif exposure_time:
         levels = sorted(int(e) for e in np.unique(keys["__exposure__"]) if e >= 0)
         e_values = keys["__exposure__"].to_numpy()
         treat = np.column_stack([(e_values == e).astype(np.float64) for e in levels])
@@ -231,7 +299,7 @@ def stepped_wedge(
         treat = keys[[treated]].to_numpy(dtype=np.float64)
         treat_names = [treated]
     z, names = sw_design_matrix(
-        cell_period, n_periods, treat, treat_names, cov_matrix, covariates, t_levels, period
+        cell_period, n_periods, treat, treat_names, cov_matrix, model_covariates, t_levels, period
     )
     if cluster_effects:
         dummies = [(cell_cluster == i).astype(np.float64) for i in range(1, n_clusters)]
@@ -239,15 +307,17 @@ def stepped_wedge(
         z = np.column_stack([z[:, :position], *dummies, z[:, position:]])
         labels = [f"{cluster}[{c_levels[i]}]" for i in range(1, n_clusters)]
         names = (*names[:position], *labels, *names[position:])
-    check_rank(z, names)
-    check_separation(z, names, y, n, [*treat_names, *covariates])
+    z, names, treat_names, alias_notes = check_aliased(z, names, treat_names, effect_by)
+    notes += alias_notes
+    model_covariates = tuple(c for c in model_covariates if c in names)
+    check_separation(z, names, y, n, [*treat_names, *model_covariates])
     treat_cols = [names.index(t) for t in treat_names]
     effect = np.zeros(len(names))
     effect[treat_cols] = 1.0 / len(treat_cols)
 
     def build_z(new_switch: np.ndarray) -> np.ndarray:
         status = (cell_period >= new_switch[cell_cluster]).astype(np.float64)
-        out = z.copy()
+        out = z.copy()  # randomization is refused with effect_by and child-level treatment
         if exposure_time:
             e_new = np.where(status == 1, cell_period - new_switch[cell_cluster], -1)
             for col, e in zip(treat_cols, levels, strict=True):
@@ -266,6 +336,7 @@ def stepped_wedge(
             "perfectly predicted). Pool sparse categories or drop that regressor."
         )
     offset = np.zeros(len(z))
+    cluster_offsets = np.zeros(n_clusters)
     random_sd = rho = math.nan
     k = len(names)
     df_resid = float(cells.n_rows - k)
@@ -275,9 +346,12 @@ def stepped_wedge(
         )
         beta, vcov = fit.beta, fit.vcov
         df = np.full(k, np.inf)
-        df_complete = np.full(k, df_resid)
+        # lme4's df.residual (what mice::pool uses as complete-data df): rows minus the
+        # fixed effects and the random-intercept SD
+        df_complete = np.full(k, df_resid - 1)
         random_sd = fit.theta
         offset = fit.modes[cell_cluster]
+        cluster_offsets = fit.modes
         method = ("GLMM Laplace" if nagq == 1 else f"GLMM AGQ({nagq})") + ", Wald z"
 
         def statistic(new_switch: np.ndarray) -> float:
@@ -356,8 +430,24 @@ def stepped_wedge(
         "method": method,
         "effect": effect,
         "effect_df": effect_df,
-        "reported": [*([t for t in treat_names] if exposure_time else []), *covariates],
-        "ame": None if exposure_time else average_marginal_effect(z, n, beta, offset, treat_cols),
+        "reported": [*(treat_names if len(treat_names) > 1 else []), *model_covariates],
+        "ame": (
+            None
+            if exposure_time or effect_by is not None
+            else average_marginal_effect(z, n, beta, offset, treat_cols)
+        ),
+        "notes": notes,
+        "design": TrialDesign(
+            coding=coding,
+            cluster_levels=c_levels,
+            period_levels=t_levels,
+            treat_names=tuple(treat_names),
+            effect_by=effect_by,
+            by_levels=None if effect_by is None else by_levels,
+            cluster_effects=bool(cluster_effects),
+            cluster_offsets=cluster_offsets,
+            treatment_level=treatment_level,
+        ),
         "cells": pd.DataFrame(
             {
                 "time": t_levels[cell_period],
@@ -367,6 +457,8 @@ def stepped_wedge(
             }
         ),
     }
+    core["statistic"] = statistic  # refit under another rollout (pooled randomization tests)
+    core["rollout"] = (c_codes, c_levels, switch)
     if ri is not None:
         groups = rollout_groups(data, ri, cluster, c_codes, c_levels, switch)
         orders, exact = rollout_orders(switch.copy(), groups, ri)

@@ -50,8 +50,8 @@ class SteppedWedgeResult(ResultMixin):
         Their variance matrix under the reported method.
     df_complete : pandas.Series
         Complete-data degrees of freedom per coefficient (what Rubin's rules need): the
-        Satterthwaite df under CR2, otherwise rows minus coefficients (as ``mice::pool``'s
-        ``df.residual``).
+        Satterthwaite df under CR2, otherwise rows minus coefficients (and, for the GLMM, minus
+        the random-intercept SD, as lme4's ``df.residual``, which ``mice::pool`` uses).
     """
 
     model: str
@@ -108,6 +108,10 @@ class SteppedWedgeResult(ResultMixin):
         if not math.isnan(self.rho):
             lines.append(("working correlation", f"{self.rho:.4g}"))
         return lines
+
+    def notes(self) -> list[str]:
+        """Lines below the summary: notes on terms, then on the design (dropped columns...)."""
+        return list(dict.fromkeys([*super().notes(), *self._core.get("notes", [])]))
 
     def _refit(self, conf_level: float) -> SteppedWedgeResult:
         terms = sw_terms(self._core, conf_level)
