@@ -41,6 +41,7 @@ __all__ = [
     "VariableCoding",
     "expand_covariates",
     "is_categorical",
+    "with_indicators",
 ]
 
 RARE = 10
@@ -323,3 +324,39 @@ def expand_covariates(
         )
     frame = pd.DataFrame(columns, index=data.index)
     return frame, CovariateCoding(variables=tuple(variables), notes=tuple(notes))
+
+
+def with_indicators(
+    data: pd.DataFrame,
+    covariates: Sequence[str],
+    *,
+    reference: Mapping[str, object] | None = None,
+    categorical: Iterable[str] = (),
+) -> tuple[pd.DataFrame, tuple[str, ...], CovariateCoding | None]:
+    """Add indicator columns for the categorical covariates to a copy of ``data``.
+
+    Returns the data (``data`` itself when every covariate is numeric and nothing is named in
+    ``reference`` or ``categorical``), the model's covariate columns and the coding (None when
+    nothing was expanded). Used by ``did`` and ``event_study``, whose fits take numeric columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "g": ["a", "b", "a"]})
+    >>> out, names, _ = with_indicators(df, ["x", "g"])
+    >>> names, "g" in df and "g[b]" not in df
+    (('x', 'g[b]'), True)
+    """
+    categorical = tuple(categorical)
+    needed = (
+        reference
+        or categorical
+        or any(c in data.columns and is_categorical(data[c]) for c in covariates)
+    )
+    if not needed:
+        return data, tuple(covariates), None
+    frame, coding = expand_covariates(
+        data, covariates, reference=reference, categorical=categorical
+    )
+    added = frame[[c for c in frame.columns if c not in data.columns]]
+    return pd.concat([data, added], axis=1), coding.columns, coding
