@@ -75,7 +75,7 @@ def stepped_wedge(
     exposure_time: bool = False,
     cluster_effects: bool | None = None,
     conf_level: float = 0.95,
-    reference: Mapping[str, object] | None = None,
+    covariate_reference: Mapping[str, object] | None = None,
     categorical: Sequence[str] = (),
     effect_by: str | None = None,
     treatment_level: str = "cluster",
@@ -131,7 +131,7 @@ def stepped_wedge(
         because early-switching councils contribute more treated periods.
     conf_level : float, default 0.95
         Confidence level.
-    reference : mapping, optional
+    covariate_reference : mapping, optional
         Reference level of categorical covariates (``{"ethnicity": "White"}``); default the
         first level (the declared order of a ``category`` column, otherwise sorted, as R).
     categorical : sequence of str, default ()
@@ -143,7 +143,7 @@ def stepped_wedge(
         which every council is treated) are dropped with a note.
     treatment_level : {"cluster", "child"}, default "cluster"
         ``"child"``: treatment may vary within a council-period because it is defined on each
-        child's own dates (see :func:`sfpc_eval.trials.exposure.child_exposure`); the share of
+        child's own dates (see :func:`sfpc_eval.trials.child_exposure.child_exposure`); the share of
         treated children must still never fall over a council's periods.
     imputations : MultipleImputation or ImputedData, optional
         Impute missing covariates by chained equations (or use imputations already made with
@@ -223,16 +223,16 @@ def stepped_wedge(
     roles |= {f"covariates[{i}]": c for i, c in enumerate(covariates)}
     if ri is not None and ri.strata is not None and ri.design is None:
         roles["inference.strata"] = ri.strata
-    if effect_by not in (None, "period"):
-        roles["effect_by"] = effect_by
     require_columns(data, roles)
+    if effect_by not in (None, "period"):  # may also be a covariate (effect by age band)
+        require_columns(data, {"effect_by": effect_by})
     for argument, column in (("cluster", cluster), ("period", period)):
         require_present(data, column, argument=argument)
     if effect_by not in (None, "period"):
         require_present(data, effect_by, argument="effect_by")
     check_missing(data, covariates, outcome=outcome)
     cov_frame, coding = expand_covariates(
-        data, covariates, reference=reference, categorical=categorical
+        data, covariates, reference=covariate_reference, categorical=categorical
     )
     model_covariates = coding.columns
     clean = pd.DataFrame(index=data.index)
@@ -337,6 +337,8 @@ def stepped_wedge(
         )
     offset = np.zeros(len(z))
     cluster_offsets = np.zeros(n_clusters)
+    vcov_full = None
+    deviance = -2 * float(np.sum(y * (z @ glm.beta) - n * np.logaddexp(0.0, z @ glm.beta)))
     random_sd = rho = math.nan
     k = len(names)
     df_resid = float(cells.n_rows - k)
@@ -350,6 +352,8 @@ def stepped_wedge(
         # fixed effects and the random-intercept SD
         df_complete = np.full(k, df_resid - 1)
         random_sd = fit.theta
+        vcov_full = fit.vcov_full  # (SD, fixed effects): population-averaged margins need it
+        deviance = fit.deviance
         offset = fit.modes[cell_cluster]
         cluster_offsets = fit.modes
         method = ("GLMM Laplace" if nagq == 1 else f"GLMM AGQ({nagq})") + ", Wald z"
@@ -437,6 +441,10 @@ def stepped_wedge(
             else average_marginal_effect(z, n, beta, offset, treat_cols)
         ),
         "notes": notes,
+        "vcov_full": vcov_full,
+        "effect_vector": effect,
+        "fit_data": (z, y, n, cell_cluster),  # for likelihoods and refits (model_checks)
+        "deviance": deviance,
         "design": TrialDesign(
             coding=coding,
             cluster_levels=c_levels,

@@ -307,7 +307,7 @@ def impute(
     >>> df.loc[rng.random(400) < 0.1, "eth"] = None
     >>> imp = impute(df, ["eth"], outcome="y", cluster="la", period="period",
     ...              treated="treated", m=3, seed=1, progress=False)
-    >>> imp.dataset(0)["eth"].isna().sum(), imp.columns["eth"].method
+    >>> int(imp.dataset(0)["eth"].isna().sum()), imp.columns["eth"].method
     (0, 'polyreg')
     """
     from tqdm.auto import tqdm
