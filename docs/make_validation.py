@@ -149,8 +149,15 @@ def render_comparisons(rows: list[dict[str, Any]]) -> str:
     )
     out.append("")
     for area, members in areas.items():
-        out += [area, "~" * len(area), "", ".. list-table::", "   :header-rows: 1",
-                "   :widths: 26 30 18 12 14", ""]
+        out += [
+            area,
+            "~" * len(area),
+            "",
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :widths: 26 30 18 12 14",
+            "",
+        ]
         out += _cell(True, ["Quantity"])
         out += _cell(False, ["Checked against"])
         out += _cell(False, ["Tolerance"])
@@ -186,10 +193,23 @@ def render_mdes(csv_path: Path = MDES_CSV, md_path: Path = MDES_MD) -> str:
         for line in md_path.read_text(encoding="utf-8").splitlines()
         if line.startswith("Python ")
     ]
-    head = ["trial", "ICC", "CAC", "MDES (pp)", "relative reduction", "odds ratio",
-            "MDES, t on clusters-2 df (pp)", "simulated power at MDES"]
-    out = [HEADER.format(source="validation/sw_mdes.csv"), "", ".. list-table::",
-           "   :header-rows: 1", ""]
+    head = [
+        "trial",
+        "ICC",
+        "CAC",
+        "MDES (pp)",
+        "relative reduction",
+        "odds ratio",
+        "MDES, t on clusters-2 df (pp)",
+        "simulated power at MDES",
+    ]
+    out = [
+        HEADER.format(source="validation/sw_mdes.csv"),
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+    ]
     for i, name in enumerate(head):
         out += _cell(i == 0, [name])
     for r in records:

@@ -57,7 +57,7 @@ def test_by_type_and_plot():
     assert abs((table["weight"] * table["estimate"]).sum() - res.estimate) < 1e-12
     ax = res.plot()
     assert ax.get_xlabel() == "weight"
-    assert "later vs earlier treated" in str(res)
+    assert "Later vs earlier treated" in str(res)  # the label of "later vs earlier treated"
 
 
 def test_does_not_modify_input():

@@ -41,6 +41,9 @@ IN_CONFLICT = set().union(*KNOWN_CONFLICTS)
 def arithmetic(claim) -> float:
     """The claim's metric by hand from its inputs, without the library's estimators."""
     v = claim.inputs.values
+    if claim.inputs.kind == "arithmetic":
+        a, b = v["first"], v["second"]
+        return {"product": a * b, "ratio": a / b, "difference": a - b, "sum": a + b}[v["operation"]]
     if claim.inputs.kind == "counts":
         ratio = (v["after"] / v.get("exposure_after", 1)) / (
             v["before"] / v.get("exposure_before", 1)

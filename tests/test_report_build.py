@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 
 import sfpc_eval as se
-from sfpc_eval._tables import format_number
 from sfpc_eval.errors import DisclosureError
 from sfpc_eval.report import build, check_disclosure, find_disclosive_cells, suppress_grid
 from sfpc_eval.report.disclosure import SUPPRESSED
@@ -72,20 +71,29 @@ def csv_spec(csv: Path, *, title="Synthetic", treated="LA0") -> dict:
 
 def test_did_and_before_after_numbers_match_closed_forms(tmp_path):
     report = build(csv_spec(la_panel_csv(tmp_path / "p.csv")))
-    did_rows = report.sections[0].tables[0].rows
-    # noise-free two-way data: the DiD estimate is exactly the planted -5 (closed form); the
-    # report shows it to 4 significant figures, so the shown text must be the closed form's
-    assert [r[1] for r in did_rows] == ["treated", "treated"]
-    assert all(r[2] == format_number(-5.0) for r in did_rows)
-    # before/after: 201 -> 206 children; percent change 100 * (206 / 201 - 1) (closed form)
+    did = report.sections[0].tables[0].engine
+    # noise-free two-way data: the DiD estimate is exactly the planted -5 (closed form); one
+    # row (the outcome), the estimate once, an interval and p-value per inference method
+    assert did.row_keys == ("rate:gaussian",)
+    assert [g for g, _ in did.column_groups] == [
+        "",
+        "Cluster-robust (CR2, Satterthwaite df)",
+        "Randomization inference",
+    ]
+    assert did.to_frame().iloc[0, 1] == pytest.approx(-5.0, abs=1e-9)
+    # before/after: 201 -> 206 children; percent change 100 * (206 / 201 - 1) (closed form),
+    # shown with no decimals: its standard error (about 11 points) allows none
     page = report.html()
-    assert f"{100 * (206 / 201 - 1):+.1f}%" in page
-    ba = report.sections[1].tables[1].rows
-    ratio = next(r for r in ba if r[0] == "counts" and r[1] == "rate_ratio")
-    assert ratio[2] == format_number(206 / 201)  # the closed form, shown to 4 figures
+    change = report.sections[1].tables[1].engine
+    frame = change.to_frame().set_index("")
+    assert frame.loc["Counts", "Change (%)"] == pytest.approx(100 * (206 / 201 - 1), rel=1e-12)
+    assert "a change of +2% (95% CI [" in page
+    assert frame.loc["Counts", "Rate ratio"] == pytest.approx(206 / 201, rel=1e-12)
     # and its interval is compare_counts' (validated against R poisson.test elsewhere)
     ref = se.compare_counts(201, 206).term("rate_ratio")
-    assert ratio[3] == f"[{format_number(ref.conf_low)}, {format_number(ref.conf_high)}]"
+    cell = change.cells[0][2]
+    assert cell.value == pytest.approx((ref.conf_low, ref.conf_high), rel=1e-12)
+    assert cell.text() == cell.format.text((ref.conf_low, ref.conf_high))
 
 
 def test_two_builds_are_byte_identical(tmp_path):
@@ -108,14 +116,15 @@ def test_page_is_self_contained_with_every_section(tmp_path):
         "Reproducibility appendix",
     ):
         assert f">{heading}</h2>" in page
-    assert page.count('src="data:image/svg+xml;base64,') == 5  # did x2, before/after, ITS, claims
+    # did x2 and its pre-period check, before/after, ITS, claims
+    assert page.count('src="data:image/svg+xml;base64,') == 6
     assert not re.search(r'(src|href)="(https?:)?//', page)  # no external requests
     assert "<link" not in page and "<script" not in page
     # provenance: file name, SHA-256 of the CSV, package versions
     import hashlib
 
     digest = hashlib.sha256((tmp_path / "p.csv").read_bytes()).hexdigest()
-    assert "p.csv" in page and digest in page and f"<td>{se.__version__}</td>" in page
+    assert "p.csv" in page and digest in page and f">{se.__version__}</td>" in page
     # methods text generated from the settings actually used
     assert "cluster-robust CR2 standard errors with Satterthwaite degrees of freedom" in page
     assert "randomization inference (adoption dates permuted across units)" in page
@@ -235,7 +244,7 @@ def test_suppression_leaves_no_single_hidden_cell_in_any_line(seed):
 def test_claims_example_builds_without_data(tmp_path):
     report = build(EXAMPLES / "claims_audit.toml")
     page = report.to_html(tmp_path / "claims.html").read_text()
-    assert "leeds_cpp_2011_2017" in page and check_disclosure(report) == 0
+    assert "nearly half" in page and check_disclosure(report) == 0
 
 
 NEEDS_DFE = {"leeds_report.toml", "staggered_report.toml"}
@@ -314,12 +323,13 @@ def test_leeds_example_builds_twice_identically_from_the_command_line(tmp_path):
     )
     closed_form = change[True] - change[False]
     shown = re.search(
-        r"per 10,000 \(gaussian, randomization\)</td><td>treated</td><td>"
-        r"([-0-9.]+)</td>",
+        r'Children on child protection plans per 10,000</td><td class="num">([-0-9]+)'
+        r'<span class="dec"[^>]*>(\.[0-9]+)</span>',
         page,
     )
     assert shown is not None
-    assert float(shown.group(1)) == pytest.approx(closed_form, abs=0.005)  # 4 figures shown
+    # shown to one decimal (two significant figures of the CR2 standard error, 2.5)
+    assert float(shown.group(1) + shown.group(2)) == pytest.approx(closed_form, abs=0.05)
 
 
 @pytest.mark.slow
@@ -369,7 +379,9 @@ def test_before_after_on_small_child_level_counts_is_suppressed(tmp_path):
     counts, change = report.sections[0].tables[:2]
     # 6 is below 10: hidden, and so is 40 (with the rates and the change, 6 could be recovered)
     assert [r[1] for r in counts.rows] == ["c", "c"] and [r[3] for r in counts.rows] == ["c", "c"]
-    assert change.rows == (("percent_change", "c"),)
+    assert change.rows == (("Counts", "c"),)
+    # the downloads carry the same suppressed cells, never the counts
+    assert [r[1] for r in counts.engine.to_frame().to_numpy()] == ["c", "c"]
     page = report.html()
     assert check_disclosure(report) == 1
     assert "2 point(s) below the disclosure threshold are not shown" not in page  # only one is
@@ -396,7 +408,7 @@ def test_did_report_offers_the_few_cluster_variants(tmp_path):
     ]
     report = build(spec)
     page = report.html()
-    assert "rademacher weights by la_name x year subclusters" in page
+    assert "rademacher weights by council x year subclusters" in page
     assert "ties broken at random" in page
     data = pd.read_csv(csv)
     data["treated"] = ((data["la_name"] == "LA0") & (data["year"] >= 2016)).astype(int)
@@ -406,8 +418,10 @@ def test_did_report_offers_the_few_cluster_variants(tmp_path):
         direct = [se.did(data, **args, inference=wild).estimate]
     ri = se.Randomization(n_resamples=199, rng=3, ties="randomized")
     direct.append(se.did(data, **args, inference=ri).estimate)
-    rows = report.sections[0].tables[0].rows
+    table = report.sections[0].tables[0].engine
     # same draws and the same U: the method text (draws, subclusters, U) and p-value agree
-    assert [r[6] for r in rows] == [t.method for t in direct]
-    assert "weights by 48 la_name x year subclusters" in rows[0][6]
-    assert rows[1][4] == f"{direct[1].p_value:.3f}"
+    for term in direct:
+        assert any(term.method.replace("la_name", "council") in n for n in table.notes)
+    assert any("weights by 48 council x year subclusters" in n for n in table.notes)
+    frame = table.to_frame()
+    assert list(frame.iloc[0, [3, 5]]) == [t.p_value for t in direct]

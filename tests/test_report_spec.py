@@ -229,7 +229,7 @@ MINIMAL = b"[report]\ntitle = 't'\n[[analysis]]\ndesign = 'claims'\n"
 @pytest.mark.parametrize(
     ("raw", "words"),
     [
-        ("[report]\ntitle = \"caf\xe9\"\n".encode("latin-1"), r"not UTF-8 text \(byte 0xe9"),
+        ('[report]\ntitle = "caf\xe9"\n'.encode("latin-1"), r"not UTF-8 text \(byte 0xe9"),
         (bytes(range(256)), "not UTF-8 text"),
         (
             ("[report]\ntitle='t'\nx = " + "[" * 3000 + "]" * 3000 + "\n").encode(),

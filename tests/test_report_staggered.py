@@ -7,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sfpc_eval._tables import format_number
 from sfpc_eval.errors import DesignError
 from sfpc_eval.report import DESIGNS, build
 
@@ -40,19 +39,35 @@ def spec(csv: Path, **extra) -> dict:
     }
 
 
+ES = "Event study (two-way fixed effects)"
+CS = "Callaway & Sant'Anna"
+
+
+def estimates(table, group: str) -> dict[str, object]:
+    """Row key -> the estimate of ``group`` (a number, or the text where there is none)."""
+    j = table.group_of_columns().index(group)
+    frame = table.to_frame()
+    return {key: frame.iloc[i, j] for i, key in enumerate(table.row_keys)}
+
+
 def test_event_study_matches_the_closed_form(tmp_path):
     report = build(spec(panel(tmp_path / "p.csv")))
-    rows = {r[1]: r[2] for r in report.sections[0].tables[0].rows}
-    assert set(rows) == {"e<=-3", "e=-2", "e=0", "e=1", "e=2", "e>=3"}
-    for term, shown in rows.items():
-        # the report shows 4 significant figures: the text must be the closed form's (-2), and
-        # a zero lead shows its rounding error in full (e.g. -7.4e-14)
-        if term.startswith(("e<=-", "e=-")):
-            assert abs(float(shown)) < 1e-9, (term, shown)
-        else:
-            assert shown == format_number(-2.0), (term, shown)
+    table = report.sections[0].tables[0].engine
+    rows = estimates(table, ES)
+    assert set(rows) == {f"e={e}" for e in range(-3, 4)} | {"overall"}
+    assert rows["e=-1"] == "reference" and rows["overall"] == ""
+    for key, value in rows.items():
+        if key in ("e=-1", "overall"):
+            continue
+        # the closed form: every lead exactly 0, every event time from adoption exactly -2
+        expected = 0.0 if key.startswith("e=-") else -2.0
+        assert value == pytest.approx(expected, abs=1e-9), key
+    assert table.cells[table.row("e=-3")][1].mark == "\u2021"  # the binned end point
+    assert table.cells[table.row("e=3")][1].mark == "\u2021"
     page = report.html()
-    assert "Event study: rate" in page and "Pre-trend test" in page
+    # the pre-period check is stated in words (noise-free parallel trends: it passes)
+    assert "Staggered adoption: effect on rate per 10,000" in page
+    assert "The pre-period check passed" in page
 
 
 def test_adoption_outside_the_years_and_unknown_units(tmp_path):
@@ -89,22 +104,23 @@ def test_callaway_santanna_rows_equal_the_direct_call(tmp_path):
     report = build(spec(csv))
     section = report.sections[0]
     assert [t.title for t in section.tables] == [
-        "Event study: rate",
-        "Callaway & Sant'Anna, dynamic aggregation: rate",
+        "Staggered adoption: effect on rate per 10,000 by years since adoption"
     ]
-    shown = {r[1]: r for r in section.tables[1].rows}
+    table = section.tables[0].engine
+    shown = estimates(table, CS)
     direct = _cs_direct(csv, window=[-3, 3])
-    assert list(shown) == [t.term for t in direct.terms]
-    assert list(shown)[-1] == "overall" and "ATT(e=0)" in shown
-    for term in direct.terms:
-        row = shown[term.term]
-        assert row[2] == format_number(term.estimate), term.term
-        assert row[3] == f"[{format_number(term.conf_low)}, {format_number(term.conf_high)}]"
-    overall = direct.term("overall")
+    keys = [t.term.replace("ATT(", "").rstrip(")") for t in direct.terms]
+    assert list(shown) == keys and keys[-1] == "overall"
+    j = table.group_of_columns().index(CS)
+    for term, key in zip(direct.terms, keys, strict=True):
+        i = table.row(key)
+        assert shown[key] == pytest.approx(term.estimate, rel=1e-12), key
+        assert table.cells[i][j + 1].value == pytest.approx((term.conf_low, term.conf_high))
+    overall = table.text_rows()[table.row("overall")][j]
     assert "Callaway & Sant'Anna: average effect over event times 0 to 3 " in " ".join(
         section.findings
     )
-    assert format_number(overall.estimate) in " ".join(section.findings)
+    assert overall in " ".join(section.findings)
     page = report.html()
     assert "Callaway &amp; Sant" in page and "the mean over event times from 0" in page
     assert page.count('src="data:image/svg+xml;base64,') == 2
@@ -129,21 +145,21 @@ def test_callaway_santanna_settings_reach_the_estimator_and_the_methods(tmp_path
         anticipation=1,
         window=[-3, 3],
     )
-    rows = {r[1]: r[2] for r in section.tables[0].rows}
-    assert rows["overall"] == format_number(direct.overall)
+    rows = estimates(section.tables[0].engine, CS)
+    assert rows["overall"] == pytest.approx(direct.overall, rel=1e-12)
     for e, value in zip(direct.index, direct.estimates, strict=True):
         if value != 0:  # the universal base period's cell is 0 by construction
-            assert rows[f"ATT(e={e:g})"] == format_number(value)
+            assert rows[f"e={e:g}"] == pytest.approx(value, rel=1e-12)
     methods = " ".join(section.methods)
     assert "(outcome regression) with never or not yet treated units" in methods
     assert "base period 'universal'" in methods and "1 anticipation period;" in methods
     assert "Event study" not in methods and "LA0 2014" in methods
     # the noise-free panel: every post-adoption effect is exactly -2 (closed form)
     clean = build(spec(panel(tmp_path / "c.csv"), estimators=["callaway_santanna"]))
-    rows = {r[1]: r[2] for r in clean.sections[0].tables[0].rows}
+    rows = estimates(clean.sections[0].tables[0].engine, CS)
     for e in range(4):
-        assert rows[f"ATT(e={e})"] == format_number(-2.0)
-    assert rows["overall"] == format_number(-2.0)
+        assert rows[f"e={e}"] == pytest.approx(-2.0, abs=1e-9)
+    assert rows["overall"] == pytest.approx(-2.0, abs=1e-9)
 
 
 def test_bad_estimator_keys_and_values(tmp_path):
@@ -183,7 +199,7 @@ def test_example_spec_builds_on_the_dfe_data():
     section = report.sections[0]
     page = report.html()
     assert check_disclosure(page) == 0
-    assert "Callaway &amp; Sant" in page and "Event study: cla_rate" in page
+    assert "Callaway &amp; Sant" in page and "Staggered adoption: effect on children" in page
     assert "single unit: 2023" in page  # the estimator's warning, shown as a limitation
     # the same numbers from a direct call on the spec's data and choices
     analysis = load_spec(EXAMPLE).analyses[0]
@@ -198,8 +214,11 @@ def test_example_spec_builds_on_the_dfe_data():
     with pytest.warns(SingleUnitCohortWarning, match="Swindon"):  # the 2023 cohort
         result = callaway_santanna(data, "cla_rate", "la_name", "year", "g")
     direct = result.aggregate("dynamic", min_e=-5, max_e=3)
-    rows = {r[1]: r[2] for r in section.tables[1].rows}
-    assert list(rows) == [t.term for t in direct.terms]
-    for term in direct.terms:
-        assert rows[term.term] == format_number(term.estimate), term.term
-    assert format_number(direct.overall) in " ".join(section.findings)
+    table = section.tables[0].engine
+    rows = estimates(table, CS)
+    keys = [t.term.replace("ATT(", "").rstrip(")") for t in direct.terms]
+    assert [k for k in rows if rows[k] != ""] == keys
+    for term, key in zip(direct.terms, keys, strict=True):
+        assert rows[key] == pytest.approx(term.estimate, rel=1e-12), key
+    overall = table.text_rows()[table.row("overall")][table.group_of_columns().index(CS)]
+    assert overall in " ".join(section.findings)

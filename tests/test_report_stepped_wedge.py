@@ -21,8 +21,9 @@ def test_simulated_example_builds_and_recovers_the_truth(tmp_path):
     page = report.to_html(tmp_path / "sw.html").read_text()
     assert check_disclosure(report) == 1  # the counts table is child-level; nothing disclosive
     # simulated with a true odds ratio of 0.8 (seed 2020): the 95% interval contains it
-    row = next(r for r in report.sections[0].tables[0].rows if r[1] == "odds_ratio")
-    low, high = (float(x) for x in row[3].strip("[]").split(", "))
+    table = report.sections[0].tables[0].engine
+    assert table.columns[1:3] == ("Odds ratio", "95% CI")
+    low, high = table.cells[0][2].value
     assert low <= 0.8 <= high
     assert "the interval contains it" in page
     assert "Stepped-wedge design" in page and "lme4::glmer" in page

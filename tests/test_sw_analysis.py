@@ -51,8 +51,11 @@ def test_glm_cr2_matches_clubsandwich(trial, effects):
     rename = {"(Intercept)": "(intercept)"}
     for key in ("beta", "se", "df"):  # R names -> ours, in our order
         values = {
-            rename.get(k, k.replace("factor(period)", "period[").replace(
-                "factor(cluster)", "cluster[") + ("]" if k.startswith("factor(") else "")): v
+            rename.get(
+                k,
+                k.replace("factor(period)", "period[").replace("factor(cluster)", "cluster[")
+                + ("]" if k.startswith("factor(") else ""),
+            ): v
             for k, v in ref[key].items()
         }
         ref[key] = {name: values[name] for name in res.coef.index}
@@ -109,8 +112,9 @@ def test_randomization_enumerates_120_orders_and_matches_brute_force():
         events=("looked_after", "sum"), rows=("looked_after", "size"), treated=("treated", "max")
     )
     clusters = sorted(cells["cluster"].unique())
-    switch = {c: cells.loc[(cells.cluster == c) & (cells.treated == 1), "period"].min()
-              for c in clusters}
+    switch = {
+        c: cells.loc[(cells.cluster == c) & (cells.treated == 1), "period"].min() for c in clusters
+    }
     observed = _cell_fit(cells, cells["treated"].to_numpy(float))
     stats = []
     for perm in itertools.permutations([switch[c] for c in clusters]):
@@ -127,33 +131,47 @@ def test_randomization_within_strata_and_design():
     data["readiness"] = data["cluster"].map(
         {"LA1": "high", "LA2": "high", "LA3": "low", "LA4": "low", "LA5": "low"}
     )
-    res = stepped_wedge(data, *ARGS, model="glm",
-                        inference=SteppedWedgeRandomization(strata="readiness"))
+    res = stepped_wedge(
+        data, *ARGS, model="glm", inference=SteppedWedgeRandomization(strata="readiness")
+    )
     assert "all 12 rollout orders" in res.method  # 2! x 3!
     from sfpc_eval.trials.design import SteppedWedgeDesign
 
-    design = SteppedWedgeDesign(["LA1", "LA2", "LA3", "LA4", "LA5"], [1, 2, 3, 4, 5], 6,
-                                strata=["high", "high", "low", "low", "low"])
-    other = stepped_wedge(data, *ARGS, model="glm",
-                          inference=SteppedWedgeRandomization(design=design))
+    design = SteppedWedgeDesign(
+        ["LA1", "LA2", "LA3", "LA4", "LA5"],
+        [1, 2, 3, 4, 5],
+        6,
+        strata=["high", "high", "low", "low", "low"],
+    )
+    other = stepped_wedge(
+        data, *ARGS, model="glm", inference=SteppedWedgeRandomization(design=design)
+    )
     assert other.estimate.p_value == res.estimate.p_value
     data.loc[0, "readiness"] = "low"
     with pytest.raises(InvalidValueError, match=r"`strata` column 'readiness' varies within"):
-        stepped_wedge(data, *ARGS, model="glm",
-                      inference=SteppedWedgeRandomization(strata="readiness"))
+        stepped_wedge(
+            data, *ARGS, model="glm", inference=SteppedWedgeRandomization(strata="readiness")
+        )
 
 
 def test_exposure_time_matches_row_level_glm():
     data = load("fs")
-    res = stepped_wedge(data, *ARGS, model="glm", exposure_time=True,
-                        inference=ClusterRobust(kind="CR2"), cluster_effects=False)
+    res = stepped_wedge(
+        data,
+        *ARGS,
+        model="glm",
+        exposure_time=True,
+        inference=ClusterRobust(kind="CR2"),
+        cluster_effects=False,
+    )
     first = data.loc[data.treated == 1].groupby("cluster")["period"].min()
     exposure = np.where(data.treated == 1, data["period"] - data["cluster"].map(first), -1)
     x = pd.get_dummies(data["period"].astype(str), prefix="p", drop_first=True, dtype=float)
     for e in range(5):
         x[f"e{e}"] = (exposure == e).astype(float)
-    fit = sm.GLM(data["looked_after"].to_numpy(), sm.add_constant(x),
-                 family=sm.families.Binomial()).fit(tol=1e-12)
+    fit = sm.GLM(
+        data["looked_after"].to_numpy(), sm.add_constant(x), family=sm.families.Binomial()
+    ).fit(tol=1e-12)
     for e in range(5):
         assert res.term(f"exposure[{e}]").estimate == pytest.approx(fit.params[f"e{e}"], rel=1e-7)
     mean = np.mean([fit.params[f"e{e}"] for e in range(5)])
@@ -188,8 +206,9 @@ def test_glmm_and_summary_readings():
 
 def small(n_clusters=5, per=30, seed=3) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    rows = [(f"C{c}", t) for c in range(n_clusters) for t in range(n_clusters + 1)
-            for _ in range(per)]
+    rows = [
+        (f"C{c}", t) for c in range(n_clusters) for t in range(n_clusters + 1) for _ in range(per)
+    ]
     df = pd.DataFrame(rows, columns=["cluster", "period"])
     df["treated"] = (df["period"] > df["cluster"].str[1:].astype(int)).astype(int)
     df["looked_after"] = rng.binomial(1, 0.3, len(df))
@@ -214,15 +233,21 @@ def test_cluster_that_never_switches():
 def test_all_clusters_switch_at_once():
     df = small()
     df["treated"] = (df["period"] >= 3).astype(int)
-    with pytest.raises(DesignError, match=r"not a stepped wedge: every cluster switches in the "
-                                          r"same period \(3\)"):
+    with pytest.raises(
+        DesignError,
+        match=r"not a stepped wedge: every cluster switches in the "
+        r"same period \(3\)",
+    ):
         stepped_wedge(df, *ARGS)
 
 
 def test_fewer_than_three_clusters_for_glmm():
     df = small(n_clusters=2)
-    with pytest.raises(DesignError, match=r"at least 3 clusters.*have 2.*"
-                                          r"SteppedWedgeRandomization"):
+    with pytest.raises(
+        DesignError,
+        match=r"at least 3 clusters.*have 2.*"
+        r"SteppedWedgeRandomization",
+    ):
         stepped_wedge(df, *ARGS)
     # the advice works: GLM with randomization inference runs with 2 clusters
     res = stepped_wedge(df, *ARGS, model="glm", inference=SteppedWedgeRandomization())
@@ -242,24 +267,33 @@ def test_missing_covariates_counted_and_named():
     df.loc[[3, 8, 40], "age"] = np.nan
     df["female"] = 1.0
     df.loc[[8, 9], "female"] = np.nan
-    with pytest.raises(InvalidValueError, match=r"missing values in 4 of 900 rows: 'age' "
-                                                r"\(3 rows\), 'female' \(2 rows\).*pool"):
+    with pytest.raises(
+        InvalidValueError,
+        match=r"missing values in 4 of 900 rows: 'age' "
+        r"\(3 rows\), 'female' \(2 rows\).*pool",
+    ):
         stepped_wedge(df, *ARGS, ["age", "female"])
 
 
 def test_non_binary_outcome():
     df = small()
     df.loc[5, "looked_after"] = 2
-    with pytest.raises(InvalidValueError, match=r"`outcome` column 'looked_after' must be 0 or "
-                                                r"1; other values 2.0"):
+    with pytest.raises(
+        InvalidValueError,
+        match=r"`outcome` column 'looked_after' must be 0 or "
+        r"1; other values 2.0",
+    ):
         stepped_wedge(df, *ARGS)
 
 
 def test_treatment_varying_within_cluster_period():
     df = small()
     df.loc[0, "treated"] = 1
-    with pytest.raises(DesignError, match=r"`treated` varies within cluster x period cells "
-                                          r"'\(C0, 0\)'"):
+    with pytest.raises(
+        DesignError,
+        match=r"`treated` varies within cluster x period cells "
+        r"'\(C0, 0\)'",
+    ):
         stepped_wedge(df, *ARGS)
 
 
@@ -272,8 +306,9 @@ def test_missing_column_and_unknown_model():
     with pytest.raises(InvalidValueError, match=r"`inference` for model='glmm' must be None"):
         stepped_wedge(df, *ARGS, inference=ClusterRobust(kind="CR2"))
     with pytest.raises(InvalidValueError, match=r"exposure_time=False with SteppedWedge"):
-        stepped_wedge(df, *ARGS, model="glm", exposure_time=True,
-                      inference=SteppedWedgeRandomization())
+        stepped_wedge(
+            df, *ARGS, model="glm", exposure_time=True, inference=SteppedWedgeRandomization()
+        )
     with pytest.raises(InvalidValueError, match=r"`cluster_effects=True` is for model='glm'"):
         stepped_wedge(df, *ARGS, model="gee", cluster_effects=True)
 

@@ -50,13 +50,15 @@ def test_stepped_wedge_gee_reports_chosen_sandwich():
 
     data = pd.read_csv(HERE / "trial_nwd.csv")
     covs = ["age", "female", "disability", "prev_plan"]
-    res = stepped_wedge(data, "looked_after", "cluster", "period", "treated", covs,
-                        model="gee", gee_variance="KC")
+    res = stepped_wedge(
+        data, "looked_after", "cluster", "period", "treated", covs, model="gee", gee_variance="KC"
+    )
     assert res.estimate.std_error == pytest.approx(REF["nwd"]["gee"]["se_kc"]["treated"], rel=1e-6)
     assert res.estimate.df == 3  # G - 1 for a corrected sandwich
     with pytest.raises(InvalidValueError, match=r"`gee_variance` must be one of robust, MD, KC"):
-        stepped_wedge(data, "looked_after", "cluster", "period", "treated", model="gee",
-                      gee_variance="HC3")
+        stepped_wedge(
+            data, "looked_after", "cluster", "period", "treated", model="gee", gee_variance="HC3"
+        )
 
 
 def test_corrections_undefined_when_one_cluster_identifies_a_term():
@@ -66,10 +68,22 @@ def test_corrections_undefined_when_one_cluster_identifies_a_term():
     from sfpc_eval.errors import DesignError
 
     data = pd.read_csv(HERE / "trial_fs.csv")
-    with pytest.raises(DesignError, match=r"cluster 0 alone identifies 'exposure\[4\]'.*"
-                                          r"gee_variance='robust'"):
-        stepped_wedge(data, "looked_after", "cluster", "period", "treated", model="gee",
-                      exposure_time=True)
-    res = stepped_wedge(data, "looked_after", "cluster", "period", "treated", model="gee",
-                        exposure_time=True, gee_variance="robust")
+    with pytest.raises(
+        DesignError,
+        match=r"cluster 0 alone identifies 'exposure\[4\]'.*"
+        r"gee_variance='robust'",
+    ):
+        stepped_wedge(
+            data, "looked_after", "cluster", "period", "treated", model="gee", exposure_time=True
+        )
+    res = stepped_wedge(
+        data,
+        "looked_after",
+        "cluster",
+        "period",
+        "treated",
+        model="gee",
+        exposure_time=True,
+        gee_variance="robust",
+    )
     assert res.estimate.df == float("inf")

@@ -45,8 +45,17 @@ def imputed():
 def test_pool_matches_mice_pool(imputed):
     fits = fit_each(
         imputed,
-        lambda d: stepped_wedge(d, "looked_after", "cluster", "period", "treated", COVARIATES,
-                                model="glm", inference=Classical(), cluster_effects=False),
+        lambda d: stepped_wedge(
+            d,
+            "looked_after",
+            "cluster",
+            "period",
+            "treated",
+            COVARIATES,
+            model="glm",
+            inference=Classical(),
+            cluster_effects=False,
+        ),
     )
     res = pool(fits)
     ref = REF["mice"]["glm"]
@@ -59,8 +68,19 @@ def test_pool_matches_mice_pool(imputed):
 
 
 def test_pool_cluster_robust_matches_pool_scalar(imputed):
-    fits = [stepped_wedge(d, "looked_after", "cluster", "period", "treated", COVARIATES,
-                          model="glm", cluster_effects=False) for d in imputed]
+    fits = [
+        stepped_wedge(
+            d,
+            "looked_after",
+            "cluster",
+            "period",
+            "treated",
+            COVARIATES,
+            model="glm",
+            cluster_effects=False,
+        )
+        for d in imputed
+    ]
     res = pool(fits, terms=["treated"])
     ref = REF["mice"]["cr2_treated"]
     np.testing.assert_allclose([f.coef["treated"] for f in fits], ref["estimates"], rtol=1e-8)

@@ -53,49 +53,127 @@ def _designs():
     rng = np.random.default_rng(20261123)
     out = []
     # 1. standard 5 clusters x 6 periods (Family Safeguarding shape), equal sizes
-    out.append(("fs_shape", SteppedWedgeDesign(list("ABCDE"), [1, 2, 3, 4, 5], 6,
-                                               cluster_period_sizes=250)))
+    out.append(
+        (
+            "fs_shape",
+            SteppedWedgeDesign(list("ABCDE"), [1, 2, 3, 4, 5], 6, cluster_period_sizes=250),
+        )
+    )
     # 2. Hussey & Hughes' 24 clusters, 4 waves
     out.append(("hh_24", SteppedWedgeDesign.complete([6, 6, 6, 6], cluster_period_size=120)))
     # 3. unequal cluster-period sizes (clusters x periods)
     sizes = rng.integers(20, 400, size=(4, 5)).astype(float)
-    out.append(("nwd_unequal", SteppedWedgeDesign(list("WXYZ"), [1, 2, 3, 4], 5,
-                                                  cluster_period_sizes=sizes)))
+    out.append(
+        (
+            "nwd_unequal",
+            SteppedWedgeDesign(list("WXYZ"), [1, 2, 3, 4], 5, cluster_period_sizes=sizes),
+        )
+    )
     # 4. incomplete: unobserved cells (an "incomplete stepped wedge")
-    out.append(("incomplete", SteppedWedgeDesign(
-        [f"c{i}" for i in range(6)], [1, 1, 2, 3, 4, 4], 6, cluster_period_sizes=80,
-        unobserved=[(0, 5), (1, 4), (1, 5), (4, 0), (5, 0), (5, 1)])))
+    out.append(
+        (
+            "incomplete",
+            SteppedWedgeDesign(
+                [f"c{i}" for i in range(6)],
+                [1, 1, 2, 3, 4, 4],
+                6,
+                cluster_period_sizes=80,
+                unobserved=[(0, 5), (1, 4), (1, 5), (4, 0), (5, 0), (5, 1)],
+            ),
+        )
+    )
     # 5. excluded transition period after each switch
-    out.append(("transition_excluded", SteppedWedgeDesign(
-        list("ABCDEF"), [1, 2, 3, 4, 5, 6], 8, transition_periods=1, cluster_period_sizes=60)))
+    out.append(
+        (
+            "transition_excluded",
+            SteppedWedgeDesign(
+                list("ABCDEF"), [1, 2, 3, 4, 5, 6], 8, transition_periods=1, cluster_period_sizes=60
+            ),
+        )
+    )
     # 6. partially exposed transition period (exposure 0.5)
-    out.append(("transition_partial", SteppedWedgeDesign(
-        list("ABCDE"), [1, 2, 3, 4, 5], 7, transition_periods=1, transition_exposure=0.5,
-        cluster_period_sizes=rng.integers(30, 90, size=5).astype(float))))
+    out.append(
+        (
+            "transition_partial",
+            SteppedWedgeDesign(
+                list("ABCDE"),
+                [1, 2, 3, 4, 5],
+                7,
+                transition_periods=1,
+                transition_exposure=0.5,
+                cluster_period_sizes=rng.integers(30, 90, size=5).astype(float),
+            ),
+        )
+    )
     # 7. several clusters per sequence plus extra periods
-    out.append(("extended", SteppedWedgeDesign.complete([2, 3, 2], extra_periods=2,
-                                                        cluster_period_size=40)))
+    out.append(
+        (
+            "extended",
+            SteppedWedgeDesign.complete([2, 3, 2], extra_periods=2, cluster_period_size=40),
+        )
+    )
     # 8. no baseline period (first sequence exposed from period 0), unequal sizes
-    out.append(("no_baseline", SteppedWedgeDesign(
-        list("ABCD"), [0, 1, 2, 3], 4,
-        cluster_period_sizes=rng.integers(10, 200, size=(4, 4)).astype(float))))
+    out.append(
+        (
+            "no_baseline",
+            SteppedWedgeDesign(
+                list("ABCD"),
+                [0, 1, 2, 3],
+                4,
+                cluster_period_sizes=rng.integers(10, 200, size=(4, 4)).astype(float),
+            ),
+        )
+    )
     # 9. incomplete with gaps inside a cluster's observation window
-    out.append(("gaps", SteppedWedgeDesign(
-        list("ABCDE"), [1, 2, 3, 4, 5], 7, cluster_period_sizes=100,
-        unobserved=[(0, 2), (2, 1), (2, 5), (3, 3), (4, 6)])))
+    out.append(
+        (
+            "gaps",
+            SteppedWedgeDesign(
+                list("ABCDE"),
+                [1, 2, 3, 4, 5],
+                7,
+                cluster_period_sizes=100,
+                unobserved=[(0, 2), (2, 1), (2, 5), (3, 3), (4, 6)],
+            ),
+        )
+    )
     # 10. Family Safeguarding real switch dates, sizes in proportion to period length
-    out.append(("fs_dates", SteppedWedgeDesign.from_switch_dates(
-        {"Walsall": "2020-09-01", "Lancashire": "2021-02-01", "Telford": "2021-06-28",
-         "Wandsworth": "2022-01-24", "Swindon": "2022-05-24"},
-        start="2020-03-01", end="2022-11-24",
-        children_per_cluster=[5000, 17000, 4000, 6000, 6250])))
+    out.append(
+        (
+            "fs_dates",
+            SteppedWedgeDesign.from_switch_dates(
+                {
+                    "Walsall": "2020-09-01",
+                    "Lancashire": "2021-02-01",
+                    "Telford": "2021-06-28",
+                    "Wandsworth": "2022-01-24",
+                    "Swindon": "2022-05-24",
+                },
+                start="2020-03-01",
+                end="2022-11-24",
+                children_per_cluster=[5000, 17000, 4000, 6000, 6250],
+            ),
+        )
+    )
     # 11. No Wrong Door real switch dates with a quarterly grid (mid-period switches become
     #     excluded transition cells)
-    out.append(("nwd_quarterly", SteppedWedgeDesign.from_switch_dates(
-        {"Rochdale": "2020-04-01", "Warrington": "2021-04-01", "Norfolk": "2021-06-01",
-         "Redcar": "2021-09-01"},
-        start="2019-10-01", end="2022-04-01", freq="QS",
-        children_per_cluster=[2219, 1206, 4392, 1173])))
+    out.append(
+        (
+            "nwd_quarterly",
+            SteppedWedgeDesign.from_switch_dates(
+                {
+                    "Rochdale": "2020-04-01",
+                    "Warrington": "2021-04-01",
+                    "Norfolk": "2021-06-01",
+                    "Redcar": "2021-09-01",
+                },
+                start="2019-10-01",
+                end="2022-04-01",
+                freq="QS",
+                children_per_cluster=[2219, 1206, 4392, 1173],
+            ),
+        )
+    )
     return out
 
 
@@ -119,8 +197,9 @@ def test_closed_form_equals_dense_gls(name, design, icc, cac, decay):
     sigma = 1.0
     sigma_e2, tau2 = (1 - icc) * sigma**2, icc * sigma**2
     ours = treatment_variance(design, sigma_e2=sigma_e2, tau2=tau2, cac=cac, decay=decay)
-    ref = brute_force_variance(design.exposure_matrix(), design.sizes(), sigma_e2=sigma_e2,
-                               tau2=tau2, cac=cac, decay=decay)
+    ref = brute_force_variance(
+        design.exposure_matrix(), design.sizes(), sigma_e2=sigma_e2, tau2=tau2, cac=cac, decay=decay
+    )
     assert ours == pytest.approx(ref, rel=1e-10, abs=0)
 
 
@@ -157,8 +236,9 @@ def test_general_path_agrees_with_closed_forms():
     m = np.full((6, 4), 50.0)
     for cac, decay in [(1.0, "block"), (0.7, "block"), (0.7, "exponential")]:
         closed = treatment_variance(d, sigma_e2=0.9, tau2=0.1, cac=cac, decay=decay)
-        ref = brute_force_variance(d.exposure_matrix(), m, sigma_e2=0.9, tau2=0.1, cac=cac,
-                                   decay=decay)
+        ref = brute_force_variance(
+            d.exposure_matrix(), m, sigma_e2=0.9, tau2=0.1, cac=cac, decay=decay
+        )
         assert closed == pytest.approx(ref, rel=1e-10)
 
 
@@ -193,16 +273,22 @@ def _our_design_effect(rho, k, t, b, n, per_step=1):
     # the same quantity from our variance: clusters x n individuals per period must match an
     # individually randomised trial of total size N with variance 4 sigma^2 / N
     switch = [b + s * t for s in range(k) for _ in range(per_step)]
-    d = SteppedWedgeDesign([f"c{i}" for i in range(len(switch))], switch, b + k * t,
-                           cluster_period_sizes=n)
+    d = SteppedWedgeDesign(
+        [f"c{i}" for i in range(len(switch))], switch, b + k * t, cluster_period_sizes=n
+    )
     var = treatment_variance(d, sigma_e2=1 - rho, tau2=rho)
     return len(switch) * n * var / 4
 
 
 @pytest.mark.parametrize(
     ("rho", "k", "t", "b", "n", "per_step"),
-    [(0.05, 4, 1, 1, 10, 1), (0.1, 5, 2, 2, 7, 3), (0.01, 6, 1, 3, 30, 2),
-     (0.3, 3, 3, 1, 4, 5), (0.0, 4, 1, 1, 50, 1)],
+    [
+        (0.05, 4, 1, 1, 10, 1),
+        (0.1, 5, 2, 2, 7, 3),
+        (0.01, 6, 1, 3, 30, 2),
+        (0.3, 3, 3, 1, 4, 5),
+        (0.0, 4, 1, 1, 50, 1),
+    ],
 )
 def test_woertman_design_effect_is_reproduced(rho, k, t, b, n, per_step):
     # Woertman et al.'s (2013) closed form is derived from Hussey & Hughes independently of
@@ -230,8 +316,7 @@ def test_power_formula_matches_a_hand_computation():
     # formula evaluated by hand for a 3-cluster, 4-period design (U=6, W=14, V=14, I=3, T=4)
     d = SteppedWedgeDesign(list("ABC"), [1, 2, 3], 4, cluster_period_sizes=10)
     sigma2, tau2 = 0.9 / 10, 0.1
-    var = 3 * sigma2 * (sigma2 + 4 * tau2) / ((3 * 6 - 14) * sigma2
-                                              + (36 + 72 - 56 - 42) * tau2)
+    var = 3 * sigma2 * (sigma2 + 4 * tau2) / ((3 * 6 - 14) * sigma2 + (36 + 72 - 56 - 42) * tau2)
     z = stats.norm.ppf(0.975)
     expected = stats.norm.cdf(0.5 / math.sqrt(var) - z) + stats.norm.cdf(-0.5 / math.sqrt(var) - z)
     res = sw_power(d, effect=0.5, icc=0.1)
@@ -292,8 +377,10 @@ def design():
         ({"effect": float("nan"), "icc": 0.1}, "`effect` must be a finite"),
         ({"effect": 0.2, "icc": 0.1, "outcome": "count"}, "`outcome` must be"),
         ({"effect": 0.2, "icc": 0.1, "outcome": "binary"}, "needs `baseline_risk`"),
-        ({"effect": -0.2, "icc": 0.1, "outcome": "binary", "baseline_risk": 0.1},
-         "is not a risk in"),
+        (
+            {"effect": -0.2, "icc": 0.1, "outcome": "binary", "baseline_risk": 0.1},
+            "is not a risk in",
+        ),
         ({"effect": 0.2, "icc": 0.1, "sd": -1}, "`sd` must be"),
     ],
 )
@@ -329,28 +416,50 @@ def test_mdes_unreachable_is_a_design_error():
 def test_unidentified_effect_is_a_design_error():
     # unobserving every control cell of the late clusters leaves exposure collinear with
     # periods for the remaining data
-    d = SteppedWedgeDesign(list("ABC"), [1, 2, 3], 4, cluster_period_sizes=10,
-                           unobserved=[(0, 0), (1, 0), (1, 1), (2, 0), (2, 1), (2, 2)])
+    d = SteppedWedgeDesign(
+        list("ABC"),
+        [1, 2, 3],
+        4,
+        cluster_period_sizes=10,
+        unobserved=[(0, 0), (1, 0), (1, 1), (2, 0), (2, 1), (2, 2)],
+    )
     with pytest.raises(DesignError, match="not identified"):
         treatment_variance(d, sigma_e2=1.0, tau2=0.0)
 
 
 # --------------------------------------------------------------------- simulated power
 
+
 @pytest.mark.parametrize(
     ("design", "kwargs"),
     [
         # Hussey & Hughes' example, binary outcome, binomial draws at cluster-period level
-        (SteppedWedgeDesign.complete([6, 6, 6, 6], cluster_period_size=120),
-         {"effect": -0.015, "outcome": "binary", "baseline_risk": 0.05, "tau": 0.01}),
+        (
+            SteppedWedgeDesign.complete([6, 6, 6, 6], cluster_period_size=120),
+            {"effect": -0.015, "outcome": "binary", "baseline_risk": 0.05, "tau": 0.01},
+        ),
         # incomplete design with exponential decay, continuous outcome
-        (SteppedWedgeDesign(list("ABCDE"), [1, 2, 3, 4, 5], 6, cluster_period_sizes=100,
-                            unobserved=[(0, 5), (4, 0)]),
-         {"effect": 0.25, "icc": 0.05, "cac": 0.6, "decay": "exponential"}),
+        (
+            SteppedWedgeDesign(
+                list("ABCDE"),
+                [1, 2, 3, 4, 5],
+                6,
+                cluster_period_sizes=100,
+                unobserved=[(0, 5), (4, 0)],
+            ),
+            {"effect": 0.25, "icc": 0.05, "cac": 0.6, "decay": "exponential"},
+        ),
         # block-exchangeable, transition periods, unequal sizes
-        (SteppedWedgeDesign(list("ABCDEF"), [1, 2, 3, 4, 5, 6], 8, transition_periods=1,
-                            cluster_period_sizes=np.arange(30, 78).reshape(6, 8)),
-         {"effect": 0.2, "icc": 0.03, "cac": 0.8}),
+        (
+            SteppedWedgeDesign(
+                list("ABCDEF"),
+                [1, 2, 3, 4, 5, 6],
+                8,
+                transition_periods=1,
+                cluster_period_sizes=np.arange(30, 78).reshape(6, 8),
+            ),
+            {"effect": 0.2, "icc": 0.03, "cac": 0.8},
+        ),
     ],
 )
 def test_simulated_power_agrees_with_closed_form(design, kwargs):
@@ -376,8 +485,9 @@ def test_simulated_power_with_estimated_variance_components():
     # as in practice), 12 clusters x 5 periods, 200 trials (MC SE ~0.028). The Wald test with
     # estimated components is slightly anti-conservative with 12 clusters; tolerance 4 MC SEs.
     d = SteppedWedgeDesign.complete([3, 3, 3, 3], cluster_period_size=40)
-    res = simulated_power(d, effect=0.2, icc=0.05, n_sims=200, analysis="lmm", rng=3,
-                          progress=False)
+    res = simulated_power(
+        d, effect=0.2, icc=0.05, n_sims=200, analysis="lmm", rng=3, progress=False
+    )
     assert abs(res.power - res.closed_form.power) < 4 * res.mc_std_error
 
 
@@ -387,8 +497,17 @@ def test_simulated_power_with_the_glmm():
     # clusters; the trials are generated on the risk scale, so the GLMM's power is close to
     # the closed form's rather than equal: tolerance 4 MC SEs of 150 trials (~0.13).
     d = SteppedWedgeDesign.complete([3, 3, 3, 3], cluster_period_size=200)
-    res = simulated_power(d, effect=-0.02, outcome="binary", baseline_risk=0.06, icc=0.01,
-                          n_sims=150, analysis="glmm", rng=3, progress=False)
+    res = simulated_power(
+        d,
+        effect=-0.02,
+        outcome="binary",
+        baseline_risk=0.06,
+        icc=0.01,
+        n_sims=150,
+        analysis="glmm",
+        rng=3,
+        progress=False,
+    )
     assert abs(res.power - res.closed_form.power) < 4 * res.mc_std_error
     assert "GLMM" in res.analysis
 
@@ -396,8 +515,14 @@ def test_simulated_power_with_the_glmm():
 @pytest.mark.slow
 def test_simulated_power_in_parallel_matches_serial():
     d = SteppedWedgeDesign.complete([2, 2, 2], cluster_period_size=40)
-    kwargs = {"effect": 0.3, "icc": 0.05, "n_sims": 4, "analysis": "lmm", "rng": 2,
-              "progress": False}
+    kwargs = {
+        "effect": 0.3,
+        "icc": 0.05,
+        "n_sims": 4,
+        "analysis": "lmm",
+        "rng": 2,
+        "progress": False,
+    }
     serial = simulated_power(d, **kwargs)
     parallel = simulated_power(d, n_jobs=2, **kwargs)
     assert serial.rejections == parallel.rejections
@@ -411,8 +536,9 @@ def test_simulated_power_custom_analysis_and_summary():
         calls.append(frame)
         return 0.0
 
-    res = simulated_power(d, effect=0.1, icc=0.05, n_sims=7, analysis=always_reject, rng=1,
-                          progress=False)
+    res = simulated_power(
+        d, effect=0.1, icc=0.05, n_sims=7, analysis=always_reject, rng=1, progress=False
+    )
     assert res.power == 1.0 and len(calls) == 7
     assert list(calls[0].columns) == ["cluster", "period", "treated", "size", "mean"]
     assert "closed-form power" in str(res)

@@ -90,8 +90,9 @@ def test_kasza_2020_closed_form_as_printed_in_steppedpower_vignette(hh_design, c
     """
     shared = TAU**2 + (1 - chi) * PSI**2 / N  # covariance of two periods' cluster means
     between = TAU**2 + GAMMA**2 + PSI**2 / N  # variance of a cluster-period effect
-    res = sw_power(hh_design, effect=MU1 - MU0, tau=math.sqrt(between), sd=SIGMA,
-                   cac=shared / between)
+    res = sw_power(
+        hh_design, effect=MU1 - MU0, tau=math.sqrt(between), sd=SIGMA, cac=shared / between
+    )
     assert res.method.startswith("Hooper et al. (2016) closed form")
     assert _matches_printed(res.power, printed, 7), (res.power, printed)
 
@@ -99,8 +100,13 @@ def test_kasza_2020_closed_form_as_printed_in_steppedpower_vignette(hh_design, c
 def test_cross_sectional_form_of_the_chi_1_example(hh_design):
     # With chi = 1 the subject effect is just more individual-level noise: the same printed
     # 0.6451082 from sd^2 = sigma^2 + psi^2 and between-cluster variance tau^2 + gamma^2.
-    res = sw_power(hh_design, effect=MU1 - MU0, tau=math.hypot(TAU, GAMMA),
-                   sd=math.hypot(SIGMA, PSI), cac=TAU**2 / (TAU**2 + GAMMA**2))
+    res = sw_power(
+        hh_design,
+        effect=MU1 - MU0,
+        tau=math.hypot(TAU, GAMMA),
+        sd=math.hypot(SIGMA, PSI),
+        cac=TAU**2 / (TAU**2 + GAMMA**2),
+    )
     assert _matches_printed(res.power, 0.6451082, 7)
 
 
@@ -120,8 +126,14 @@ def test_li_2020_proportional_decay_as_printed_in_steppedpower_vignette(hh_desig
     coded in SteppedPower's ``VarClosed_Li``, is 0.78708554656. This checks the
     exponential-decay (tridiagonal-precision) GLS path, which no other printed example covers.
     """
-    res = sw_power(hh_design, effect=MU1 - MU0, tau=math.sqrt(TAU**2 + PSI**2 / N),
-                   sd=math.sqrt(1e-9), cac=0.5, decay="exponential")
+    res = sw_power(
+        hh_design,
+        effect=MU1 - MU0,
+        tau=math.sqrt(TAU**2 + PSI**2 / N),
+        sd=math.sqrt(1e-9),
+        cac=0.5,
+        decay="exponential",
+    )
     assert res.method.startswith("GLS information")
     assert _matches_printed(res.power, 0.7870855, 7), res.power
     assert _matches_printed(res.power, 0.7871, 4)
@@ -134,8 +146,14 @@ def test_li_2020_proportional_decay_as_printed_in_steppedpower_vignette(hh_desig
     q = (x[:, :-1].sum(axis=0) * x[:, 1:].sum(axis=0)).sum()
     ar, marg = 0.5, TAU**2 + PSI**2
     rho_w = TAU**2 / marg
-    var = marg * i / N * (1 - ar**2) * (1 + (N - 1) * rho_w) / (
-        (i * u - w) * (1 + ar**2) - 2 * (i * p - q) * ar)
+    var = (
+        marg
+        * i
+        / N
+        * (1 - ar**2)
+        * (1 + (N - 1) * rho_w)
+        / ((i * u - w) * (1 + ar**2) - 2 * (i * p - q) * ar)
+    )
     assert res.std_error**2 == pytest.approx(var, rel=1e-6)
 
 
@@ -149,13 +167,17 @@ def test_incomplete_design_as_printed_in_steppedpower_vignette():
     (Hussey & Hughes), so this exercises our cluster-wise GLS path for unobserved cells.
     """
     switch = [1, 1, 2, 2, 3, 3, 4, 4]
-    unobserved = [(c, t) for c, s in enumerate(switch) for t in range(5)
-                  if not s - 2 <= t <= s + 1]
-    d = SteppedWedgeDesign([f"c{c}" for c in range(8)], switch, 5, unobserved=unobserved,
-                           cluster_period_sizes=80)
+    unobserved = [(c, t) for c, s in enumerate(switch) for t in range(5) if not s - 2 <= t <= s + 1]
+    d = SteppedWedgeDesign(
+        [f"c{c}" for c in range(8)], switch, 5, unobserved=unobserved, cluster_period_sizes=80
+    )
     observed = ~np.isnan(d.exposure_matrix())
-    assert observed[::2].astype(int).tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 0],
-                                                  [0, 1, 1, 1, 1], [0, 0, 1, 1, 1]]
+    assert observed[::2].astype(int).tolist() == [
+        [1, 1, 1, 0, 0],
+        [1, 1, 1, 1, 0],
+        [0, 1, 1, 1, 1],
+        [0, 0, 1, 1, 1],
+    ]
     res = sw_power(d, effect=0.5, tau=0.6, sd=2.0)
     assert res.method.startswith("GLS information")
     assert _matches_printed(res.power, 0.8221, 4), res.power
@@ -169,10 +191,10 @@ def test_sample_size_as_printed_in_steppedpower_vignette():
     4 periods, no clustering (tau = 0). We reproduce the printed power at N = 50 and that
     N = 49 falls short of 80% (so 50 is the smallest integer size reaching it).
     """
+
     def power(n):
         d = SteppedWedgeDesign.complete([3, 3, 3], cluster_period_size=n)
         return sw_power(d, effect=0.2, tau=0.0, sd=1.0).power
 
     assert _matches_printed(power(50), 0.8074, 4)
     assert power(49) < 0.8 <= power(50)
-

@@ -90,17 +90,22 @@ def _fit(df, covariates=True):
     ]
     if covariates:
         age = df["age"]
-        parts.append(pd.DataFrame({
-            "age_under_1": (age == 0).astype(float),
-            "age_13_15": age.between(13, 15).astype(float),
-            "age_16_17": (age >= 16).astype(float),
-            "female": (df["sex"] == "female").astype(float),
-            "disability": df["disability"].astype(float),
-            "previous_plans_1": (df["previous_plans"] == 1).astype(float),
-            "previous_plans_2plus": (df["previous_plans"] == 2).astype(float),
-        }))
-        parts.append(pd.get_dummies(df["ethnicity"], prefix="ethnicity", drop_first=True,
-                                    dtype=float))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "age_under_1": (age == 0).astype(float),
+                    "age_13_15": age.between(13, 15).astype(float),
+                    "age_16_17": (age >= 16).astype(float),
+                    "female": (df["sex"] == "female").astype(float),
+                    "disability": df["disability"].astype(float),
+                    "previous_plans_1": (df["previous_plans"] == 1).astype(float),
+                    "previous_plans_2plus": (df["previous_plans"] == 2).astype(float),
+                }
+            )
+        )
+        parts.append(
+            pd.get_dummies(df["ethnicity"], prefix="ethnicity", drop_first=True, dtype=float)
+        )
     x = pd.concat(parts, axis=1)
     x = x.loc[:, x.abs().sum() > 0]  # e.g. no infants among No Wrong Door's 12-17-year-olds
     return sm.Logit(df["looked_after"].astype(float), x).fit(disp=0)
@@ -126,8 +131,9 @@ def test_known_truth_is_recovered_by_logistic_regression():
 
 
 def test_cluster_intercepts_hold_the_random_draw():
-    df = simulate_trial("nwd", rng=9, cluster_sd=0.5, n_children=150_000, odds_ratio=1.0,
-                        period_effects=[0.0] * 5)
+    df = simulate_trial(
+        "nwd", rng=9, cluster_sd=0.5, n_children=150_000, odds_ratio=1.0, period_effects=[0.0] * 5
+    )
     truth = df.attrs["truth"]
     fit = _fit(df)
     for c in NO_WRONG_DOOR.design.clusters:
@@ -161,8 +167,7 @@ def test_seeded_and_vectorised():
 
 
 def test_custom_design_uses_its_sizes():
-    d = SteppedWedgeDesign(list("ABC"), [1, 2, 3], 4, cluster_period_sizes=50,
-                           transition_periods=1)
+    d = SteppedWedgeDesign(list("ABC"), [1, 2, 3], 4, cluster_period_sizes=50, transition_periods=1)
     df = simulate_trial(d, rng=1, baseline_risk={"A": 0.1, "B": 0.2, "C": 0.3})
     # transition cells (excluded) get no children: 3 clusters x 3 analysed periods x 50
     assert len(df) == 450
@@ -175,9 +180,15 @@ def test_expected_risk_formula_matches_truth_for_one_child_type():
     # pattern (girls aged 5, White, no disability, no plans) in control, period 0
     df = simulate_trial("fs", rng=21, n_children=400_000, cluster_sd=0.0)
     truth = df.attrs["truth"]
-    sel = df[(df["period"] == 0) & (df["cluster"] == "Lancashire") & (df["age"] == 5)
-             & (df["sex"] == "female") & (df["ethnicity"] == "White") & (df["disability"] == 0)
-             & (df["previous_plans"] == 0)]
+    sel = df[
+        (df["period"] == 0)
+        & (df["cluster"] == "Lancashire")
+        & (df["age"] == 5)
+        & (df["sex"] == "female")
+        & (df["ethnicity"] == "White")
+        & (df["disability"] == 0)
+        & (df["previous_plans"] == 0)
+    ]
     p = expit(truth.cluster_intercepts["Lancashire"] + truth.covariate_effects["female"])
     assert abs(sel["looked_after"].mean() - p) < 4 * np.sqrt(p * (1 - p) / len(sel))
 

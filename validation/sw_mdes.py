@@ -61,31 +61,50 @@ def rows() -> list[dict]:
         t = stats.t.ppf(1 - ALPHA / 2, k - 2) + stats.t.ppf(POWER, k - 2)
         for icc in ICCS:
             for cac in CACS:
-                res = sw_mdes(spec.design, outcome="binary", baseline_risk=p0, icc=icc, cac=cac,
-                              power=POWER, alpha=ALPHA, direction="decrease")
-                sim = simulated_power(spec.design, effect=res.effect, outcome="binary",
-                                      baseline_risk=p0, icc=icc, cac=cac, alpha=ALPHA,
-                                      n_sims=N_SIMS, rng=20261123, progress=False)
-                out.append({
-                    "trial": spec.name,
-                    "clusters": k,
-                    "periods": spec.design.n_periods,
-                    "children": int(spec.design.sizes().sum().round()),
-                    "baseline_risk": p0,
-                    "icc": icc,
-                    "cac": cac,
-                    "mdes_risk_difference": res.effect,
-                    "intervention_risk": res.intervention_risk,
-                    "relative_reduction": -res.relative_change,
-                    "odds_ratio": res.odds_ratio,
-                    "std_error": res.std_error,
-                    "mdes_t_df": -res.std_error * t,
-                    "t_df": k - 2,
-                    "z_multiplier": z,
-                    "simulated_power_at_mdes": sim.power,
-                    "simulated_mc_se": sim.mc_std_error,
-                    "method": res.method,
-                })
+                res = sw_mdes(
+                    spec.design,
+                    outcome="binary",
+                    baseline_risk=p0,
+                    icc=icc,
+                    cac=cac,
+                    power=POWER,
+                    alpha=ALPHA,
+                    direction="decrease",
+                )
+                sim = simulated_power(
+                    spec.design,
+                    effect=res.effect,
+                    outcome="binary",
+                    baseline_risk=p0,
+                    icc=icc,
+                    cac=cac,
+                    alpha=ALPHA,
+                    n_sims=N_SIMS,
+                    rng=20261123,
+                    progress=False,
+                )
+                out.append(
+                    {
+                        "trial": spec.name,
+                        "clusters": k,
+                        "periods": spec.design.n_periods,
+                        "children": int(spec.design.sizes().sum().round()),
+                        "baseline_risk": p0,
+                        "icc": icc,
+                        "cac": cac,
+                        "mdes_risk_difference": res.effect,
+                        "intervention_risk": res.intervention_risk,
+                        "relative_reduction": -res.relative_change,
+                        "odds_ratio": res.odds_ratio,
+                        "std_error": res.std_error,
+                        "mdes_t_df": -res.std_error * t,
+                        "t_df": k - 2,
+                        "z_multiplier": z,
+                        "simulated_power_at_mdes": sim.power,
+                        "simulated_mc_se": sim.mc_std_error,
+                        "method": res.method,
+                    }
+                )
     return out
 
 
@@ -139,7 +158,7 @@ def markdown(table: pd.DataFrame, seconds: float) -> str:
         "Where it falls short of 0.80 the risk-scale normal model is straining: with a 5% "
         "baseline risk and ICC 0.05 the between-cluster SD of the risk (about 5 points) is as "
         "large as the risk itself, so simulated risks pile up at zero. Check such scenarios "
-        "with `simulated_power(..., analysis=\"glmm\")` (logistic GLMM) before relying on them.",
+        'with `simulated_power(..., analysis="glmm")` (logistic GLMM) before relying on them.',
         "- Every value comes from `sfpc_eval.trials.power.sw_mdes`, whose variance is checked "
         "against a dense GLS computation to 1e-10 (tests/test_sw_power.py).",
         "",

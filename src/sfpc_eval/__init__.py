@@ -48,13 +48,21 @@ _EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(
         [
+            "DidPowerResult",
             "DidResult",
             "EventStudyResult",
             "EventTimeEstimates",
             "HonestDiDResult",
+            "PretrendPowerResult",
+            "PretrendResult",
+            "SimulatedDidPowerResult",
             "did",
+            "did_power",
             "event_study",
             "honest_did",
+            "pretrend_power",
+            "pretrends",
+            "simulated_did_power",
         ],
         "sfpc_eval.diff_in_diff",
     ),
@@ -64,7 +72,10 @@ _EXPORTS: dict[str, str] = {
             "DesignError",
             "DisclosureError",
             "DuplicateObservationError",
+            "EffectScaleError",
             "EmptyFileError",
+            "ExportError",
+            "FewClustersWarning",
             "FewTreatedClustersWarning",
             "FileColumnsError",
             "FileEncodingError",
@@ -80,13 +91,30 @@ _EXPORTS: dict[str, str] = {
             "SizeLimitError",
             "SpecError",
             "SuppressedValueError",
+            "TableError",
             "ThousandsSeparatorError",
             "UndefinedEffectError",
             "UndefinedIntervalWarning",
+            "UnitCostError",
             "UnknownAreaError",
             "YearOutOfRangeError",
         ],
         "sfpc_eval.errors",
+    ),
+    **dict.fromkeys(
+        [
+            "ChildrenImpact",
+            "Effect",
+            "Population",
+            "PriceIndex",
+            "SavingsResult",
+            "UnitCost",
+            "estimate_savings",
+            "impact_in_children",
+            "inflate",
+            "read_unit_costs",
+        ],
+        "sfpc_eval.impact",
     ),
     **dict.fromkeys(
         [
@@ -101,7 +129,9 @@ _EXPORTS: dict[str, str] = {
         "sfpc_eval.inference",
     ),
     **dict.fromkeys(["PanelSpec", "validate_panel"], "sfpc_eval.panel"),
-    **dict.fromkeys(["TIDY_COLUMNS", "Term"], "sfpc_eval.results"),
+    **dict.fromkeys(["GLANCE_COLUMNS", "TIDY_COLUMNS", "Term"], "sfpc_eval.results"),
+    **dict.fromkeys(["Table", "side_by_side"], "sfpc_eval.tables"),
+    **dict.fromkeys(["label"], "sfpc_eval.labels"),
     **dict.fromkeys(
         [
             "ItsResult",
@@ -152,7 +182,13 @@ _EXPORTS: dict[str, str] = {
 sfpc_eval`` stays fast and loads no plotting, statsmodels or database engine."""
 
 
+_SUBMODULES = ("datasets", "labels", "tables")
+"""Subpackages reachable as attributes (``se.datasets.council_panel()``), imported on first use."""
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"sfpc_eval.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'sfpc_eval' has no attribute {name!r}")
@@ -162,10 +198,11 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+    return sorted({*globals(), *_EXPORTS, *_SUBMODULES})
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from sfpc_eval import datasets, labels, tables
     from sfpc_eval.comparisons import (
         CountComparison,
         MeanComparison,
@@ -188,20 +225,31 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         sfpc_eligibility,
     )
     from sfpc_eval.diff_in_diff import (
+        DidPowerResult,
         DidResult,
         EventStudyResult,
         EventTimeEstimates,
         HonestDiDResult,
+        PretrendPowerResult,
+        PretrendResult,
+        SimulatedDidPowerResult,
         did,
+        did_power,
         event_study,
         honest_did,
+        pretrend_power,
+        pretrends,
+        simulated_did_power,
     )
     from sfpc_eval.errors import (
         DataFileError,
         DesignError,
         DisclosureError,
         DuplicateObservationError,
+        EffectScaleError,
         EmptyFileError,
+        ExportError,
+        FewClustersWarning,
         FewTreatedClustersWarning,
         FileColumnsError,
         FileEncodingError,
@@ -217,11 +265,25 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         SizeLimitError,
         SpecError,
         SuppressedValueError,
+        TableError,
         ThousandsSeparatorError,
         UndefinedEffectError,
         UndefinedIntervalWarning,
+        UnitCostError,
         UnknownAreaError,
         YearOutOfRangeError,
+    )
+    from sfpc_eval.impact import (
+        ChildrenImpact,
+        Effect,
+        Population,
+        PriceIndex,
+        SavingsResult,
+        UnitCost,
+        estimate_savings,
+        impact_in_children,
+        inflate,
+        read_unit_costs,
     )
     from sfpc_eval.inference import (
         Classical,
@@ -232,11 +294,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         adjust_pvalues,
         adjust_results,
     )
+    from sfpc_eval.labels import label
     from sfpc_eval.panel import (
         PanelSpec,
         validate_panel,
     )
     from sfpc_eval.results import (
+        GLANCE_COLUMNS,
         TIDY_COLUMNS,
         Term,
     )
@@ -260,6 +324,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         staggered_did,
         sun_abraham,
     )
+    from sfpc_eval.tables import Table, side_by_side
     from sfpc_eval.trials import (
         PooledResult,
         PowerResult,
@@ -278,22 +343,29 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     )
 
 __all__ = [
+    "GLANCE_COLUMNS",
     "TIDY_COLUMNS",
     "BaconResult",
     "CallawayAggregate",
     "CallawayResult",
+    "ChildrenImpact",
     "Classical",
     "ClusterRobust",
     "CountComparison",
     "DataFileError",
     "DesignError",
+    "DidPowerResult",
     "DidResult",
     "DisclosureError",
     "DuplicateObservationError",
+    "Effect",
+    "EffectScaleError",
     "EligibilityScreen",
     "EmptyFileError",
     "EventStudyResult",
     "EventTimeEstimates",
+    "ExportError",
+    "FewClustersWarning",
     "FewTreatedClustersWarning",
     "FileColumnsError",
     "FileEncodingError",
@@ -310,13 +382,19 @@ __all__ = [
     "PanelSpec",
     "PooledResult",
     "PoorPreFitWarning",
+    "Population",
     "PowerResult",
+    "PretrendPowerResult",
+    "PretrendResult",
+    "PriceIndex",
     "ProportionComparison",
     "Randomization",
     "RegistryError",
+    "SavingsResult",
     "SeparationError",
     "SfpcEvalError",
     "SfpcEvalWarning",
+    "SimulatedDidPowerResult",
     "SimulatedPowerResult",
     "SingleUnitCohortWarning",
     "SingularFitWarning",
@@ -330,10 +408,14 @@ __all__ = [
     "SuppressedValueError",
     "SyntheticControlResult",
     "SyntheticDidResult",
+    "Table",
+    "TableError",
     "Term",
     "ThousandsSeparatorError",
     "UndefinedEffectError",
     "UndefinedIntervalWarning",
+    "UnitCost",
+    "UnitCostError",
     "UnknownAreaError",
     "WildClusterBootstrap",
     "YearOutOfRangeError",
@@ -346,19 +428,31 @@ __all__ = [
     "compare_counts",
     "compare_means",
     "compare_proportions",
+    "datasets",
     "did",
     "did_from_counts",
     "did_from_means",
+    "did_power",
+    "estimate_savings",
     "event_study",
     "fit_each",
     "honest_did",
+    "impact_in_children",
     "imputation",
+    "inflate",
     "its",
     "la_panel",
+    "label",
+    "labels",
     "paired_change",
     "pool",
+    "pretrend_power",
+    "pretrends",
+    "read_unit_costs",
     "sfpc_eligibility",
+    "side_by_side",
     "simulate_trial",
+    "simulated_did_power",
     "simulated_power",
     "staggered_did",
     "stepped_wedge",
@@ -367,6 +461,7 @@ __all__ = [
     "sw_power",
     "synthetic_control",
     "synthetic_did",
+    "tables",
     "trial_spec",
     "validate_panel",
 ]

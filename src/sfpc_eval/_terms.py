@@ -63,4 +63,5 @@ def wald_term(
         conf_low=low,
         conf_high=high,
         method=method,
+        conf_level=level,
     )

@@ -10,6 +10,7 @@ Examples
    $ sfpc-eval before-after proportions 52 140 25 100 --labels FDAC comparison
    $ sfpc-eval report examples/leeds_report.toml -o leeds_report.html
    $ sfpc-eval power --trial fs --outcome binary --baseline-risk 0.05 --icc 0.02
+   $ sfpc-eval power did --units 11 --treated 1 --pre 5 --post 5 --sd 4 --ar1 0.5
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from sfpc_eval.errors import SfpcEvalError, SpecError
 if TYPE_CHECKING:  # the commands import what they use, so that --help answers at once
     import pandas as pd
 
-    from sfpc_eval._tables import Table
     from sfpc_eval.results import ResultMixin
+    from sfpc_eval.tables import Table
 
 __all__ = ["main"]
 
@@ -90,7 +91,105 @@ examples:
 
 Give --effect for the power to detect it; leave it out for the minimum detectable effect at
 --power. Binary effects are risk differences (intervention minus control risk).
+
+For a difference-in-differences design: sfpc-eval power did --help.
 """
+
+POWER_DID_EPILOG = """\
+examples:
+  # minimum detectable effect: 40 councils, 10 adopting, 5 years before and after
+  sfpc-eval power did --units 40 --treated 10 --pre 5 --post 5 --sd 4 --ar1 0.6
+  # power against an effect of -3 per 10,000, analytic and by simulation with CR2
+  sfpc-eval power did --units 40 --treated 10 --pre 5 --post 5 --sd 4 --ar1 0.6 \\
+      --effect -3 --simulate 1000
+  # one council against its 10 statistical neighbours, randomization inference
+  sfpc-eval power did --units 11 --treated 1 --pre 5 --post 5 --sd 4 --ar1 0.6 \\
+      --effect -20 --simulate 500 --inference randomization
+
+--sd is the SD of the outcome after council and year effects (e.g. the residual SD of a
+two-way fixed-effects fit on past years); --ar1 the correlation of a council's residuals in
+consecutive years. The analytic formula is Burlig, Preonas and Woerman (2020); --simulate
+fits sfpc_eval.did to simulated panels with the inference given, which is what the analysis
+will run.
+"""
+
+
+def _did_power_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sfpc-eval power did",
+        description="Power (with --effect) or minimum detectable effect (without) of a panel "
+        "difference-in-differences design with serially correlated errors: analytic, and by "
+        "simulation with the library's estimator and few-cluster inference.",
+        epilog=POWER_DID_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--units", type=int, required=True, help="councils in the analysis")
+    parser.add_argument("--treated", type=int, required=True, help="councils that adopt")
+    parser.add_argument("--pre", type=int, required=True, help="periods before adoption")
+    parser.add_argument("--post", type=int, required=True, help="periods after adoption")
+    parser.add_argument("--sd", type=float, required=True, help="SD after unit and year effects")
+    parser.add_argument("--ar1", type=float, default=0.0, help="serial correlation, [0, 1)")
+    parser.add_argument("--effect", type=float, help="effect to detect (omit for the MDE)")
+    parser.add_argument("--power", type=float, default=0.8, help="target power (default 0.8)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="two-sided level")
+    parser.add_argument(
+        "--simulate", type=int, metavar="N", help="also simulate N panels (needs --effect)"
+    )
+    parser.add_argument(
+        "--inference",
+        choices=("CR2", "CR1", "wild_subcluster", "randomization", "randomization_random_ties"),
+        default="CR2",
+        help="inference of the simulated analysis (default CR2)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the simulation")
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    return parser
+
+
+def _run_did_power(args: argparse.Namespace) -> str:
+    import pandas as pd
+
+    from sfpc_eval.diff_in_diff.power import did_power
+    from sfpc_eval.diff_in_diff.power_sim import simulated_did_power
+    from sfpc_eval.inference import ClusterRobust, Randomization, WildClusterBootstrap
+
+    design = dict(
+        n_units=args.units,
+        n_treated=args.treated,
+        pre=args.pre,
+        post=args.post,
+        sd=args.sd,
+        ar1=args.ar1,
+    )
+    result = did_power(**design, effect=args.effect, power=args.power, alpha=args.alpha)
+    results = [result]
+    if args.simulate is not None:
+        if args.effect is None:
+            raise SpecError("--simulate needs --effect (the effect to simulate).", key="--effect")
+        inference = {
+            "CR2": ClusterRobust("unit", kind="CR2"),
+            "CR1": ClusterRobust("unit", kind="CR1"),
+            "wild_subcluster": WildClusterBootstrap(bootcluster=("unit", "period"), rng=1),
+            "randomization": Randomization(rng=1),
+            "randomization_random_ties": Randomization(ties="randomized", rng=1),
+        }[args.inference]
+        results.append(
+            simulated_did_power(
+                **design,
+                effect=args.effect,
+                inference=inference,
+                alpha=args.alpha,
+                n_sims=args.simulate,
+                rng=args.seed,
+                progress=sys.stderr.isatty(),
+            )
+        )
+    if args.format in ("csv", "json"):
+        frame = pd.concat([r.tidy() for r in results], ignore_index=True)
+        return _write_frame(frame, args.format)
+    tables = [r.summary() for r in results]
+    render = (lambda t: t.as_markdown()) if args.format == "markdown" else (lambda t: t.as_text())
+    return "\n\n".join(render(t) for t in tables) + "\n"
 
 
 def _add_power(commands) -> None:
@@ -252,7 +351,7 @@ def _write_frame(frame: pd.DataFrame, fmt: str) -> str:
 
 
 def _claims_table(frame: pd.DataFrame) -> Table:
-    from sfpc_eval._tables import Table, format_number
+    from sfpc_eval.tables import Table, format_number
 
     rows = []
     for row in frame.itertuples(index=False):
@@ -274,12 +373,17 @@ def _claims_table(frame: pd.DataFrame) -> Table:
             ]
         )
     counts = frame["status"].value_counts()
-    notes = [f"{n} {status}" for status, n in counts.items()]
+    notes = ["; ".join(f"{n} {status}" for status, n in counts.items())]
+    if "missing_inputs" in frame:
+        missing = frame[frame["missing_inputs"] != ""]
+        notes += [
+            f"{row.id} needs (not published): {row.missing_inputs}" for row in missing.itertuples()
+        ]
     return Table(
         "Published claims: re-derived from their raw inputs",
         ["id", "wording", "change", "recomputed", "95% CI", "wording allows", "status"],
         rows,
-        notes=["; ".join(notes)],
+        notes=notes,
     )
 
 
@@ -404,9 +508,15 @@ RUNNERS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 bad input, 2 bad usage)."""
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["power", "did"]:
+        args = _did_power_parser().parse_args(argv[2:])
+        runner = lambda args: (_run_did_power(args), 0)  # noqa: E731
+    else:
+        args = _parser().parse_args(argv)
+        runner = RUNNERS[args.command]
     try:
-        out, status = RUNNERS[args.command](args)
+        out, status = runner(args)
     except (SfpcEvalError, KeyError, FileNotFoundError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         sys.stderr.write(f"sfpc-eval: error: {message}\n")

@@ -27,7 +27,10 @@ __all__ = [
     "DesignError",
     "DisclosureError",
     "DuplicateObservationError",
+    "EffectScaleError",
     "EmptyFileError",
+    "ExportError",
+    "FewClustersWarning",
     "FewTreatedClustersWarning",
     "FileColumnsError",
     "FileEncodingError",
@@ -43,9 +46,11 @@ __all__ = [
     "SizeLimitError",
     "SpecError",
     "SuppressedValueError",
+    "TableError",
     "ThousandsSeparatorError",
     "UndefinedEffectError",
     "UndefinedIntervalWarning",
+    "UnitCostError",
     "UnknownAreaError",
     "YearOutOfRangeError",
     "show_values",
@@ -306,4 +311,42 @@ class SizeLimitError(SfpcEvalError):
     message names the estimator, says why the request needs that much data and gives the
     cell-based alternative. For a size argument (resamples, simulated children): the value is
     above the stated limit; the message gives the limit and what it would cost.
+    """
+
+
+class EffectScaleError(InvalidValueError):
+    """An effect is on a scale that cannot be turned into a number of children or days.
+
+    The scales that can are listed in :data:`sfpc_eval.impact.SCALES`.
+    """
+
+
+class UnitCostError(InvalidValueError):
+    """A unit cost without its source or price year, or with an uncertainty it cannot hold.
+
+    The library never invents a unit cost: every cost is supplied by the user with where it
+    comes from and the year its prices are in.
+    """
+
+
+class TableError(InvalidValueError):
+    """A table cannot be laid out as asked.
+
+    A term renamed onto another, mixed confidence levels, a model name used twice...
+    """
+
+
+class ExportError(InvalidValueError):
+    """A table cannot be written.
+
+    An unknown format, or a folder that is missing or not writable.
+    """
+
+
+class FewClustersWarning(SfpcEvalWarning):
+    """An inference method was requested that is not valid with this few clusters.
+
+    For example the normal (Wald z) reference of a mixed model with fewer than about 30
+    clusters, which treats the estimated between-cluster variance as known. The message names
+    the method, the number of clusters and the default that holds its level.
     """

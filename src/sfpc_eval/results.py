@@ -5,8 +5,11 @@ readings:
 
 - ``tidy()``: a DataFrame with the fixed columns :data:`TIDY_COLUMNS` and one row per term;
 - ``conf_int(level)``: the intervals at another confidence level (recomputed, not rescaled);
-- ``summary()``: a :class:`~sfpc_eval._tables.Table` that prints as text and renders as HTML,
-  Markdown or LaTeX;
+- ``summary()``: a :class:`~sfpc_eval.tables.Table` that prints as text, renders as HTML,
+  Markdown or LaTeX and exports to Excel and Word (``print(result)`` prints it);
+- ``glance()``: the model's facts (observations, councils, clusters, periods, family,
+  inference...) as a one-row DataFrame with the fixed columns :data:`GLANCE_COLUMNS`, so the
+  facts of many results can be bound together;
 - ``percent_change``: the effect read as a percentage change, with its interval, where the
   outcome is a count, rate or mean.
 """
@@ -15,17 +18,27 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Self
 
 import pandas as pd
 
-from sfpc_eval._tables import Table, format_number, format_p_value
+from sfpc_eval import labels as vocabulary
+from sfpc_eval.tables import INVALID_MARK, Table
+from sfpc_eval.tables.estimates import TermView, estimates_table, formats_for
+from sfpc_eval.tables.formats import format_p_value
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["TIDY_COLUMNS", "Term"]
+__all__ = [
+    "GLANCE_COLUMNS",
+    "INVALID_MARK",
+    "TIDY_COLUMNS",
+    "Term",
+    "inference_code",
+    "marked_term",
+]
 
 TIDY_COLUMNS: tuple[str, ...] = (
     "term",
@@ -45,8 +58,10 @@ TIDY_COLUMNS: tuple[str, ...] = (
 ``method`` names how the interval and p-value were computed; ``note`` is empty unless something
 about the row needs saying (an interval that cannot be computed says why here). ``valid`` is
 False when the row's interval or p-value comes from a method that is not valid for the design
-(cluster-robust variance with one treated cluster, say); ``note`` then says why, tables mark the
-row, and no summary sentence or headline is built from it.
+(cluster-robust variance with one treated cluster, a Wald z test with few clusters, say), or
+when the row combines two methods that disagree about significance (a randomization p-value
+beside a model interval); ``note`` then says why, tables mark the row, and no summary sentence
+or headline is built from it (the rules: :mod:`sfpc_eval.inference.validity`).
 """
 
 NAN = math.nan
@@ -77,11 +92,17 @@ class Term:
     valid : bool
         False when the interval and p-value come from a method that is not valid for this
         design; ``note`` says why.
+    conf_level : float
+        Confidence level of the interval (NaN when not recorded; ``result.term(name)`` fills
+        it in from the result). Not a ``tidy()`` column: the result's ``conf_level`` is.
 
     Examples
     --------
     >>> Term("difference", -459.0).estimate
     -459.0
+    >>> print(Term("risk_difference", 0.1214, std_error=0.0595, p_value=0.047,
+    ...            conf_low=0.00154, conf_high=0.2326, method="Newcombe", conf_level=0.95))
+    Risk difference +12.1 pp, 95% CI [0.2, 23.3], p = 0.047 (Newcombe)
     """
 
     term: str
@@ -95,6 +116,7 @@ class Term:
     method: str = ""
     note: str = ""
     valid: bool = True
+    conf_level: float = NAN
 
     def __post_init__(self) -> None:
         # store plain Python floats, whatever numpy scalar type the computation produced
@@ -106,8 +128,28 @@ class Term:
             "p_value",
             "conf_low",
             "conf_high",
+            "conf_level",
         ):
             object.__setattr__(self, name, float(getattr(self, name)))
+
+    def __str__(self) -> str:
+        """One line: label, estimate (units marked), interval, p-value and method."""
+        view = TermView.of(self, vocabulary.scale_of(self.term), _level_or(self.conf_level))
+        est, _, ci = formats_for([view])
+        parts = [f"{vocabulary.label(self.term)} {est.text(view.estimate)}"]
+        interval = ci.text((view.conf_low, view.conf_high))
+        if interval:
+            level = "" if math.isnan(self.conf_level) else f"{self.conf_level:.0%} "
+            parts.append(f"{level}CI {interval}")
+        if not math.isnan(self.p_value):
+            p = format_p_value(self.p_value)
+            parts.append(f"p {p.replace('<', '< ')}" if p.startswith("<") else f"p = {p}")
+        line = ", ".join(parts)
+        if self.method:
+            line += f" ({self.method})"
+        if not self.valid:
+            line += f" {INVALID_MARK} not valid for this design: {self.note}"
+        return line
 
     def as_percent_change(self) -> Term:
         """Turn a ratio term into a percentage change: ``100 * (ratio - 1)``.
@@ -123,6 +165,85 @@ class Term:
             conf_low=100 * (self.conf_low - 1),
             conf_high=100 * (self.conf_high - 1),
         )
+
+
+def _level_or(level: float) -> float:
+    return 0.95 if math.isnan(level) else level
+
+
+def marked_term(term: Term) -> str:
+    """Return the term's name, with :data:`INVALID_MARK` when its inference is not valid.
+
+    Examples
+    --------
+    >>> marked_term(Term("treated", 1.0, valid=False))
+    'treated \u2020'
+    """
+    return term.term if term.valid else f"{term.term} {INVALID_MARK}"
+
+
+GLANCE_COLUMNS: tuple[str, ...] = (
+    "estimator",
+    "outcome",
+    "family",
+    "n_obs",
+    "n_units",
+    "n_treated",
+    "n_clusters",
+    "n_periods",
+    "fixed_effects",
+    "inference",
+    "inference_df",
+    "conf_level",
+    "log_likelihood",
+    "r_squared",
+    "pre_rmspe",
+)
+"""Columns of every ``glance()`` table, in order (one row per result).
+
+``estimator`` (a code such as ``"did"`` or ``"glmm"``), ``outcome`` (the outcome column),
+``family`` (``"gaussian"``, ``"poisson"``, ``"binomial"`` or ``""``), ``n_obs`` (rows: children
+or council-years), ``n_units`` (councils or units), ``n_treated`` (treated councils),
+``n_clusters`` (clusters of the inference), ``n_periods``, ``fixed_effects`` (the columns with
+fixed effects, comma-separated), ``inference`` (a code such as ``"CR2"``, ``"wild_bootstrap"``
+or ``"randomization"``), ``inference_df`` (degrees of freedom of the headline term: inf for a
+normal reference), ``conf_level``, and the fit statistics ``log_likelihood``, ``r_squared`` and
+``pre_rmspe`` (NaN where not defined). :func:`sfpc_eval.labels.label` words every column and
+code.
+"""
+
+_GLANCE_TYPES = {
+    "n_obs": "Int64",
+    "n_units": "Int64",
+    "n_treated": "Int64",
+    "n_clusters": "Int64",
+    "n_periods": "Int64",
+    "inference_df": "float64",
+    "conf_level": "float64",
+    "log_likelihood": "float64",
+    "r_squared": "float64",
+    "pre_rmspe": "float64",
+}
+
+
+def inference_code(spec: object) -> str:
+    """Short code of an inference setting, for ``glance()`` (worded by :mod:`sfpc_eval.labels`).
+
+    Examples
+    --------
+    >>> from sfpc_eval.inference import ClusterRobust, WildClusterBootstrap
+    >>> inference_code(ClusterRobust("la", kind="CR2")), inference_code(WildClusterBootstrap())
+    ('CR2', 'wild_bootstrap')
+    """
+    name = type(spec).__name__
+    if name in ("ClusterRobust", "HeteroskedasticityRobust"):
+        return str(getattr(spec, "kind", ""))
+    return {
+        "WildClusterBootstrap": "wild_bootstrap",
+        "Randomization": "randomization",
+        "Classical": "classical",
+        "SteppedWedgeRandomization": "rollout_randomization",
+    }.get(name, "")
 
 
 class ResultMixin:
@@ -145,8 +266,77 @@ class ResultMixin:
         return []
 
     def notes(self) -> list[str]:
-        """Lines shown below the summary table."""
-        return [n for n in dict.fromkeys(t.note for t in self.terms) if n]
+        """Lines shown below the summary table.
+
+        Notes of rows that are not valid for the design come first, marked with the same
+        :data:`INVALID_MARK` as the rows.
+        """
+        invalid = [f"{INVALID_MARK} {t.note}" for t in self.terms if not t.valid and t.note]
+        other = [t.note for t in self.terms if t.valid and t.note]
+        return [n for n in dict.fromkeys([*invalid, *other]) if n]
+
+    def term_labels(self) -> dict[str, str]:
+        """Labels of this result's terms that differ from the vocabulary (group names...)."""
+        return {}
+
+    def term_scales(self) -> dict[str, str]:
+        """Scales of this result's terms that differ from :func:`sfpc_eval.labels.scale_of`."""
+        return {}
+
+    @property
+    def headline(self) -> Term:
+        """The term a table or sentence leads with (the effect), with its confidence level."""
+        return self.term(self._headline_name())
+
+    def _headline_name(self) -> str:
+        return self.terms[0].term
+
+    def _glance(self) -> dict[str, object]:
+        """Return the model facts of this result; results override it to add what they know."""
+        get = getattr
+        try:
+            df = self.headline.df
+        except (KeyError, IndexError):
+            df = NAN
+        return {
+            "estimator": "",
+            "outcome": get(self, "outcome", ""),
+            "family": get(self, "family", ""),
+            "n_obs": get(self, "n_obs", None),
+            "n_units": get(self, "n_units", None),
+            "n_treated": None,
+            "n_clusters": get(self, "n_clusters", None),
+            "n_periods": get(self, "n_periods", None),
+            "fixed_effects": "",
+            "inference": "",
+            "inference_df": df,
+            "conf_level": self.conf_level,
+            "log_likelihood": NAN,
+            "r_squared": NAN,
+            "pre_rmspe": NAN,
+        }
+
+    def glance(self) -> pd.DataFrame:
+        """Return the model's facts as a one-row DataFrame with the columns :data:`GLANCE_COLUMNS`.
+
+        Missing facts are ``<NA>`` (counts) or NaN (statistics), so the rows of many results
+        bind with ``pd.concat``.
+
+        Examples
+        --------
+        >>> import sfpc_eval as se
+        >>> se.compare_counts(974, 515).glance()[["estimator", "inference", "conf_level"]]
+               estimator inference  conf_level
+        0  compare_counts     exact        0.95
+        """
+        facts = self._glance()
+        row = {c: facts.get(c) for c in GLANCE_COLUMNS}
+        frame = pd.DataFrame([row], columns=list(GLANCE_COLUMNS))
+        for column, dtype in _GLANCE_TYPES.items():
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(dtype)
+        for column in ("estimator", "outcome", "family", "fixed_effects", "inference"):
+            frame[column] = frame[column].fillna("").astype(str)
+        return frame
 
     def term(self, name: str) -> Term:
         """Return the term called ``name``.
@@ -158,7 +348,7 @@ class ResultMixin:
         """
         for t in self.terms:
             if t.term == name:
-                return t
+                return t if not math.isnan(t.conf_level) else replace(t, conf_level=self.conf_level)
         raise KeyError(f"no term {name!r}; terms are: {', '.join(t.term for t in self.terms)}")
 
     @property
@@ -171,7 +361,7 @@ class ResultMixin:
 
         Design columns (``conf_level``) follow the fixed ones.
         """
-        rows = [dataclasses.astuple(t) for t in self.terms]
+        rows = [[getattr(t, c) for c in TIDY_COLUMNS] for t in self.terms]
         frame = pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
         frame["conf_level"] = self.conf_level
         return frame
@@ -198,34 +388,16 @@ class ResultMixin:
 
         return plot_comparison(self, ax=ax)
 
-    def summary(self) -> Table:
-        """Render the result as a table.
+    def summary(self, labels: dict[str, str] | None = None) -> Table:
+        """Render the result as a table (see :func:`sfpc_eval.tables.estimates_table`).
 
-        ``print`` it, or call ``as_html()``, ``as_markdown()`` or ``as_latex()`` on it.
+        ``print`` it, call ``as_html()``, ``as_markdown()`` or ``as_latex()`` on it, or
+        ``save("table.xlsx")`` / ``save("table.docx")``. ``labels`` overrides term labels.
         """
-        pct = f"{self.conf_level:.0%}"
-        columns = ["term", "estimate", "std. error", f"{pct} CI", "p-value", "method"]
-        rows = [
-            [
-                t.term,
-                format_number(t.estimate),
-                format_number(t.std_error),
-                _interval(t.conf_low, t.conf_high),
-                format_p_value(t.p_value),
-                t.method,
-            ]
-            for t in self.terms
-        ]
-        return Table(self.title, columns, rows, facts=self.facts(), notes=self.notes())
+        return estimates_table(self, labels=labels)
 
     def __str__(self) -> str:
         return self.summary().as_text()
 
     def _repr_html_(self) -> str:
         return self.summary().as_html()
-
-
-def _interval(low: float, high: float) -> str:
-    if math.isnan(low) and math.isnan(high):
-        return ""
-    return f"[{format_number(low)}, {format_number(high)}]"

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from scipy import stats
 from statsmodels.stats import rates as sm_rates
 
-from sfpc_eval._tables import format_number
 from sfpc_eval._terms import check_labels
 from sfpc_eval._validate import check_conf_level, check_count, check_positive
 from sfpc_eval.errors import InvalidValueError, UndefinedEffectError
 from sfpc_eval.results import ResultMixin, Term
+from sfpc_eval.tables import format_number
 
 __all__ = ["CountComparison", "compare_counts"]
 
@@ -82,6 +82,26 @@ class CountComparison(ResultMixin):
         word = "fall" if pct < 0 else "rise"
         lines.append(("change", f"{abs(pct):.1f}% {word}"))
         return lines
+
+    def term_labels(self) -> dict[str, str]:
+        """Label the ``before`` and ``after`` rows with the two periods' names."""
+        return {"before": self.labels[0], "after": self.labels[1]}
+
+    def term_scales(self) -> dict[str, str]:
+        """Show counts as whole numbers (rates are not)."""
+        return {} if self.is_rate else {"before": "count", "after": "count"}
+
+    def _headline_name(self) -> str:
+        return "rate_ratio"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="compare_rates" if self.is_rate else "compare_counts",
+            inference="exact",
+            n_obs=self.before + self.after,
+        )
+        return facts
 
     def _refit(self, conf_level: float) -> CountComparison:
         return compare_counts(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sfpc_eval._tables import format_number
 from sfpc_eval._terms import check_labels, wald_term
 from sfpc_eval._validate import check_conf_level, check_count, check_number
 from sfpc_eval.errors import InvalidValueError, UndefinedEffectError
 from sfpc_eval.results import ResultMixin, Term
+from sfpc_eval.tables import format_number
 
 __all__ = ["MeanComparison", "compare_means"]
 
@@ -59,6 +59,23 @@ class MeanComparison(ResultMixin):
             (label, _describe(group))
             for label, group in zip(self.labels, (self.treated, self.control), strict=True)
         ]
+
+    def term_labels(self) -> dict[str, str]:
+        """Label the ``treated`` and ``control`` rows with the groups' names."""
+        return {"treated": self.labels[0], "control": self.labels[1]}
+
+    def _headline_name(self) -> str:
+        return "difference"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        sizes = [g[2] for g in (self.treated, self.control) if isinstance(g, tuple)]
+        facts.update(
+            estimator="compare_means",
+            inference="welch",
+            n_obs=sum(sizes) if len(sizes) == 2 else None,
+        )
+        return facts
 
     def _refit(self, conf_level: float) -> MeanComparison:
         return compare_means(self.treated, self.control, labels=self.labels, conf_level=conf_level)

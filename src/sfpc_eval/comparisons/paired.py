@@ -9,7 +9,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from sfpc_eval._tables import format_number
 from sfpc_eval._terms import check_labels, wald_term
 from sfpc_eval._validate import check_conf_level, check_count
 from sfpc_eval.errors import (
@@ -20,6 +19,7 @@ from sfpc_eval.errors import (
 )
 from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import ResultMixin, Term
+from sfpc_eval.tables import format_number
 
 __all__ = ["PairedComparison", "paired_change"]
 
@@ -74,6 +74,23 @@ class PairedComparison(ResultMixin):
             (f"total {self.labels[1]}", format_number(self.totals[1])),
             ("ratio interval", self.ratio_method),
         ]
+
+    def term_labels(self) -> dict[str, str]:
+        """Label the ``before`` and ``after`` rows with the two periods' names."""
+        return {"before": self.labels[0], "after": self.labels[1]}
+
+    def _headline_name(self) -> str:
+        return "mean_difference"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="paired_change",
+            inference="bootstrap" if self.ratio_method == "bootstrap" else "delta",
+            n_obs=self.n,
+            n_units=self.n,
+        )
+        return facts
 
     def _refit(self, conf_level: float) -> PairedComparison:
         frame = pd.DataFrame(self._pairs, columns=["before", "after"])

@@ -66,6 +66,28 @@ class ProportionComparison(ResultMixin):
             for label, group in zip(self.labels, (self.treated, self.control), strict=True)
         ]
 
+    def term_labels(self) -> dict[str, str]:
+        """Label the ``treated`` and ``control`` rows with the groups' names."""
+        return {"treated": self.labels[0], "control": self.labels[1]}
+
+    def term_scales(self) -> dict[str, str]:
+        """Show the two groups' proportions as percentages."""
+        return {"treated": "proportion", "control": "proportion"}
+
+    def _headline_name(self) -> str:
+        return "risk_difference"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        sizes = [g[1] for g in (self.treated, self.control) if isinstance(g, tuple)]
+        facts.update(
+            estimator="compare_proportions",
+            family="binomial",
+            inference="score",
+            n_obs=sum(sizes) if len(sizes) == 2 else None,
+        )
+        return facts
+
     def _refit(self, conf_level: float) -> ProportionComparison:
         return compare_proportions(
             self.treated,

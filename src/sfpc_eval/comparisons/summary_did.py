@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sfpc_eval._tables import format_number
 from sfpc_eval._terms import check_labels, wald_term
 from sfpc_eval._validate import check_conf_level, check_count, check_number, check_positive
 from sfpc_eval.errors import InvalidValueError, UndefinedEffectError
 from sfpc_eval.results import ResultMixin, Term
+from sfpc_eval.tables import format_number
 
 __all__ = ["SummaryDid", "did_from_counts", "did_from_means"]
 
@@ -59,6 +59,18 @@ class SummaryDid(ResultMixin):
             return format_number(value)
 
         return [(key.replace("_", " "), show(value)) for key, value in self.cells.items()]
+
+    def _headline_name(self) -> str:
+        return "did" if self.kind == "means" else "ratio_of_rate_ratios"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator=f"did_from_{self.kind}",
+            family="poisson" if self.kind == "counts" else "gaussian",
+            inference="welch" if self.kind == "means" else "wald",
+        )
+        return facts
 
     def _refit(self, conf_level: float) -> SummaryDid:
         c = self.cells

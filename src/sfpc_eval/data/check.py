@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from sfpc_eval._tables import Table
 from sfpc_eval.data._status import STATUSES, SUPPRESSED
 from sfpc_eval.data.folder import FORMATS, _listing, detect_format
 from sfpc_eval.errors import SfpcEvalError
+from sfpc_eval.tables import Table
 
 __all__ = ["FileCheck", "FolderCheck", "check_folder"]
 

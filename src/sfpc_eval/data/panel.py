@@ -77,6 +77,24 @@ class LaPanel:
     prefer: str
     files: dict[str, str] = field(repr=False)
 
+    def __str__(self) -> str:
+        """Describe the panel in a few lines: what it holds and where its table is (``.data``)."""
+        from sfpc_eval.labels import label
+
+        years = f"{self.years[0]}-{self.years[-1]}" if self.years else "no years"
+        measures = "; ".join(f"{label(m)} ({m})" for m in self.measures)
+        return "\n".join(
+            [
+                f"DfE LA panel: {self.n_las} councils x {len(self.years)} years "
+                f"(years ending 31 March {years})",
+                f"measures: {measures}; counts, rates per 10,000 children and statuses",
+                f"boundaries: {self.boundaries}; figures from the {self.prefer} release "
+                f"({len(self.revisions):,} revised figures in .revisions)",
+                f"the table is .data ({len(self.data):,} rows, one per council and year); "
+                ".wide('cla') gives councils x years",
+            ]
+        )
+
     @property
     def n_las(self) -> int:
         """Number of distinct LAs (units) in the panel."""

@@ -27,7 +27,12 @@ from sfpc_eval.diff_in_diff.event_study_fit import (
     joint_wald,
     permute_cohorts,
 )
-from sfpc_eval.diff_in_diff.event_study_result import EventStudyBase, event_label, pretrend_facts
+from sfpc_eval.diff_in_diff.event_study_result import (
+    EventStudyBase,
+    event_label,
+    mark_event_validity,
+    pretrend_facts,
+)
 from sfpc_eval.diff_in_diff.honest_inputs import EventTimeEstimates
 from sfpc_eval.diff_in_diff.twfe_result import Inference, analytic_variance
 from sfpc_eval.errors import DesignError, InvalidValueError, UndefinedIntervalWarning
@@ -38,6 +43,7 @@ from sfpc_eval.inference.wild import (
     refuse_bootcluster,
     wild_cluster_bootstrap,
 )
+from sfpc_eval.labels import label as label_of
 from sfpc_eval.results import Term
 
 __all__ = ["EventStudyResult", "event_study", "event_times"]
@@ -91,6 +97,8 @@ class EventStudyResult(EventStudyBase):
     n_outside_window : int
         Rows of treated units whose event time is outside the window (pooled into the end
         points with ``bin_endpoints=True``, otherwise given their own unreported dummies).
+    n_treated_clusters : int
+        Clusters with a treated unit; with one, cluster-robust rows are marked not valid.
     terms : tuple of Term
         One per event time (``"e=-3"``, ``"e<=-5"``, ``"e>=4"``), then the covariates.
     """
@@ -107,11 +115,12 @@ class EventStudyResult(EventStudyBase):
     _es: EsFit = field(repr=False, compare=False)
     _names: tuple[str, ...] = field(repr=False, compare=False)
     _assignment: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False, compare=False)
+    n_treated_clusters: int = 0
 
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Event study (two-way fixed effects): {self.outcome}"
+        return f"Event study (two-way fixed effects): {label_of(self.outcome)}"
 
     def _event_vcov(self) -> np.ndarray:
         idx = [self._es.fit.index(n) for n in self._names[: len(self.event_times)]]
@@ -142,8 +151,12 @@ class EventStudyResult(EventStudyBase):
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
         lines = [
-            ("outcome", self.outcome),
-            ("fixed effects", f"{self.unit} ({self.n_units}), {self.time} ({self.n_periods})"),
+            ("outcome", f"{label_of(self.outcome)} ({self.outcome})"),
+            (
+                "fixed effects",
+                f"{label_of(self.unit)} ({self.n_units}), {label_of(self.time, lower=True)} "
+                f"({self.n_periods})",
+            ),
             (
                 "event window",
                 f"{self.window[0]} to {self.window[1]}, reference {self.reference}"
@@ -212,6 +225,13 @@ def _build(
     base: EventStudyResult, es: EsFit, inference: Inference, level: float
 ) -> EventStudyResult:
     terms = _terms(es, base._names, [t.term for t in base.terms], inference, level)
+    n_event = len(base.event_times)
+    terms = (
+        *mark_event_validity(
+            terms[:n_event], inference, es.fit.n_clusters, base.n_treated_clusters
+        ),
+        *terms[n_event:],
+    )
     leads = [
         (n, t.term)
         for n, t, e in zip(base._names, base.terms, base.event_times, strict=False)
@@ -571,5 +591,6 @@ def event_study(
         _es=es,
         _names=all_names,
         _assignment=(unit_codes, t_pos.astype(np.float64), cohort_pos),
+        n_treated_clusters=len(set(es.fit.cluster[np.isfinite(cohort_pos[unit_codes])].tolist())),
     )
     return _build(base, es, inference, level)

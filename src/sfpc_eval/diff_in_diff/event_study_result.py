@@ -17,7 +17,13 @@ from sfpc_eval.results import ResultMixin
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["EventStudyBase", "EventTermsMixin", "event_label", "pretrend_facts"]
+__all__ = [
+    "EventStudyBase",
+    "EventTermsMixin",
+    "event_label",
+    "mark_event_validity",
+    "pretrend_facts",
+]
 
 
 def event_label(e: int, kind: str = "") -> str:
@@ -45,6 +51,20 @@ def pretrend_facts(
     ]
 
 
+def mark_event_validity(terms, inference, n_clusters: int, n_treated_clusters: int) -> tuple:
+    """Mark every term ``valid=False`` (with the reason) when ``inference`` is not valid."""
+    from dataclasses import replace
+
+    from sfpc_eval.inference.validity import inference_validity
+
+    valid, why = inference_validity(
+        inference, n_clusters=n_clusters, n_treated_clusters=n_treated_clusters
+    )
+    if valid:
+        return tuple(terms)
+    return tuple(replace(t, valid=False, note=f"{why}; {t.note}" if t.note else why) for t in terms)
+
+
 class EventTermsMixin(ResultMixin):
     """Event-time readings shared by the event-study results.
 
@@ -58,6 +78,22 @@ class EventTermsMixin(ResultMixin):
 
     def _event_vcov(self) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def pretrends(
+        self,
+        placebo_shift: int | None = None,
+        *,
+        data: pd.DataFrame | None = None,
+        conf_level: float | None = None,
+    ):
+        """Pre-period diagnostics: the leads, their joint test and a placebo in time.
+
+        See :func:`sfpc_eval.diff_in_diff.pretrends.pretrends`; ``data`` (the data the result
+        was fitted on) is needed for the placebo of Sun-Abraham and imputation results.
+        """
+        from sfpc_eval.diff_in_diff.pretrends import event_study_pretrends
+
+        return event_study_pretrends(self, placebo_shift, data, conf_level)
 
     def event_time_estimates(self) -> EventTimeEstimates:
         """Return the event-time estimates, their covariance and the reference period.
@@ -175,3 +211,27 @@ class EventStudyBase(EventTermsMixin):
     n_units: int
     n_periods: int
     n_clusters: int
+
+    def _headline_name(self) -> str:
+        names = [t.term for t in self.terms]
+        return "att" if "att" in names else names[0]
+
+    def _glance(self) -> dict[str, object]:
+        from sfpc_eval.results import inference_code
+
+        facts = super()._glance()
+        estimator = {
+            "EventStudyResult": "event_study",
+            "SunAbrahamResult": "sun_abraham",
+            "ImputationResult": "imputation",
+        }.get(type(self).__name__, "")
+        never = getattr(self, "n_never_treated", None)
+        spec = getattr(self, "inference", None)
+        facts.update(
+            estimator=estimator,
+            family="gaussian",
+            fixed_effects=f"{self.unit}, {self.time}",
+            inference=inference_code(spec) if spec is not None else "CR1",
+            n_treated=None if never is None else self.n_units - never,
+        )
+        return facts

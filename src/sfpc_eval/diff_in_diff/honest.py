@@ -150,6 +150,11 @@ class HonestDiDResult(ResultMixin):
             ("Breakdown value", breakdown),
         ]
 
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(estimator="honest_did", inference="honest", inference_df=math.nan)
+        return facts
+
     def _refit(self, conf_level: float) -> HonestDiDResult:
         restriction, target, m_values, method, lf_draws, rng = self._options
         return honest_did(

@@ -20,6 +20,7 @@ from sfpc_eval.diff_in_diff.twfe_checks import (
     check_rank,
     design_matrix,
     did_columns,
+    treated_clusters,
     warn_single_treated_cluster,
 )
 from sfpc_eval.diff_in_diff.twfe_result import (
@@ -28,6 +29,7 @@ from sfpc_eval.diff_in_diff.twfe_result import (
     Inference,
     analytic_variance,
     did_terms,
+    mark_validity,
     resample_test,
 )
 from sfpc_eval.errors import (
@@ -285,6 +287,8 @@ def did(
     var = variance(fit, analytic_variance(inference), df_for=[fit.index(r) for r in regressors])
     resampled = resample_test(fit, cells, inference, unit, time, treated, level)
     terms = did_terms(fit, cells, var, regressors, treated, level, resampled)
+    n_treated = treated_clusters(clean, factors, cluster, treated)
+    terms = mark_validity(terms, inference, fit.n_clusters, n_treated)
     return DidResult(
         family=family,
         outcome=outcome,
@@ -303,4 +307,5 @@ def did(
         _fit=fit,
         _cells=cells,
         _var=var,
+        n_treated_clusters=n_treated,
     )

@@ -256,6 +256,13 @@ def check_rank(
         )
 
 
+def treated_clusters(clean, factors, cluster, treated) -> int:
+    """Return the number of clusters with at least one treated observation."""
+    codes, levels = factors[cluster]
+    ever = np.bincount(codes, weights=clean[treated].to_numpy(), minlength=len(levels)) > 0
+    return int(ever.sum())
+
+
 def warn_single_treated_cluster(clean, factors, cluster, treated, inference) -> None:
     """Warn that cluster-robust inference is invalid with one treated cluster."""
     codes, levels = factors[cluster]

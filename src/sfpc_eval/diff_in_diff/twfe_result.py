@@ -31,7 +31,9 @@ from sfpc_eval.inference.cluster import (
     variance,
 )
 from sfpc_eval.inference.randomization import Randomization, randomization_test
+from sfpc_eval.inference.validity import inference_validity
 from sfpc_eval.inference.wild import WildClusterBootstrap, wild_cluster_bootstrap
+from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 
 Family = Literal["gaussian", "poisson", "binomial"]
@@ -63,7 +65,12 @@ class DidResult(ResultMixin):
     terms : tuple of Term
         ``treated`` (the DiD coefficient), covariates, and effect readings: Poisson adds
         ``rate_ratio`` and ``percent_change``; binomial adds ``odds_ratio`` and
-        ``average_marginal_effect`` (risk difference, delta method).
+        ``average_marginal_effect`` (risk difference, delta method). The effect rows are
+        marked ``valid=False`` (with a note) when their inference is not valid for the design,
+        e.g. cluster-robust standard errors with one treated cluster
+        (:func:`sfpc_eval.inference.validity.inference_validity`).
+    n_treated_clusters : int
+        Clusters with at least one treated observation.
     """
 
     family: str
@@ -83,11 +90,30 @@ class DidResult(ResultMixin):
     _fit: CellFit = field(repr=False, compare=False)
     _cells: Cells = field(repr=False, compare=False)
     _var: VarianceResult = field(repr=False, compare=False)
+    n_treated_clusters: int = 0
 
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Difference-in-differences ({self.family}): {self.outcome}"
+        family = label(self.family, lower=True)
+        return f"Difference-in-differences ({family}): {label(self.outcome)}"
+
+    def pretrends(
+        self,
+        placebo_shift: int | None = None,
+        *,
+        data: pd.DataFrame | None = None,
+        conf_level: float | None = None,
+    ):
+        """Pre-period diagnostics: leads, their joint test and a placebo-in-time estimate.
+
+        The leads come from the event study of the same panel under the same inference; see
+        :func:`sfpc_eval.diff_in_diff.pretrends.pretrends`. ``data`` is not needed (the
+        result keeps its cells).
+        """
+        from sfpc_eval.diff_in_diff.pretrends_did import did_pretrends
+
+        return did_pretrends(self, placebo_shift, conf_level)
 
     @property
     def estimate(self) -> Term:
@@ -140,7 +166,16 @@ class DidResult(ResultMixin):
         estimate = float(c @ self._fit.beta)
         se = math.sqrt(float(c @ self._var.vcov @ c))
         df = contrast_df(self._fit, analytic_variance(self.inference), c)
-        return wald_term(name, estimate, se, self.conf_level, self._var.label, df=df)
+        term = wald_term(name, estimate, se, self.conf_level, self._var.label, df=df)
+        if weights.get("treated", 0):
+            valid, why = inference_validity(
+                analytic_variance(self.inference),
+                n_clusters=self.n_clusters,
+                n_treated_clusters=self.n_treated_clusters,
+            )
+            if not valid:
+                term = replace(term, valid=False, note=why)
+        return term
 
     def trends(self) -> pd.DataFrame:
         """Mean outcome per period for ever-treated and never-treated units.
@@ -179,12 +214,57 @@ class DidResult(ResultMixin):
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
         return [
-            ("outcome", f"{self.outcome} ({self.family})"),
-            ("fixed effects", f"{self.unit} ({self.n_units}), {self.time} ({self.n_periods})"),
+            (
+                "outcome",
+                f"{label(self.outcome)} ({self.outcome}; {label(self.family, lower=True)})",
+            ),
+            (
+                "fixed effects",
+                f"{label(self.unit)} ({self.n_units}), {label(self.time, lower=True)} "
+                f"({self.n_periods})",
+            ),
             ("rows / cells", f"{self.n_obs:,} / {self.n_cells:,}"),
             ("inference", f"{self.inference.describe()}; {self.n_clusters} clusters"),
             ("standard errors", self._var.description),
         ]
+
+    def term_labels(self) -> dict[str, str]:
+        """Name the treatment coefficient by the model's scale."""
+        scale = {"gaussian": "Difference-in-differences", "poisson": "Log rate ratio"}
+        return {"treated": scale.get(self.family, "Log odds ratio")}
+
+    def _headline_name(self) -> str:
+        return "treated"
+
+    def r_squared(self) -> float:
+        """Share of the outcome's weighted variance the linear model explains (NaN otherwise).
+
+        ``1 - RSS / TSS`` with fixed effects counted as regressors (as ``summary(lm(...))``'s
+        multiple R-squared).
+        """
+        if self.family != "gaussian":
+            return math.nan
+        sums = self._fit.sums
+        eta = self._fit.eta
+        rss = float(np.sum(sums["sum_wy2"] - 2 * eta * sums["sum_wy"] + eta**2 * sums["sum_w"]))
+        w, wy, wy2 = (float(np.sum(sums[k])) for k in ("sum_w", "sum_wy", "sum_wy2"))
+        tss = wy2 - wy * wy / w
+        return 1 - rss / tss if tss > 0 else math.nan
+
+    def _glance(self) -> dict[str, object]:
+        from sfpc_eval.results import inference_code
+
+        keys = self._cells.keys
+        treated_units = keys.loc[keys[self.treated] == 1, self.unit].nunique()
+        facts = super()._glance()
+        facts.update(
+            estimator="did",
+            fixed_effects=f"{self.unit}, {self.time}",
+            inference=inference_code(self.inference),
+            n_treated=int(treated_units),
+            r_squared=self.r_squared(),
+        )
+        return facts
 
     def with_inference(self, inference: Inference) -> DidResult:
         """Recompute standard errors, intervals and p-values with other inference settings.
@@ -365,7 +445,37 @@ def _result(
         base._fit, base._cells, inference, base.unit, base.time, base.treated, conf_level
     )
     terms = did_terms(base._fit, base._cells, var, names, base.treated, conf_level, resampled)
+    terms = mark_validity(terms, inference, base.n_clusters, base.n_treated_clusters)
     return replace(base, inference=inference, _var=var, conf_level=conf_level, terms=terms)
+
+
+EFFECT_TERMS = ("treated", "rate_ratio", "percent_change", "odds_ratio", "average_marginal_effect")
+RESAMPLED_TERMS = ("treated", "rate_ratio", "percent_change", "odds_ratio")
+
+
+def mark_validity(
+    terms: tuple[Term, ...], inference: Inference, n_clusters: int, n_treated_clusters: int
+) -> tuple[Term, ...]:
+    """Mark the effect rows whose interval or p-value is not valid for the design.
+
+    A row's interval comes from the resampling test (treatment coefficient and its ratio
+    readings under the wild bootstrap or randomization) or from the analytic variance (every
+    other effect row); each is judged by :func:`~sfpc_eval.inference.validity.inference_validity`.
+    """
+    resampling = isinstance(inference, WildClusterBootstrap | Randomization)
+    out = []
+    for term in terms:
+        if term.term in EFFECT_TERMS:
+            used = inference if resampling and term.term in RESAMPLED_TERMS else None
+            used = used or analytic_variance(inference)
+            valid, why = inference_validity(
+                used, n_clusters=n_clusters, n_treated_clusters=n_treated_clusters
+            )
+            if not valid:
+                note = f"{why}; {term.note}" if term.note else why
+                term = replace(term, valid=False, note=note)
+        out.append(term)
+    return tuple(out)
 
 
 def analytic_variance(inference: Inference) -> Classical | ClusterRobust | HeteroskedasticityRobust:

@@ -18,12 +18,25 @@ from pathlib import Path
 from typing import Any
 
 from sfpc_eval.errors import RegistryError
+from sfpc_eval.evidence.arithmetic import ARITHMETIC
+from sfpc_eval.evidence.impact_schema import (
+    IMPACT_OUTPUTS,
+    NUM,
+    OUTPUT_METRIC,
+    ImpactInputs,
+    check_fields,
+    check_impact_references,
+    parse_impact,
+    parse_missing,
+)
 from sfpc_eval.evidence.wording import FRACTION_LADDER, RULES, admissible
 
 __all__ = [
+    "IMPACT_OUTPUTS",
     "METRICS",
     "Claim",
     "ClaimInputs",
+    "ImpactInputs",
     "Registry",
     "Source",
     "load_registry",
@@ -51,10 +64,11 @@ _METRICS_BY_KIND: dict[str, frozenset[str]] = {
         {"percent_reduction", "percent_change", "difference_pp", "ratio", "odds_ratio"}
     ),
     "means": frozenset({"percent_reduction", "percent_change", "difference", "ratio"}),
+    "arithmetic": frozenset({"ratio", "amount", "count", "difference"}),
 }
 
 # field -> (accepted types, required)
-_NUM = (int, float)
+_NUM = NUM
 _CLAIM_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "id": ((str,), True),
     "programme": ((str,), True),
@@ -71,6 +85,8 @@ _CLAIM_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "grade": ((str,), True),
     "context": ((str,), False),
     "inputs": ((dict,), False),
+    "impact": ((dict,), False),
+    "missing_inputs": ((list,), False),
     "source": ((dict,), True),
 }
 _SOURCE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
@@ -105,6 +121,13 @@ _INPUT_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "treated_n": ((int,), False),
         "control_n": ((int,), False),
     },
+    "arithmetic": {
+        "operation": ((str,), True),
+        "first": (_NUM, True),
+        "second": (_NUM, True),
+        "first_is": ((str,), True),
+        "second_is": ((str,), True),
+    },
 }
 
 
@@ -131,8 +154,9 @@ class ClaimInputs:
 
     Attributes
     ----------
-    kind : {"counts", "proportions", "means"}
-        Which estimator reproduces the claim.
+    kind : {"counts", "proportions", "means", "arithmetic"}
+        Which estimator reproduces the claim (``arithmetic``: a product, ratio, sum or
+        difference of two published totals, with no sampling uncertainty).
     values : mapping
         The fields of the ``[claim.inputs]`` table other than ``kind`` and ``note``.
     note : str
@@ -150,6 +174,7 @@ class ClaimInputs:
             "counts": (),
             "proportions": ("treated_n", "control_n"),
             "means": ("treated_sd", "control_sd", "treated_n", "control_n"),
+            "arithmetic": ("no interval: published totals",),
         }[self.kind]
         return all(key in self.values for key in needed)
 
@@ -174,10 +199,14 @@ class Claim:
     decimals: int = 0
     context: str = ""
     inputs: ClaimInputs | None = None
+    impact: ImpactInputs | None = None
+    missing_inputs: tuple[str, ...] = ()
 
     @property
     def stated_only(self) -> bool:
-        """True when no raw inputs were published, so the figure cannot be recomputed."""
+        """True when the raw inputs were not (all) published, so the figure cannot be recomputed."""
+        if self.impact is not None:
+            return not self.impact.complete
         return self.inputs is None
 
 
@@ -215,32 +244,6 @@ class Registry:
         return [c.id for c in self.claims]
 
 
-def _check_fields(
-    table: Mapping[str, Any],
-    spec: Mapping[str, tuple[tuple[type, ...], bool]],
-    where: str,
-) -> None:
-    for key in table:
-        if key not in spec:
-            close = difflib.get_close_matches(key, list(spec), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise RegistryError(
-                f"{where}: unknown field {key!r}.{hint} Allowed fields: {', '.join(spec)}."
-            )
-    for key, (types, required) in spec.items():
-        if key not in table:
-            if required:
-                raise RegistryError(f"{where}: required field {key!r} is missing.")
-            continue
-        value = table[key]
-        wrong_bool = isinstance(value, bool) and bool not in types
-        if wrong_bool or not isinstance(value, types):
-            names = " or ".join(t.__name__ for t in types)
-            raise RegistryError(
-                f"{where}: field {key!r} must be {names}; got {value!r} ({type(value).__name__})."
-            )
-
-
 def _parse_inputs(table: Mapping[str, Any], where: str) -> ClaimInputs:
     kind = table.get("kind")
     if kind not in _INPUT_FIELDS:
@@ -248,10 +251,18 @@ def _parse_inputs(table: Mapping[str, Any], where: str) -> ClaimInputs:
             f"{where}: field 'kind' must be one of {', '.join(_INPUT_FIELDS)}; got {kind!r}."
         )
     values = {k: v for k, v in table.items() if k not in ("kind", "note")}
-    _check_fields(values, _INPUT_FIELDS[kind], where)
+    check_fields(values, _INPUT_FIELDS[kind], where)
     note = table.get("note", "")
     if not isinstance(note, str):
         raise RegistryError(f"{where}: field 'note' must be str; got {note!r}.")
+    if kind == "arithmetic":
+        if values["operation"] not in ARITHMETIC:
+            raise RegistryError(
+                f"{where}: field 'operation' must be one of {', '.join(ARITHMETIC)}; got "
+                f"{values['operation']!r}."
+            )
+        if values["operation"] == "ratio" and values["second"] == 0:
+            raise RegistryError(f"{where}: a ratio needs a non-zero 'second'.")
     if kind == "proportions":
         for side in ("treated", "control"):
             if not 0 <= values[side] <= 1:
@@ -267,7 +278,7 @@ def _parse_inputs(table: Mapping[str, Any], where: str) -> ClaimInputs:
 def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
     claim_id = table.get("id")
     where = f"claim {claim_id!r}" if isinstance(claim_id, str) else f"claim #{position + 1}"
-    _check_fields(table, _CLAIM_FIELDS, where)
+    check_fields(table, _CLAIM_FIELDS, where)
     if table["metric"] not in METRICS:
         raise RegistryError(
             f"{where}: field 'metric' must be one of {', '.join(METRICS)}; got {table['metric']!r}."
@@ -292,7 +303,12 @@ def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
                 f"'fraction'; got {table['value']!r}."
             ) from None
     source_table = table["source"]
-    _check_fields(source_table, _SOURCE_FIELDS, f"{where} [source]")
+    check_fields(source_table, _SOURCE_FIELDS, f"{where} [source]")
+    if "inputs" in table and "impact" in table:
+        raise RegistryError(
+            f"{where}: a claim has [inputs] (a comparison) or [impact] (an extrapolation), "
+            "not both."
+        )
     inputs = None
     if "inputs" in table:
         inputs = _parse_inputs(table["inputs"], f"{where} [inputs]")
@@ -302,6 +318,21 @@ def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
                 f"{where}: field 'metric' is {table['metric']!r}, which {inputs.kind} inputs "
                 f"cannot reproduce; use one of {allowed}, or drop [inputs]."
             )
+    impact = None
+    if "impact" in table:
+        impact = parse_impact(table["impact"], f"{where} [impact]")
+        if table["metric"] != OUTPUT_METRIC[impact.output]:
+            raise RegistryError(
+                f"{where}: an [impact] claim of output {impact.output!r} has metric "
+                f"{OUTPUT_METRIC[impact.output]!r}; got {table['metric']!r}."
+            )
+    missing = parse_missing(table["missing_inputs"], where) if "missing_inputs" in table else ()
+    if impact is not None and not impact.complete and not missing:
+        raise RegistryError(
+            f"{where}: the [impact] inputs are incomplete (no population, or for savings no unit "
+            "cost with its source and price year); name what was not published in "
+            "'missing_inputs'."
+        )
     if table["rule"] == "significant" and not (inputs is not None and inputs.has_interval):
         raise RegistryError(
             f"{where}: rule 'significant' needs inputs that give an interval (counts, or group "
@@ -323,6 +354,8 @@ def _parse_claim(table: Mapping[str, Any], position: int) -> Claim:
         decimals=table.get("decimals", 0),
         context=table.get("context", ""),
         inputs=inputs,
+        impact=impact,
+        missing_inputs=missing,
         source=Source(**source_table),
     )
 
@@ -351,6 +384,7 @@ def parse_registry(document: Mapping[str, Any], path: str = "") -> Registry:
         if claim.id in seen:
             raise RegistryError(f"claim {claim.id!r}: the id is used more than once.")
         seen.add(claim.id)
+    check_impact_references(claims)
     return Registry(claims=claims, path=path)
 
 

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sfpc_eval.comparisons import compare_counts, compare_means, compare_proportions
-from sfpc_eval.evidence.registry import Claim, ClaimInputs, Registry, load_registry
+from sfpc_eval.evidence.arithmetic import combine
+from sfpc_eval.evidence.extrapolation import reproduce_extrapolation
+from sfpc_eval.evidence.registry import METRICS, Claim, ClaimInputs, Registry, load_registry
 from sfpc_eval.evidence.wording import Admissible, admissible
 from sfpc_eval.results import ResultMixin
 
@@ -43,6 +45,7 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     "admissible",
     "status",
     "conflicts_with",
+    "missing_inputs",
     "grade",
     "source",
 )
@@ -114,9 +117,11 @@ def estimate_from_inputs(inputs: ClaimInputs, conf_level: float = 0.95) -> Resul
 
     Returns
     -------
-    CountComparison, ProportionComparison or MeanComparison
+    CountComparison, ProportionComparison, MeanComparison or ArithmeticResult
     """
     v = inputs.values  # noqa: PD011 - a mapping, not a DataFrame
+    if inputs.kind == "arithmetic":
+        return combine(v["operation"], v["first"], v["second"], v["first_is"], v["second_is"])
     if inputs.kind == "counts":
         exposure = None
         if "exposure_before" in v or "exposure_after" in v:
@@ -157,6 +162,8 @@ def metric_value(result: ResultMixin, metric: str) -> tuple[float, float, float]
     47.13
     """
     names = {t.term for t in result.terms}
+    if "value" in names:  # arithmetic on published totals: no interval
+        return result.term("value").estimate, math.nan, math.nan
     if metric in ("percent_change", "percent_reduction"):
         term = result.term("percent_change")
     elif metric == "ratio":
@@ -172,6 +179,12 @@ def metric_value(result: ResultMixin, metric: str) -> tuple[float, float, float]
     if metric == "percent_reduction":
         return -term.estimate, -term.conf_high, -term.conf_low
     return term.estimate, term.conf_low, term.conf_high
+
+
+def _percent_change(result: ResultMixin | None) -> float:
+    if result is None or "percent_change" not in {t.term for t in result.terms}:
+        return math.nan
+    return result.percent_change.estimate
 
 
 def _admissible(claim: Claim) -> Admissible:
@@ -193,12 +206,23 @@ def _conflicts(registry: Registry) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in found.items()}
 
 
-def _reproduce(claim: Claim, conflicts: tuple[str, ...], conf_level: float) -> Reproduction:
+def _reproduce(
+    claim: Claim, conflicts: tuple[str, ...], conf_level: float, registry: Registry
+) -> Reproduction:
     allowed = _admissible(claim)
     nan = math.nan
+    if claim.impact is not None:
+        source = registry[claim.impact.effect_claim].inputs
+        effect_result = estimate_from_inputs(source, conf_level)  # type: ignore[arg-type]
+        found = reproduce_extrapolation(
+            claim, allowed, conflicts, conf_level, registry, effect_result
+        )
+        return Reproduction(claim, admissible=allowed, conflicts_with=conflicts, **found)
     if claim.inputs is None:
         status = CONFLICT if conflicts else STATED_ONLY
         explanation = "No raw inputs were published, so the figure cannot be recomputed."
+        if claim.missing_inputs:
+            explanation += f" Not published: {'; '.join(claim.missing_inputs)}."
         if conflicts:
             explanation += (
                 f" Its wording ({claim.wording!r}, allowing {allowed}) cannot be reconciled "
@@ -220,7 +244,7 @@ def _reproduce(claim: Claim, conflicts: tuple[str, ...], conf_level: float) -> R
         holds = allowed.contains(value)
         check = f"the wording {claim.wording!r} allows {allowed}"
     status = REPRODUCED if holds else WORDING_FAILS
-    explanation = f"Recomputed {claim.metric} = {value:.4g}; {check}."
+    explanation = f"Recomputed {METRICS[claim.metric]}: {value:.4g}; {check}."
     if conflicts and not holds:
         status = CONFLICT
         explanation += f" It also conflicts with {', '.join(conflicts)}."
@@ -263,7 +287,7 @@ def reproduce(
     """
     reg = load_registry() if registry is None else registry
     claim = reg[claim_id]
-    return _reproduce(claim, _conflicts(reg).get(claim.id, ()), conf_level)
+    return _reproduce(claim, _conflicts(reg).get(claim.id, ()), conf_level, reg)
 
 
 def audit(*, registry: Registry | None = None, conf_level: float = 0.95) -> pd.DataFrame:
@@ -284,7 +308,8 @@ def audit(*, registry: Registry | None = None, conf_level: float = 0.95) -> pd.D
         (-47.1) whatever the metric, where the inputs give one. ``status`` is one of
         ``reproduced``, ``wording does not hold``, ``stated only`` (no raw inputs published) or
         ``conflict`` (its wording cannot be reconciled with another claim about the same
-        measure).
+        measure). ``missing_inputs`` names the inputs that were not published, for claims that
+        stay stated only because of them.
 
     Examples
     --------
@@ -297,7 +322,7 @@ def audit(*, registry: Registry | None = None, conf_level: float = 0.95) -> pd.D
     conflicts = _conflicts(reg)
     rows = []
     for claim in reg:
-        rep = _reproduce(claim, conflicts.get(claim.id, ()), conf_level)
+        rep = _reproduce(claim, conflicts.get(claim.id, ()), conf_level, reg)
         rows.append(
             {
                 "id": claim.id,
@@ -307,14 +332,13 @@ def audit(*, registry: Registry | None = None, conf_level: float = 0.95) -> pd.D
                 "wording": claim.wording,
                 "published_value": claim.value,
                 "recomputed": rep.value,
-                "percent_change": (
-                    rep.result.percent_change.estimate if rep.result is not None else math.nan
-                ),
+                "percent_change": _percent_change(rep.result),
                 "conf_low": rep.conf_low,
                 "conf_high": rep.conf_high,
                 "admissible": str(rep.admissible),
                 "status": rep.status,
                 "conflicts_with": ", ".join(rep.conflicts_with),
+                "missing_inputs": "; ".join(claim.missing_inputs),
                 "grade": claim.grade,
                 "source": claim.source.cite(),
             }

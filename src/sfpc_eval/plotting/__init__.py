@@ -10,12 +10,16 @@ trends), :mod:`~sfpc_eval.plotting.staggered` (event studies, Callaway-Sant'Anna
 Bacon decomposition), :mod:`~sfpc_eval.plotting.honest` (HonestDiD sensitivity),
 :mod:`~sfpc_eval.plotting.single_unit` (interrupted time series, synthetic
 control and its placebos), :mod:`~sfpc_eval.plotting.trial_design` (stepped-wedge diagram),
-:mod:`~sfpc_eval.plotting.claims` (the published-claims audit).
+:mod:`~sfpc_eval.plotting.claims` (the published-claims audit),
+:mod:`~sfpc_eval.plotting.pretrends` (the pre-period check of a DiD),
+:mod:`~sfpc_eval.plotting.impact` (children a year and the savings tornado).
 """
 
 from sfpc_eval.plotting.claims import plot_claims
 from sfpc_eval.plotting.comparisons import plot_comparison, plot_trends
 from sfpc_eval.plotting.honest import plot_honest_did
+from sfpc_eval.plotting.impact import plot_impact, plot_tornado
+from sfpc_eval.plotting.pretrends import plot_pretrends
 from sfpc_eval.plotting.single_unit import (
     plot_its,
     plot_leave_one_out,
@@ -33,9 +37,12 @@ __all__ = [
     "plot_design",
     "plot_event_study",
     "plot_honest_did",
+    "plot_impact",
     "plot_its",
     "plot_leave_one_out",
     "plot_placebo_gaps",
+    "plot_pretrends",
     "plot_synthetic",
+    "plot_tornado",
     "plot_trends",
 ]

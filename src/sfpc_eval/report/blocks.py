@@ -1,19 +1,28 @@
 """The pieces a design contributes to a report: paragraphs, tables, figures and a section.
 
-Every string here is plain text; :mod:`sfpc_eval.report.html` escapes it when rendering.
+Every string here is plain text; :mod:`sfpc_eval.report.html` escapes it when rendering. A
+table is laid out by the package's table engine (:class:`sfpc_eval.tables.Table`), which keeps
+its numbers, so the report can offer each table for download as CSV and Excel.
 
 Examples
 --------
 >>> t = TableBlock("Counts", ("year", "children"), (("2011", "974"),))
 >>> t.provenance
 'published'
+>>> t.engine.to_frame().iloc[0, 1]
+974.0
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
+from sfpc_eval.tables import Cell, NumberFormat, Table
+
 __all__ = ["Context", "FigureBlock", "Section", "TableBlock"]
+
+_COUNT_TEXT = re.compile(r"^-?\d{1,3}(,\d{3})*$|^-?\d+$")
 
 PROVENANCES = ("published", "child", "estimate", "about")
 
@@ -39,6 +48,9 @@ class TableBlock:
         counts and totals, so the disclosure checker can scan them).
     total_row : bool
         The last row holds column totals.
+    table : Table, optional
+        The engine table the rows were written from (numbers kept, formats, spanning
+        headers); built from the text rows when not given (whole numbers become counts).
     """
 
     title: str
@@ -48,6 +60,46 @@ class TableBlock:
     notes: tuple[str, ...] = ()
     roles: tuple[tuple[str, ...], ...] | None = None
     total_row: bool = False
+    table: Table | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(
+        cls,
+        table: Table,
+        *,
+        provenance: str = "estimate",
+        roles: tuple[tuple[str, ...], ...] | None = None,
+        total_row: bool = False,
+    ) -> TableBlock:
+        """Wrap an engine table: its text becomes the rows, its notes the notes."""
+        return cls(
+            table.title,
+            tuple(table.columns),
+            tuple(tuple(r) for r in table.text_rows()),
+            provenance=provenance,
+            notes=tuple(table.notes),
+            roles=roles,
+            total_row=total_row,
+            table=table,
+        )
+
+    @property
+    def engine(self) -> Table:
+        """The engine table behind the block (what is rendered and downloaded)."""
+        if self.table is not None:
+            return self.table
+        rows = [[_text_cell(text) for text in row] for row in self.rows]
+        kinds = [""] * len(rows)
+        if self.total_row and rows:
+            kinds[-1] = "total"
+        return Table(self.title, self.columns, rows, notes=self.notes, row_kinds=kinds)
+
+
+def _text_cell(text: str) -> Cell:
+    """Read a whole number shown as text ("1,299") as a count; anything else stays text."""
+    if _COUNT_TEXT.match(text):
+        return Cell(float(text.replace(",", "")), NumberFormat("count"))
+    return Cell(text)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Render a built report as one self-contained HTML page (inline CSS, figures as data URIs).
 
 Every string from the spec or the data is escaped here; nothing is fetched from the network;
-nothing depends on the clock (the date comes from the spec or SOURCE_DATE_EPOCH).
+nothing depends on the clock (the date comes from the spec or SOURCE_DATE_EPOCH). Tables are
+laid out by the table engine (text left, numbers right and on their decimal points), and each
+can be downloaded as CSV and Excel from links that carry the files inside the page.
 
 Examples
 --------
@@ -13,10 +15,14 @@ Examples
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 
 from sfpc_eval.report.blocks import FigureBlock, Section, TableBlock
 from sfpc_eval.report.disclosure import escape
+from sfpc_eval.tables.cells import split_decimal
+from sfpc_eval.tables.export import csv_text, xlsx_bytes
+from sfpc_eval.tables.render import decimal_tails
 
 __all__ = ["figure_html", "render_page", "table_html"]
 
@@ -26,9 +32,14 @@ max-width:62rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.45}
 h1{font-size:1.7rem;margin-bottom:.2rem}h2{border-bottom:1px solid #ccc;padding-bottom:.2rem;
 margin-top:2.2rem}h3{margin-top:1.6rem}
 .meta{color:#555}table{border-collapse:collapse;margin:.6rem 0;font-size:.88rem}
-th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:right;vertical-align:top}
-th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}
+th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:left;vertical-align:top}
+th{background:#f3f3f3}table{font-variant-numeric:tabular-nums}
+.num{text-align:right;white-space:nowrap}.txt{text-align:left}
+th.grp{text-align:center;border-bottom:1px solid #999}
+.dec{display:inline-block;text-align:left}
+tr.sub td{border-bottom:none;color:#333}
 tr[data-role=total] td{font-weight:600;border-top:2px solid #999}
+.downloads{font-size:.78rem;margin:.1rem 0 .8rem}.downloads a{margin-right:.6rem}
 table[data-title=Files] td:last-child{overflow-wrap:anywhere;font-family:monospace;
 font-size:.72rem;text-align:left}
 caption{caption-side:top;text-align:left;font-weight:600;padding-bottom:.3rem}
@@ -48,30 +59,83 @@ _PROVENANCE_WORDS = {
 }
 
 
-def table_html(table: TableBlock, *, threshold: int = 0) -> str:
-    """One table; child-level tables carry their threshold and cell roles for the checker."""
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "table"
+
+
+def downloads_html(table: TableBlock, name: str) -> str:
+    """Links that download the table as CSV and as an Excel workbook (files inside the page)."""
+    engine = table.engine
+    csv = base64.b64encode(csv_text(engine).encode("utf-8")).decode("ascii")
+    xlsx = base64.b64encode(xlsx_bytes(engine)).decode("ascii")
+    return (
+        '<p class="downloads">Download this table: '
+        f'<a download="{escape(name)}.csv" href="data:text/csv;charset=utf-8;base64,{csv}">'
+        "CSV</a>"
+        f'<a download="{escape(name)}.xlsx" href="data:{XLSX_TYPE};base64,{xlsx}">Excel</a></p>'
+    )
+
+
+def table_html(table: TableBlock, *, threshold: int = 0, name: str | None = None) -> str:
+    """One table; child-level tables carry their threshold and cell roles for the checker.
+
+    With ``name``, links to download the table as ``name.csv`` and ``name.xlsx`` follow it.
+    """
     esc = escape
     limit = threshold if table.provenance == "child" else 0
+    engine = table.engine
+    numeric = engine.numeric_columns()
+    tails = decimal_tails(engine)
     parts = [
         '<div class="table">',
         f'<table data-provenance="{esc(table.provenance)}" data-threshold="{limit}" '
         f'data-title="{esc(table.title)}">',
         f'<caption>{esc(table.title)} <span class="provenance">'
         f"[{esc(_PROVENANCE_WORDS.get(table.provenance, table.provenance))}]</span></caption>",
-        "<thead><tr>" + "".join(f"<th>{esc(c)}</th>" for c in table.columns) + "</tr></thead>",
-        "<tbody>",
+        "<thead>",
     ]
-    for i, row in enumerate(table.rows):
-        roles = table.roles[i] if table.roles is not None else ("",) * len(row)
-        row_role = ' data-role="total"' if table.total_row and i == len(table.rows) - 1 else ""
-        cells = "".join(
-            f'<td data-role="{esc(role)}">{esc(cell)}</td>' if role else f"<td>{esc(cell)}</td>"
-            for cell, role in zip(row, roles, strict=True)
+    if engine.column_groups and any(g for g, _ in engine.column_groups):
+        parts.append(
+            "<tr>"
+            + "".join(
+                f'<th colspan="{n}" class="grp">{esc(g)}</th>' if g else f'<th colspan="{n}"></th>'
+                for g, n in engine.column_groups
+            )
+            + "</tr>"
         )
-        parts.append(f"<tr{row_role}>{cells}</tr>")
+    parts.append(
+        "<tr>"
+        + "".join(
+            f'<th class="{"num" if is_num else "txt"}">{esc(c)}</th>'
+            for c, is_num in zip(table.columns, numeric, strict=True)
+        )
+        + "</tr></thead>"
+    )
+    parts.append("<tbody>")
+    for i, (row, kind) in enumerate(zip(engine.cells, engine.row_kinds, strict=True)):
+        roles = table.roles[i] if table.roles is not None else ("",) * len(row)
+        row_role = ' data-role="total"' if table.total_row and i == len(engine.cells) - 1 else ""
+        row_class = f' class="{kind}"' if kind in ("sub", "rule", "section") else ""
+        cells = []
+        for cell, role, is_num, tail in zip(row, roles, numeric, tails, strict=True):
+            text = cell.text()
+            if is_num and tail and cell.aligns_on_point:
+                head, rest = split_decimal(text)
+                body = f'{esc(head)}<span class="dec" style="min-width:{tail}ch">{esc(rest)}</span>'
+            else:
+                body = esc(text)
+            kind_class = "num" if is_num else "txt"
+            role_attr = f' data-role="{esc(role)}"' if role else ""
+            cells.append(f'<td class="{kind_class}"{role_attr}>{body}</td>')
+        parts.append(f"<tr{row_role}{row_class}>{''.join(cells)}</tr>")
     parts.append("</tbody></table>")
     if table.notes:
         parts.append('<div class="notes">' + "<br>".join(esc(n) for n in table.notes) + "</div>")
+    if name is not None:
+        parts.append(downloads_html(table, _slug(name)))
     parts.append("</div>")
     return "\n".join(parts)
 
@@ -146,7 +210,10 @@ def render_page(report) -> str:
     out.append('<h2 id="results">Results</h2>')
     for section in sections:
         out.append(f'<h3 id="{esc(section.key)}">{esc(section.title)}</h3>')
-        out += [table_html(t, threshold=spec.threshold) for t in section.tables]
+        out += [
+            table_html(t, threshold=spec.threshold, name=f"{section.key}-table-{n}")
+            for n, t in enumerate(section.tables, start=1)
+        ]
     out.append('<h2 id="figures">Figures</h2>')
     n = 0
     for section in sections:
@@ -195,6 +262,7 @@ def _provenance(report) -> list[str]:
                 TableBlock(
                     "Files", ("file", "format", "bytes", "SHA-256"), rows, provenance="about"
                 ),
+                name="files",
             )
         )
         if ds.kind == "dfe":
@@ -206,6 +274,9 @@ def _provenance(report) -> list[str]:
             )
     versions = tuple((k, v) for k, v in sorted(report.versions.items()))
     out.append(
-        table_html(TableBlock("Software", ("package", "version"), versions, provenance="about"))
+        table_html(
+            TableBlock("Software", ("package", "version"), versions, provenance="about"),
+            name="software",
+        )
     )
     return out

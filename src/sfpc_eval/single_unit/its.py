@@ -28,6 +28,7 @@ from sfpc_eval.errors import (
     UnreliableInferenceWarning,
     show_values,
 )
+from sfpc_eval.labels import label
 from sfpc_eval.panel import numeric_column, require_columns, require_present
 from sfpc_eval.results import ResultMixin, Term
 
@@ -119,7 +120,7 @@ class ItsResult(ResultMixin):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Interrupted time series: {self.outcome} from {self.start}"
+        return f"Interrupted time series: {label(self.outcome)} from {self.start}"
 
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
@@ -136,6 +137,20 @@ class ItsResult(ResultMixin):
         if self.comparison is not None:
             lines.append(("controlled", f"{self.outcome} minus comparison {self.comparison}"))
         return lines
+
+    def _headline_name(self) -> str:
+        return "level_change"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="its",
+            family="gaussian",
+            n_obs=len(self.projection),
+            n_periods=len(self.projection),
+            inference=self.errors,
+        )
+        return facts
 
     def _refit(self, conf_level: float) -> ItsResult:
         return its(

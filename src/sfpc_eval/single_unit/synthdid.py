@@ -35,6 +35,7 @@ import pandas as pd
 from sfpc_eval._terms import wald_term
 from sfpc_eval._validate import check_conf_level, check_count
 from sfpc_eval.errors import DesignError, InvalidValueError
+from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.single_unit.synthetic import _outcome_panel, _progress
 
@@ -195,7 +196,7 @@ class SyntheticDidResult(ResultMixin):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Synthetic difference-in-differences: {self.outcome} from {self.start}"
+        return f"Synthetic difference-in-differences: {label(self.outcome)} from {self.start}"
 
     @property
     def estimate(self) -> float:
@@ -211,6 +212,20 @@ class SyntheticDidResult(ResultMixin):
             ("penalty", f"zeta_omega = {self.zeta_omega:.4g} (sigma = {self.noise_level:.4g})"),
             ("variance", f"{self.variance}, {len(self.replicates)} replicates; normal reference"),
         ]
+
+    def _headline_name(self) -> str:
+        return "att"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="synthetic_did",
+            n_units=len(self.unit_weights) + len(self.treated_units),
+            n_treated=len(self.treated_units),
+            n_periods=len(self.time_weights) + len(self.effects),
+            inference=self.variance,
+        )
+        return facts
 
     def _refit(self, conf_level: float) -> SyntheticDidResult:
         term = self.term("att")

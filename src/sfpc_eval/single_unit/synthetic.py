@@ -36,6 +36,7 @@ from sfpc_eval.errors import (
     PoorPreFitWarning,
     show_values,
 )
+from sfpc_eval.labels import label
 from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import ResultMixin, Term
 
@@ -300,7 +301,7 @@ class SyntheticControlResult(ResultMixin):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Synthetic control: {self.outcome} of {self.treated_unit} from {self.start}"
+        return f"Synthetic control: {label(self.outcome)} of {self.treated_unit} from {self.start}"
 
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
@@ -316,6 +317,21 @@ class SyntheticControlResult(ResultMixin):
         if self.placebo is not None:
             lines.append(("inference", f"placebo in space over {len(self.placebo)} councils"))
         return lines
+
+    def _headline_name(self) -> str:
+        return "mean_post_gap"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="synthetic_control",
+            n_units=len(self.weights) + 1,
+            n_treated=1,
+            n_periods=len(self.gaps),
+            inference="placebo" if self.placebo is not None else "none",
+            pre_rmspe=self.pre_rmspe,
+        )
+        return facts
 
     def _refit(self, conf_level: float) -> SyntheticControlResult:
         # placebo inference gives p-values, not intervals: nothing depends on the level

@@ -19,6 +19,7 @@ import pandas as pd
 
 from sfpc_eval.diff_in_diff.cohorts import _fmt, validate_cohorts
 from sfpc_eval.errors import InvalidValueError
+from sfpc_eval.labels import label
 from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import ResultMixin, Term
 
@@ -65,7 +66,7 @@ class BaconResult(ResultMixin):
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Goodman-Bacon decomposition of the TWFE coefficient: {self.outcome}"
+        return f"Goodman-Bacon decomposition of the TWFE coefficient: {label(self.outcome)}"
 
     def by_type(self) -> pd.DataFrame:
         """Total weight and weighted-average estimate of each comparison type."""
@@ -93,6 +94,16 @@ class BaconResult(ResultMixin):
         from sfpc_eval.plotting import plot_bacon
 
         return plot_bacon(self.comparisons, overall=self.estimate, ax=ax)
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="bacon",
+            family="gaussian",
+            fixed_effects=f"{self.unit}, {self.time}",
+            inference="none",
+        )
+        return facts
 
     def _refit(self, conf_level: float) -> BaconResult:
         return self

@@ -25,12 +25,21 @@ import pandas as pd
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.diff_in_diff.cohorts import validate_cohorts
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
-from sfpc_eval.panel import require_columns, require_present
+from sfpc_eval.panel import require_columns
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.staggered.callaway_aggregate import (
     AGGREGATIONS,
     AggregationKind,
     aggregate_group_time,
+)
+from sfpc_eval.staggered.callaway_checks import (
+    BAND_DRAWS,
+    _cell_cohorts,
+    _check_bootstrap,
+    _check_choice,
+    _cluster_codes,
+    cohort_clusters,
+    contributing_cohorts,
 )
 from sfpc_eval.staggered.callaway_gt import GroupTime, group_time_effects
 from sfpc_eval.staggered.callaway_inference import (
@@ -152,6 +161,21 @@ class CallawayResult(ResultMixin):
         frame["n_control"] = gt.n_control
         return uniform_columns(frame, self.crit_uniform)
 
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(
+            estimator="callaway_santanna",
+            family="gaussian",
+            n_treated=int(sum(self.cohort_sizes.values())),
+            inference=(
+                "influence_function"
+                if self.inference.multipliers is None
+                else "multiplier_bootstrap"
+            ),
+            inference_df=math.inf,
+        )
+        return facts
+
     def _refit(self, conf_level: float) -> CallawayResult:
         level = check_conf_level(conf_level)
         terms, crit = callaway_terms(
@@ -161,6 +185,7 @@ class CallawayResult(ResultMixin):
             self.inference,
             level,
             fixed=self.group_time.reference,
+            cohorts=_cell_cohorts(self.group_time),
         )
         return replace(self, conf_level=level, terms=terms, crit_uniform=crit)
 
@@ -204,6 +229,7 @@ class CallawayResult(ResultMixin):
             inference,
             self.conf_level,
             fixed=self.group_time.reference,
+            cohorts=_cell_cohorts(self.group_time),
         )
         return replace(self, bootstrap=draws, inference=inference, terms=terms, crit_uniform=crit)
 
@@ -302,7 +328,7 @@ class CallawayResult(ResultMixin):
             f"{ESTIMATION_NAMES[self.estimation]} ATT(g, t), {CONTROL_NAMES[self.control]} "
             f"comparison units, {self.n_units} units"
         )
-        return build_aggregate(
+        aggregate = build_aggregate(
             kind,
             agg.index,
             agg.estimates,
@@ -315,53 +341,34 @@ class CallawayResult(ResultMixin):
             max_e,
             balance_e,
             source,
+            contributing_cohorts(kind, agg.index, gt.group, gt.time),
         )
+        return replace(aggregate, origin=self._glance())
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Event-study plot: the dynamic aggregation with pointwise (and uniform) bands."""
         return self.aggregate("dynamic").plot(ax=ax)
 
-
-def _check_choice(value: object, name: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise InvalidValueError(
-            f"`{name}` must be one of {', '.join(map(repr, choices))}; got {value!r}."
-        )
-
-
-def _check_bootstrap(bootstrap: object) -> int | None:
-    if bootstrap is None:
-        return None
-    if (
-        isinstance(bootstrap, bool)
-        or not isinstance(bootstrap, numbers.Integral)
-        or int(bootstrap) < 2
+    def pretrends(
+        self,
+        placebo_shift: int | None = None,
+        *,
+        data: pd.DataFrame | None = None,
+        conf_level: float | None = None,
+        min_e: float = -math.inf,
     ):
-        raise InvalidValueError(
-            f"`bootstrap` must be None (analytic standard errors) or a whole number of "
-            f"multiplier-bootstrap draws >= 2 (e.g. 999); got {bootstrap!r}."
-        )
-    return int(bootstrap)
+        """Pre-period diagnostics: pre-adoption estimates, joint test, placebo in time.
 
+        The leads are the dynamic aggregation's pre-adoption estimates from event time
+        ``min_e`` on; their joint test leaves out those resting on one treated cluster; the
+        placebo needs ``data`` (the data the result was fitted on).
 
-def _cluster_codes(
-    data: pd.DataFrame, unit: str, cluster: str | None, units: np.ndarray
-) -> tuple[np.ndarray, int, str]:
-    if cluster is None or cluster == unit:
-        return np.arange(len(units)), len(units), unit
-    require_present(data, cluster, argument="cluster")
-    per_unit = data.groupby(unit, sort=True)[cluster].nunique()
-    varying = list(per_unit.index[per_unit.to_numpy() > 1])
-    if varying:
-        raise InvalidValueError(
-            f"`cluster` column {cluster!r} must be constant within each {unit} (clusters must "
-            f"nest units), but it varies within {len(varying)} unit(s): "
-            f"{show_values(varying)}. Cluster at a level that contains whole units."
-        )
-    labels = data.groupby(unit, sort=True)[cluster].first().reindex(units)
-    # clusters in sorted order of their labels (as R did / csdid), one code per unit
-    codes, _ = pd.factorize(labels, sort=True)
-    return np.asarray(codes), int(codes.max()) + 1, cluster
+        See :func:`sfpc_eval.diff_in_diff.pretrends.pretrends` and
+        :func:`~sfpc_eval.staggered.callaway_checks.callaway_pretrends`.
+        """
+        from sfpc_eval.staggered.callaway_checks import callaway_pretrends
+
+        return callaway_pretrends(self, placebo_shift, data, conf_level, min_e)
 
 
 def callaway_santanna(
@@ -382,6 +389,7 @@ def callaway_santanna(
     allow_unbalanced: bool = False,
     bootstrap: int | None = None,
     rng: int | np.random.Generator | None = None,
+    uniform_band: bool = True,
     progress: bool = False,
 ) -> CallawayResult:
     """Callaway & Sant'Anna (2021) group-time effects for staggered adoption.
@@ -427,7 +435,14 @@ def callaway_santanna(
         Multiplier-bootstrap draws (Rademacher, clustered). Gives bootstrap standard errors
         and uniform (sup-t) bands; None gives analytic standard errors.
     rng : int or numpy.random.Generator, optional
-        Seed for the bootstrap.
+        Seed for the bootstrap (and for the uniform band's draws; seed 0 when omitted, so the
+        band is reproducible).
+    uniform_band : bool, default True
+        Add uniform (simultaneous, sup-t) bands to every aggregation and to the ATT(g, t), as
+        R ``did`` draws them by default: with ``bootstrap`` from its draws, otherwise from
+        1,000 multiplier draws applied to the analytic standard errors
+        (``conf_low_uniform``/``conf_high_uniform`` in ``tidy()``, a column of ``summary()``,
+        a shaded band in ``plot()``).
     progress : bool, default False
         Show a progress bar over the group-time cells.
 
@@ -500,15 +515,36 @@ def callaway_santanna(
             "comparison units have zero total weight there. Check `weights`."
         )
     multipliers = None
+    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     if draws is not None:
-        generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         multipliers = draw_multipliers(draws, n_clusters, generator)
-    inference = CallawayInference(codes, n_clusters, cluster_name, multipliers)
+    band = None
+    if uniform_band:
+        seed = rng if isinstance(rng, numbers.Integral) else 0
+        if isinstance(rng, np.random.Generator):
+            seed = int(generator.integers(2**31))
+        band = (BAND_DRAWS, int(seed))
+    inference = CallawayInference(
+        codes,
+        n_clusters,
+        cluster_name,
+        multipliers,
+        band=band,
+        cohort_clusters=cohort_clusters(panel.unit_cohort, codes),
+    )
     names = [
         f"ATT({format_period(g)}, {format_period(t)})"
         for g, t in zip(gt.group, gt.time, strict=True)
     ]
-    terms, crit = callaway_terms(names, gt.att, gt.influence, inference, level, fixed=gt.reference)
+    terms, crit = callaway_terms(
+        names,
+        gt.att,
+        gt.influence,
+        inference,
+        level,
+        fixed=gt.reference,
+        cohorts=_cell_cohorts(gt),
+    )
     if weights is not None:
         # rows are sorted by unit: the first row of each unit carries its (constant) weight
         _, first_rows = np.unique(panel.data[unit].to_numpy(), return_index=True)

@@ -28,6 +28,7 @@ __all__ = [
     "bootstrap_se_crit",
     "cluster_sums",
     "draw_multipliers",
+    "sup_t_analytic",
 ]
 
 IQR_NORMAL = float(stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
@@ -158,3 +159,36 @@ def bootstrap_se_crit(
     sup_t = np.max(np.abs(deviations[:, cols] / se[cols]), axis=1)
     crit = float(np.quantile(sup_t, conf_level, method="inverted_cdf"))
     return se, crit
+
+
+def sup_t_analytic(
+    influence: np.ndarray,
+    se: np.ndarray,
+    codes: np.ndarray,
+    n_clusters: int,
+    multipliers: Multipliers,
+    conf_level: float,
+) -> float:
+    """Uniform-band critical value for analytic standard errors.
+
+    The ``conf_level`` quantile (R's type 1) of ``max_j |draw_j| / se_j`` over the multiplier
+    draws, with ``se`` the analytic standard errors: the band ``estimate +/- crit * se`` then
+    covers every estimate at once. Estimates with a zero standard error are left out.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> psi = rng.normal(size=(400, 3))
+    >>> se = analytic_se(psi, np.arange(400), 400)
+    >>> m = draw_multipliers(999, 400, np.random.default_rng(1))
+    >>> bool(2.0 < sup_t_analytic(psi, se, np.arange(400), 400, m, 0.95) < 2.6)
+    True
+    """
+    n = influence.shape[0]
+    keep = se > 0
+    if not keep.any():
+        return float("nan")
+    sums = influence if n_clusters == n else cluster_sums(influence, codes, n_clusters)
+    deviations = (multipliers.weights @ sums[:, keep].astype(np.float32)).astype(np.float64) / n
+    sup_t = np.max(np.abs(deviations / se[keep]), axis=1)
+    return float(np.quantile(sup_t, conf_level, method="inverted_cdf"))

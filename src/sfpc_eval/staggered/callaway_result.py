@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,15 +12,21 @@ import pandas as pd
 from scipy import special
 
 from sfpc_eval._validate import check_conf_level
+from sfpc_eval.diff_in_diff.event_study_fit import JointTest
 from sfpc_eval.diff_in_diff.honest_inputs import EventTimeEstimates
 from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.results import ResultMixin, Term
+from sfpc_eval.staggered.callaway_checks import dynamic_pretrend_test, mark_callaway_validity
 from sfpc_eval.staggered.callaway_inference import (
     Multipliers,
     analytic_se,
     bootstrap_se_crit,
     cluster_sums,
+    draw_multipliers,
+    sup_t_analytic,
 )
+from sfpc_eval.tables import Cell, Table, format_number
+from sfpc_eval.tables.estimates import estimates_table
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -43,12 +49,19 @@ def format_period(value: float) -> str:
 
 @dataclass(frozen=True, eq=False)
 class CallawayInference:
-    """What every reading of a Callaway-Sant'Anna result needs for its intervals."""
+    """What every reading of a Callaway-Sant'Anna result needs for its intervals.
+
+    ``band`` = (draws, seed): with analytic standard errors, the uniform band's critical value
+    still comes from a multiplier bootstrap (``draws`` Rademacher draws from ``seed``, drawn
+    when needed), as R ``did`` draws its bands by default; None for no band.
+    """
 
     codes: np.ndarray = field(repr=False)
     n_clusters: int
     cluster: str
     multipliers: Multipliers | None = field(repr=False)
+    band: tuple[int, int] | None = None
+    cohort_clusters: dict = field(default_factory=dict, repr=False)
 
     def describe(self) -> str:
         """Say how standard errors were computed, for the result's method line."""
@@ -56,6 +69,15 @@ class CallawayInference:
         if self.multipliers is None:
             return f"influence function, normal ({where})"
         return f"multiplier bootstrap, {self.multipliers.draws} Rademacher draws ({where})"
+
+    def band_multipliers(self) -> Multipliers | None:
+        """Return the draws behind the uniform band (the bootstrap's or its own; or None)."""
+        if self.multipliers is not None:
+            return self.multipliers
+        if self.band is None:
+            return None
+        draws, seed = self.band
+        return draw_multipliers(draws, self.n_clusters, np.random.default_rng(seed))
 
 
 def callaway_terms(
@@ -67,12 +89,15 @@ def callaway_terms(
     *,
     fixed: np.ndarray | None = None,
     band: np.ndarray | None = None,
+    cohorts: list[np.ndarray] | None = None,
 ) -> tuple[tuple[Term, ...], float | None]:
-    """Terms with pointwise intervals, and the sup-t critical value (bootstrap only).
+    """Terms with pointwise intervals, and the sup-t critical value of the uniform band.
 
     ``fixed`` flags estimates that are 0 by construction (reference cells); they get no
     standard error and are left out of the uniform band. ``band`` flags the estimates the
-    uniform band covers (default: all that are not fixed).
+    uniform band covers (default: all that are not fixed). ``cohorts`` (per estimate, the
+    cohorts it averages) marks the rows that rest on one treated cluster
+    (:func:`~sfpc_eval.staggered.callaway_checks.mark_callaway_validity`).
     """
     n_est = len(estimates)
     if fixed is None:
@@ -83,6 +108,16 @@ def callaway_terms(
     crit_uniform: float | None = None
     if inference.multipliers is None:
         se[free] = analytic_se(influence[:, free], inference.codes, inference.n_clusters)
+        draws = inference.band_multipliers()
+        if draws is not None and band[free].any():
+            crit_uniform = sup_t_analytic(
+                influence[:, free][:, band[free]],
+                se[free][band[free]],
+                inference.codes,
+                inference.n_clusters,
+                draws,
+                level,
+            )
     elif len(free):
         se[free], crit = bootstrap_se_crit(
             influence[:, free],
@@ -125,7 +160,10 @@ def callaway_terms(
                 "" if s > 0 else "zero standard error: no variation in this comparison",
             )
         )
-    return tuple(terms), crit_uniform
+    out = tuple(terms)
+    if cohorts is not None and inference.cohort_clusters:
+        out = mark_callaway_validity(out, cohorts, inference.cohort_clusters)
+    return out, crit_uniform
 
 
 def uniform_columns(frame: pd.DataFrame, crit: float | None) -> pd.DataFrame:
@@ -178,7 +216,38 @@ class CallawayAggregate(ResultMixin):
     crit_uniform: float | None
     terms: tuple[Term, ...] = field(repr=False)
     source: str = field(repr=False, default="")
+    origin: dict = field(repr=False, default_factory=dict)
     title: str = "Callaway & Sant'Anna aggregation"
+    cohorts: list | None = field(repr=False, default=None)
+
+    @property
+    def pretrend(self) -> JointTest | None:
+        """Joint test that the pre-adoption components are zero (``"dynamic"`` only).
+
+        See :func:`~sfpc_eval.staggered.callaway_checks.dynamic_pretrend_test`.
+        """
+        return dynamic_pretrend_test(self)
+
+    def summary(self, labels: dict[str, str] | None = None) -> Table:
+        """Render as a table: pointwise intervals, the uniform band, the pre-period test.
+
+        The library's estimates table (:func:`sfpc_eval.tables.estimates.estimates_table`)
+        with a column for the uniform (simultaneous) band after the pointwise interval; the
+        facts list the pre-adoption estimates and their joint test. ``print`` it, or render
+        or export it as any table.
+        """
+        table = estimates_table(self, labels=labels)
+        frame = self.tidy()
+        if "conf_low_uniform" not in frame:
+            return table
+        band_format = table.rows[0][3].format if table.rows else None
+        rows = []
+        for row, low, high in zip(
+            table.rows, frame["conf_low_uniform"], frame["conf_high_uniform"], strict=True
+        ):
+            rows.append([*row[:4], Cell((float(low), float(high)), band_format), *row[4:]])
+        columns = [*table.columns[:4], f"{self.conf_level:.0%} uniform band", *table.columns[4:]]
+        return replace(table, columns=columns, rows=rows)
 
     @property
     def index_name(self) -> str:
@@ -206,6 +275,15 @@ class CallawayAggregate(ResultMixin):
             )
             frame.loc[frame["term"] == "overall", "crit_uniform"] = math.nan
         return frame
+
+    def _headline_name(self) -> str:
+        return "overall"
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update({k: v for k, v in self.origin.items() if k not in ("conf_level",)})
+        facts["inference_df"] = self.headline.df
+        return facts
 
     def event_time_estimates(self) -> EventTimeEstimates:
         """Event-time estimates for :func:`~sfpc_eval.honest_did` (dynamic aggregation only).
@@ -254,7 +332,7 @@ class CallawayAggregate(ResultMixin):
 
     def _refit(self, conf_level: float) -> CallawayAggregate:
         level = check_conf_level(conf_level)
-        return build_aggregate(
+        refit = build_aggregate(
             self.kind,
             self.index,
             self.estimates,
@@ -267,7 +345,9 @@ class CallawayAggregate(ResultMixin):
             self.max_e,
             self.balance_e,
             self.source,
+            self.cohorts,
         )
+        return replace(refit, origin=self.origin)
 
     def facts(self) -> list[tuple[str, str]]:
         """Input and method lines shown above the summary table."""
@@ -278,7 +358,31 @@ class CallawayAggregate(ResultMixin):
             window += f"; cohorts balanced up to e={self.balance_e}"
         lines = [("Aggregation", f"{self.kind}{window}"), ("From", self.source)]
         if self.crit_uniform is not None:
-            lines.append(("Uniform band critical value", f"{self.crit_uniform:.3f}"))
+            how = (
+                "multiplier bootstrap"
+                if self.inference.multipliers is not None
+                else f"multiplier bootstrap, {self.inference.band[0]} draws, analytic SEs"
+                if self.inference.band
+                else "multiplier bootstrap"
+            )
+            lines.append(("Uniform band critical value", f"{self.crit_uniform:.3f} ({how})"))
+        if self.kind == "dynamic":
+            pre = [
+                f"{t.term} {format_number(t.estimate)}"
+                for e, t in zip(self.index, self.terms, strict=False)
+                if e < 0 and t.std_error > 0
+            ]
+            test = self.pretrend
+            if pre:
+                lines.append(("Pre-period estimates", "; ".join(pre)))
+            if test is not None:
+                lines.append(
+                    (
+                        "Pre-period joint test",
+                        f"{len(test.terms)} estimates = 0: statistic {test.statistic:.3f}, "
+                        f"p = {test.p_value:.4f} ({test.method})",
+                    )
+                )
         return lines
 
     def plot(self, ax: Axes | None = None) -> Axes:
@@ -301,8 +405,12 @@ def build_aggregate(
     max_e: float,
     balance_e: int | None,
     source: str,
+    cohorts: list | None = None,
 ) -> CallawayAggregate:
-    """Build the result of one aggregation from its estimates and influence functions."""
+    """Build the result of one aggregation from its estimates and influence functions.
+
+    ``cohorts`` lists, per component and then for the overall effect, the cohorts averaged.
+    """
     label = {"group": "g", "calendar": "t", "dynamic": "e"}.get(kind, "")
     names = [f"ATT({label}={format_period(v)})" for v in index]
     # with a universal base period, the event time of the base period averages cells that are
@@ -317,6 +425,7 @@ def build_aggregate(
         level,
         fixed=np.append(fixed, False),
         band=np.append(np.ones(len(names), dtype=bool), False),
+        cohorts=cohorts,
     )
     return CallawayAggregate(
         kind=kind,
@@ -334,4 +443,5 @@ def build_aggregate(
         terms=terms,
         source=source,
         title=f"Callaway & Sant'Anna: {kind} aggregation",
+        cohorts=cohorts,
     )

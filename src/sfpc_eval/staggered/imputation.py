@@ -34,9 +34,15 @@ from sfpc_eval.cells.absorb import demean
 from sfpc_eval.diff_in_diff.cohorts import _fmt, validate_cohorts
 from sfpc_eval.diff_in_diff.event_study import event_times
 from sfpc_eval.diff_in_diff.event_study_fit import JointTest, fit_with_dummies, joint_wald
-from sfpc_eval.diff_in_diff.event_study_result import EventStudyBase, event_label, pretrend_facts
+from sfpc_eval.diff_in_diff.event_study_result import (
+    EventStudyBase,
+    event_label,
+    mark_event_validity,
+    pretrend_facts,
+)
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
 from sfpc_eval.inference.cluster import ClusterRobust
+from sfpc_eval.labels import label as label_of
 from sfpc_eval.results import Term
 from sfpc_eval.staggered.sun_abraham import _window
 
@@ -81,11 +87,52 @@ class ImputationResult(EventStudyBase):
     _effects: pd.DataFrame = field(repr=False, compare=False)
     reference: int | None = None
     pretrend: JointTest | None = None
+    pretrend_terms: tuple[Term, ...] = field(default=(), repr=False)
+    n_treated_clusters: int = 0
+    weights: str | None = None
+    allow_unbalanced: bool = False
+
+    def pretrends(
+        self,
+        placebo_shift: int | None = None,
+        *,
+        data: pd.DataFrame | None = None,
+        conf_level: float | None = None,
+    ):
+        """Pre-period diagnostics: BJS's leads and their joint test, and a placebo in time.
+
+        The leads are those of BJS's test (:attr:`pretrend`, fitted with ``pretrend_leads``);
+        without it, ``data`` (the data the result was fitted on) is refitted with every
+        available lead. See :func:`sfpc_eval.diff_in_diff.pretrends.pretrends`.
+        """
+        from sfpc_eval.diff_in_diff.pretrends import event_study_pretrends
+
+        base = self
+        if not self.pretrend_terms:
+            if data is None:
+                raise InvalidValueError(
+                    "this imputation result has no leads (fit with pretrend_leads=K, or pass "
+                    "data=... the data it was fitted on, to fit BJS's test with every lead)."
+                )
+            base = _with_all_leads(self, data)
+        level = self.conf_level if conf_level is None else check_conf_level(conf_level)
+        leads = [
+            (-(i + 1), replace(t, **_wald_fields(t, level)))
+            for i, t in enumerate(base.pretrend_terms)
+        ]
+        view = replace(
+            base,
+            event_times=tuple(e for e, _ in leads)[::-1],
+            terms=tuple(t for _, t in leads)[::-1],
+            reference=None,
+            conf_level=level,
+        )
+        return event_study_pretrends(view, placebo_shift, data, None)
 
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Imputation estimator (Borusyak, Jaravel & Spiess): {self.outcome}"
+        return f"Imputation estimator (Borusyak, Jaravel & Spiess): {label_of(self.outcome)}"
 
     @property
     def att(self) -> Term:
@@ -128,9 +175,13 @@ class ImputationResult(EventStudyBase):
 
 def _terms(base: ImputationResult, level: float) -> tuple[Term, ...]:
     se = [*np.sqrt(np.diag(base._vcov_event)), base._se_att]
-    return tuple(
+    terms = tuple(
         wald_term(t.term, est, s, level, "two-stage GMM cluster-robust (did2s)")
         for t, est, s in zip(base.terms, base._estimates, se, strict=True)
+    )
+    # the two-stage variance is cluster-robust: not valid with one treated cluster
+    return mark_event_validity(
+        terms, ClusterRobust(base.cluster, "CR1"), base.n_clusters, base.n_treated_clusters
     )
 
 
@@ -333,14 +384,67 @@ def imputation(
         _se_att=float(math.sqrt(vcov_att[0, 0])),
         _effects=effects,
     )
+    n_treated = int(frame.loc[np.isfinite(e), cluster].nunique())
+    base = replace(
+        base,
+        n_treated_clusters=n_treated,
+        weights=weights,
+        allow_unbalanced=allow_unbalanced,
+    )
     if pretrend_leads is not None:
-        pretrend = _pretrend(frame, panel, e, treated, pretrend_leads, covariates, weights, cluster)
-        base = replace(base, pretrend=pretrend)
+        pretrend, lead_terms = _pretrend(
+            frame, panel, e, treated, pretrend_leads, covariates, weights, cluster, level
+        )
+        lead_terms = mark_event_validity(
+            lead_terms, ClusterRobust(cluster, "CR1"), n_clusters, n_treated
+        )
+        base = replace(base, pretrend=pretrend, pretrend_terms=lead_terms)
     return replace(base, terms=_terms(base, level))
 
 
-def _pretrend(frame, panel, e, treated, leads, covariates, weights, cluster) -> JointTest:
-    """BJS Test 1: leads on untreated observations, unit and period effects, CR1 F test."""
+def _wald_fields(term: Term, level: float) -> dict:
+    """Return the interval of ``term`` at ``level`` (same estimate, standard error, df)."""
+    new = wald_term(term.term, term.estimate, term.std_error, level, term.method, df=term.df)
+    return {"conf_low": new.conf_low, "conf_high": new.conf_high}
+
+
+def _with_all_leads(result: ImputationResult, data: pd.DataFrame) -> ImputationResult:
+    """Refit ``result`` on ``data`` with BJS's test over every available lead."""
+    g = pd.to_numeric(data[result.cohort], errors="coerce").to_numpy(dtype=float)
+    t = pd.to_numeric(data[result.time], errors="coerce").to_numpy(dtype=float)
+    periods = np.unique(t[np.isfinite(t)])
+    ok = np.isfinite(g)
+    pre = np.searchsorted(periods, g[ok]) - np.searchsorted(periods, t[ok])
+    # one lead fewer than the longest pre-period: with every pre-period a lead, the leads
+    # would add up to the treated units' fixed effects
+    available = int(np.max(pre, initial=0)) - result.anticipation - 1
+    if available < 1:
+        raise DesignError(
+            "no treated unit has two or more periods before adoption: there are no leads to test."
+        )
+    return imputation(
+        data,
+        result.outcome,
+        result.unit,
+        result.time,
+        result.cohort,
+        covariates=result.covariates or None,
+        weights=result.weights,
+        anticipation=result.anticipation,
+        cluster=result.cluster,
+        conf_level=result.conf_level,
+        allow_unbalanced=result.allow_unbalanced,
+        pretrend_leads=available,
+    )
+
+
+def _pretrend(
+    frame, panel, e, treated, leads, covariates, weights, cluster, level
+) -> tuple[JointTest, tuple[Term, ...]]:
+    """BJS Test 1: leads on untreated observations, unit and period effects, CR1 F test.
+
+    Returns the test and the lead estimates (``e=-1`` first) with CR1 intervals.
+    """
     if isinstance(leads, bool) or not isinstance(leads, int | np.integer) or leads < 1:
         raise InvalidValueError(
             f"`pretrend_leads` must be a whole number of leads >= 1; got {leads!r}."
@@ -373,7 +477,19 @@ def _pretrend(frame, panel, e, treated, leads, covariates, weights, cluster) -> 
         inference=inference,
     )
     contrasts = np.eye(es.fit.k)[[es.fit.index(n) for n in names]]
-    return joint_wald(es, contrasts, [f"e=-{k}" for k in wanted], inference)
+    labels = [f"e=-{k}" for k in wanted]
+    terms = tuple(
+        wald_term(
+            label,
+            es.fit.beta[es.fit.index(n)],
+            math.sqrt(es.var.vcov[es.fit.index(n), es.fit.index(n)]),
+            level,
+            f"BJS lead on untreated observations; {es.var.label}",
+            df=es.var.df[es.fit.index(n)],
+        )
+        for n, label in zip(names, labels, strict=True)
+    )
+    return joint_wald(es, contrasts, labels, inference), terms
 
 
 def _check_covariates(

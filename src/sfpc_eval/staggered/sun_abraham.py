@@ -27,10 +27,16 @@ from sfpc_eval._validate import check_conf_level
 from sfpc_eval.diff_in_diff.cohorts import check_reference, check_window, validate_cohorts
 from sfpc_eval.diff_in_diff.event_study import _check_inference, _new_variance, event_times
 from sfpc_eval.diff_in_diff.event_study_fit import EsFit, JointTest, fit_with_dummies, joint_wald
-from sfpc_eval.diff_in_diff.event_study_result import EventStudyBase, event_label, pretrend_facts
+from sfpc_eval.diff_in_diff.event_study_result import (
+    EventStudyBase,
+    event_label,
+    mark_event_validity,
+    pretrend_facts,
+)
 from sfpc_eval.diff_in_diff.twfe_result import Inference, analytic_variance
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
 from sfpc_eval.inference.cluster import ClusterRobust, contrast_df
+from sfpc_eval.labels import label as label_of
 from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import Term
 
@@ -59,7 +65,11 @@ class SunAbrahamResult(EventStudyBase):
     n_rows_dropped : int
         Rows left out by ``control="last"`` (periods from the last cohort's adoption on).
     terms : tuple of Term
-        ``"e=k"`` per event time, then ``"att"``.
+        ``"e=k"`` per event time, then ``"att"``; marked not valid (with the reason) when the
+        inference is not valid for the design (one treated cluster with cluster-robust
+        variances).
+    n_treated_clusters : int
+        Clusters with a treated unit.
     """
 
     control: str
@@ -72,11 +82,12 @@ class SunAbrahamResult(EventStudyBase):
     _es: EsFit = field(repr=False, compare=False)
     _cells: pd.DataFrame = field(repr=False, compare=False)
     _contrasts: np.ndarray = field(repr=False, compare=False)
+    n_treated_clusters: int = 0
 
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        return f"Sun & Abraham interaction-weighted event study: {self.outcome}"
+        return f"Sun & Abraham interaction-weighted event study: {label_of(self.outcome)}"
 
     def _event_vcov(self) -> np.ndarray:
         c = self._contrasts[: len(self.event_times)]
@@ -140,6 +151,7 @@ def _build(
         terms.append(wald_term(old.term, estimate, se, level, var.label, df=df))
     leads = [i for i, e in enumerate(base.event_times) if e < 0]
     pretrend = joint_wald(es, base._contrasts[leads], [terms[i].term for i in leads], inference)
+    terms = mark_event_validity(terms, inference, es.fit.n_clusters, base.n_treated_clusters)
     return replace(
         base,
         _es=es,
@@ -294,6 +306,7 @@ def sun_abraham(
         inference=inference,
         absorb=absorb,
     )
+    es_cluster = getattr(inference, "cluster", None) or unit
     cells["weight"] = cells["n"] / cells.groupby("event_time")["n"].transform("sum")
     observed = sorted(cells["event_time"].unique().tolist())
     lo, hi = (observed[0], observed[-1]) if window is None else _window(window, observed)
@@ -330,6 +343,7 @@ def sun_abraham(
         _es=es,
         _cells=cells,
         _contrasts=np.array(contrasts),
+        n_treated_clusters=int(work.loc[np.isfinite(g), es_cluster].nunique()),
     )
     return _build(base, es, inference, level)
 

@@ -48,6 +48,7 @@ from sfpc_eval.trials.analysis_checks import (
     switch_periods,
 )
 from sfpc_eval.trials.analysis_design import TrialDesign, check_aliased, check_options
+from sfpc_eval.trials.analysis_df import DfMethod, check_df_method, glmm_df, invalid_note
 from sfpc_eval.trials.analysis_result import Model, SteppedWedgeResult, sw_terms
 from sfpc_eval.trials.analysis_ri import SteppedWedgeRandomization, rollout_orders, rollout_test
 from sfpc_eval.trials.effects import child_level_switch, effect_columns, effect_levels
@@ -70,6 +71,7 @@ def stepped_wedge(
     model: Model = "glmm",
     nagq: int = 1,
     laplace: str = "lme4",
+    df_method: DfMethod = "satterthwaite",
     inference: object | None = None,
     gee_variance: str = "MD",
     exposure_time: bool = False,
@@ -111,6 +113,12 @@ def stepped_wedge(
         GLMM with ``nagq=1``: evaluate the Laplace deviance as ``glmer`` does (reproduces its
         estimates and standard errors) or exactly at the conditional modes (see
         :func:`sfpc_eval.trials.glmm.fit_glmm`).
+    df_method : {"satterthwaite", "between_within", "z"}, default "satterthwaite"
+        GLMM: the reference distribution of its Wald tests and intervals. Satterthwaite's
+        degrees of freedom (at least G - 1; G - 1 at a boundary fit) hold the 5% level with
+        4-5 clusters where the normal reference (``"z"``, Wald z) does not; see
+        :mod:`sfpc_eval.trials.analysis_df` and the stepped-wedge validity table in the docs.
+        ``"z"`` with fewer than 30 clusters warns.
     inference : optional
         ``model="glm"``: a :class:`~sfpc_eval.inference.cluster.ClusterRobust` (default
         ``ClusterRobust(cluster, kind="CR2")``, Satterthwaite df) or ``Classical()``. Any model:
@@ -170,6 +178,8 @@ def stepped_wedge(
     -----
     SingularFitWarning
         The GLMM's random-intercept variance is estimated at zero (shown in the message).
+    FewClustersWarning
+        ``df_method="z"`` with fewer than 30 clusters.
 
     Examples
     --------
@@ -204,6 +214,13 @@ def stepped_wedge(
         raise InvalidValueError(
             f"`cluster_effects=True` is for model='glm'; the {model.upper()} accounts for "
             "clusters itself (random intercepts or the working correlation)."
+        )
+    df_method = check_df_method(df_method)
+    if model != "glmm" and df_method != "satterthwaite":
+        raise InvalidValueError(
+            f"`df_method` is for model='glmm'; the {model.upper()} chooses its reference "
+            "distribution itself (GEE: t with G - 1 df for the corrected sandwiches; GLM: "
+            "Satterthwaite df of CR2)."
         )
     covariates = tuple(covariates)
     ri = inference if isinstance(inference, SteppedWedgeRandomization) else None
@@ -338,7 +355,8 @@ def stepped_wedge(
     offset = np.zeros(len(z))
     cluster_offsets = np.zeros(n_clusters)
     vcov_full = None
-    deviance = -2 * float(np.sum(y * (z @ glm.beta) - n * np.logaddexp(0.0, z @ glm.beta)))
+    df_note = ""
+    glmm_fit = None
     random_sd = rho = math.nan
     k = len(names)
     df_resid = float(cells.n_rows - k)
@@ -347,16 +365,18 @@ def stepped_wedge(
             z, names, y, n, cell_cluster, nagq=nagq, beta_start=glm.beta, laplace=laplace
         )
         beta, vcov = fit.beta, fit.vcov
-        df = np.full(k, np.inf)
+        df, df_label, df_note = glmm_df(
+            fit, df_method, treat_cols, [names.index(c) for c in model_covariates], z, cell_period
+        )
         # lme4's df.residual (what mice::pool uses as complete-data df): rows minus the
         # fixed effects and the random-intercept SD
         df_complete = np.full(k, df_resid - 1)
         random_sd = fit.theta
+        glmm_fit = fit
         vcov_full = fit.vcov_full  # (SD, fixed effects): population-averaged margins need it
-        deviance = fit.deviance
         offset = fit.modes[cell_cluster]
         cluster_offsets = fit.modes
-        method = ("GLMM Laplace" if nagq == 1 else f"GLMM AGQ({nagq})") + ", Wald z"
+        method = ("GLMM Laplace" if nagq == 1 else f"GLMM AGQ({nagq})") + f", {df_label}"
 
         def statistic(new_switch: np.ndarray) -> float:
             with warnings.catch_warnings():
@@ -422,9 +442,17 @@ def stepped_wedge(
             )
             return float(effect @ refit.beta)
 
+    invalid = invalid_note(model, df_method, gee_variance, inference, n_clusters)
+    if model == "glmm":
+        log_likelihood = -0.5 * fit.deviance
+    elif model == "glm":
+        log_likelihood = float(np.sum(y * glm.eta - n * np.logaddexp(0.0, glm.eta)))
+    else:  # GEE has a quasi-likelihood only
+        log_likelihood = math.nan
     effect_df = float(df[treat_cols[0]])
     if len(treat_cols) > 1:
         # the average of exposure-time effects: Satterthwaite df of that contrast under CR2
+        # (GLMM: df[0], the intercept's slot, holds the contrast's df)
         effect_df = contrast_df(glm, spec, effect) if model == "glm" else float(df[0])
     core = {
         "names": names,
@@ -434,6 +462,10 @@ def stepped_wedge(
         "method": method,
         "effect": effect,
         "effect_df": effect_df,
+        "df_note": df_note,
+        "glmm_fit": glmm_fit,
+        "invalid_note": invalid,
+        "log_likelihood": log_likelihood,
         "reported": [*(treat_names if len(treat_names) > 1 else []), *model_covariates],
         "ame": (
             None
@@ -444,7 +476,6 @@ def stepped_wedge(
         "vcov_full": vcov_full,
         "effect_vector": effect,
         "fit_data": (z, y, n, cell_cluster),  # for likelihoods and refits (model_checks)
-        "deviance": deviance,
         "design": TrialDesign(
             coding=coding,
             cluster_levels=c_levels,

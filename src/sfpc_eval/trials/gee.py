@@ -138,8 +138,18 @@ def fit_gee(
     Raises
     ------
     DesignError
-        No convergence, or a cluster-adjusted matrix ``B - B_i`` is singular (Mancl-DeRouen is
-        then undefined: a parameter is identified by one cluster alone).
+        No convergence, a singular information matrix, or a cluster-adjusted matrix ``B - B_i``
+        is singular (Mancl-DeRouen is then undefined: a parameter is identified by one cluster
+        alone).
+
+    Notes
+    -----
+    A negative moment estimate of ``rho`` is set to 0 (independence working correlation).
+    Below ``-1 / (n_max - 1)`` the exchangeable working correlation of the largest cluster is
+    not a correlation matrix, and with thousands of children per council any negative estimate
+    is near that bound; truncating only below it makes the iteration oscillate between 0 and
+    the bound. The sandwich variances do not rely on the working correlation being right.
+    (geepack does not truncate; its fits with a positive ``rho`` are unchanged.)
 
     Examples
     --------
@@ -165,11 +175,23 @@ def fit_gee(
     for iterations in range(1, max_iter + 1):  # noqa: B007 - used after the loop
         a_vec, c_mat, e_sum, s0, q_sum = _cluster_sums(z, y, n, cluster, n_clusters, beta)
         b_i, s_i = _blocks(sizes, rho, a_vec, c_mat, e_sum, s0)
-        step = linalg.solve(b_i.sum(axis=0), s_i.sum(axis=0), assume_a="pos")
+        try:
+            step = linalg.solve(b_i.sum(axis=0), s_i.sum(axis=0), assume_a="pos")
+        except linalg.LinAlgError:
+            raise DesignError(
+                "the GEE's information matrix is singular: a regressor is constant within the "
+                "data or identified by too few rows. Check the design (rank) and separation."
+            ) from None
         beta = beta + step
         a_vec, c_mat, e_sum, s0, q_sum = _cluster_sums(z, y, n, cluster, n_clusters, beta)
         scale = float(q_sum.sum() / total)
         new_rho = float(np.sum((e_sum**2 - q_sum) / 2) / scale / pairs) if pairs else 0.0
+        if new_rho < 0:
+            # a negative moment estimate: with thousands of children per council it is not a
+            # correlation matrix for the largest council once below -1 / (n_max - 1), and
+            # truncating only there makes the iteration oscillate; the working correlation is
+            # then independence, which the sandwich variances keep valid
+            new_rho = 0.0
         change = max(float(np.max(np.abs(step))), abs(new_rho - rho))
         rho = new_rho
         if not np.all(np.isfinite(beta)):

@@ -45,7 +45,7 @@ __all__ = [
 
 def _likelihood(result) -> tuple[float, int, int]:
     core = getattr(result, "_core", {})
-    if "deviance" not in core:
+    if "log_likelihood" not in core:
         raise InvalidValueError("`result` must be a stepped_wedge result.")
     if result.model == "gee":
         raise InvalidValueError(
@@ -55,7 +55,7 @@ def _likelihood(result) -> tuple[float, int, int]:
         )
     k = len(result.coef)
     params = k + 1 if result.model == "glmm" else k
-    return -core["deviance"] / 2, params, result.n_obs
+    return core["log_likelihood"], params, result.n_obs
 
 
 def information_criteria(result) -> dict:

@@ -83,6 +83,7 @@ class PooledResult(ResultMixin):
     estimates: pd.Series = field(repr=False)
     conf_level: float = 0.95
     label: str = ""
+    origin: dict = field(repr=False, default_factory=dict)
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -92,6 +93,16 @@ class PooledResult(ResultMixin):
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
         return [("imputations", str(self.m)), ("complete-data variance", self.label)]
+
+    def _headline_name(self) -> str:
+        names = [t.term for t in self.terms]
+        return "treated" if "treated" in names else names[0]
+
+    def _glance(self) -> dict[str, object]:
+        facts = super()._glance()
+        facts.update(self.origin)
+        facts.update(estimator="pooled", inference="rubin", log_likelihood=math.nan)
+        return facts
 
     def _refit(self, conf_level: float) -> PooledResult:
         terms = _terms(self.estimates, self.total, self._df(), conf_level)
@@ -221,7 +232,17 @@ def pool(
         estimates=estimates,
         conf_level=level,
         label=str(label),
+        origin=_origin(results[0]),
     )
+
+
+def _origin(result: object) -> dict:
+    """Return the model facts of the first fit (``glance()``), which the pool shares."""
+    glance = getattr(result, "glance", None)
+    if not callable(glance):
+        return {}
+    row = glance().iloc[0].to_dict()
+    return {k: v for k, v in row.items() if k not in ("inference", "inference_df", "conf_level")}
 
 
 def fit_each(datasets: Iterable[pd.DataFrame], fit: Callable[[pd.DataFrame], object]) -> list:

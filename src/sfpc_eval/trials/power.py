@@ -46,8 +46,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from sfpc_eval._tables import Table, format_number
 from sfpc_eval.errors import DesignError, InvalidValueError
+from sfpc_eval.tables import Table, format_number
 from sfpc_eval.trials.design import SteppedWedgeDesign
 from sfpc_eval.trials.power_variance import (
     Decay,

@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sfpc_eval._tables import Table, format_number
 from sfpc_eval.errors import InvalidValueError
+from sfpc_eval.tables import Table, format_number
 from sfpc_eval.trials.design import SteppedWedgeDesign
 from sfpc_eval.trials.power import PowerResult, sw_power
 from sfpc_eval.trials.power_variance import cluster_weights

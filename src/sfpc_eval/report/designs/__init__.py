@@ -21,6 +21,7 @@ from sfpc_eval.report.designs import (
     before_after,
     claims,
     did,
+    impact,
     single_la,
     staggered,
     stepped_wedge,
@@ -35,7 +36,7 @@ COMMON_KEYS = (
 )
 
 DESIGNS: dict[str, ModuleType] = {
-    m.NAME: m for m in (before_after, did, claims, single_la, staggered, stepped_wedge)
+    m.NAME: m for m in (before_after, did, claims, single_la, staggered, stepped_wedge, impact)
 }
 """Designs this version offers, by name."""
 

@@ -2,62 +2,49 @@
 
 Examples
 --------
->>> interval(-52.61, -41.07, "%")
-'[-52.6%, -41.1%]'
+>>> label_of("cla"), label_of("cla_rate")
+('children looked after', 'children looked after per 10,000 children')
 """
 
 from __future__ import annotations
 
 import math
+import re
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from sfpc_eval._tables import format_number, format_p_value
 from sfpc_eval.errors import DesignError, SfpcEvalWarning, SpecError, show_values
+from sfpc_eval.labels import MEASURES, has_label, label
 from sfpc_eval.report.blocks import TableBlock
 from sfpc_eval.report.disclosure import suppress_grid
 from sfpc_eval.report.schema import closest
+from sfpc_eval.results import Term
+from sfpc_eval.tables import Cell, NumberFormat, Table, format_number
+from sfpc_eval.tables.estimates import TermView, formats_for
+from sfpc_eval.tables.table import INVALID_MARK
 
 __all__ = [
-    "MEASURE_LABELS",
     "check_units",
     "child_counts_table",
     "count_text",
-    "estimate_rows",
-    "interval",
+    "effect_table",
     "label_of",
+    "plain",
     "recording_warnings",
     "sentence",
     "shade_note",
 ]
 
-MEASURE_LABELS = {
-    "cla": "children looked after",
-    "cpp": "children on child protection plans",
-    "cin": "children in need",
-    "referrals": "referrals to children's social care",
-    "cla_started": "children starting to be looked after",
-    "cla_ceased": "children ceasing to be looked after",
-}
-
 
 def label_of(outcome: str) -> str:
-    """Readable name of an outcome (DfE measure names get their label)."""
-    return MEASURE_LABELS.get(outcome, outcome)
+    """Name of an outcome in the middle of a sentence (a DfE measure without "at 31 March").
 
-
-def interval(low: float, high: float, unit: str = "") -> str:
-    """``[low, high]`` with one decimal for percentages, else four significant figures."""
-    if math.isnan(low) and math.isnan(high):
-        return "not available"
-    if math.isinf(low) or math.isinf(high):
-        return "unbounded (too few possible assignments)"
-    if unit == "%":
-        return f"[{low:.1f}%, {high:.1f}%]"
-    return f"[{format_number(low)}, {format_number(high)}]"
+    The words come from the label vocabulary (:func:`sfpc_eval.labels.label`).
+    """
+    return label(outcome, lower=True, short=True)
 
 
 def count_text(value: float) -> str:
@@ -151,37 +138,116 @@ def recording_warnings(call: Callable[[], Any]) -> tuple[Any, list[str]]:
     return value, list(dict.fromkeys(messages))
 
 
-def estimate_rows(result, names: Sequence[str], label: str) -> list[tuple[str, ...]]:
-    """Rows (label, term, estimate, interval, p-value, df, method) for the named terms."""
-    rows = []
-    for name in names:
-        t = result.term(name)
-        unit = "%" if name == "percent_change" else ""
-        est = f"{t.estimate:+.1f}%" if unit else format_number(t.estimate)
-        df = "" if math.isnan(t.df) else ("inf" if math.isinf(t.df) else f"{t.df:.1f}")
-        rows.append(
-            (
-                label,
-                name,
-                est,
-                interval(t.conf_low, t.conf_high, unit),
-                format_p_value(t.p_value),
-                df,
-                t.method,
-            )
-        )
-    return rows
+def plain(text: str, names: Sequence[str] = ()) -> str:
+    """Word the code names in an estimator's message or method line with their labels.
+
+    Column names in quotes (``'la_name'``) and any of ``names`` or the vocabulary's measures
+    with an underscore (``cla_rate``) are replaced by their lower-case labels, so a report's
+    text never shows a code name.
+
+    Examples
+    --------
+    >>> plain("only one 'la_name' cluster (Leeds) is ever treated; outcome cla_rate")
+    'only one council cluster (Leeds) is ever treated; outcome children looked after per 10,000 children'
+    """  # noqa: E501
+    known = {n for n in MEASURES if "_" in n} | set(names)
+
+    def word(match: re.Match[str]) -> str:
+        name = match.group(2)
+        return label(name, lower=True) if name in known or has_label(name) else match.group(0)
+
+    text = re.sub(r"(')([A-Za-z][A-Za-z0-9_]*)'", word, text)
+    pattern = r"\b()(" + "|".join(sorted(map(re.escape, known), key=len, reverse=True)) + r")\b"
+    return re.sub(pattern, word, text) if known else text
 
 
-ESTIMATE_COLUMNS = ("analysis", "term", "estimate", "CI", "p-value", "df", "method")
+def _cell_or_blank(value: float, fmt: NumberFormat, mark: str = "") -> Cell:
+    return Cell(value, fmt, mark=mark) if not math.isnan(value) else Cell("")
 
 
-def estimate_table(
-    title: str, rows: list[tuple[str, ...]], conf_level: float, notes=()
+def effect_table(
+    title: str,
+    rows: Sequence[tuple[str, Mapping[str, Term | None]]],
+    groups: Sequence[str],
+    *,
+    scale: str,
+    level: float,
+    estimate_header: str = "Estimate",
+    shared_estimate: bool = True,
+    row_header: str = "",
+    notes: Sequence[str] = (),
+    row_keys: Sequence[str] = (),
+    marks: Mapping[tuple[int, str], str] | None = None,
+    texts: Mapping[tuple[int, str], str] | None = None,
 ) -> TableBlock:
-    """Make a table of estimates (provenance ``estimate``)."""
-    columns = tuple(c if c != "CI" else f"{conf_level:.0%} CI" for c in ESTIMATE_COLUMNS)
-    return TableBlock(title, columns, tuple(rows), provenance="estimate", notes=tuple(notes))
+    """Lay out one kind of effect as a wide table: rows (outcomes, event times...) by groups.
+
+    ``rows`` holds, per row, its label and its term in each group (inference methods, or
+    estimators); every term is on ``scale`` (:data:`sfpc_eval.tables.estimates.SCALES`). With
+    ``shared_estimate`` the point estimate is one column (the same under every inference) and
+    each group has its interval, p-value and degrees of freedom; otherwise each group has its
+    own estimate. One number of decimals serves every estimate and interval (two significant
+    figures of the smallest standard error). A term whose inference is not valid for the design
+    is marked with a dagger and footnoted. ``marks`` adds a footnote symbol to the estimate of
+    (row index, group), and ``texts`` writes text where a group has no term (``"reference"``).
+    """
+    marks = dict(marks or {})
+    texts = dict(texts or {})
+    views = {
+        (i, g): TermView.of(t, scale, level)
+        for i, (_, terms) in enumerate(rows)
+        for g, t in terms.items()
+        if t is not None
+    }
+    est, _, ci = formats_for(list(views.values()) or [TermView.of(Term("x", 0.0), scale, level)])
+    p_format = NumberFormat("p_value")
+    df_format = NumberFormat("df")
+    with_df = {
+        g: any(v.df == v.df and not math.isinf(v.df) for (i, h), v in views.items() if h == g)
+        for g in groups
+    }
+    columns = [row_header] + ([estimate_header] if shared_estimate else [])
+    spans: list[tuple[str, int]] = [("", len(columns))]
+    for g in groups:
+        own = ([estimate_header] if not shared_estimate else []) + [f"{level:.0%} CI", "p-value"]
+        own += ["df"] if with_df[g] else []
+        columns += own
+        spans.append((g, len(own)))
+    body = []
+    footnotes = []
+    for i, (name, _) in enumerate(rows):
+        line = [Cell(name)]
+        if shared_estimate:
+            first = next((views[(i, g)] for g in groups if (i, g) in views), None)
+            line.append(_cell_or_blank(first.estimate, est) if first else Cell(""))
+        for g in groups:
+            v = views.get((i, g))
+            width = (0 if shared_estimate else 1) + 2 + (1 if with_df[g] else 0)
+            if v is None:
+                line += [Cell(texts.get((i, g), ""))] + [Cell("")] * (width - 1)
+                continue
+            mark = ""
+            if not v.valid:
+                mark = INVALID_MARK
+                footnotes.append(f"{INVALID_MARK} {name}, {g}: {plain(v.note)}")
+            if not shared_estimate:
+                line.append(_cell_or_blank(v.estimate, est, marks.get((i, g), "")))
+            line.append(Cell((v.conf_low, v.conf_high), ci))
+            line.append(
+                Cell(v.p_value, p_format, mark=mark) if v.p_value == v.p_value else Cell(mark)
+            )
+            if with_df[g]:
+                line.append(Cell(v.df, df_format) if v.df == v.df else Cell(""))
+        body.append(line)
+    table = Table(
+        title,
+        columns,
+        body,
+        notes=[*dict.fromkeys(footnotes), *notes],
+        column_groups=spans,
+        row_keys=row_keys,
+    )
+    return TableBlock.of(table, provenance="estimate")
 
 
 def child_counts_table(
@@ -198,12 +264,12 @@ def child_counts_table(
         (str(label), *cells, total)
         for label, cells, total in zip(labels, done.cells, done.row_totals, strict=True)
     ]
-    rows.append(("total", *done.column_totals, done.grand_total))
+    rows.append(("Total", *done.column_totals, done.grand_total))
     roles = [("", *(["count"] * len(columns)), "total")] * len(labels)
     roles.append(("", *(["total"] * len(columns)), "total"))
     return TableBlock(
         title,
-        (row_name, *columns, "total"),
+        (sentence(label(row_name)), *columns, "Total"),
         tuple(rows),
         provenance="child",
         notes=(

@@ -15,6 +15,7 @@ from typing import Any
 
 from sfpc_eval.comparisons import compare_counts
 from sfpc_eval.errors import DesignError, SpecError
+from sfpc_eval.labels import label as label_for
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
 from sfpc_eval.report.designs._common import (
     check_complete,
@@ -22,15 +23,14 @@ from sfpc_eval.report.designs._common import (
     check_units,
     check_years,
     count_text,
-    estimate_rows,
-    estimate_table,
-    interval,
     label_of,
     sentence,
     shade_note,
 )
 from sfpc_eval.report.figures import render_svg, shade_periods
 from sfpc_eval.report.schema import Key
+from sfpc_eval.tables import Cell, NumberFormat, Table
+from sfpc_eval.tables.estimates import TermView, formats_for
 
 NAME = "before_after"
 NEEDS_DATA = True
@@ -118,8 +118,8 @@ def _trend_figure(analysis, dataset, context: Context, unit, column, exposure) -
         for year in (analysis["before"], analysis["after"]):
             ax.axvline(year, color="black", linestyle=":", linewidth=1)
         shown.extend(shade_periods(ax, shades, span=span))
-        ax.set_xlabel("year ending 31 March" if dataset.kind == "dfe" else dataset.time)
-        ax.set_ylabel("per 10,000 children" if per else column)
+        ax.set_xlabel("year ending 31 March" if dataset.kind == "dfe" else label_for(dataset.time))
+        ax.set_ylabel("per 10,000 children" if per else label_for(column))
         ax.set_title(f"{unit}: {label_of(column)}")
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.grid(alpha=0.3)
@@ -136,6 +136,46 @@ def _trend_figure(analysis, dataset, context: Context, unit, column, exposure) -
     return FigureBlock(f"{unit}: {label_of(column)} over time", svg, caption)
 
 
+def _change_table(result, rates, level: float) -> TableBlock:
+    """Tabulate counts (and rates) as rows; ratio, change and difference as columns."""
+    models = [("Counts", result)] + ([("Rates per 10,000", rates)] if rates is not None else [])
+    readings = (("rate_ratio", "ratio"), ("percent_change", "percent"), ("difference", "number"))
+    views = {
+        (row, term): TermView.of(res.term(term), scale, level)
+        for row, res in models
+        for term, scale in readings
+        if term != "difference" or row == "Counts"
+    }
+    formats = {
+        term: formats_for([v for (_, t), v in views.items() if t == term]) for term, _ in readings
+    }
+    body = []
+    for row, res in models:
+        line: list[object] = [row]
+        for term, _ in readings:
+            view = views.get((row, term))
+            est, _, ci = formats[term]
+            if view is None:
+                line += ["", ""]
+                continue
+            line += [Cell(view.estimate, est), Cell((view.conf_low, view.conf_high), ci)]
+        line.append(Cell(res.term("rate_ratio").p_value, NumberFormat("p_value")))
+        body.append(line)
+    ci = f"{level:.0%} CI"
+    methods = {res.term(t).method for _, res in models for t, _ in readings if t != "difference"}
+    table = Table(
+        "Change between the two years",
+        ["", "Rate ratio", ci, "Change (%)", ci, "Difference", ci, "p-value"],
+        body,
+        notes=(
+            f"Rate ratio and change: {', '.join(sorted(methods))} intervals and p-value (as R's "
+            f"poisson.test); difference: {result.term('difference').method} interval.",
+        ),
+        column_groups=[("", 1), ("After / before", 4), ("After - before", 2), ("", 1)],
+    )
+    return TableBlock.of(table, provenance="estimate")
+
+
 def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     """Compare the two years; tables, a trend figure, findings and methods text."""
     unit = check_units([analysis["unit"]], dataset, "unit")[0]
@@ -150,30 +190,41 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     label = label_of(column)
     title = analysis["title"] or f"Before/after: {label} in {unit}, {years[0]} to {years[1]}"
     shown = ["c" if small else count_text(c) for c in counts]
-    data_rows = []
+    data_rows: list[list[object]] = []
     rates = None
     if exposure is not None:
         pops = [float(v) for v in rows[exposure]]
         rates = compare_counts(
             *counts, exposure=tuple(pops), per=10_000, labels=years, conf_level=level
         )
-        for year, shown_count, pop, term in zip(
-            years, shown, pops, ("before", "after"), strict=True
-        ):
-            rate = "c" if small else f"{rates.term(term).estimate:.1f}"
-            data_rows.append((year, shown_count, count_text(pop), rate))
-        data_columns = ("year", "count", "population 0-17", "per 10,000")
+        per_format = NumberFormat("number", 1)
+        for year, count, pop, term in zip(years, counts, pops, ("before", "after"), strict=True):
+            rate = rates.term(term).estimate
+            data_rows.append(
+                [
+                    year,
+                    Cell("c") if small else Cell(count, NumberFormat("count")),
+                    Cell(pop, NumberFormat("count")),
+                    Cell("c") if small else Cell(rate, per_format),
+                ]
+            )
+        data_columns = ("Year ending 31 March", "Count", "Children aged 0-17", "Per 10,000")
     else:
-        data_rows = [(y, s) for y, s in zip(years, shown, strict=True)]
-        data_columns = ("year", "count")
+        data_rows = [
+            [y, Cell("c") if small else Cell(c, NumberFormat("count"))]
+            for y, c in zip(years, counts, strict=True)
+        ]
+        data_columns = ("Year", "Count")
     roles = tuple(("",) + ("count",) + ("",) * (len(data_columns) - 2) for _ in data_rows)
     source = "published LA-level statistics" if not child else "child-level records"
-    data_table = TableBlock(
-        f"{unit}: {label}",
-        data_columns,
-        tuple(data_rows),
+    data_table = TableBlock.of(
+        Table(
+            f"{unit}: {label}",
+            data_columns,
+            data_rows,
+            notes=(f"Source: {source} ({dataset.kind}).",),
+        ),
         provenance="child" if child else "published",
-        notes=(f"Source: {source} ({dataset.kind}).",),
         roles=roles,
     )
     findings: list[str] = []
@@ -187,8 +238,8 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         tables.append(
             TableBlock(
                 "Change between the two years",
-                ("term", "estimate"),
-                (("percent_change", "c"),),
+                ("", "Change (%)"),
+                (("Counts", "c"),),
                 provenance="estimate",
                 notes=(
                     f"Suppressed: a count below {context.threshold} from child-level records "
@@ -202,21 +253,18 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         methods = ()
     else:
         result = compare_counts(*counts, labels=years, conf_level=level)
-        est_rows = estimate_rows(result, ["rate_ratio", "percent_change", "difference"], "counts")
-        if rates is not None:
-            est_rows += estimate_rows(rates, ["rate_ratio", "percent_change"], "rates per 10,000")
-        tables.append(estimate_table("Change between the two years", est_rows, level))
-        pct = result.percent_change
+        change = _change_table(result, rates, level)
+        tables.append(change)
+        quoted = change.engine.text_rows()  # the findings quote the table
         findings.append(
             f"{sentence(label)} in {unit}: {count_text(counts[0])} in {years[0]} and "
-            f"{count_text(counts[1])} in {years[1]}, a change of {pct.estimate:+.1f}% "
-            f"({level:.0%} CI {interval(pct.conf_low, pct.conf_high, '%')[1:-1]})."
+            f"{count_text(counts[1])} in {years[1]}, a change of {quoted[0][3]} "
+            f"({level:.0%} CI {quoted[0][4]})."
         )
         if rates is not None:
-            rp = rates.percent_change
             findings.append(
                 f"Per 10,000 children: {rates.term('before').estimate:.1f} to "
-                f"{rates.term('after').estimate:.1f}, {rp.estimate:+.1f}%."
+                f"{rates.term('after').estimate:.1f}, {quoted[1][3]}."
             )
         method = result.term("rate_ratio").method
         methods = (
@@ -242,15 +290,15 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         tables.append(
             TableBlock(
                 f"Published claim {claim.id}",
-                ("", years[0], years[1], "wording", "registry status"),
+                ("", years[0], years[1], "Wording", "Registry status"),
                 (
                     (
-                        "published",
+                        "Published",
                         *(count_text(v) if v is not None else "" for v in published),
                         claim.wording,
                         rep.status,
                     ),
-                    ("these data", *shown, "", ""),
+                    ("These data", *shown, "", ""),
                 ),
                 provenance="child" if child else "published",
                 notes=(claim.source.cite(),),

@@ -13,14 +13,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sfpc_eval._tables import format_number
+from scipy import stats
+
 from sfpc_eval.errors import SpecError
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
-from sfpc_eval.report.designs._common import interval
 from sfpc_eval.report.figures import render_svg
 from sfpc_eval.report.schema import Key, closest
+from sfpc_eval.tables import Cell, NumberFormat, Table, decimals_for
 
 __all__ = ["DOC", "KEYS", "NAME", "check", "run"]
+
+UNITS = {"percent_reduction": "%", "percent_change": "%", "percent": "%", "difference_pp": "pp"}
+"""How a claim's metric is marked in the table."""
 
 NAME = "claims"
 NEEDS_DATA = False
@@ -72,40 +76,52 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
 
     table = _audit(analysis)
     level = analysis["conf_level"]
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    known = table[table["recomputed"].notna()]
+    decimals = max(
+        [
+            decimals_for([(r.conf_high - r.conf_low) / (2 * z)], [r.recomputed])
+            for r in known.itertuples(index=False)
+        ],
+        default=1,
+    )
+    from sfpc_eval.evidence import load_registry
+
+    registry = load_registry()
     rows = []
     for row in table.itertuples(index=False):
-        recomputed = "" if math.isnan(row.recomputed) else format_number(row.recomputed)
-        ci = "" if math.isnan(row.conf_low) else interval(row.conf_low, row.conf_high)
-        rows.append(
-            (
-                row.id,
-                row.place,
-                row.wording,
-                format_number(row.published_value),
-                recomputed,
-                ci,
-                row.admissible,
-                row.status,
-            )
-        )
+        source = registry[row.id].source
+        where = f"{source.publisher or source.authors or source.title} ({source.year})"
+        unit = UNITS.get(row.metric, "")
+        if math.isnan(row.recomputed):
+            value, bounds = Cell(""), Cell("")
+        else:
+            value = Cell(row.recomputed, NumberFormat("number", decimals, unit))
+            bounds = Cell((row.conf_low, row.conf_high), NumberFormat("interval", decimals))
+        rows.append([where, row.place, row.wording, value, bounds, row.admissible, row.status])
     counts = table["status"].value_counts().sort_index()
     tally = ", ".join(f"{n} {status}" for status, n in counts.items())
     tables = (
-        TableBlock(
-            "Published claims against their re-derived values",
-            (
-                "id",
-                "place",
-                "wording",
-                "published",
-                "recomputed",
-                f"{level:.0%} CI",
-                "wording allows",
-                "status",
+        TableBlock.of(
+            Table(
+                "Published claims against their re-derived values",
+                [
+                    "Source",
+                    "Place",
+                    "Published wording",
+                    "Recomputed",
+                    f"{level:.0%} CI",
+                    "Wording allows",
+                    "Status",
+                ],
+                rows,
+                notes=(
+                    f"{len(table)} claims: {tally}. Recomputed: the claim's measure (percentages "
+                    "marked %) from its published inputs; the wording allows the range shown. "
+                    "`sfpc-eval claims` lists the claims with their registry ids.",
+                ),
             ),
-            tuple(rows),
             provenance="published",
-            notes=(f"{len(table)} claims: {tally}.",),
         ),
     )
     figures = ()

@@ -19,25 +19,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sfpc_eval._tables import format_p_value
 from sfpc_eval.diff_in_diff import did
 from sfpc_eval.errors import DesignError, SpecError, show_values
 from sfpc_eval.inference import ClusterRobust, Randomization, WildClusterBootstrap
+from sfpc_eval.inference.validity import design_inference
+from sfpc_eval.labels import label
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
 from sfpc_eval.report.designs._common import (
     check_complete,
     check_outcome,
     check_units,
     child_counts_table,
-    estimate_rows,
-    estimate_table,
+    effect_table,
     group_rates,
-    interval,
     label_of,
+    plain,
     recording_warnings,
     sentence,
     shade_note,
 )
+from sfpc_eval.report.designs._pretrends import pretrend_blocks
 from sfpc_eval.report.figures import render_svg, shade_periods
 from sfpc_eval.report.schema import Key
 
@@ -87,10 +88,23 @@ KEYS = (
     Key(
         "inference",
         "list[str]",
-        "Inference, first is the main one; each is reported (on DfE data the Poisson count "
-        "model uses the non-wild ones, CR2 if none)",
-        default=["CR2"],
+        "Inference, first is the main one; each is reported, rows not valid for the design "
+        "marked (on DfE data the Poisson count model uses the non-wild ones, CR2 if none). "
+        "Default: chosen from the design (one treated unit: randomization; fewer than 10: the "
+        "subcluster wild bootstrap, CR2 for counts; more: CR2)",
         choices=tuple(INFERENCE),
+    ),
+    Key(
+        "pretrends",
+        "bool",
+        "Show the pre-period check (leads, their joint test, placebo) for the linear model",
+        default=True,
+    ),
+    Key(
+        "placebo_shift",
+        "int",
+        "Pre-period check: move adoption this many periods earlier for a placebo estimate "
+        "(default 2, or fewer when the pre-period is short; 0 for none)",
     ),
     Key("n_resamples", "int", "Draws for wild bootstrap / randomization", default=9999),
     Key("seed", "int", "Random seed for resampling inference", default=20150101),
@@ -184,6 +198,15 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
             f"`{where}.start` = {analysis['start']} leaves no period before or none from the "
             f"start within {first}-{last}; DiD needs both. Move `start` or widen `years`."
         )
+    shift = analysis["placebo_shift"]
+    if shift is not None and not 0 <= shift < _pre_periods(analysis, dataset):
+        raise SpecError(
+            f"`{where}.placebo_shift` = {shift} moves adoption outside the pre-period: the "
+            f"data have {_pre_periods(analysis, dataset)} period(s) before {analysis['start']}, "
+            "and the placebo needs at least one before the moved date. Use a smaller shift "
+            "(0 for no placebo).",
+            key=f"{where}.placebo_shift",
+        )
     exposure = analysis["exposure"]
     if dataset.kind != "dfe" and exposure and exposure not in dataset.frame.columns:
         raise SpecError(
@@ -191,7 +214,7 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
             key=f"{where}.exposure",
         )
     if (
-        any(name in WILD for name in analysis["inference"])
+        any(name in WILD for name in analysis["inference"] or ())
         and dataset.kind != "dfe"
         and analysis["family"] != "gaussian"
     ):
@@ -208,6 +231,32 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
             f"`{where}`: only {data[dataset.unit].nunique()} units; DiD with cluster-robust "
             "inference needs at least 3."
         )
+
+
+def _pre_periods(analysis: dict[str, Any], dataset) -> int:
+    """Periods of the analysis window before adoption."""
+    first, last = _window(analysis, dataset)
+    years = [y for y in dataset.years if first <= y <= last]
+    return sum(1 for y in years if y < analysis["start"])
+
+
+def _placebo_shift(analysis: dict[str, Any], dataset) -> int | None:
+    """Return the spec's placebo shift, or 2 (fewer when the pre-period is short); None for none."""
+    shift = analysis["placebo_shift"]
+    if shift is None:
+        shift = min(2, _pre_periods(analysis, dataset) - 1)
+    return shift if shift and shift > 0 else None
+
+
+def _inference_names(analysis, family: str, n_treated: int) -> tuple[list[str], str]:
+    """Return the inference names for one model and, when chosen from the design, why."""
+    names = analysis["inference"]
+    if names is None:
+        chosen, why = design_inference(n_treated_clusters=n_treated, family=family)
+        return [chosen], why
+    if family != "gaussian":
+        names = [n for n in names if n not in WILD] or ["CR2"]
+    return list(names), ""
 
 
 def _inference(name: str, analysis: dict[str, Any], unit: str, time: str):
@@ -258,12 +307,12 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
             group = "treated" if is_treated else "comparison"
             trend.loc[(trend["time"] == time) & (trend["group"] == group), "mean"] = np.nan
     span = (float(trend["time"].min()), float(trend["time"].max()))
-    ylabel = "per 10,000 children" if per else f"mean {column}"
+    ylabel = "per 10,000 children" if per else f"mean {label_of(column)}"
     names = ", ".join(map(str, treated))
     shown: list[str] = []
 
     def draw_trend(ax):
-        for group, colour, label in (
+        for group, colour, legend in (
             ("treated", "#b2182b", names),
             (
                 "comparison",
@@ -272,7 +321,7 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
             ),
         ):
             rows = trend[trend["group"] == group].sort_values("time")
-            ax.plot(rows["time"], rows["mean"], marker="o", color=colour, label=label)
+            ax.plot(rows["time"], rows["mean"], marker="o", color=colour, label=legend)
         ax.axvline(
             analysis["start"],
             color="black",
@@ -281,7 +330,7 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
             label=f"first year under the programme ({analysis['start']})",
         )
         shown.extend(shade_periods(ax, shades, span=span))
-        ax.set_xlabel("year ending 31 March" if dataset.kind == "dfe" else dataset.time)
+        ax.set_xlabel("year ending 31 March" if dataset.kind == "dfe" else label(dataset.time))
         ax.set_ylabel(ylabel)
         ax.set_title(f"{label_of(outcome)}: {names} and comparison group")
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -304,17 +353,125 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
         def draw_did(ax):
             result.plot(ax=ax)
             ax.set_title(f"DiD window {first}-{last}: {label_of(outcome)}")
-            ax.set_ylabel(ylabel if dataset.kind == "dfe" else column)
+            ax.set_ylabel(ylabel if dataset.kind == "dfe" else label(column))
 
         figures.append(
             FigureBlock(
                 f"DiD trends: {label_of(outcome)}",
                 render_svg(draw_did),
-                f"Treated and comparison means of the modelled outcome ({result.outcome}) in "
-                f"the analysis window {first}-{last}; dashed line: first treated period.",
+                "Treated and comparison means of the modelled outcome "
+                f"({label_of(result.outcome)}) in the analysis window {first}-{last}; dashed "
+                "line: first treated period.",
             )
         )
     return figures
+
+
+READINGS = {
+    # family -> (term, scale, heading of the estimate column, what the table shows)
+    "gaussian": ("treated", "number", "Difference", "difference in the outcome (linear model)"),
+    "poisson": (
+        "percent_change",
+        "percent",
+        "Change (%)",
+        "percentage change in the count (Poisson model)",
+    ),
+    "binomial": (
+        "average_marginal_effect",
+        "pp",
+        "Risk difference",
+        "difference in risk, percentage points (logistic model)",
+    ),
+}
+
+
+def _effect_tables(analysis, dataset, fitted, names, first, last, group) -> list[TableBlock]:
+    """One wide table per model family: outcomes as rows, inference methods as column groups."""
+    level = analysis["conf_level"]
+    tables = []
+    for family in ("gaussian", "poisson", "binomial"):
+        models = [m for m in fitted if m["family"] == family]
+        if not models:
+            continue
+        term, scale, header, what = READINGS[family]
+        if family == "gaussian" and dataset.kind == "dfe":
+            header, what = "Difference per 10,000", "difference in the rate per 10,000 children"
+        if family == "poisson" and dataset.kind == "dfe":
+            what += " with the population aged 0-17 as exposure"
+        groups = list(dict.fromkeys(name for m in models for name, _ in m["results"]))
+        labelled = {name: label(name) for name in groups}
+        rows = [
+            (
+                m["what"],
+                {labelled[name]: res.term(term) for name, res in m["results"]},
+            )
+            for m in models
+        ]
+        notes = []
+        seen_methods = {}
+        for m in models:
+            for name, res in m["results"]:
+                t = res.term(term)
+                seen_methods.setdefault(labelled[name], plain(t.method, [dataset.unit]))
+                if t.note and t.valid:
+                    notes.append(f"{m['what']}, {labelled[name]}: {plain(t.note)}.")
+        notes += [f"{g}: {method}." for g, method in seen_methods.items()]
+        notes.append(f"Comparison group ({len(group)}): {', '.join(map(str, group))}.")
+        tables.append(
+            effect_table(
+                f"Difference-in-differences, {names} against the comparison group, "
+                f"{first}-{last}: {what}",
+                rows,
+                [labelled[name] for name in groups],
+                scale=scale,
+                level=level,
+                estimate_header=header,
+                row_header="Outcome",
+                notes=list(dict.fromkeys(notes)),
+                row_keys=[f"{m['outcome']}:{family}" for m in models],
+            )
+        )
+    return tables
+
+
+def _findings(fitted, effects: list[TableBlock], names: str, level: float) -> list[str]:
+    """One sentence per model, its numbers read from the table (the first valid inference).
+
+    A row whose inference is not valid for the design is never the source of a finding: the
+    sentence reads the first inference that is valid, or says that none is.
+    """
+    out = []
+    for m in fitted:
+        key = f"{m['outcome']}:{m['family']}"
+        table = next(t.engine for t in effects if key in t.engine.row_keys)
+        row = table.text_rows()[table.row(key)]
+        term_name = READINGS[m["family"]][0]
+        valid = [(name, res) for name, res in m["results"] if res.term(term_name).valid]
+        intro = (
+            f"{m['what']}, {names} against the comparison group "
+            f"({label(m['family'], lower=True)} model"
+        )
+        if not valid:
+            name, res = m["results"][0]
+            out.append(
+                f"{intro}): estimate {row[1]}, but no inference requested is valid for this "
+                f"design ({label(name, lower=True)}: {plain(res.term(term_name).note)}); no "
+                "interval or p-value is reported."
+            )
+            continue
+        chosen = valid[0][0]
+        # the group's interval and p-value columns: after the row name and shared estimate
+        offset = table.column_groups[0][1]
+        for group, width in table.column_groups[1:]:
+            if group == label(chosen):
+                break
+            offset += width
+        ci, p_value = row[offset], row[offset + 1]
+        out.append(
+            f"{intro}, {label(chosen, lower=True)}): {row[1]}, {level:.0%} CI "
+            f"{ci or 'not available'}, p = {p_value}."
+        )
+    return out
 
 
 def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
@@ -325,18 +482,24 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     level = analysis["conf_level"]
     first, last = _window(analysis, dataset)
     names = ", ".join(map(str, treated))
-    rows: list[tuple[str, ...]] = []
     findings: list[str] = []
     methods: list[str] = []
     limitations: list[str] = []
     figures: list[FigureBlock] = []
     tables: list[TableBlock] = []
     warned: list[str] = []
+    fitted: list[dict[str, Any]] = []
+    pre_tables: list[TableBlock] = []
+    pre_findings: list[str] = []
+    chosen_why: dict[str, str] = {}
     unit = dataset.unit
+    shift = _placebo_shift(analysis, dataset)
     for outcome, column, family, exposure in _models(analysis, dataset):
-        inference_names = analysis["inference"]
-        if family != "gaussian":
-            inference_names = [n for n in inference_names if n not in WILD] or ["CR2"]
+        inference_names, why = _inference_names(analysis, family, len(treated))
+        if why:
+            chosen_why[f"{label(family, lower=True)}: {label(inference_names[0], lower=True)}"] = (
+                why
+            )
         results = []
         for name in inference_names:
             res, msgs = recording_warnings(
@@ -358,33 +521,18 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         what = f"{label_of(outcome)}" + (
             " per 10,000" if family == "gaussian" and dataset.kind == "dfe" else ""
         )
-        for name, res in results:
-            readings = ["treated"]
-            if family == "poisson":
-                readings = ["rate_ratio", "percent_change"]
-            elif family == "binomial":
-                readings = ["odds_ratio", "average_marginal_effect"]
-            rows += estimate_rows(res, readings, f"{what} ({family}, {name})")
-        t = (
-            main.estimate
-            if family == "gaussian"
-            else main.term("percent_change" if family == "poisson" else "average_marginal_effect")
-        )
-        unit_word = "%" if family == "poisson" else ""
-        value = f"{t.estimate:+.1f}%" if unit_word else f"{t.estimate:+.4g}"
-        findings.append(
-            f"{sentence(what)}, {names} against the comparison group ({family} model, "
-            f"{results[0][0]}): {value}, {level:.0%} CI "
-            f"{interval(t.conf_low, t.conf_high, unit_word)}, p = {format_p_value(t.p_value)}."
+        fitted.append(
+            {"outcome": outcome, "family": family, "what": sentence(what), "results": results}
         )
         facts = dict(main.facts())
         methods.append(
-            f"{sentence(what)}: two-way fixed-effects difference-in-differences ({family}"
+            f"{sentence(what)}: two-way fixed-effects difference-in-differences "
+            f"({label(family, lower=True)}"
             + (", log population offset" if exposure else "")
-            + f") of {column} on a treatment indicator (1 for {names} from {analysis['start']}), "
-            f"with fixed effects for {facts['fixed effects']}; {facts['rows / cells']} rows / "
-            f"cells, {first}-{last}. Inference: "
-            + "; ".join(f"{r.inference.describe()}" for _, r in results)
+            + f") of {label_of(column)} on a treatment indicator (1 for {names} from "
+            f"{analysis['start']}), with fixed effects for {facts['fixed effects']}; "
+            f"{facts['rows / cells']} rows / cells, {first}-{last}. Inference: "
+            + "; ".join(plain(r.inference.describe(), [unit]) for _, r in results)
             + f". {main.n_clusters} clusters."
         )
         if dataset.level == "child":
@@ -393,16 +541,31 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             figures += _figures(
                 analysis, dataset, context, data, treated, outcome, column, exposure, main
             )
-    comparison_names = ", ".join(map(str, group))
-    tables.insert(
-        0,
-        estimate_table(
-            f"Difference-in-differences: {names} vs comparison group, {first}-{last}",
-            rows,
-            level,
-            notes=(f"Comparison group ({len(group)}): {comparison_names}.",),
-        ),
-    )
+        if analysis["pretrends"] and family == "gaussian" and dataset.level != "child":
+            term_name = READINGS[family][0]
+            valid = [(name, res) for name, res in results if res.term(term_name).valid]
+            base_name, base = valid[0] if valid else results[0]
+            pre, msgs = recording_warnings(lambda base=base: base.pretrends(shift))
+            warned += msgs
+            finding, method, table, figure, limitation = pretrend_blocks(
+                pre,
+                what=what,
+                effect=base.term(term_name) if valid else None,
+                start=analysis["start"],
+                ylabel="per 10,000 children" if dataset.kind == "dfe" else label_of(column),
+                inference=label(base_name),
+            )
+            pre_findings.append(finding)
+            methods.append(method)
+            pre_tables.append(table)
+            figures.append(figure)
+            if limitation:
+                limitations.append(limitation)
+    effects = _effect_tables(analysis, dataset, fitted, names, first, last, group)
+    tables[0:0] = [*effects, *pre_tables]
+    findings = [*_findings(fitted, effects, names, level), *pre_findings]
+    for chosen, why in chosen_why.items():
+        methods.append(f"Inference chosen from the design ({chosen}): {why}.")
     if dataset.kind == "dfe":
         methods.append(
             "Rates per 10,000 are those published by the DfE where printed beside the count, "
@@ -412,15 +575,19 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     if len(treated) == 1:
         limitations.append(
             f"Only one unit ({names}) is treated: cluster-robust standard errors rest on the "
-            "comparison units' residuals and are unreliable; randomization inference "
-            f"(permuting which unit is treated, {len(group) + 1} possible assignments, smallest "
-            f"attainable p-value 1/{len(group) + 1}) is the more honest test."
+            "comparison units' residuals and are not valid (rows marked with a dagger); "
+            f"randomization inference (permuting which unit is treated, {len(group) + 1} "
+            f"possible assignments, smallest attainable p-value 1/{len(group) + 1}) is the "
+            "honest test."
         )
     limitations.append(
         "DiD assumes the treated and comparison groups would have followed parallel trends "
-        "without the programme; the trend figures show the years before the start to judge it."
+        "without the programme; the pre-period check and the trend figures show the years "
+        "before the start to judge it."
     )
-    limitations += [f"Warning from the estimator: {m}" for m in dict.fromkeys(warned)]
+    limitations += [
+        f"Warning from the estimator: {plain(m, [unit])}" for m in dict.fromkeys(warned)
+    ]
     title = analysis["title"] or f"Difference-in-differences: {names} vs comparison group"
     return Section(
         key=context.key,

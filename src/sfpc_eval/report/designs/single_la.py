@@ -15,15 +15,15 @@ from typing import Any
 import numpy as np
 
 from sfpc_eval.errors import DesignError
+from sfpc_eval.labels import label as label_for
 from sfpc_eval.report.blocks import Context, FigureBlock, Section
 from sfpc_eval.report.designs._common import (
     check_complete,
     check_outcome,
     check_units,
-    estimate_rows,
-    estimate_table,
-    interval,
+    effect_table,
     label_of,
+    plain,
 )
 from sfpc_eval.report.figures import render_svg, shade_periods
 from sfpc_eval.report.schema import Key
@@ -106,8 +106,17 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         conf_level=level,
     )
     label = label_of(analysis["outcome"])
-    names = [t.term for t in result.terms]
-    rows = estimate_rows(result, names, f"{unit}: {column}")
+    method = label_for(result.errors)
+    table = effect_table(
+        f"Interrupted time series: {unit}, {label}",
+        [(label_for(t.term, time_unit="period"), {method: t}) for t in result.terms],
+        [method],
+        scale="number",
+        level=level,
+        row_header="",
+        notes=[f"{method}: {plain(result.terms[0].method)}."],
+        row_keys=[t.term for t in result.terms],
+    )
     shades = context.axis_shades(dataset)
     span = (float(frame[dataset.time].min()), float(frame[dataset.time].max()))
     shown: list[str] = []
@@ -125,7 +134,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         ax.legend(frameon=False, fontsize=8)
 
     svg = render_svg(draw)
-    caption = f"{unit}: observed {column}, fitted segments and the projected trend."
+    caption = f"{unit}: observed {label}, fitted segments and the projected trend."
     if small.any():
         caption += (
             f" {int(small.sum())} period(s) with fewer than {context.threshold} children are "
@@ -133,22 +142,22 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         )
     if shown:
         caption += f" Shaded: {', '.join(shown)}."
-    end = result.term("effect_at_end")
+    shown = table.engine.text_rows()[table.engine.row("effect_at_end")]
     facts = dict(result.facts())
     return Section(
         key=context.key,
         title=analysis["title"] or f"Interrupted time series: {label} in {unit}",
         findings=(
-            f"{unit}, {label} ({column}): at the end of the series the level is "
-            f"{end.estimate:+.4g} against the projected pre-programme trend ({level:.0%} CI "
-            f"{interval(end.conf_low, end.conf_high)}).",
+            f"{unit}, {label}: at the end of the series the level is "
+            f"{shown[1]} against the projected pre-programme trend ({level:.0%} CI "
+            f"{shown[2]}).",
         ),
         methods=(
-            f"Segmented regression of {unit}'s {column} on time, a step and a slope change "
+            f"Segmented regression of {unit}'s {label} on time, a step and a slope change "
             f"from {analysis['start']} (sfpc_eval.its); periods: {facts.get('periods', '')}; "
             f"variance: {facts.get('variance', '')}.",
         ),
-        tables=(estimate_table(f"Interrupted time series: {unit}", rows, level),),
+        tables=(table,),
         figures=(FigureBlock(f"{unit}: {label}, observed and projected", svg, caption),),
         limitations=(
             "An interrupted time series assumes the pre-programme trend would have continued; "

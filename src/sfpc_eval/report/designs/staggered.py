@@ -24,29 +24,30 @@ from typing import Any
 
 import numpy as np
 
-from sfpc_eval._tables import format_number, format_p_value
 from sfpc_eval.diff_in_diff.event_study import event_study
 from sfpc_eval.errors import DesignError, SpecError
 from sfpc_eval.inference import ClusterRobust
-from sfpc_eval.report.blocks import Context, FigureBlock, Section
+from sfpc_eval.labels import label as vocabulary_label
+from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
 from sfpc_eval.report.designs._common import (
     check_complete,
     check_outcome,
     check_units,
-    estimate_rows,
-    estimate_table,
-    interval,
+    effect_table,
     label_of,
+    plain,
     recording_warnings,
     sentence,
 )
 from sfpc_eval.report.figures import render_svg
 from sfpc_eval.report.schema import Key
+from sfpc_eval.results import Term
 from sfpc_eval.staggered.callaway import (
     CONTROL_NAMES,
     ESTIMATION_NAMES,
     callaway_santanna,
 )
+from sfpc_eval.tables import NumberFormat
 
 __all__ = ["DOC", "ESTIMATORS", "KEYS", "NAME", "check", "run"]
 
@@ -228,31 +229,31 @@ def _event_study(analysis, dataset, data, column, label, adoption, n_units):
             conf_level=level,
         )
     )
-    names = [t.term for t in result.terms if t.term.startswith("e")]
-    rows = estimate_rows(result, names, column)
+    names = [t.term for t in result.terms[: len(result.event_times)]]
     facts = dict(result.facts())
-    post = [result.term(n) for n in names if not n.startswith(("e<=-", "e=-"))]
+    post = [result.term(n) for n, e in zip(names, result.event_times, strict=True) if e >= 0]
     mean_post = float(np.mean([t.estimate for t in post])) if post else math.nan
     findings = [
-        f"{sentence(label)} ({column}), TWFE event study: event-time effects after adoption "
-        f"average {mean_post:+.4g} across {len(post)} event times, relative to event time "
+        f"{sentence(label)}, two-way fixed-effects event study: event-time effects after adoption "
+        "average {es_mean} across "
+        f"{len(post)} event times, relative to event time "
         f"{analysis['reference']}; {n_units[0]} adopting and {n_units[1]} never-treated units.",
     ]
-    if result.pretrend is not None:
+    if any(e < 0 for e in result.event_times):
         findings.append(
-            f"Pre-trend test ({len(result.pretrend.terms)} leads = 0): p = "
-            f"{result.pretrend.p_value:.3g}."
+            f"Pre-period check, {label} (two-way fixed-effects event study): "
+            + result.pretrends().verdict().replace("{", "{{").replace("}", "}}")
         )
 
     def draw(ax):
         result.plot(ax=ax)
-        ax.set_ylabel(f"effect on {column}")
+        ax.set_ylabel(f"effect on {label} per 10,000" if column.endswith("_rate") else label)
 
     methods = (
-        f"Event study of {column} by two-way fixed effects "
+        f"Event study of {label} by two-way fixed effects "
         f"(sfpc_eval.diff_in_diff.event_study): one indicator per period relative to "
         f"adoption ({adoption}), never-treated units as controls; "
-        + "; ".join(f"{k}: {v}" for k, v in facts.items() if k != "outcome")
+        + "; ".join(f"{k}: {plain(v, [dataset.unit])}" for k, v in facts.items() if k != "outcome")
         + "."
     )
     figure = FigureBlock(
@@ -261,8 +262,7 @@ def _event_study(analysis, dataset, data, column, label, adoption, n_units):
         f"Effects by period relative to adoption with {level:.0%} pointwise intervals "
         "and a simultaneous band; the reference period is drawn at 0.",
     )
-    table = estimate_table(f"Event study: {column}", rows, level)
-    return findings, methods, table, figure, warned
+    return findings, methods, (result, mean_post), figure, warned
 
 
 def _callaway(analysis, dataset, data, column, label, adoption):
@@ -286,18 +286,30 @@ def _callaway(analysis, dataset, data, column, label, adoption):
         return result, result.aggregate("dynamic", **bounds)
 
     (result, agg), warned = recording_warnings(fit)
-    names = [t.term for t in agg.terms]
-    rows = estimate_rows(agg, names, column)
-    overall = agg.term("overall")
     post = [float(e) for e in agg.index if e >= 0]
     span = f"event times {post[0]:g} to {post[-1]:g}" if post else "no post-adoption event time"
-    findings = [
-        f"{sentence(label)} ({column}), Callaway & Sant'Anna: average effect over {span} "
-        f"{format_number(overall.estimate)}, {level:.0%} CI "
-        f"{interval(overall.conf_low, overall.conf_high)}, p = "
-        f"{format_p_value(overall.p_value)}; {result.n_units} units, "
-        f"{result.n_never_treated} never treated.",
-    ]
+    overall = agg.term("overall")
+    if overall.valid:
+        findings = [
+            f"{sentence(label)}, Callaway & Sant'Anna: average effect over {span} "
+            + "{cs_overall}, "
+            + f"{level:.0%} CI "
+            + "{cs_ci}, p = {cs_p}; "
+            + f"{result.n_units} units, {result.n_never_treated} never treated.",
+        ]
+    else:
+        findings = [
+            f"{sentence(label)}, Callaway & Sant'Anna: average effect over {span} "
+            + "{cs_overall}, with no valid interval ("
+            + plain(overall.note).replace("{", "{{").replace("}", "}}")
+            + f"); {result.n_units} units, {result.n_never_treated} never treated.",
+        ]
+    if any(e < 0 and t.std_error > 0 for e, t in zip(agg.index, agg.terms, strict=False)):
+        pre = result.pretrends(conf_level=level, **({"min_e": window[0]} if window else {}))
+        findings.append(
+            f"Pre-period check, {label} (Callaway & Sant'Anna): "
+            + pre.verdict().replace("{", "{{").replace("}", "}}")
+        )
     sizes = ", ".join(f"{g:g}: {n}" for g, n in result.cohort_sizes.items())
     window_text = (
         f", event times {window[0]} to {window[1]} kept" if window else ", all event times"
@@ -306,7 +318,7 @@ def _callaway(analysis, dataset, data, column, label, adoption):
     estimator = ESTIMATION_NAMES[result.estimation]
     base = result.base_period
     methods = (
-        f"Callaway & Sant'Anna (2021) group-time effects ATT(g, t) of {column} "
+        f"Callaway & Sant'Anna (2021) group-time effects ATT(g, t) of {label} "
         f"(sfpc_eval.callaway_santanna), one per cohort g (first period under the programme"
         f"{adoption}) and period t, each a 2x2 comparison ({estimator}) with "
         f"{CONTROL_NAMES[result.control]} units; base period '{base}' ({BASE_PERIODS[base]}); "
@@ -314,30 +326,112 @@ def _callaway(analysis, dataset, data, column, label, adoption):
         f"covariates; cohorts (units) {sizes}; {result.n_units} units, "
         f"{result.n_never_treated} never treated, {result.n_periods} periods. Aggregated by "
         f"event time (dynamic{window_text}), weighting cohorts by size; the overall effect is "
-        f"the mean over event times from 0. Standard errors: {result.inference.describe()}, "
-        "analytic (no bootstrap), so no uniform band."
+        "the mean over event times from 0. Standard errors: "
+        f"{plain(result.inference.describe(), [dataset.unit])}, analytic; the uniform "
+        "(simultaneous) band's critical value "
+        + (
+            f"{agg.crit_uniform:.3f} from 1,000 multiplier-bootstrap draws (as R did)"
+            if agg.crit_uniform is not None
+            else "is not available"
+        )
+        + (
+            f"; joint test of the pre-adoption estimates: {agg.pretrend.method}"
+            if agg.pretrend is not None
+            else ""
+        )
+        + "."
     )
 
     def draw(ax):
         agg.plot(ax=ax)
-        ax.set_ylabel(f"effect on {column}")
+        ax.set_ylabel(f"effect on {label} per 10,000" if column.endswith("_rate") else label)
 
     figure = FigureBlock(
         f"Callaway & Sant'Anna: {label}",
         render_svg(draw),
         f"Event-time effects (dynamic aggregation of ATT(g, t)) with {level:.0%} pointwise "
-        "intervals.",
+        "intervals and the uniform (simultaneous) band.",
     )
-    table = estimate_table(
-        f"Callaway & Sant'Anna, dynamic aggregation: {column}",
+    return findings, methods, agg, figure, warned, span
+
+
+def _shown(table, es, es_mean: float, cs) -> dict[str, str]:
+    """Write the numbers the findings quote as the table writes them."""
+    out = {}
+    groups = table.group_of_columns()
+    if es is not None:
+        j = groups.index("Event study (two-way fixed effects)")
+        fmt = next(row[j].format for row in table.cells if row[j].format is not None)
+        out["es_mean"] = NumberFormat("number", fmt.decimals, signed=True).text(es_mean)
+    if cs is not None:
+        j = groups.index("Callaway & Sant'Anna")
+        row = table.text_rows()[table.row("overall")]
+        out |= {"cs_overall": row[j], "cs_ci": row[j + 1], "cs_p": row[j + 2]}
+    return out
+
+
+def _event_table(analysis, label, es, cs, span: str) -> TableBlock:
+    """Event times as rows; the event study and Callaway & Sant'Anna side by side."""
+    level = analysis["conf_level"]
+    es_name, cs_name = "Event study (two-way fixed effects)", "Callaway & Sant'Anna"
+    by_time: dict[int, dict[str, Term]] = {}
+    marks: dict[tuple[int, str], str] = {}
+    binned = []
+    if es is not None:
+        for term, e in zip(es.terms, es.event_times, strict=False):
+            by_time.setdefault(int(e), {})[es_name] = term
+            if "<=" in term.term or ">=" in term.term:
+                marks[(int(e), es_name)] = "\u2021"
+                binned.append(vocabulary_label(term.term))
+    if cs is not None:
+        for term, e in zip(cs.terms, cs.index, strict=False):
+            by_time.setdefault(int(e), {})[cs_name] = term
+    times = sorted(by_time)
+    texts = {}
+    if es is not None and es_name not in by_time.get(int(es.reference), {}):
+        times = sorted({*times, int(es.reference)})
+        texts[(int(es.reference), es_name)] = "reference"
+    rows = [(vocabulary_label(f"e={e}"), by_time.get(e, {})) for e in times]
+    keys = [f"e={e}" for e in times]
+    if cs is not None:
+        rows.append((f"Average effect on the treated ({span})", {cs_name: cs.term("overall")}))
+        keys.append("overall")
+    groups = [g for g, r in ((es_name, es), (cs_name, cs)) if r is not None]
+    index = {e: i for i, e in enumerate(times)}
+    notes = []
+    if binned:
+        notes.append(
+            "\u2021 The event study's end points pool every event time beyond them: "
+            + " and ".join(b[:1].lower() + b[1:] for b in binned)
+            + "."
+        )
+    if es is not None:
+        notes.append(
+            f"Event study: effects relative to {vocabulary_label(f'e={es.reference}', lower=True)} "
+            "(the reference period, 0 by construction)."
+        )
+    if cs is not None:
+        before = {
+            "varying": "each compares consecutive periods",
+            "universal": "each compares with the period before adoption",
+        }[analysis["base_period"]]
+        notes.append(
+            "Callaway & Sant'Anna: each event time averages the cohorts' group-time effects, "
+            f"weighted by cohort size; before adoption, {before}."
+        )
+    return effect_table(
+        f"Staggered adoption: effect on {label} per 10,000 by years since adoption",
         rows,
-        level,
-        notes=(
-            "ATT(e=k): effect k periods after adoption, averaged over cohorts weighted by size; "
-            f"overall: mean over {span}.",
-        ),
+        groups,
+        scale="number",
+        level=level,
+        shared_estimate=False,
+        row_header="Years since adoption",
+        notes=notes,
+        row_keys=keys,
+        marks={(index[e], g): m for (e, g), m in marks.items()},
+        texts={(index[e], g): t for (e, g), t in texts.items()},
     )
-    return findings, methods, table, figure, warned
 
 
 def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
@@ -348,23 +442,29 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     adoption = ", ".join(f"{u} {g}" for u, g in sorted(analysis["cohorts"].items()))
     findings: list[str] = []
     methods: list[str] = []
-    tables = []
     figures = []
     warned: list[str] = []
+    es = cs = None
+    es_mean = math.nan
+    span = ""
     for name in analysis["estimators"]:
         if name == "event_study":
             out = _event_study(
                 analysis, dataset, data, column, label, adoption, (len(adopters), len(others))
             )
+            es, es_mean = out[2]
         else:
             # name the adoption years once: the event study's methods already list them
             shown = "" if "event_study" in analysis["estimators"] else f": {adoption}"
             out = _callaway(analysis, dataset, data, column, label, shown)
+            cs, span = out[2], out[5]
         findings += out[0]
         methods.append(out[1])
-        tables.append(out[2])
         figures.append(out[3])
         warned += out[4]
+    table = _event_table(analysis, label, es, cs, span)
+    tables = [table]
+    findings = [f.format(**_shown(table.engine, es, es_mean, cs)) for f in findings]
     limitations = []
     if "event_study" in analysis["estimators"]:
         limitations.append(
@@ -382,7 +482,9 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             f"comparison units ({CONTROL_NAMES[analysis['control_group']]}) without the "
             "programme; the effects before adoption (e < 0) show how well that held earlier."
         )
-    limitations += [f"Warning from the estimator: {m}" for m in dict.fromkeys(warned)]
+    limitations += [
+        f"Warning from the estimator: {plain(m, [dataset.unit])}" for m in dict.fromkeys(warned)
+    ]
     return Section(
         key=context.key,
         title=analysis["title"] or f"Staggered adoption: {label}",

@@ -20,16 +20,20 @@ import numpy as np
 import pandas as pd
 
 from sfpc_eval.errors import DesignError, SpecError, show_values
+from sfpc_eval.labels import label
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
 from sfpc_eval.report.designs._common import (
     child_counts_table,
-    estimate_rows,
-    estimate_table,
-    interval,
+    label_of,
+    plain,
     recording_warnings,
+    sentence,
 )
 from sfpc_eval.report.figures import render_svg
 from sfpc_eval.report.schema import Key, closest
+from sfpc_eval.tables import Cell, NumberFormat, Table
+from sfpc_eval.tables.estimates import TermView, formats_for
+from sfpc_eval.tables.table import INVALID_MARK
 from sfpc_eval.trials.analysis import stepped_wedge
 from sfpc_eval.trials.simulate import simulate_trial
 
@@ -135,9 +139,9 @@ def _design_figure(frame, cluster, period, treated) -> bytes:
         ax.set_yticks(range(len(share.index)), [str(c) for c in share.index])
         ax.set_xticks(range(len(share.columns)), [str(p) for p in share.columns])
         for i, j in np.ndindex(share.shape):
-            label = "programme" if share.iloc[i, j] >= 0.5 else "control"
-            ax.text(j, i, label, ha="center", va="center", fontsize=7)
-        ax.set_xlabel(period)
+            word = "programme" if share.iloc[i, j] >= 0.5 else "control"
+            ax.text(j, i, word, ha="center", va="center", fontsize=7)
+        ax.set_xlabel(label(period))
         ax.set_title("Stepped-wedge design: condition of each cluster in each period")
 
     return render_svg(draw, size=(8.0, 0.45 * len(share.index) + 1.4))
@@ -150,13 +154,44 @@ def _counts_table(frame, analysis, threshold) -> TableBlock:
     )
     grid = grid.sort_index(key=lambda s: s.astype(str))
     return child_counts_table(
-        f"Children with the outcome ({outcome}) by cluster and period",
+        f"Children {label_of(outcome)}, by council and period",
         cluster,
         grid.index,
         [str(p) for p in grid.columns],
         grid.to_numpy().astype(int).tolist(),
         threshold,
     )
+
+
+def _effect_table(result, outcome: str, level: float) -> TableBlock:
+    """One row: the odds ratio and the risk difference (percentage points), with intervals."""
+    odds = TermView.of(result.odds_ratio, "ratio", level)
+    risk = TermView.of(result.average_marginal_effect, "pp", level)
+    ci = f"{level:.0%} CI"
+    line: list[object] = [sentence(label_of(outcome))]
+    notes = []
+    for view in (odds, risk):
+        est, _, interval_format = formats_for([view])
+        mark = "" if view.valid else INVALID_MARK
+        if not view.valid:
+            notes.append(f"{INVALID_MARK} {plain(view.note)}")
+        line += [
+            Cell(view.estimate, est, mark=mark),
+            Cell((view.conf_low, view.conf_high), interval_format),
+        ]
+    line.append(Cell(result.odds_ratio.p_value, NumberFormat("p_value")))
+    notes.append(
+        f"{label(result.model)}; inference: {plain(result.method)}. The risk difference is the "
+        "average marginal effect (delta-method interval)."
+    )
+    table = Table(
+        "Stepped-wedge trial: effect of the programme",
+        ["Outcome", "Odds ratio", ci, "Risk difference", ci, "p-value"],
+        [line],
+        notes=notes,
+        row_keys=[outcome],
+    )
+    return TableBlock.of(table, provenance="estimate")
 
 
 def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
@@ -176,13 +211,26 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             conf_level=level,
         )
     )
-    rows = estimate_rows(result, ["treated", "odds_ratio", "average_marginal_effect"], "effect")
+    table = _effect_table(result, cols["outcome"], level)
     odds = result.odds_ratio
+    odds_text = table.engine.text_rows()[0]
+    shown = (
+        f"({level:.0%} CI {odds_text[2][1:-1]})"
+        if odds.valid
+        else f"(no valid interval: {plain(odds.note)})"
+    )
     findings = [
-        f"Odds ratio of {cols['outcome']} under the programme: {odds.estimate:.3f} "
-        f"({level:.0%} CI {interval(odds.conf_low, odds.conf_high)[1:-1]}); "
+        f"Odds ratio of {label_of(cols['outcome'])} under the programme: {odds_text[1]} "
+        f"{shown}; "
         f"{result.n_clusters} clusters, {result.n_periods} periods, {result.n_obs:,} children."
     ]
+    if result.model == "glmm":
+        icc = result.icc()
+        findings.append(
+            f"Intracluster correlation on the latent scale: {icc.icc:.3f} ({level:.0%} "
+            f"profile-likelihood interval {icc.icc_low:.3f} to {icc.icc_high:.3f}); the "
+            "cluster autocorrelation is 1 by the model's assumption."
+        )
     source = "the child-level records in [data]"
     if analysis["simulate"] is not None:
         truth = frame.attrs.get("truth")
@@ -204,24 +252,24 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         "glm": "a logistic GLM with cluster and period fixed effects",
     }
     methods = (
-        f"The trial uses {source}. The effect of the programme on {cols['outcome']} was "
+        f"The trial uses {source}. The effect of the programme on {label_of(cols['outcome'])} was "
         f"estimated by {models[analysis['model']]} "
-        f"(sfpc_eval.trials.analysis.stepped_wedge); inference: {result.method}. The odds "
+        f"(sfpc_eval.trials.analysis.stepped_wedge); inference: {plain(result.method)}. The odds "
         "ratio is exp(b); the average marginal effect is the risk difference averaged over "
         "children (delta-method interval).",
     )
     limitations = [
         f"Only {result.n_clusters} clusters are randomised: intervals rest on few clusters, and "
         "the period effects must absorb any secular trend.",
-        *[f"Warning from the estimator: {m}" for m in warned],
+        *[f"Warning from the estimator: {plain(m, [cols['cluster']])}" for m in warned],
     ]
     return Section(
         key=context.key,
-        title=analysis["title"] or f"Stepped-wedge trial: {cols['outcome']}",
+        title=analysis["title"] or f"Stepped-wedge trial: {label_of(cols['outcome'])}",
         findings=tuple(findings),
         methods=methods,
         tables=(
-            estimate_table("Stepped-wedge trial: effect of the programme", rows, level),
+            table,
             _counts_table(frame, analysis, context.threshold),
         ),
         figures=(
