@@ -227,13 +227,13 @@ class ImputedData:
 
     def plot_trace(self, columns=None, fig=None):
         """Draw the imputed values' means or shares over iterations, one line per chain."""
-        from sfpc_eval.plotting.imputation import plot_imputation_trace
+        from sfpc_eval.plotting import plot_imputation_trace
 
         return plot_imputation_trace(self, columns=columns, fig=fig)
 
     def plot_compare(self, by: str | None = None, fig=None):
         """Draw observed against imputed shares (categories) or means (numbers)."""
-        from sfpc_eval.plotting.imputation import plot_observed_imputed
+        from sfpc_eval.plotting import plot_observed_imputed
 
         return plot_observed_imputed(self, by=by, fig=fig)
 
