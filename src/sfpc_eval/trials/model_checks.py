@@ -13,7 +13,10 @@ The diagnostics the SFPC scripts take from ``performance::model_performance``,
   without a block of covariates. For the variance (tested on the boundary of its space) the
   chi-square(1) p-value is conservative; the note gives the halved one (a 50:50 mixture of
   chi-square(0) and chi-square(1), Self and Liang 1987).
-- :func:`icc`: the latent-scale intraclass correlation ``sigma^2 / (sigma^2 + pi^2 / 3)``.
+- the latent-scale intraclass correlation ``sigma^2 / (sigma^2 + pi^2 / 3)`` is the result's own
+  :meth:`~sfpc_eval.trials.analysis_result.SteppedWedgeResult.icc` (with a profile interval);
+- :func:`leave_one_out`: the model refitted without each council in turn (a one-call
+  sensitivity analysis), the effect of each refit in a table;
 - :func:`vif`: generalised variance inflation factors per term (Fox and Monette 1992, as
   ``car::vif``): ``det(R_SS) det(R_OO) / det(R)`` from the correlation matrix ``R`` of the
   fixed-effect estimates without the intercept, ``S`` the columns of the term, ``O`` the others;
@@ -24,6 +27,7 @@ The diagnostics the SFPC scripts take from ``performance::model_performance``,
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -36,8 +40,8 @@ from sfpc_eval.errors import InvalidValueError, show_values
 __all__ = [
     "LikelihoodRatioTest",
     "compare_optimizers",
-    "icc",
     "information_criteria",
+    "leave_one_out",
     "lr_test",
     "vif",
 ]
@@ -150,17 +154,6 @@ def lr_test(smaller, larger) -> LikelihoodRatioTest:
     return LikelihoodRatioTest(statistic, df, p_value, boundary, pd.DataFrame(rows), note)
 
 
-def icc(result) -> float:
-    """Latent-scale intraclass correlation of a GLMM: ``sigma^2 / (sigma^2 + pi^2 / 3)``."""
-    if result.model != "glmm":
-        raise InvalidValueError(
-            "the latent-scale ICC is a property of the GLMM's random intercept; the GEE reports "
-            "its working correlation (result.rho) instead."
-        )
-    s2 = result.random_sd**2
-    return s2 / (s2 + math.pi**2 / 3)
-
-
 def _terms(result) -> dict[str, list[str]]:
     design = result._core["design"]
     names = list(result.coef.index)
@@ -238,7 +231,7 @@ def compare_optimizers(result, *, tolerance: float = 1e-3) -> pd.DataFrame:
     z, y, n, cluster = result._core["fit_data"]
     beta = result.coef.to_numpy()
     se = np.sqrt(np.diag(result.vcov.to_numpy()))
-    reported = result._core["deviance"]
+    reported = -2 * result._core["log_likelihood"]
     g = int(np.max(cluster)) + 1
     cells = SortedCells.build(z, y, n, cluster, g)
     theta_one = stage_one_theta(cells.z, cells.y, cells.n, cells.cluster, g, 1.0)
@@ -277,6 +270,67 @@ def compare_optimizers(result, *, tolerance: float = 1e-3) -> pd.DataFrame:
                 "max_coef_change": change,
                 "agrees": bool(close),
                 "message": str(res.message),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def leave_one_out(
+    data: pd.DataFrame, outcome: str, cluster: str, period: str, treated: str, *args, **kwargs
+) -> pd.DataFrame:
+    """Refit :func:`~sfpc_eval.trials.analysis.stepped_wedge` without each cluster in turn.
+
+    Takes the arguments of ``stepped_wedge``. Covariate levels and columns that a subset no
+    longer identifies (a level seen only in the left-out council) are dropped with a note, as
+    ``glmer`` drops them; a subset in which the effect itself is not identified (every
+    remaining council switches at once) raises the :class:`~sfpc_eval.errors.DesignError` of
+    ``stepped_wedge`` naming the council left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per left-out cluster: ``left_out``, ``n_obs``, ``estimate``, ``std_error``,
+        ``conf_low``, ``conf_high``, ``p_value`` of the effect (log odds ratio) and ``fit``
+        (the refitted result).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(3)
+    >>> df = pd.DataFrame([(c, t) for c in range(5) for t in range(6) for _ in range(40)],
+    ...                   columns=["la", "period"])
+    >>> df["treated"] = (df["period"] > df["la"]).astype(int)
+    >>> df["y"] = rng.binomial(1, 0.3, len(df))
+    >>> table = leave_one_out(df, "y", "la", "period", "treated", model="glm")
+    >>> table["left_out"].tolist(), int(table["n_obs"].iloc[0])
+    ([0, 1, 2, 3, 4], 960)
+    """
+    from sfpc_eval.errors import DesignError
+    from sfpc_eval.panel import require_columns
+    from sfpc_eval.trials.analysis import stepped_wedge
+
+    require_columns(data, {"cluster": cluster})
+    levels = pd.unique(data[cluster].dropna())
+    with contextlib.suppress(TypeError):  # mixed types: keep the order of appearance
+        levels = np.sort(levels)
+    rows = []
+    for level in levels:
+        subset = data[data[cluster] != level]
+        try:
+            fit = stepped_wedge(subset, outcome, cluster, period, treated, *args, **kwargs)
+        except DesignError as error:
+            raise DesignError(f"without {cluster} {level!r}: {error}") from error
+        effect = fit.estimate
+        rows.append(
+            {
+                "left_out": level.item() if hasattr(level, "item") else level,
+                "n_obs": fit.n_obs,
+                "estimate": effect.estimate,
+                "std_error": effect.std_error,
+                "conf_low": effect.conf_low,
+                "conf_high": effect.conf_high,
+                "p_value": effect.p_value,
+                "fit": fit,
             }
         )
     return pd.DataFrame(rows)
