@@ -66,7 +66,9 @@ def switch_periods(
         raise DesignError(
             f"`treated` varies within {cluster} x {period} cells {show_values(bad)}. In a "
             "stepped wedge a whole cluster switches at once: fix the indicator, or give "
-            "transition periods their own period value and drop them."
+            "transition periods their own period value and drop them. If treatment is defined "
+            "on each child's own dates (referred more than half way, or k weeks, into the "
+            "switch period: sfpc_eval.trials.child_exposure), pass treatment_level='child'."
         )
     grid = np.full((n_c, n_t), -1)
     observed = rows.reshape(n_c, n_t) > 0

@@ -276,22 +276,32 @@ def compare_optimizers(result, *, tolerance: float = 1e-3) -> pd.DataFrame:
 
 
 def leave_one_out(
-    data: pd.DataFrame, outcome: str, cluster: str, period: str, treated: str, *args, **kwargs
+    data: pd.DataFrame,
+    outcome: str,
+    cluster: str,
+    period: str,
+    treated: str,
+    *args,
+    on_error: str = "raise",
+    **kwargs,
 ) -> pd.DataFrame:
     """Refit :func:`~sfpc_eval.trials.analysis.stepped_wedge` without each cluster in turn.
 
     Takes the arguments of ``stepped_wedge``. Covariate levels and columns that a subset no
     longer identifies (a level seen only in the left-out council) are dropped with a note, as
     ``glmer`` drops them; a subset in which the effect itself is not identified (every
-    remaining council switches at once) raises the :class:`~sfpc_eval.errors.DesignError` of
-    ``stepped_wedge`` naming the council left out.
+    remaining council switches at once), or in which a covariate level predicts the outcome
+    perfectly (where ``glmer`` reports a coefficient of -15 with an SE of 25 and carries on),
+    raises the error of ``stepped_wedge`` (a :class:`~sfpc_eval.errors.DesignError` or
+    :class:`~sfpc_eval.errors.SeparationError`) naming the council left out; with
+    ``on_error="note"`` that council's row has no estimate and the message in ``note``.
 
     Returns
     -------
     pandas.DataFrame
         One row per left-out cluster: ``left_out``, ``n_obs``, ``estimate``, ``std_error``,
-        ``conf_low``, ``conf_high``, ``p_value`` of the effect (log odds ratio) and ``fit``
-        (the refitted result).
+        ``conf_low``, ``conf_high``, ``p_value`` of the effect (log odds ratio), ``fit``
+        (the refitted result, or None) and ``note``.
 
     Examples
     --------
@@ -309,6 +319,8 @@ def leave_one_out(
     from sfpc_eval.panel import require_columns
     from sfpc_eval.trials.analysis import stepped_wedge
 
+    if on_error not in ("raise", "note"):
+        raise InvalidValueError(f"`on_error` must be 'raise' or 'note'; got {on_error!r}.")
     require_columns(data, {"cluster": cluster})
     levels = pd.unique(data[cluster].dropna())
     with contextlib.suppress(TypeError):  # mixed types: keep the order of appearance
@@ -318,19 +330,24 @@ def leave_one_out(
         subset = data[data[cluster] != level]
         try:
             fit = stepped_wedge(subset, outcome, cluster, period, treated, *args, **kwargs)
-        except DesignError as error:
-            raise DesignError(f"without {cluster} {level!r}: {error}") from error
-        effect = fit.estimate
+        except DesignError as error:  # the same type (SeparationError...), naming the subset
+            message = f"without {cluster} {level!r}: {error}"
+            if on_error == "raise":
+                raise type(error)(message) from error
+            fit, note = None, message
+        else:
+            note = ""
+        effect = fit.estimate if fit is not None else None
         rows.append(
             {
                 "left_out": level.item() if hasattr(level, "item") else level,
-                "n_obs": fit.n_obs,
-                "estimate": effect.estimate,
-                "std_error": effect.std_error,
-                "conf_low": effect.conf_low,
-                "conf_high": effect.conf_high,
-                "p_value": effect.p_value,
+                "n_obs": fit.n_obs if fit is not None else len(subset),
+                **{
+                    k: getattr(effect, k) if effect is not None else math.nan
+                    for k in ("estimate", "std_error", "conf_low", "conf_high", "p_value")
+                },
                 "fit": fit,
+                "note": note,
             }
         )
     return pd.DataFrame(rows)
