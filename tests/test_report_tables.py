@@ -57,8 +57,8 @@ class _Page(HTMLParser):
         elif tag in ("td", "th") and self._row is not None:
             self._cell, self._class = [], a.get("class", "")
             self._span = int(a.get("colspan", 1))
-        elif tag == "a" and a.get("download"):
-            self.links.append((a["download"], a.get("href", "")))
+        elif tag == "a" and a.get("download") and "-figure-" not in a["download"]:
+            self.links.append((a["download"], a.get("href", "")))  # charts' data: elsewhere
 
     def handle_endtag(self, tag):
         if tag in ("style", "script", "head"):

@@ -30,9 +30,9 @@ from sfpc_eval.impact import (
     estimate_savings,
     impact_in_children,
 )
-from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
+from sfpc_eval.report.blocks import Context, Section, TableBlock
 from sfpc_eval.report.designs._common import check_outcome, check_units, label_of
-from sfpc_eval.report.figures import render_svg
+from sfpc_eval.report.figures import render_figure
 from sfpc_eval.report.schema import Key, closest
 
 __all__ = ["DOC", "KEYS", "NAME", "check", "needs_data", "run"]
@@ -399,12 +399,12 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         f"{result.effect.describe()} to {result.population.size:,.0f} "
         f"({result.population.description})."
     ]
-    figure = render_svg(lambda ax: plot_impact(result, ax=ax), size=(7.0, 2.6))
     figures = [
-        FigureBlock(
+        render_figure(
             f"Change in {unit} a year",
-            figure,
+            lambda ax: plot_impact(result, ax=ax),
             f"Point estimate with the delta-method and simulated {pct} intervals.",
+            size=(7.0, 2.6),
         )
     ]
     if hasattr(result, "sensitivity"):
@@ -435,11 +435,12 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         )
         height = 0.5 * len(sens) + 1.6
         figures.append(
-            FigureBlock(
+            render_figure(
                 "Tornado plot of the savings",
-                render_svg(lambda ax: plot_tornado(result, ax=ax), size=(7.5, height)),
+                lambda ax: plot_tornado(result, ax=ax),
                 "Bars from the central savings to the savings with one input at its low (blue) "
                 "or high (red) value, the others central; labels give the input values.",
+                size=(7.5, height),
             )
         )
     methods = (

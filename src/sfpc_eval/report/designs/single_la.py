@@ -16,7 +16,7 @@ import numpy as np
 
 from sfpc_eval.errors import DesignError
 from sfpc_eval.labels import label as label_for
-from sfpc_eval.report.blocks import Context, FigureBlock, Section
+from sfpc_eval.report.blocks import Context, Section
 from sfpc_eval.report.designs._common import (
     check_complete,
     check_outcome,
@@ -25,7 +25,7 @@ from sfpc_eval.report.designs._common import (
     label_of,
     plain,
 )
-from sfpc_eval.report.figures import render_svg, shade_periods
+from sfpc_eval.report.figures import render_figure, shade_periods
 from sfpc_eval.report.schema import Key
 from sfpc_eval.single_unit import its
 
@@ -133,7 +133,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         ax.set_title(f"{unit}: {label}")
         ax.legend(frameon=False, fontsize=8)
 
-    svg = render_svg(draw)
+    figure = render_figure(f"{unit}: {label}, observed and projected", draw)
     caption = f"{unit}: observed {label}, fitted segments and the projected trend."
     if small.any():
         caption += (
@@ -158,7 +158,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             f"variance: {facts.get('variance', '')}.",
         ),
         tables=(table,),
-        figures=(FigureBlock(f"{unit}: {label}, observed and projected", svg, caption),),
+        figures=(figure.with_caption(caption),),
         limitations=(
             "An interrupted time series assumes the pre-programme trend would have continued; "
             "anything else that changed at the start (national policy, recording) is "

@@ -29,7 +29,7 @@ from sfpc_eval.report.designs._common import (
     recording_warnings,
     sentence,
 )
-from sfpc_eval.report.figures import render_svg
+from sfpc_eval.report.figures import render_figure
 from sfpc_eval.report.schema import Key, closest
 from sfpc_eval.tables import Cell, NumberFormat, Table
 from sfpc_eval.tables.estimates import TermView, formats_for
@@ -130,7 +130,7 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
         )
 
 
-def _design_figure(frame, cluster, period, treated) -> bytes:
+def _design_figure(frame, cluster, period, treated) -> FigureBlock:
     share = frame.pivot_table(index=cluster, columns=period, values=treated, aggfunc="mean")
     share = share.loc[share.gt(0).idxmax(axis=1).sort_values(kind="stable").index]
 
@@ -144,7 +144,13 @@ def _design_figure(frame, cluster, period, treated) -> bytes:
         ax.set_xlabel(label(period))
         ax.set_title("Stepped-wedge design: condition of each cluster in each period")
 
-    return render_svg(draw, size=(8.0, 0.45 * len(share.index) + 1.4))
+    return render_figure(
+        "Stepped-wedge design",
+        draw,
+        "Each row a cluster, each column a period; dark: under the programme (share "
+        "of children exposed, for periods a cluster switches in).",
+        size=(7.0, 0.45 * len(share.index) + 1.4),
+    )
 
 
 def _counts_table(frame, analysis, threshold) -> TableBlock:
@@ -267,18 +273,16 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         key=context.key,
         title=analysis["title"] or f"Stepped-wedge trial: {label_of(cols['outcome'])}",
         findings=tuple(findings),
+        summary=(
+            f"Under the programme, the odds of the outcome ({label_of(cols['outcome'])}) were "
+            f"{odds_text[1]} times those under usual practice {shown}.",
+            *findings[2 if result.model == "glmm" else 1 :],
+        ),
         methods=methods,
         tables=(
             table,
             _counts_table(frame, analysis, context.threshold),
         ),
-        figures=(
-            FigureBlock(
-                "Stepped-wedge design",
-                _design_figure(frame, cols["cluster"], cols["period"], cols["treated"]),
-                "Each row a cluster, each column a period; dark: under the programme (share "
-                "of children exposed, for periods a cluster switches in).",
-            ),
-        ),
+        figures=(_design_figure(frame, cols["cluster"], cols["period"], cols["treated"]),),
         limitations=tuple(limitations),
     )
