@@ -148,13 +148,14 @@ def main() -> None:
         progress=False,
     ).dataset(0)
     start, cpu = time.perf_counter(), time.process_time()
-    single = stepped_wedge(first, *args[1:], covariate_reference=REFERENCE)
+    single = stepped_wedge(first, *args[1:], covariate_reference=REFERENCE, categorical=["month"])
     single_seconds = time.perf_counter() - start
     single_cpu = time.process_time() - cpu
     start, cpu = time.perf_counter(), time.process_time()
     pooled = stepped_wedge(
         *args,
         covariate_reference=REFERENCE,
+        categorical=["month"],
         imputations=MultipleImputation(m=20, seed=2, progress=True),
     )
     pooled_seconds = time.perf_counter() - start
