@@ -165,19 +165,21 @@ def numeric_column(
     else:
         values = _parse_text(raw, where, thousands)
     array = values.to_numpy()
-    missing = np.isnan(array)
-    if missing.any() and not allow_missing:
-        raise InvalidValueError(
-            f"{where} has missing values (NaN) in rows {show_values(_row_labels(data, missing))}. "
-            "Fill them, drop those rows yourself, or pass allow_missing=True where the method "
-            "allows it."
-        )
-    if np.isinf(array).any():
-        raise InvalidValueError(
-            f"{where} has infinite values in rows "
-            f"{show_values(_row_labels(data, np.isinf(array)))}."
-        )
-    observed = ~missing
+    observed = True  # every value finite (the usual case: one pass tells)
+    if not np.isfinite(array).all():
+        missing = np.isnan(array)
+        if missing.any() and not allow_missing:
+            raise InvalidValueError(
+                f"{where} has missing values (NaN) in rows "
+                f"{show_values(_row_labels(data, missing))}. Fill them, drop those rows "
+                "yourself, or pass allow_missing=True where the method allows it."
+            )
+        if np.isinf(array).any():
+            raise InvalidValueError(
+                f"{where} has infinite values in rows "
+                f"{show_values(_row_labels(data, np.isinf(array)))}."
+            )
+        observed = ~missing
     if nonnegative and (bad := observed & (array < 0)).any():
         raise InvalidValueError(
             f"{where} holds counts and cannot be negative; negative in rows "
@@ -228,6 +230,8 @@ def period_column(data: pd.DataFrame, column: str, *, argument: str = "time") ->
         )
     if pd.api.types.is_datetime64_any_dtype(raw) or isinstance(raw.dtype, pd.PeriodDtype):
         return raw
+    if pd.api.types.is_integer_dtype(raw):
+        return raw  # integers are finite
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.to_numpy(dtype=float)
         infinite = np.isinf(values)

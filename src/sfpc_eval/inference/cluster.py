@@ -33,8 +33,12 @@ this module takes the ones clubSandwich takes.
   :math:`A_g = \Theta_g^{1/2} [\Theta_g^{1/2} (\Theta_g - X^*_g M X^{*\prime}_g)
   \Theta_g^{1/2}]^{+1/2} \Theta_g^{1/2}` with :math:`X^* = (d\mu/d\eta) X`. In cell
   coordinates the bracket is :math:`\mathrm{diag}(\theta) (I - K_g) \mathrm{diag}(\theta)`, a
-  :math:`c_g \times c_g` matrix whose root needs a dense eigendecomposition; clusters of more
-  than :data:`MAX_DENSE_CELLS` distinct cells are refused. ``root="whitened"`` uses
+  :math:`c_g \times c_g` matrix, diagonal minus rank :math:`k`. Its root is applied to the
+  :math:`k + 1` vectors the variance and degrees of freedom need by a quadrature of resolvents,
+  each :math:`O(c_g k)` (:mod:`sfpc_eval.inference._cr2_root`; equal to the dense
+  eigendecomposition to about :math:`10^{-13}`); only when an eigenvalue may lie near the
+  pseudo-inverse's cut-off is the root computed densely, and such clusters of more than
+  :data:`MAX_DENSE_CELLS` distinct cells are refused. ``root="whitened"`` uses
   :math:`(I - K_g)^{+1/2}` in the square-root-weighted scale instead: equally unbiased under the
   working model, and :math:`O(c_g k^2)`; the two agree when :math:`\theta` and
   :math:`d\mu/d\eta` are constant within a cluster.
@@ -79,7 +83,9 @@ from typing import Literal
 import numpy as np
 from scipy import linalg
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval.errors import DesignError, InvalidValueError
+from sfpc_eval.inference._cr2_root import symmetric_root_apply
 
 __all__ = [
     "Classical",
@@ -130,8 +136,8 @@ class ClusterRobust:
     root : {"symmetric", "whitened"}, default "symmetric"
         Which square root CR2 uses when the working weights differ between cells of a cluster
         (GLMs; the two agree for unweighted linear models). ``"symmetric"`` is clubSandwich's
-        and matches it; it needs a dense eigendecomposition per cluster, so clusters of more
-        than 4,000 distinct cells are refused. ``"whitened"`` takes the root in the
+        and matches it; it costs ``O(c k)`` per quadrature node (10-60 nodes) in a cluster of
+        ``c`` cells. ``"whitened"`` takes the root in the
         square-root-weighted scale, ``W^{-1/2} (I - H_gg)^{-1/2} W^{1/2}``; it is equally
         unbiased under the working model and costs ``O(n k^2)``.
 
@@ -210,7 +216,8 @@ class VarianceResult:
 
 
 MAX_DENSE_CELLS = 4_000
-"""Largest cluster (in cells) for which the symmetric CR2 root is computed densely."""
+"""Largest cluster (in cells) whose symmetric CR2 root may be computed densely (when the fast
+path declines: an eigenvalue near the pseudo-inverse cut-off)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,6 +228,7 @@ class _Block:
     score: np.ndarray
     apply_t: object  # callable: vector -> R' vector (cell coordinates)
     whitened: bool = False  # apply_t works in the square-root-weighted scale
+    lead_z: np.ndarray | None = None  # apply_t of diag(lead) Z, when computed with the score
 
 
 def _pseudo_power(matrix: np.ndarray, power: float) -> np.ndarray:
@@ -298,12 +306,26 @@ def _inverse_var_block(fit, idx, z, d, n, chol, kind, root_kind, g) -> _Block:
 
         t = fit.r[idx] / sqrt_d
         return _Block(idx, z.T @ (sqrt_d * apply(t)), apply, whitened=True)
+    if kind == "CR2":
+        # clubSandwich's symmetric root without a cells x cells matrix (inference._cr2_root):
+        # applied to the residuals and to diag(lead) Z (all the Satterthwaite df needs)
+        lead = (prior / variance) * sqrt_n * slope
+        adjusted = symmetric_root_apply(theta, low_rank, np.column_stack([raw, lead[:, None] * z]))
+        if adjusted is not None:
+
+            def apply_root(v: np.ndarray, theta=theta, low_rank=low_rank) -> np.ndarray:
+                return symmetric_root_apply(theta, low_rank, v[:, None])[:, 0]
+
+            score = z.T @ (scale * adjusted[:, 0])
+            return _Block(idx, score, apply_root, lead_z=adjusted[:, 1:])
     if len(idx) > MAX_DENSE_CELLS:
         raise DesignError(
-            f"cluster {g} has {len(idx):,} distinct cells; the symmetric CR2 root (as "
-            "clubSandwich) needs a dense eigendecomposition of that size. Bin continuous "
-            "covariates so rows collapse, or use ClusterRobust(kind='CR2', root='whitened'), "
-            "which is equally unbiased under the working model and scales to any size."
+            f"cluster {g} has {len(idx):,} distinct cells and a working-variance spectrum "
+            "close to the cut-off where the symmetric CR2 root (as clubSandwich) sets "
+            "eigenvalues to zero, which needs a dense eigendecomposition of that size. Bin "
+            "continuous covariates so rows collapse, or use ClusterRobust(kind='CR2', "
+            "root='whitened'), which is equally unbiased under the working model and scales "
+            "to any size."
         )
     i_minus_k = np.eye(len(idx)) - low_rank @ low_rank.T
     if kind == "CR3":
@@ -344,6 +366,7 @@ def _weighted_block(fit, idx, z, n, omega, kind, g) -> _Block:
     return _Block(idx, score, apply_t)
 
 
+@limited_blas
 def variance(fit, inference: Inference, *, df_for: list[int] | None = None) -> VarianceResult:
     """Variance matrix and degrees of freedom of a cell fit under ``inference``.
 
@@ -456,7 +479,10 @@ def _satterthwaite(fit, blocks: list[_Block], c: np.ndarray) -> float:
             else:
                 sqrt_n = np.sqrt(rows[idx])
                 lead = (prior[idx] / variance[idx]) * sqrt_n * slope[idx]
-                eps = block.apply_t(lead * (fit.z[idx] @ contrast))
+                if block.lead_z is not None:
+                    eps = block.lead_z @ contrast
+                else:
+                    eps = block.apply_t(lead * (fit.z[idx] @ contrast))
                 norms[g] = eps @ (theta[idx] * eps)
                 u[:, g] = fit.z[idx].T @ (slope[idx] * sqrt_n * eps)
         gram = np.diag(norms) - u.T @ fit.bread @ u
@@ -464,6 +490,7 @@ def _satterthwaite(fit, blocks: list[_Block], c: np.ndarray) -> float:
     return float(total**2 / np.sum(gram**2))
 
 
+@limited_blas
 def contrast_df(fit, inference: Inference, c: np.ndarray) -> float:
     """Degrees of freedom for the linear contrast ``c' beta`` under ``inference``.
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.errors import (
     DesignError,
@@ -398,6 +399,7 @@ def _progress(items, progress: bool, desc: str):
     return tqdm(items, desc=desc, unit="fit")
 
 
+@limited_blas
 def synthetic_control(
     data: pd.DataFrame,
     *,

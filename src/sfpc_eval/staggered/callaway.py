@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.diff_in_diff.cohorts import validate_cohorts
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
@@ -371,6 +372,7 @@ class CallawayResult(ResultMixin):
         return callaway_pretrends(self, placebo_shift, data, conf_level, min_e)
 
 
+@limited_blas
 def callaway_santanna(
     data: pd.DataFrame,
     outcome: str,

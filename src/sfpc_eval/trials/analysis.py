@@ -27,6 +27,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.cells.categorical import expand_covariates
 from sfpc_eval.cells.collapse import collapse
@@ -60,6 +61,7 @@ __all__ = ["SteppedWedgeResult", "stepped_wedge"]
 MODELS = ("glmm", "gee", "glm")
 
 
+@limited_blas
 def stepped_wedge(
     data: pd.DataFrame,
     outcome: str,

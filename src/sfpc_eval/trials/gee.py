@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg, special
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval.errors import DesignError, InvalidValueError
 
 __all__ = ["GEE_VARIANCES", "GeeFit", "fit_gee"]
@@ -98,6 +99,7 @@ def _blocks(sizes, rho, a_vec, c_mat, e_sum, s0):
     return b_i, s_i
 
 
+@limited_blas
 def fit_gee(
     z: np.ndarray,
     names: tuple[str, ...],

@@ -39,6 +39,7 @@ import numpy as np
 from numpy.polynomial import hermite_e
 from scipy import optimize, special
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval.errors import DesignError, InvalidValueError, SingularFitWarning
 from sfpc_eval.trials.glmm_lme4 import lme4_laplace
 
@@ -303,6 +304,7 @@ def _make_problem(z, successes, trials, cluster, nagq) -> _Problem:
     )
 
 
+@limited_blas
 def fit_glmm(
     z: np.ndarray,
     names: tuple[str, ...],
