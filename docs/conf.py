@@ -48,6 +48,7 @@ HOW_TO_PAGES = (
     "honest_did",
     "stepped_wedge_design",
     "stepped_wedge",
+    "trial_workflow",
     "single_council",
     "reports",
     "tables",

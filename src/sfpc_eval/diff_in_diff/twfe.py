@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -10,6 +10,7 @@ import pandas as pd
 from sfpc_eval._blas import limited_blas
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.cells.absorb import demean
+from sfpc_eval.cells.categorical import with_indicators
 from sfpc_eval.cells.collapse import Cells, collapse, factorize_sorted
 from sfpc_eval.cells.fit import CellFit, fit_cells
 from sfpc_eval.diff_in_diff.twfe_checks import (
@@ -161,6 +162,7 @@ def did(
     conf_level: float = 0.95,
     collapse_rows: bool = True,
     absorb: bool | None = None,
+    covariate_reference: Mapping[str, object] | None = None,
 ) -> DidResult:
     """Difference-in-differences by two-way fixed-effects regression.
 
@@ -182,7 +184,9 @@ def did(
     treated : str
         0/1 column: 1 where the unit is under the programme in that period.
     covariates : sequence of str, default ()
-        Numeric covariates that vary within units.
+        Covariates that vary within units: numeric columns as they are; text, ``category`` and
+        boolean columns as indicators of each level but the reference
+        (:func:`sfpc_eval.cells.categorical.expand_covariates`).
     weights : str, optional
         Analytic or frequency weights (e.g. child population).
     exposure : str, optional
@@ -209,6 +213,8 @@ def did(
         Absorb the unit and time effects by demeaning instead of dummy columns (Gaussian only;
         CR0/CR1, HC and classical variances, which are exact under demeaning). Default: absorb
         when there are more than 1,000 unit and period levels.
+    covariate_reference : mapping, optional
+        Reference level of categorical covariates (default: the first level).
 
     Returns
     -------
@@ -241,6 +247,9 @@ def did(
             f"`exposure` is for family='poisson' (an offset); got family={family!r}."
         )
     covariates = tuple(covariates)
+    if isinstance(data, pd.DataFrame) and covariates:
+        # text, category and boolean covariates become indicators (reference level first)
+        data, covariates, _ = with_indicators(data, covariates, reference=covariate_reference)
     columns = dict(
         outcome=outcome,
         unit=unit,

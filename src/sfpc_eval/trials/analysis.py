@@ -26,13 +26,14 @@ the model's p-value.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from sfpc_eval._blas import limited_blas
 from sfpc_eval._validate import check_conf_level
+from sfpc_eval.cells.categorical import expand_covariates
 from sfpc_eval.cells.fit import fit_cells
 from sfpc_eval.errors import DesignError, SeparationError
 from sfpc_eval.inference.cluster import contrast_df
@@ -41,12 +42,13 @@ from sfpc_eval.trials.analysis_checks import (
     average_marginal_effect,
     check_group_separation,
     check_missing,
-    check_rank,
     check_separation,
     rollout_groups,
     sw_design_matrix,
     switch_periods,
 )
+from sfpc_eval.trials.analysis_design import TrialDesign, check_aliased
+from sfpc_eval.trials.analysis_design import check_options as check_workflow_options
 from sfpc_eval.trials.analysis_df import DfMethod, invalid_note
 from sfpc_eval.trials.analysis_input import clean_outcome, trial_cells
 from sfpc_eval.trials.analysis_models import (
@@ -58,6 +60,7 @@ from sfpc_eval.trials.analysis_models import (
 from sfpc_eval.trials.analysis_options import check_options
 from sfpc_eval.trials.analysis_result import Model, SteppedWedgeResult, sw_terms
 from sfpc_eval.trials.analysis_ri import rollout_orders, rollout_test
+from sfpc_eval.trials.effects import child_level_switch, effect_columns, effect_levels
 from sfpc_eval.trials.families import FamilyName
 from sfpc_eval.trials.structures import StructureName
 
@@ -87,6 +90,11 @@ def stepped_wedge(
     exposure_time: bool = False,
     cluster_effects: bool | None = None,
     conf_level: float = 0.95,
+    covariate_reference: Mapping[str, object] | None = None,
+    categorical: Sequence[str] = (),
+    effect_by: str | None = None,
+    treatment_level: str = "cluster",
+    imputations: object | None = None,
 ) -> SteppedWedgeResult:
     """Estimate the effect of the intervention in a stepped-wedge trial.
 
@@ -106,7 +114,11 @@ def stepped_wedge(
     treated : str
         0/1: the cluster is in the intervention condition in that period.
     covariates : sequence of str, default ()
-        Numeric covariates (no missing values: impute and :func:`pool` instead).
+        Child-level covariates: numeric columns enter as they are; text, ``category`` and
+        boolean columns (and those named in ``categorical``) become one indicator per level but
+        the reference, named ``"column[level]"`` (see
+        :func:`sfpc_eval.cells.categorical.expand_covariates`). No missing values: pass
+        ``imputations=`` to impute them.
     model : {"glmm", "gee", "glm"}, default "glmm"
         Mixed model (cluster-specific effect), exchangeable logistic GEE
         (population-averaged), or logistic GLM with CR2 standard errors.
@@ -166,6 +178,25 @@ def stepped_wedge(
         because early-switching councils contribute more treated periods.
     conf_level : float, default 0.95
         Confidence level.
+    covariate_reference : mapping, optional
+        Reference level of categorical covariates (``{"ethnicity": "White"}``); default the
+        first level (the declared order of a ``category`` column, otherwise sorted, as R).
+    categorical : sequence of str, default ()
+        Numeric covariates to treat as categories (a month coded 1-12, say).
+    effect_by : str, optional
+        ``"period"``, or a column (a council-level stratum, a child's age band): one treatment
+        effect per level (``treated:period[3]``...), as R's ``treated:factor(period)``; the
+        headline ``treated`` is their average. Levels the data cannot estimate (a period in
+        which every council is treated) are dropped with a note.
+    treatment_level : {"cluster", "child"}, default "cluster"
+        ``"child"``: treatment may vary within a council-period because it is defined on each
+        child's own dates (see :func:`sfpc_eval.trials.child_exposure.child_exposure`); the share of
+        treated children must still never fall over a council's periods.
+    imputations : MultipleImputation or ImputedData, optional
+        Impute missing covariates by chained equations (or use imputations already made with
+        :func:`sfpc_eval.trials.imputation.impute`), fit the model on each completed data set
+        and pool with Rubin's rules; returns a
+        :class:`~sfpc_eval.trials.imputed_analysis.PooledTrialResult`.
 
     Returns
     -------
@@ -225,6 +256,11 @@ def stepped_wedge(
     >>> list(res.tidy()["term"])
     ['treated', 'rate_ratio', 'percent_change']
     """
+    if imputations is not None:
+        arguments = dict(locals())
+        from sfpc_eval.trials.imputed_analysis import stepped_wedge_imputed
+
+        return stepped_wedge_imputed(stepped_wedge, arguments)  # type: ignore[return-value]
     level = check_conf_level(conf_level)
     options = check_options(
         model=model,
@@ -246,6 +282,7 @@ def stepped_wedge(
         options.randomization,
     )
     covariates = tuple(covariates)
+    check_workflow_options(ri, exposure_time, effect_by, treatment_level)
     roles = {"outcome": outcome, "cluster": cluster, "period": period, "treated": treated}
     roles |= {f"covariates[{i}]": c for i, c in enumerate(covariates)}
     roles |= {
@@ -260,19 +297,35 @@ def stepped_wedge(
     if ri is not None and ri.strata is not None and ri.design is None:
         roles["inference.strata"] = ri.strata
     require_columns(data, roles)
+    if effect_by not in (None, "period"):  # may also be a covariate (effect by age band)
+        require_columns(data, {"effect_by": effect_by})
     for argument, column in (("cluster", cluster), ("period", period)):
         require_present(data, column, argument=argument)
-    check_missing(data, covariates)
+    if effect_by not in (None, "period"):
+        require_present(data, effect_by, argument="effect_by")
+    check_missing(data, covariates, outcome=outcome)
     values = clean_outcome(
         data, outcome, family, exposure=exposure, denominator=denominator, outcome_sd=outcome_sd
     )
+    cov_frame, coding = expand_covariates(
+        data, covariates, reference=covariate_reference, categorical=categorical
+    )
+    model_covariates = coding.columns
     clean = pd.DataFrame(index=data.index)
     clean[cluster] = data[cluster].to_numpy()
     clean[period] = period_column(data, period, argument="period")
     clean[treated] = numeric_column(data, treated, argument="treated", binary=True)
-    for i, c in enumerate(covariates):
-        clean[c] = numeric_column(data, c, argument=f"covariates[{i}]")
-    c_codes, t_codes, c_levels, t_levels, switch = switch_periods(clean, cluster, period, treated)
+    for c in model_covariates:
+        i = covariates.index(coding.variable_of(c).variable)
+        clean[c] = numeric_column(cov_frame, c, argument=f"covariates[{i}]")
+    if treatment_level == "child":
+        c_codes, t_codes, c_levels, t_levels, switch = child_level_switch(
+            clean, cluster, period, treated
+        )
+    else:
+        c_codes, t_codes, c_levels, t_levels, switch = switch_periods(
+            clean, cluster, period, treated
+        )
     n_clusters, n_periods = len(c_levels), len(t_levels)
     if model == "glmm" and n_clusters < 3:
         raise DesignError(
@@ -288,19 +341,35 @@ def stepped_wedge(
         )
     clean["__cluster__"] = c_codes
     clean["__period__"] = t_codes
+    by_key: list[str] = []
+    if effect_by is not None:
+        by_codes, by_levels, by_label = effect_levels(data, effect_by, period, t_codes, t_levels)
+        clean["__by__"] = by_codes
+        by_key = ["__by__"]
     if exposure_time:
         exposed = np.where(clean[treated].to_numpy() == 1, t_codes - switch[c_codes], -1)
         clean["__exposure__"] = exposed
         treatment_key = "__exposure__"
     else:
         treatment_key = treated
-    by = ["__cluster__", "__period__", treatment_key, *covariates]
+    by = ["__cluster__", "__period__", treatment_key, *by_key, *model_covariates]
     cells = trial_cells(clean, by, values, family)
     keys = cells.keys
     cell_cluster = keys["__cluster__"].to_numpy()
     cell_period = keys["__period__"].to_numpy()
-    cov_matrix = keys[list(covariates)].to_numpy(dtype=np.float64).reshape(len(keys), -1)
-    if exposure_time:
+    cov_matrix = keys[list(model_covariates)].to_numpy(dtype=np.float64).reshape(len(keys), -1)
+    notes = list(coding.notes)
+    if effect_by is not None:
+        treat, treat_names, by_notes = effect_columns(
+            keys[treated].to_numpy(),
+            keys["__by__"].to_numpy(),
+            by_levels,
+            by_label,
+            treated,
+            by_period=effect_by == "period",
+        )
+        notes += by_notes
+    elif exposure_time:
         levels = sorted(int(e) for e in np.unique(keys["__exposure__"]) if e >= 0)
         e_values = keys["__exposure__"].to_numpy()
         treat = np.column_stack([(e_values == e).astype(np.float64) for e in levels])
@@ -309,7 +378,7 @@ def stepped_wedge(
         treat = keys[[treated]].to_numpy(dtype=np.float64)
         treat_names = [treated]
     z, names = sw_design_matrix(
-        cell_period, n_periods, treat, treat_names, cov_matrix, covariates, t_levels, period
+        cell_period, n_periods, treat, treat_names, cov_matrix, model_covariates, t_levels, period
     )
     if cluster_effects:
         dummies = [(cell_cluster == i).astype(np.float64) for i in range(1, n_clusters)]
@@ -317,14 +386,16 @@ def stepped_wedge(
         z = np.column_stack([z[:, :position], *dummies, z[:, position:]])
         labels = [f"{cluster}[{c_levels[i]}]" for i in range(1, n_clusters)]
         names = (*names[:position], *labels, *names[position:])
-    check_rank(z, names)
+    z, names, treat_names, alias_notes = check_aliased(z, names, treat_names, effect_by)
+    notes += alias_notes
+    model_covariates = tuple(c for c in model_covariates if c in names)
     if family in ("binomial", "poisson", "negative_binomial"):
         check_separation(
             z,
             names,
             cells.y * cells.freq,
             cells.n * cells.freq,
-            [*treat_names, *covariates],
+            [*treat_names, *model_covariates],
             counts=family != "binomial",
         )
     if family == "binomial":  # a period (or fixed cluster) with no events or only events
@@ -338,7 +409,7 @@ def stepped_wedge(
 
     def build_z(new_switch: np.ndarray) -> np.ndarray:
         status = (cell_period >= new_switch[cell_cluster]).astype(np.float64)
-        out = z.copy()
+        out = z.copy()  # randomization is refused with effect_by and child-level treatment
         if exposure_time:
             e_new = np.where(status == 1, cell_period - new_switch[cell_cluster], -1)
             for col, e in zip(treat_cols, levels, strict=True):
@@ -375,7 +446,7 @@ def stepped_wedge(
             nagq=nagq,
             laplace=laplace,
             df_method=options.df_method,
-            covariate_cols=tuple(names.index(c) for c in covariates),
+            covariate_cols=tuple(names.index(c) for c in model_covariates),
         )
     elif model == "gee":
         fit = fit_gee_model(
@@ -407,8 +478,12 @@ def stepped_wedge(
         # the average of exposure-time effects: Satterthwaite df of that contrast under CR2
         # (GLMM: df[0], the intercept's slot, holds the contrast's df)
         effect_df = contrast_df(glm, fit.spec, effect) if model == "glm" else float(fit.df[0])
+    glmm_fit = fit.mixed.glmm if fit.mixed is not None else None
+    df_complete = fit.df_complete
+    if glmm_fit is not None:  # lme4's df.residual (mice::pool): minus the random-intercept SD
+        df_complete = df_complete - 1.0
     ame = None
-    if family == "binomial" and not exposure_time:
+    if family == "binomial" and not exposure_time and effect_by is None:
         ame = average_marginal_effect(z, cells.n, fit.beta, fit.offsets, treat_cols)
     core = {
         "names": names,
@@ -419,13 +494,30 @@ def stepped_wedge(
         "effect": effect,
         "effect_df": effect_df,
         "family": family,
-        "reported": [*([t for t in treat_names] if exposure_time else []), *covariates],
+        "reported": [*(treat_names if len(treat_names) > 1 else []), *model_covariates],
         "ame": ame,
         "mixed": fit.mixed,
         "df_note": fit.df_note,
-        "glmm_fit": fit.mixed.glmm if fit.mixed is not None else None,
+        "glmm_fit": glmm_fit,
         "invalid_note": invalid_note(model, df_method, gee_variance, inference, n_clusters),
         "log_likelihood": fit.loglik,
+        "notes": notes,
+        "vcov_full": None if glmm_fit is None else glmm_fit.vcov_full,
+        "effect_vector": effect,
+        "fit_data": (z, cells.y, cells.n, cell_cluster),  # for likelihoods and refits
+        "design": TrialDesign(
+            coding=coding,
+            cluster_levels=c_levels,
+            period_levels=t_levels,
+            treat_names=tuple(treat_names),
+            effect_by=effect_by,
+            by_levels=None if effect_by is None else by_levels,
+            cluster_effects=bool(cluster_effects),
+            cluster_offsets=(
+                np.zeros(n_clusters) if glmm_fit is None else np.asarray(glmm_fit.modes)
+            ),
+            treatment_level=treatment_level,
+        ),
         "cells": pd.DataFrame(
             {
                 "time": t_levels[cell_period],
@@ -437,6 +529,8 @@ def stepped_wedge(
         ),
     }
     method = fit.method
+    core["statistic"] = fit.statistic  # refit under another rollout (pooled randomization tests)
+    core["rollout"] = (c_codes, c_levels, switch)
     if ri is not None:
         groups = rollout_groups(data, ri, cluster, c_codes, c_levels, switch)
         orders, exact = rollout_orders(switch.copy(), groups, ri)
@@ -465,7 +559,7 @@ def stepped_wedge(
         rho=fit.rho,
         coef=pd.Series(fit.beta, index=list(names)),
         vcov=pd.DataFrame(fit.vcov, index=list(names), columns=list(names)),
-        df_complete=pd.Series(fit.df_complete, index=list(names)),
+        df_complete=pd.Series(df_complete, index=list(names)),
         family=family,
         random_effects=random_effects if model == "glmm" else None,
         loglik=mixed.loglik if mixed is not None else math.nan,

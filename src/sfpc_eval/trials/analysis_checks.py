@@ -17,8 +17,23 @@ from sfpc_eval.errors import (
 )
 
 
-def check_missing(data: pd.DataFrame, covariates: Sequence[str]) -> None:
-    """Raise naming the covariates with missing values and how many rows each (impute first)."""
+def check_missing(
+    data: pd.DataFrame, covariates: Sequence[str], *, outcome: str | None = None
+) -> None:
+    """Raise naming the covariates with missing values and how many rows each (impute first).
+
+    A missing outcome is refused first, with the reason it is not imputed.
+    """
+    if outcome is not None and (lost := data[outcome].isna().to_numpy()).any():
+        raise InvalidValueError(
+            f"`outcome` {outcome!r} is missing for {int(lost.sum()):,} of {len(data):,} children "
+            f"(rows {show_values(list(data.index[lost]))}). The outcome is not imputed: with "
+            "covariates missing at random, imputed outcomes add no information to the effect "
+            "and only noise (von Hippel's multiple imputation, then deletion), and an outcome "
+            "that is missing because the child's follow-up is incomplete is censoring, not "
+            "missingness. Find out why these outcomes are missing; drop those children "
+            "explicitly (and say so) only if they are missing at random given the design."
+        )
     missing = {c: int(data[c].isna().sum()) for c in covariates}
     missing = {c: k for c, k in missing.items() if k}
     if not missing:
@@ -28,9 +43,9 @@ def check_missing(data: pd.DataFrame, covariates: Sequence[str]) -> None:
     raise InvalidValueError(
         f"`covariates` have missing values in {int(rows.sum()):,} of {len(data):,} rows: {detail}; "
         f"first rows {show_values(list(data.index[rows]))}. stepped_wedge does not drop rows. "
-        "Impute them (m data sets, e.g. with mice or scikit-learn's IterativeImputer), fit each "
-        "with stepped_wedge and combine with sfpc_eval.trials.pooling.pool; or drop the rows "
-        "yourself if a complete-case analysis is intended."
+        "Impute them with imputations=MultipleImputation(m=20, seed=...) (chained equations, "
+        "pooled with Rubin's rules), or drop the rows yourself if a complete-case analysis is "
+        "intended."
     )
 
 
@@ -51,7 +66,9 @@ def switch_periods(
         raise DesignError(
             f"`treated` varies within {cluster} x {period} cells {show_values(bad)}. In a "
             "stepped wedge a whole cluster switches at once: fix the indicator, or give "
-            "transition periods their own period value and drop them."
+            "transition periods their own period value and drop them. If treatment is defined "
+            "on each child's own dates (referred more than half way, or k weeks, into the "
+            "switch period: sfpc_eval.trials.child_exposure), pass treatment_level='child'."
         )
     grid = np.full((n_c, n_t), -1)
     observed = rows.reshape(n_c, n_t) > 0

@@ -84,8 +84,9 @@ class SteppedWedgeResult(ResultMixin):
         Their variance matrix under the reported method.
     df_complete : pandas.Series
         Complete-data degrees of freedom per coefficient (what Rubin's rules need): the
-        Satterthwaite df under CR2, otherwise rows minus coefficients (as ``mice::pool``'s
-        ``df.residual``).
+        Satterthwaite df under CR2, otherwise rows minus coefficients (and, for the binomial
+        random-intercept GLMM, minus the random-intercept SD, as lme4's ``df.residual``, which
+        ``mice::pool`` uses).
     family : str
         ``"binomial"``, ``"poisson"``, ``"negative_binomial"`` or ``"gaussian"``.
     random_effects : str or None
@@ -222,6 +223,10 @@ class SteppedWedgeResult(ResultMixin):
                 ("log-likelihood" + (" (REML)" if mixed.reml else ""), f"{self.loglik:.2f}")
             )
         return lines
+
+    def notes(self) -> list[str]:
+        """Lines below the summary: notes on terms, then on the design (dropped columns...)."""
+        return list(dict.fromkeys([*super().notes(), *self._core.get("notes", [])]))
 
     def icc(self, level: float | None = None):
         """Latent-scale ICC and random-intercept SD with profile-likelihood intervals (GLMM).
