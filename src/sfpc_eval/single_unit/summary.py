@@ -306,8 +306,14 @@ def single_council_summary(
     >>> rows = [(u, 2006 + t, 40 + 3 * u + (1 + u / 5) * trend[t] + rng.normal(0, 0.3)
     ...          - 6 * (u == 4) * (t >= 9)) for u in range(9) for t in range(16)]
     >>> panel = pd.DataFrame(rows, columns=["la", "year", "rate"])
-    >>> res = single_council_summary(panel, outcome="rate", unit="la", time="year",
-    ...                              treated_unit=4, start=2015, replications=20, rng=1)
+    >>> import warnings
+    >>> from sfpc_eval.errors import UndefinedIntervalWarning
+    >>> with warnings.catch_warnings(record=True) as caught:  # 9 pre-periods: no conformal
+    ...     warnings.simplefilter("always", UndefinedIntervalWarning)
+    ...     res = single_council_summary(panel, outcome="rate", unit="la", time="year",
+    ...                                  treated_unit=4, start=2015, replications=20, rng=1)
+    >>> [type(w.message).__name__ for w in caught]
+    ['UndefinedIntervalWarning']
     >>> res.table["design"].tolist()
     ['before_after', 'its', 'synthetic_control', 'synthetic_did']
     >>> round(res.term("synthetic_control").estimate)
