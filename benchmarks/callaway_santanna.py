@@ -16,9 +16,14 @@ Tools, each in its own fresh Python process (so peak memory is its own):
   ``aggte("dynamic", bstrap=False)``, then ``fit(bstrap=True, biters=999)`` and
   ``aggte("dynamic", bstrap=True, cband=True)``;
 - differences: ``ATTgt.fit(est_method="dr", boot_iterations=999)`` (analytic and bootstrap
-  together) and ``aggregate("event", boot_iterations=999)``.
+  together) and ``aggregate("event", boot_iterations=999)``;
+- diff-diff: ``CallawaySantAnna(estimation_method="dr", base_period="varying").fit`` and
+  ``aggregate("event_study")``, then the same with ``n_bootstrap=999``.
 
 Run:  python benchmarks/callaway_santanna.py [--units 5000] [--periods 20] [--skip-peers]
+The main timings are one cold run each (first call in a fresh process); the last lines repeat
+the analytic fit warm for sfpc_eval (with its default uniform band, and without it, as
+diff-diff computes none) and diff-diff.
 Prints seconds, the peak resident memory of the process above its memory after building the
 data and importing the tool, ratios against sfpc_eval measured in the same run, and the
 largest differences of the ATT(g, t), analytic SEs and event-study effects/SEs between
@@ -68,6 +73,8 @@ if tool == "sfpc_eval":
     import sfpc_eval.staggered.callaway
 elif tool == "csdid":
     import csdid.att_gt
+elif tool == "diff-diff":
+    import diff_diff
 else:
     import differences
 base = rss_mb()
@@ -83,13 +90,19 @@ if tool == "sfpc_eval":
     dyn_boot = boot.aggregate("dynamic")
     seconds = time.perf_counter() - start
     tidy, dt, bt, dbt = res.tidy(), dyn.tidy(), boot.tidy(), dyn_boot.tidy()
+    warm = []  # analytic again, warm: with the default uniform band, then without (as peers)
+    for band in (True, False):
+        start = time.perf_counter()
+        callaway_santanna(data, "y", "id", "year", "cohort", covariates=["x1", "x2"],
+                          uniform_band=band).aggregate("dynamic")
+        warm.append(time.perf_counter() - start)
     out = {"cohort": tidy["cohort"].tolist(), "time": tidy["time"].tolist(),
            "att": tidy["estimate"].tolist(), "se": tidy["std_error"].tolist(),
            "se_boot": bt["std_error"].tolist(),
            "e": dyn.index.tolist(), "att_e": dyn.estimates.tolist(),
            "se_e": dt["std_error"].iloc[:-1].tolist(),
            "se_e_boot": dbt["std_error"].iloc[:-1].tolist(),
-           "crit": dyn_boot.crit_uniform}
+           "crit": dyn_boot.crit_uniform, "warm": warm}
 elif tool == "csdid":
     from csdid.att_gt import ATTgt
     frame = data.assign(cohort=data["cohort"].fillna(0))
@@ -116,6 +129,33 @@ elif tool == "csdid":
            "se_e": np.asarray(agg["se_egt"], dtype=float).ravel().tolist(),
            "se_e_boot": np.asarray(aggb["se_egt"], dtype=float).ravel().tolist(),
            "crit": float(aggb["crit_val_egt"])}
+elif tool == "diff-diff":
+    from diff_diff import CallawaySantAnna
+    frame = data.assign(cohort=data["cohort"].fillna(0))
+    spec = dict(estimation_method="dr", control_group="never_treated", base_period="varying")
+    args = (frame, "y", "id", "year", "cohort")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        r = CallawaySantAnna(**spec).fit(*args, covariates=["x1", "x2"])
+        es = r.aggregate("event_study")
+        analytic_seconds = time.perf_counter() - start
+        rb = CallawaySantAnna(**spec, n_bootstrap=999, seed=1).fit(
+            *args, covariates=["x1", "x2"])
+        esb = rb.aggregate("event_study")
+        seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        CallawaySantAnna(**spec).fit(*args, covariates=["x1", "x2"]).aggregate("event_study")
+        warm = [time.perf_counter() - start]
+    keys = list(r.group_time_effects)
+    out = {"cohort": [float(g) for g, _ in keys], "time": [float(t) for _, t in keys],
+           "att": [r.group_time_effects[k]["effect"] for k in keys],
+           "se": [r.group_time_effects[k]["se"] for k in keys],
+           "se_boot": [rb.group_time_effects[k]["se"] for k in keys],
+           "e": [float(e) for e in es.event_time], "att_e": [float(v) for v in es.att],
+           "se_e": [float(v) for v in es.se], "se_e_boot": [float(v) for v in esb.se],
+           "crit": None if esb.cband_crit_value is None else float(esb.cband_crit_value),
+           "warm": warm}
 else:
     from differences import ATTgt
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -177,12 +217,14 @@ def compare(ours: dict, peer: dict) -> dict:
     out = {}
     for key in ("att", "se", "se_boot"):
         a, b = cells(ours, key), cells(peer, key)
-        diffs = [abs(a[k] - b[k]) / (abs(b[k]) if key == "se_boot" else 1) for k in b]
+        diffs = [abs(a[k] - b[k]) / (abs(b[k]) if key == "se_boot" else 1) for k in b if k in a]
         out[key] = max(diffs)
     e_peer = {e: i for i, e in enumerate(peer["e"])}
     for key in ("att_e", "se_e", "se_e_boot"):
         diffs = []
         for i, e in enumerate(ours["e"]):
+            if e not in e_peer:
+                continue
             a, b = ours[key][i], peer[key][e_peer[e]]
             diffs.append(abs(a - b) / (abs(b) if key == "se_e_boot" else 1))
         out[key] = float(np.max(diffs))
@@ -201,9 +243,10 @@ def main() -> None:
     )
     results = {"sfpc_eval": run("sfpc_eval", args.units, args.periods)}
     if not args.skip_peers:
-        for peer in ("csdid", "differences"):
+        for peer in ("csdid", "differences", "diff-diff"):
             results[peer] = run(peer, args.units, args.periods)
     ours = results["sfpc_eval"]
+    print("ratio: the tool's seconds / sfpc_eval's seconds, measured in this run")
     print(
         f"{'tool':<12}{'seconds':>10}{'ratio':>8}{'peak MB':>10}{'analytic-only s':>17}{'ratio':>8}"
     )
@@ -222,6 +265,14 @@ def main() -> None:
             f"vs {peer}: max |diff| ATT(g,t) {diffs['att']:.1e}, analytic SE {diffs['se']:.1e}, "
             f"event-study ATT {diffs['att_e']:.1e}, SE {diffs['se_e']:.1e}; bootstrap SE max "
             f"relative diff {diffs['se_boot']:.1%} (g,t), {diffs['se_e_boot']:.1%} (event)"
+        )
+    if "diff-diff" in results:
+        with_band, without = ours["warm"]
+        peer = results["diff-diff"]["warm"][0]
+        print(
+            f"analytic, warm (second call): sfpc_eval {with_band:.3f} s with its default uniform "
+            f"band, {without:.3f} s without (uniform_band=False, as diff-diff); diff-diff "
+            f"{peer:.3f} s: {peer / without:.1f}x (with band {peer / with_band:.1f}x)"
         )
     if ours.get("crit") is not None:
         print(f"sfpc_eval uniform band critical value (event study): {ours['crit']:.3f}")

@@ -27,6 +27,11 @@ files happens only in the parent, so it no longer hides either tool's peak.
   runs, so few fits give a rough figure. The default run takes about a minute.
   ``--pysyncon-fits all --pysyncon-donors all`` measures everything (hours).
 
+- diff-diff 3.13 ``SyntheticControl(v_method="nested").fit(..., pre_period_outcomes="all")``
+  then ``in_space_placebo()``: the full run, measured. Its placebos keep the treated council
+  in each placebo's donor pool (its documented reading of ADH 2010), so its p-value is not
+  the same statistic; the treated fit's pre-period MSPE is compared.
+
 The pre-period MSPE (outer objective) is compared on the same problem: when pysyncon's pool
 is cut, sfpc_eval is also fitted (untimed, after its memory reading) on that cut panel.
 
@@ -119,6 +124,7 @@ def worker(tool: str, panel: str, treated: str, n_fits: str, n_donors: str) -> N
         out["seconds"] = time.perf_counter() - start
         out["peak_mb"], out["base_mb"] = rss_mb(), base
         out["p_value"] = res.p_value
+        out["full_mspe"] = float(res.pre_rmspe**2)
         if len(pool) < len(donors):  # same cut problem as pysyncon, for the objective only
             cut = data[data["unit"].isin([treated, *pool])]
             res = se.synthetic_control(
@@ -133,6 +139,21 @@ def worker(tool: str, panel: str, treated: str, n_fits: str, n_donors: str) -> N
         out["treated_mspe"] = float(res.pre_rmspe**2)
         mspe = res.placebo["pre_rmspe"] ** 2
         out["placebo_mspe"] = dict(zip(res.placebo["unit"], mspe, strict=True))
+    elif tool == "diff-diff":
+        from diff_diff import SyntheticControl
+
+        frame = data.assign(treat=((data["unit"] == treated) & (data["year"] >= START)).astype(int))
+        base = rss_mb()
+        start = time.perf_counter()
+        fit = SyntheticControl(v_method="nested", seed=1).fit(
+            frame, "y", "treat", "unit", "year", pre_period_outcomes="all"
+        )
+        fit.in_space_placebo()
+        out["seconds"] = time.perf_counter() - start
+        out["peak_mb"], out["base_mb"] = rss_mb(), base
+        out["treated_mspe"] = float(fit.pre_rmspe**2)
+        out["p_value"] = float(fit.placebo_p_value)
+        out["placebo_mspe"] = {}
     else:
         from pysyncon import Dataprep, Synth
 
@@ -195,7 +216,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         panel = Path(tmp) / "panel.pkl"
         data.to_pickle(panel)
-        for tool in ("sfpc_eval", "pysyncon"):
+        for tool in ("sfpc_eval", "pysyncon", "diff-diff"):
             run = subprocess.run(
                 [
                     sys.executable,
@@ -214,7 +235,7 @@ def main() -> None:
             if run.returncode:
                 sys.exit(f"{tool} worker failed:\n{run.stderr}")
             rows[tool] = json.loads(run.stdout.strip().splitlines()[-1])
-    ours, theirs = rows["sfpc_eval"], rows["pysyncon"]
+    ours, theirs, dd = rows["sfpc_eval"], rows["pysyncon"], rows["diff-diff"]
     n_donors = ours["full_fits"] - 1
     print(
         f"data: {source}, {data['unit'].nunique()} councils x {data['year'].nunique()} years; "
@@ -250,6 +271,17 @@ def main() -> None:
     print(
         f"ratio (pysyncon / sfpc_eval time): {theirs['seconds'] / ours['seconds']:.1f}x"
         + (" (extrapolated)" if theirs["extrapolated"] else "")
+    )
+    print(
+        f"diff-diff: {dd['seconds']:.1f} s (measured, full run: fit + in_space_placebo), "
+        f"peak {dd['peak_mb']:.0f} MB, {dd['peak_mb'] - dd['base_mb']:.1f} MB above "
+        f"baseline, p = {dd['p_value']:.3f}; ratio (diff-diff / sfpc_eval time): "
+        f"{dd['seconds'] / ours['seconds']:.1f}x"
+    )
+    print(
+        f"  treated pre-period MSPE on the full pool: sfpc_eval {ours['full_mspe']:.6g}  "
+        f"diff-diff {dd['treated_mspe']:.6g} (diff-diff keeps the treated council in every "
+        "placebo's donor pool, so its p-value has a different reference set)"
     )
     print(f"outer objective, pre-period MSPE (lower is better), on {theirs['pool']}-donor pools:")
     print(f"  treated: sfpc_eval {ours['treated_mspe']:.6g}  pysyncon {theirs['treated_mspe']:.6g}")

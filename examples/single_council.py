@@ -4,7 +4,8 @@ Run: python examples/single_council.py [OUTPUT_DIR] [DATA_DIR] [--quick]
 DATA_DIR defaults to ../shared/data/raw (the DfE files). Writes single_council.csv (every
 estimate), single_council_claims.csv (the published before/after claims next to the
 single-council estimates) and one figure per council and outcome
-(single_council_<council>_<outcome>.png: treated vs synthetic, placebo gaps, ITS) to OUTPUT_DIR.
+(single_council_<council>_<outcome>.png: treated vs synthetic, placebo gaps, ITS) with the
+designs side by side (single_council_<council>_<outcome>.xlsx) to OUTPUT_DIR.
 ``--quick`` (for the test suite) uses 40 donors drawn at random (seeded) and 20 SDID placebo
 replications: the numbers then differ from the full run.
 
@@ -23,12 +24,15 @@ Outcomes: children on child protection plans (CPP) and children looked after (CL
 a missing year in the window are left out of the donor pool, and listed.
 
 Donor pool: every English council with complete data in the window EXCEPT councils that ran
-the same or similar programmes (they are not "untreated"), listed in EXCLUDED below with their
-sources. The list covers the SFPC programme (DfE press release of 9 April 2019; the trial
-protocols, see the registry sources) and the Innovation Programme projects named in the
-sources we hold; the DfE's full list of the 94 Innovation Programme projects (an Excel file
-linked from "Children's social care innovation programme: insights and evaluation", DfE 2022)
-should be used to extend it before drawing conclusions.
+the same or similar programmes (they are not "untreated"): the package's list,
+``sfpc_eval.single_unit.excluded_donors()`` (Innovation Programme projects, SFPC pilot and trial
+councils, Supporting Families: Investing in Practice sites, each with its source; the data file
+``src/sfpc_eval/single_unit/excluded_donors.toml``). The DfE's full list of the 94 Innovation
+Programme projects should be used to extend it before drawing conclusions.
+
+Also written: single_council_side_by_side.csv, the four designs (before/after, ITS, synthetic
+control, synthetic DiD) side by side per council and outcome with each design's pre-period fit
+(``sfpc_eval.single_unit.single_council_summary``).
 """
 
 import sys
@@ -46,6 +50,7 @@ import sfpc_eval as se
 import sfpc_eval.data as sd
 from sfpc_eval.evidence import load_registry, reproduce
 from sfpc_eval.plotting import plot_placebo_gaps
+from sfpc_eval.single_unit import donor_pool, excluded_donors, single_council_summary
 from sfpc_eval.single_unit.synthdid import synthetic_did
 
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
@@ -61,55 +66,22 @@ PIONEERS = {
     "Hertfordshire": "Family Safeguarding",
     "North Yorkshire": "No Wrong Door",
 }
-EXCLUDED = {
-    # SFPC early adopters (DfE press release, 9 April 2019)
-    "Darlington": "SFPC pilot (Family Valued)",
-    "Cambridgeshire": "SFPC pilot (Family Safeguarding)",
-    "Middlesbrough": "SFPC pilot (No Wrong Door)",
-    # SFPC stepped-wedge trials (Foundations / What Works Centre trial pages)
-    **{
-        la: "SFPC trial (Family Valued)"
-        for la in ("Warwickshire", "Newcastle upon Tyne", "Coventry", "Solihull", "Sefton")
-    },
-    **{
-        la: "SFPC trial (Family Safeguarding)"
-        for la in ("Walsall", "Lancashire", "Telford and Wrekin", "Wandsworth", "Swindon")
-    },
-    **{
-        la: "SFPC trial (No Wrong Door)"
-        for la in ("Rochdale", "Redcar and Cleveland", "Warrington", "Norfolk", "Leicester")
-    },
-    # Innovation Programme round 2: Family Safeguarding spread from Hertfordshire
-    # (innovationcsc.co.uk, "Implement Family Safeguarding in other authorities")
-    **{
-        la: "Innovation Programme round 2 (Family Safeguarding)"
-        for la in ("Bracknell Forest", "Luton", "Peterborough", "West Berkshire")
-    },
-    # Innovation Programme round 2 projects evaluated by IPC (Oxford Brookes news, 2020)
-    **{
-        la: "Innovation Programme round 2"
-        for la in ("Calderdale", "Cornwall", "Hampshire", "North Tyneside", "Northumberland")
-    },
-}
-
 panel = sd.la_panel(raw, measures=("cla", "cpp"), years=YEARS).data
-names = set(panel["la_name"])
-unknown = sorted(set(EXCLUDED) - names)
+listed = excluded_donors()
 print(
-    f"Excluded from the donor pool: {len(EXCLUDED)} councils "
-    f"({len(unknown)} not in the panel under these names: {unknown})"
+    f"Excluded from the donor pool: {listed['la_name'].nunique()} councils that ran similar "
+    f"programmes ({len(listed)} council-programme rows with sources)"
 )
 
-results, figures = [], []
+results, figures, sides = [], [], []
 for council, programme in PIONEERS.items():
     for outcome in ("cpp", "cla"):
         column = f"{outcome}_rate"
         window = panel[panel["year"] >= FIRST_YEAR[outcome]]
         complete = window.groupby("la_name")[column].apply(lambda s: s.notna().all())
         gaps = sorted(set(window["la_name"]) - set(complete[complete].index))
-        donors = sorted(
-            u for u in complete[complete].index if u not in EXCLUDED and u not in PIONEERS
-        )
+        candidates = sorted(u for u in complete[complete].index if u not in PIONEERS)
+        donors, _ = donor_pool(candidates, [council], None)
         if QUICK:
             donors = sorted(pd.Series(donors).sample(40, random_state=1))
         print(
@@ -149,6 +121,14 @@ for council, programme in PIONEERS.items():
             f"  ITS: level change {its.term('level_change').estimate:+.1f}, slope change "
             f"{its.term('slope_change').estimate:+.1f} per year (Newey-West, 1 lag)"
         )
+        side = single_council_summary(
+            data, **design, replications=REPLICATIONS, rng=2015, hac_lags=1
+        )
+        sides.append(side.table.assign(council=council, outcome=column))
+        print(side.summary().as_text())
+        side.summary().save(
+            out / f"single_council_{council.lower().replace(' ', '_')}_{outcome}.xlsx"
+        )
         for design, res in (("synthetic_control", sc), ("synthetic_did", sdid), ("its", its)):
             results.append(res.tidy().assign(council=council, outcome=column, design=design))
         fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
@@ -162,6 +142,7 @@ for council, programme in PIONEERS.items():
 
 table = pd.concat(results, ignore_index=True)
 table.to_csv(out / "single_council.csv", index=False)
+pd.concat(sides, ignore_index=True).to_csv(out / "single_council_side_by_side.csv", index=False)
 
 # Published before/after claims next to the single-council estimates
 CLAIMS = {

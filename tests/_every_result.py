@@ -117,6 +117,7 @@ def builders() -> dict[str, Callable[[], object]]:
     def cs():
         return se.callaway_santanna(stag(), "cla_rate", "la", "year", "cohort")
 
+    leeds = dict(outcome="cpp_rate", unit="la", time="year", treated_unit="Leeds", start=2015)
     days = pd.DataFrame({"before": [120, 10, 365, 40, 200, 90], "after": [60, 5, 300, 20, 180, 95]})
     return {
         "did_cr2": lambda: did(inference=se.ClusterRobust("la", kind="CR2")),
@@ -165,6 +166,14 @@ def builders() -> dict[str, Callable[[], object]]:
             rng=1,
         ),
         "its": lambda: se.its(_monthly(), outcome="rate", time="month", start=36),
+        "conformal": lambda: se.conformal_inference(
+            council(), **leeds, conf_level=0.8, average=False
+        ),
+        "augmented_synthetic_control": lambda: se.augmented_synthetic_control(council(), **leeds),
+        "placebo_in_time": lambda: se.placebo_in_time(council(), **leeds, placebo_start=2013),
+        "single_council_summary": lambda: se.single_council_summary(
+            council(), **leeds, replications=20, rng=1
+        ),
         "glmm": lambda: sw("glmm"),
         "gee": lambda: sw("gee"),
         "glm": lambda: sw("glm"),

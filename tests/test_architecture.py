@@ -123,6 +123,7 @@ PUBLIC_API = sorted(
         "PoorPreFitWarning",
         "PowerResult",
         "ProportionComparison",
+        "RandomEffectsComparison",
         "Randomization",
         "RegistryError",
         "SeparationError",
@@ -159,6 +160,7 @@ PUBLIC_API = sorted(
         "compare_counts",
         "compare_means",
         "compare_proportions",
+        "compare_random_effects",
         "datasets",
         "did",
         "did_from_counts",
@@ -207,12 +209,42 @@ PUBLIC_API = sorted(
         "read_unit_costs",
         "EffectScaleError",
         "UnitCostError",
+        # issue 18: one pioneering council
+        "AugmentedSyntheticControlResult",
+        "ConformalResult",
+        "DonorExclusionWarning",
+        "PlaceboInTimeResult",
+        "SingleCouncilSummary",
+        "TooFewPeriodsError",
+        "augmented_synthetic_control",
+        "conformal_inference",
+        "excluded_donors",
+        "placebo_in_time",
+        "single_council_summary",
+        "MultipleImputation",
+        "average_predictions",
+        "baseline_table",
+        "child_exposure",
+        "compare_optimizers",
+        "council_exposure",
+        "first_referrals",
+        "flow_table",
+        "impute",
+        "information_criteria",
+        "leave_one_out",
+        "lr_test",
+        "marginal_effects",
+        "outcome_within",
+        "simulate_referrals",
+        "trial_periods",
+        "vif",
     ]
 )
 """``sfpc_eval.__all__`` before the layout changed (issue 14). New public names are added
 here deliberately, in the same change that adds them (issue 16: ``GLANCE_COLUMNS``, ``Table``,
 ``side_by_side``, ``label``, ``ExportError``, ``TableError`` and the subpackages ``datasets``,
-``labels`` and ``tables``)."""
+``labels`` and ``tables``; issue 23: the trial workflow's imputation, marginal effects, tables,
+preparation and model checks)."""
 
 
 def test_public_api_is_unchanged_and_importable():

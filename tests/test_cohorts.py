@@ -251,8 +251,8 @@ def test_caller_frame_untouched():
     [
         ({"estimation": "drimp"}, "`estimation` must be one of 'dr', 'ipw', 'reg'"),
         ({"base_period": "fixed"}, "`base_period` must be one of 'varying', 'universal'"),
-        ({"bootstrap": 1}, "`bootstrap` must be None"),
-        ({"bootstrap": 99.5}, "`bootstrap` must be None"),
+        ({"bootstrap": 1}, "`bootstrap` must be at least 2"),
+        ({"bootstrap": 99.5}, "`bootstrap` must be"),
         ({"conf_level": 95}, "`conf_level` must be between 0 and 1"),
     ],
 )

@@ -385,7 +385,7 @@ def test_generator_is_seeded_and_independent_of_chunk_size(tmp_path):
 
 
 def test_generator_rejects_bad_sizes():
-    with pytest.raises(InvalidValueError, match="`n_las` must be an integer of at least 4"):
+    with pytest.raises(InvalidValueError, match="`n_las` must be at least 4"):
         national.national_layout(100, n_las=2)
 
 

@@ -110,7 +110,7 @@ def _skip_without_raw():
 @pytest.mark.slow
 def test_leeds_example_report():
     _skip_without_raw()
-    report = build(EXAMPLES / "leeds_report.toml")
+    report = build(EXAMPLES / "leeds_report.toml", data=RAW)
     section = next(s for s in report.sections if s.title.startswith("Leeds against"))
     findings = " ".join(section.findings)
     # the pre-period result in words, with the leads of the issue (+15.0, +9.62, +7.92, +1.11)
@@ -154,7 +154,7 @@ def _direct_cr2(data):
 @pytest.mark.slow
 def test_staggered_example_report():
     _skip_without_raw()
-    report = build(EXAMPLES / "staggered_report.toml")
+    report = build(EXAMPLES / "staggered_report.toml", data=RAW)
     section = report.sections[0]
     pre = [f for f in section.findings if f.startswith("Pre-period check")]
     assert len(pre) == 2  # the event study and Callaway & Sant'Anna
@@ -163,7 +163,7 @@ def test_staggered_example_report():
     from sfpc_eval.report.sources import load_dataset
     from sfpc_eval.report.spec import load_spec
 
-    loaded = load_spec(EXAMPLES / "staggered_report.toml")
+    loaded = load_spec(EXAMPLES / "staggered_report.toml", data=RAW)
     analysis = loaded.analyses[0]
     frame = load_dataset(loaded.data).frame
     data = frame[~frame["la_name"].isin(analysis["exclude"])].copy()

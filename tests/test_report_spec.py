@@ -114,13 +114,15 @@ def test_missing_data_path_names_the_resolved_path_and_the_fix(tmp_path):
 
 def test_data_path_is_relative_to_the_spec_and_data_overrides_it(tmp_path):
     csv = panel_csv(tmp_path / "p.csv")
-    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "data").mkdir(parents=True)
+    panel_csv(tmp_path / "specs" / "data" / "p.csv")
     spec_file = tmp_path / "specs" / "s.toml"
     spec_file.write_text(
-        '[report]\ntitle = "x"\n[data]\npath = "../p.csv"\nlevel = "published"\n'
+        '[report]\ntitle = "x"\n[data]\npath = "data/../data/p.csv"\nlevel = "published"\n'
         '[[analysis]]\ndesign = "claims"\n'
     )
-    assert load_spec(spec_file).data["path"] == tmp_path / "specs" / ".." / "p.csv"
+    expected = tmp_path / "specs" / "data" / ".." / "data" / "p.csv"
+    assert load_spec(spec_file).data["path"] == expected
     other = panel_csv(tmp_path / "q.csv")
     assert load_spec(spec_file, data=other).data["path"] == other
     assert csv.is_file()

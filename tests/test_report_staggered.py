@@ -195,15 +195,15 @@ def test_example_spec_builds_on_the_dfe_data():
     from sfpc_eval.report.sources import load_dataset
     from sfpc_eval.report.spec import load_spec
 
-    report = build(EXAMPLE)
+    report = build(EXAMPLE, data=RAW)
     section = report.sections[0]
     page = report.html()
     assert check_disclosure(page) == 0
     assert "Callaway &amp; Sant" in page and "Staggered adoption: effect on children" in page
     assert "single unit: 2023" in page  # the estimator's warning, shown as a limitation
     # the same numbers from a direct call on the spec's data and choices
-    analysis = load_spec(EXAMPLE).analyses[0]
-    dataset = load_dataset(load_spec(EXAMPLE).data)
+    analysis = load_spec(EXAMPLE, data=RAW).analyses[0]
+    dataset = load_dataset(load_spec(EXAMPLE, data=RAW).data)
     frame = dataset.frame
     data = frame[~frame["la_name"].isin(analysis["exclude"])].copy()
     data["g"] = data["la_name"].map(analysis["cohorts"]).astype(float)

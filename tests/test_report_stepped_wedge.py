@@ -91,3 +91,46 @@ def test_a_trial_needs_data_unless_simulated():
     bare = {"report": {"title": "t"}, "analysis": [{"design": "stepped_wedge"}]}
     with pytest.raises(SpecError, match=r"stepped_wedge need a \[data\] table"):
         build(bare)
+
+
+def test_sensitivity_table_compares_random_effects(tmp_path):
+    """The report's comparison table lists the structures with their fits; a simulated trial
+    with a random intercept only gives singular nested and decay fits, flagged as such."""
+    report = build(EXAMPLES / "stepped_wedge_trial.toml")
+    table = report.sections[0].tables[1]
+    assert table.title == "Sensitivity of the effect to the random-effects structure"
+    assert table.provenance == "estimate"
+    assert [r[0].split(" (")[0] for r in table.rows] == [
+        "random intercept",
+        "nested exchangeable",
+        "exponential decay",
+    ]
+    effect = report.sections[0].tables[0].engine.rows[0][1].value
+    # the headline odds ratio is the first row's (shown to 3 decimals there)
+    assert float(table.rows[0][4]) == pytest.approx(effect, abs=5e-4)
+    assert "(singular)" in table.rows[1][0]
+    assert any("Kasza" in m for m in report.sections[0].methods)
+
+
+def test_sensitivity_table_options(tmp_path):
+    from sfpc_eval.errors import SpecError
+
+    base = {
+        "report": {"title": "t"},
+        "analysis": [
+            {
+                "design": "stepped_wedge",
+                "simulate": "no_wrong_door",
+                "seed": 2,
+                "compare_random_effects": [],
+            }
+        ],
+    }
+    report = build(base)
+    assert len(report.sections[0].tables) == 2  # effect and counts only
+    base["analysis"][0]["compare_random_effects"] = ["intercept", "ar1"]
+    with pytest.raises(SpecError, match=r"compare_random_effects` must be empty or list two"):
+        build(base)
+    base["analysis"][0] |= {"compare_random_effects": [], "model": "gee", "random_effects": "decay"}
+    with pytest.raises(SpecError, match=r"random_effects` is for model = 'glmm'"):
+        build(base)

@@ -16,6 +16,9 @@ def test_single_council_example(tmp_path):
     for council in ("leeds", "hertfordshire", "north_yorkshire"):
         for outcome in ("cpp", "cla"):
             assert (tmp_path / f"single_council_{council}_{outcome}.png").stat().st_size > 0
+            book = tmp_path / f"single_council_{council}_{outcome}.xlsx"
+            side = pd.read_excel(book, header=None, engine="openpyxl")
+            assert "Synthetic difference-in-differences" in side.astype(str).to_numpy()
     table = pd.read_csv(tmp_path / "single_council.csv")
     # three councils x two outcomes x three designs
     assert table.groupby(["council", "outcome", "design"]).ngroups == 18

@@ -96,7 +96,7 @@ def test_randomization_p_and_model_interval_that_disagree_are_flagged():
 
 def test_df_method_bad_inputs():
     with pytest.raises(InvalidValueError, match="df_method"):
-        se.stepped_wedge(load("nwd"), *ARGS, df_method="kenward_roger")
+        se.stepped_wedge(load("nwd"), *ARGS, df_method="residual")
     with pytest.raises(InvalidValueError, match="is for model='glmm'"):
         se.stepped_wedge(load("nwd"), *ARGS, model="gee", df_method="z")
 

@@ -555,7 +555,7 @@ def test_simulated_power_is_seeded():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"n_sims": 0}, "`n_sims` must be a positive integer"),
+        ({"n_sims": 0}, "`n_sims` must be at least 1"),
         ({"n_jobs": 0}, "`n_jobs` must be a positive integer"),
         ({"analysis": "glm"}, "`analysis` must be 'gls', 'lmm', 'glmm' or a function"),
         ({"analysis": "glmm"}, "needs `outcome='binary'`"),

@@ -90,7 +90,8 @@ def test_placebo_p_value_equals_direct_enumeration():
         (None, {"treated_unit": "LA99"}, DesignError, ["'LA99'"]),
         (None, {"donors": ["LA00", "LA01"]}, DesignError, ["donor pool"]),
         (None, {"start": 2009}, DesignError, ["at least 2 periods"]),
-        (lambda p: p.drop(index=5), {}, DesignError, ["LA00", "balanced"]),
+        (lambda p: p.drop(index=5), {}, DesignError, ["treated council", "LA00", "2013"]),
+        (lambda p: p.drop(index=20), {}, DesignError, ["LA01", "balanced"]),
         (lambda p: pd.concat([p, p.iloc[[3]]]), {}, DuplicateObservationError, ["repeat"]),
     ],
 )

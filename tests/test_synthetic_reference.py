@@ -94,7 +94,9 @@ def ours(ds: str, spec: str, v=None):
         time="year",
         start=2015,
         donors=ref["donors"],
+        exclude_donors=None,  # the fixture's donor lists were fixed before the exclusion list
         placebo=False,
+        leave_one_out=False,
         predictors=predictors_of(ref["predictors"]),
         v=v,
         **setting(ds, spec),

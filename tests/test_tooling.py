@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -41,3 +42,15 @@ def test_docs_build_without_warnings(tmp_path):
         check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+    # every how-to page shows the figures its examples drew (docs/_ext/page_figures.py), with
+    # alt text; the notebooks render with their saved charts
+    from test_docs_figures import how_to_pages
+
+    for page in how_to_pages():
+        html = (tmp_path / f"{page}.html").read_text()
+        figures = re.findall(r'<img alt="([^"]+)" class="page-figure" src="([^"]+)"', html)
+        assert figures, page
+        assert all((tmp_path / src).is_file() and len(alt) > 20 for alt, src in figures), page
+    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
+        html = (tmp_path / "notebooks" / f"{notebook.stem}.html").read_text()
+        assert re.search(r'<img [^>]*src="\.\./_images/[0-9a-f]+\.png"', html), notebook.name

@@ -19,13 +19,17 @@ from sfpc_eval.errors import (
 )
 
 __all__ = [
+    "MAX_COUNT",
+    "MAX_MAGNITUDE",
     "MAX_RESAMPLES",
+    "MIN_POSITIVE",
     "SUPPRESSION_SYMBOLS",
     "check_conf_level",
     "check_count",
     "check_number",
     "check_positive",
     "check_proportion",
+    "check_resamples",
     "check_seed",
     "check_size",
 ]
@@ -39,6 +43,19 @@ SUPPRESSION_SYMBOLS: frozenset[str] = frozenset(
 ``..`` and ``:`` not available in older releases, bracketed forms from newer ones, ``*`` and ``-``
 from Statistical First Release tables, ``#VALUE!`` a spreadsheet error left in a published file.
 """
+
+MAX_MAGNITUDE = 1e100
+"""Largest absolute value a scalar argument may have. No count, rate, mean or effect in
+children's social care comes near it, and squares of numbers above it (variances, sums of
+squares) would overflow to infinity."""
+
+MIN_POSITIVE = 1e-100
+"""Smallest positive value a positive argument (a denominator, a standard deviation) may have;
+below it a rate or a test statistic overflows."""
+
+MAX_COUNT = 10**15
+"""Largest count accepted: above 2**53 (about 9e15) floats no longer hold every whole number,
+so a count there would be changed silently."""
 
 THOUSANDS_PATTERN = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
 
@@ -80,7 +97,13 @@ def check_number(value: Any, name: str) -> float:
         raise InvalidValueError(
             f"`{name}` must be a number; got {value!r} ({type(value).__name__})."
         )
-    out = float(value)
+    try:
+        out = float(value)
+    except OverflowError:
+        raise InvalidValueError(
+            f"`{name}` is too large to be a number here ({str(value)[:20]}..., more than "
+            f"{MAX_MAGNITUDE:g}); check the units."
+        ) from None
     if math.isnan(out):
         raise InvalidValueError(
             f"`{name}` is NaN (missing). Pass the observed value; a missing figure cannot be "
@@ -88,6 +111,11 @@ def check_number(value: Any, name: str) -> float:
         )
     if math.isinf(out):
         raise InvalidValueError(f"`{name}` is infinite; pass a finite number.")
+    if abs(out) > MAX_MAGNITUDE:
+        raise InvalidValueError(
+            f"`{name}` = {out:g} is beyond {MAX_MAGNITUDE:g} in size; no figure in this field "
+            "comes near it (its square would overflow). Check the units or a misplaced exponent."
+        )
     return out
 
 
@@ -104,6 +132,11 @@ def check_count(value: Any, name: str) -> int:
     out = check_number(value, name)
     if out < 0:
         raise InvalidValueError(f"`{name}` is a count and cannot be negative; got {value!r}.")
+    if out > MAX_COUNT:
+        raise InvalidValueError(
+            f"`{name}` = {out:g} is above {MAX_COUNT:.0e}, the largest count accepted (beyond "
+            "2**53 a count cannot be held exactly). Check the units."
+        )
     if out != math.floor(out):
         raise InvalidValueError(
             f"`{name}` is a count and must be a whole number; got {value!r}. If this is a rate "
@@ -117,6 +150,11 @@ def check_positive(value: Any, name: str) -> float:
     out = check_number(value, name)
     if out <= 0:
         raise InvalidValueError(f"`{name}` must be positive; got {value!r}.")
+    if out < MIN_POSITIVE:
+        raise InvalidValueError(
+            f"`{name}` = {out:g} is positive but below {MIN_POSITIVE:g}; a rate or test "
+            "statistic computed from it would overflow. Check the units."
+        )
     return out
 
 
@@ -149,18 +187,26 @@ MAX_RESAMPLES = 1_000_000
 already below 0.0003 at 999,999 draws, and more only costs memory and time."""
 
 
-def check_resamples(value: Any, name: str = "n_resamples") -> int:
-    """Return ``value`` if it is a whole number from 99 to :data:`MAX_RESAMPLES`, else raise.
+def check_resamples(value: Any, name: str = "n_resamples", *, minimum: int = 99) -> int:
+    """Return ``value`` if it is a whole number from ``minimum`` to :data:`MAX_RESAMPLES`.
+
+    Every resampling argument (bootstrap draws, permutations, placebo replications, simulated
+    trials, simulation draws for a critical value) goes through this one check.
 
     Raises
     ------
     InvalidValueError
-        Not a whole number, or fewer than 99.
+        Not a whole number, or fewer than ``minimum``.
     SizeLimitError
         More than :data:`MAX_RESAMPLES`.
+
+    Examples
+    --------
+    >>> check_resamples(199, "bootstrap", minimum=2)
+    199
     """
     return check_size(
-        value, name, minimum=99, maximum=MAX_RESAMPLES, why="draws of a resampling test"
+        value, name, minimum=minimum, maximum=MAX_RESAMPLES, why="draws of a resampling test"
     )
 
 

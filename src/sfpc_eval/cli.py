@@ -8,7 +8,7 @@ Examples
    $ sfpc-eval claims --format csv > audit.csv
    $ sfpc-eval before-after counts 974 515 --labels 2011 2017
    $ sfpc-eval before-after proportions 52 140 25 100 --labels FDAC comparison
-   $ sfpc-eval report examples/leeds_report.toml -o leeds_report.html
+   $ sfpc-eval report examples/leeds_report.toml -o leeds_report.html --data ../shared/data/raw
    $ sfpc-eval power --trial fs --outcome binary --baseline-risk 0.05 --icc 0.02
    $ sfpc-eval power did --units 11 --treated 1 --pre 5 --post 5 --sd 4 --ar1 0.5
 """
@@ -75,14 +75,16 @@ examples:
 
 REPORT_EPILOG = """\
 examples:
-  sfpc-eval report examples/leeds_report.toml -o leeds_report.html
+  sfpc-eval report examples/leeds_report.toml -o leeds_report.html --data ../shared/data/raw
   sfpc-eval report examples/leeds_report.toml -o leeds.html --data ~/Downloads/dfe-files
   sfpc-eval report examples/claims_audit.toml -o audit.html --pdf audit.pdf
   sfpc-eval report examples/stepped_wedge_trial.toml -o trial.html
 
 The spec is checked (keys, paths, output paths, the design against the data) before anything
 is computed. Relative paths in the spec resolve against the spec's folder; --data replaces
-the spec's data.path. SOURCE_DATE_EPOCH sets the report's date when the spec has none.
+the spec's data.path. A spec reads and writes only inside its folder and the --data folder;
+--allow-paths-outside lifts that for a spec you trust. SOURCE_DATE_EPOCH sets the report's
+date when the spec has none.
 """
 
 
@@ -251,6 +253,12 @@ def _add_report(commands) -> None:
     )
     report.add_argument("--pdf", help="also print a PDF here (needs Chromium)")
     report.add_argument("--data", help="data folder or file, replacing the spec's data.path")
+    report.add_argument(
+        "--allow-paths-outside",
+        action="store_true",
+        help="let the spec read and write outside its folder and the data folder (only for a "
+        "spec you trust)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -452,7 +460,7 @@ def _run_report(args: argparse.Namespace) -> str:
     from sfpc_eval.report import build, load_spec
     from sfpc_eval.report.spec import check_output_path
 
-    spec = load_spec(args.spec, data=args.data)
+    spec = load_spec(args.spec, data=args.data, allow_paths_outside=args.allow_paths_outside)
     html_path = args.output or spec.output["html"]
     if html_path is None:
         raise SpecError(

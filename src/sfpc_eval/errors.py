@@ -26,6 +26,7 @@ __all__ = [
     "DataFileError",
     "DesignError",
     "DisclosureError",
+    "DonorExclusionWarning",
     "DuplicateObservationError",
     "EffectScaleError",
     "EmptyFileError",
@@ -49,6 +50,7 @@ __all__ = [
     "SuppressedValueError",
     "TableError",
     "ThousandsSeparatorError",
+    "TooFewPeriodsError",
     "UndefinedEffectError",
     "UndefinedIntervalWarning",
     "UnitCostError",
@@ -301,6 +303,25 @@ class SeparationError(DesignError):
 
     The maximum-likelihood estimate is infinite; the message names the regressor and the
     groups whose outcome is all 0 or all 1.
+    """
+
+
+class TooFewPeriodsError(DesignError):
+    """The data have too few periods for the inference asked for.
+
+    Raised by the conformal inference of a single-council design: its permutation p-values
+    cannot fall to ``1 - conf_level`` without enough pre-periods, so every effect would be
+    accepted. The message states the minimum number of pre-periods and the alternatives (a
+    lower ``conf_level``, or no interval for the average effect).
+    """
+
+
+class DonorExclusionWarning(SfpcEvalWarning):
+    """Donors named in ``donors`` were left out because they ran a similar programme.
+
+    A single-council design drops from its donor pool the councils on the exclusion list
+    (:func:`sfpc_eval.single_unit.excluded_donors`), also when the caller named them; the
+    message lists them with the programme, and ``exclude_donors=None`` keeps them.
     """
 
 

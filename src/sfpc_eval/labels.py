@@ -162,6 +162,9 @@ TERMS: dict[str, str] = {
     "level_change": "Change in level at the start",
     "slope_change": "Change in trend (per period)",
     "effect_at_end": "Effect at the last period",
+    "average": "Average effect after the start",
+    "average_effect": "Average effect after the start",
+    "synthetic_control_conformal": "Synthetic control, conformal interval",
     # HonestDiD sensitivity
     "original": "Under parallel trends",
     # impact: from an effect to children and money
@@ -217,6 +220,7 @@ INFERENCE: dict[str, str] = {
     "glmm_wald": "Wald z (GLMM)",
     "glmm_satterthwaite": "t, Satterthwaite df (GLMM)",
     "glmm_between_within": "t, between-within df (GLMM)",
+    "glmm_kenward_roger": "t, Kenward-Roger df (GLMM, REML)",
     "gee_md": "GEE, Mancl-DeRouen",
     "gee_kc": "GEE, Kauermann-Carroll",
     "gee_robust": "GEE, robust",
@@ -226,6 +230,7 @@ INFERENCE: dict[str, str] = {
     "delta": "Delta method",
     "none": "None",
     "honest": "Robust to violations of parallel trends",
+    "conformal": "Conformal (Chernozhukov, W\u00fcthrich & Zhu)",
 }
 
 ESTIMATORS: dict[str, str] = {
@@ -239,6 +244,13 @@ ESTIMATORS: dict[str, str] = {
     "synthetic_control": "Synthetic control",
     "synthetic_did": "Synthetic difference-in-differences",
     "its": "Interrupted time series",
+    "augmented_synthetic_control": "Augmented synthetic control (ridge)",
+    "conformal_synthetic_control": "Synthetic control, conformal interval",
+    "conformal_synthetic_did": "Synthetic DiD, conformal interval",
+    "conformal_augmented": "Augmented synthetic control, conformal interval",
+    "placebo_in_time": "Placebo in time",
+    "single_council_summary": "One council, four designs",
+    "before_after": "Before/after (no comparison)",
     "glmm": "Logistic mixed model (GLMM)",
     "gee": "Logistic GEE",
     "glm": "Logistic GLM",
@@ -400,6 +412,18 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], str], str]], ..
     (
         re.compile(r"^M=(\S+)$"),
         lambda m, unit: f"Trend changes up to {m.group(1)} per {unit}",
+    ),
+    (
+        re.compile(r"^effect@(.+)$"),
+        lambda m, unit: f"Effect in {m.group(1)}" if unit == "year" else f"Effect, {m.group(1)}",
+    ),
+    (
+        re.compile(r"^actual@(.+)$"),
+        lambda m, unit: f"Real start, {m.group(1)}",
+    ),
+    (
+        re.compile(r"^placebo@(.+)$"),
+        lambda m, unit: f"Placebo start, {m.group(1)}",
     ),
     (
         re.compile(r"^exposure\[(\d+)\]$"),

@@ -30,6 +30,7 @@ from sfpc_eval.errors import (
 
 __all__ = [
     "PanelSpec",
+    "match_period",
     "numeric_column",
     "period_column",
     "require_columns",
@@ -95,6 +96,15 @@ def _refuse_shared_roles(columns: Mapping[str, str | None]) -> None:
 
 def _row_labels(data: pd.DataFrame, mask: np.ndarray) -> list[object]:
     return list(data.index[mask])
+
+
+MAX_MAGNITUDE = 1e100
+"""Largest absolute value a numeric column may hold: squares of larger numbers (variances,
+sums of squares) overflow."""
+
+MIN_MAGNITUDE = 1e-100
+"""Smallest non-zero absolute value a numeric column may hold: products of smaller numbers
+vanish."""
 
 
 def numeric_column(
@@ -165,19 +175,30 @@ def numeric_column(
     else:
         values = _parse_text(raw, where, thousands)
     array = values.to_numpy()
-    missing = np.isnan(array)
-    if missing.any() and not allow_missing:
+    observed = True  # every value finite (the usual case: one pass tells)
+    if not np.isfinite(array).all():
+        missing = np.isnan(array)
+        if missing.any() and not allow_missing:
+            raise InvalidValueError(
+                f"{where} has missing values (NaN) in rows "
+                f"{show_values(_row_labels(data, missing))}. Fill them, drop those rows "
+                "yourself, or pass allow_missing=True where the method allows it."
+            )
+        if np.isinf(array).any():
+            raise InvalidValueError(
+                f"{where} has infinite values in rows "
+                f"{show_values(_row_labels(data, np.isinf(array)))}."
+            )
+        observed = ~missing
+    size = np.abs(np.where(observed, array, 1.0))
+    if (bad := (size > MAX_MAGNITUDE) | ((size > 0) & (size < MIN_MAGNITUDE))).any():
         raise InvalidValueError(
-            f"{where} has missing values (NaN) in rows {show_values(_row_labels(data, missing))}. "
-            "Fill them, drop those rows yourself, or pass allow_missing=True where the method "
-            "allows it."
+            f"{where} has values beyond the range sfpc_eval computes with (magnitudes from "
+            f"{MIN_MAGNITUDE:g} to {MAX_MAGNITUDE:g}, or 0) in rows "
+            f"{show_values(_row_labels(data, bad))} (values {show_values(array[bad])}): their "
+            "squares and products overflow or vanish in floating point. Check the units (a rate "
+            "per 10,000 is tens or hundreds) or rescale the column."
         )
-    if np.isinf(array).any():
-        raise InvalidValueError(
-            f"{where} has infinite values in rows "
-            f"{show_values(_row_labels(data, np.isinf(array)))}."
-        )
-    observed = ~missing
     if nonnegative and (bad := observed & (array < 0)).any():
         raise InvalidValueError(
             f"{where} holds counts and cannot be negative; negative in rows "
@@ -198,10 +219,15 @@ def numeric_column(
     return values
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+"""Text periods of this form are dates written year first: their text order is time order."""
+
+
 def period_column(data: pd.DataFrame, column: str, *, argument: str = "time") -> pd.Series:
     """Return the period column as values that sort in time order, or raise naming the rows.
 
-    Numbers, dates and ordered categoricals are periods as they are. Text that reads as numbers
+    Numbers, dates, ISO date text (``"2016-07-01"``, which sorts in time order as written) and
+    ordered categoricals are periods as they are. Text that reads as numbers
     (``"8"``, ``"2015"``) becomes numbers, so that ``"10"`` sorts after ``"9"``. Anything else
     is refused: a DfE symbol (``c``, ``x``) or an infinite value is not a period, and other text
     has no order a program can know.
@@ -228,6 +254,8 @@ def period_column(data: pd.DataFrame, column: str, *, argument: str = "time") ->
         )
     if pd.api.types.is_datetime64_any_dtype(raw) or isinstance(raw.dtype, pd.PeriodDtype):
         return raw
+    if pd.api.types.is_integer_dtype(raw):
+        return raw  # integers are finite
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.to_numpy(dtype=float)
         infinite = np.isinf(values)
@@ -246,6 +274,9 @@ def period_column(data: pd.DataFrame, column: str, *, argument: str = "time") ->
             f"{show_values(_row_labels(data, symbols))} (values "
             f"{show_values(sorted(set(texts[symbols])))}). Drop those rows or fix the column."
         )
+    iso = texts.map(lambda v: isinstance(v, str) and ISO_DATE.fullmatch(v) is not None)
+    if iso.to_numpy(dtype=bool).all():
+        return raw  # ISO dates (2016-07-01) sort in time order as they are written
     numbers = pd.to_numeric(texts, errors="coerce")
     finite = np.isfinite(numbers.to_numpy(dtype=float))
     if finite.all():
@@ -264,6 +295,36 @@ def period_column(data: pd.DataFrame, column: str, *, argument: str = "time") ->
         f"dates, or an ordered categorical: pd.Categorical(df[{column!r}], categories=[...in "
         "time order...], ordered=True)."
     )
+
+
+def match_period(value: object, raw: pd.Series, periods: pd.Series) -> object:
+    """Return the period in ``periods`` (from :func:`period_column`) that ``value`` names.
+
+    ``value`` (e.g. ``start``) may be written as the caller's label (``"2015"`` in a text
+    column) or as the period itself (``2015``); either way the cleaned period is returned. A
+    value that names no row comes back unchanged, for the caller's "not a period" error.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.Series(["8", "9", "10"])
+    >>> match_period("10", raw, pd.Series([8, 9, 10]))
+    10
+    """
+    if isinstance(value, str):
+        hits = raw.map(lambda v: v.strip() if isinstance(v, str) else v) == value.strip()
+        hits = hits.to_numpy(dtype=bool)
+        if hits.any():
+            found = periods[hits].iloc[0]
+            return found.item() if isinstance(found, np.generic) else found
+        if pd.api.types.is_numeric_dtype(periods) and _NUMBER.match(value):
+            number = float(value)
+            return (
+                int(number)
+                if pd.api.types.is_integer_dtype(periods) and number.is_integer()
+                else number
+            )
+    return value
 
 
 def require_present(data: pd.DataFrame, column: str, *, argument: str) -> None:

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Self
 
 import pandas as pd
 
 from sfpc_eval import labels as vocabulary
+from sfpc_eval.errors import UndefinedIntervalWarning
 from sfpc_eval.tables import INVALID_MARK, Table
 from sfpc_eval.tables.estimates import TermView, estimates_table, formats_for
 from sfpc_eval.tables.formats import format_p_value
@@ -157,13 +159,21 @@ class Term:
         The p-value and statistic carry over; the standard error is not defined on the new scale
         and is left out.
         """
+        estimate = 100 * (self.estimate - 1)
+        note = self.note
+        if math.isfinite(self.estimate) and not math.isfinite(estimate):
+            # a ratio above about 1.8e306 has no percentage change in floating point
+            why = "percent_change: the ratio is too large for a percentage (beyond 1.8e308)"
+            note = f"{note}; {why}" if note else why
+            warnings.warn(f"{why}.", UndefinedIntervalWarning, stacklevel=2)
         return dataclasses.replace(
             self,
             term="percent_change",
-            estimate=100 * (self.estimate - 1),
+            estimate=estimate,
             std_error=NAN,
             conf_low=100 * (self.conf_low - 1),
             conf_high=100 * (self.conf_high - 1),
+            note=note,
         )
 
 

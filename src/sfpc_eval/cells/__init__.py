@@ -10,7 +10,14 @@ Builds on the foundation modules only; the DiD and trial estimators build on it.
 """
 
 from sfpc_eval.cells.absorb import demean
-from sfpc_eval.cells.collapse import CELL_SUMS, Cells, cell_codes, collapse, factorize_sorted
+from sfpc_eval.cells.collapse import (
+    CELL_SUMS,
+    Cells,
+    cell_codes,
+    collapse,
+    factorize_sorted,
+    in_grid_order,
+)
 from sfpc_eval.cells.fit import FAMILIES, CellFit, check_family, fit_cells
 
 __all__ = [
@@ -24,4 +31,5 @@ __all__ = [
     "demean",
     "factorize_sorted",
     "fit_cells",
+    "in_grid_order",
 ]

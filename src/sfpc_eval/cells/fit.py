@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg, special
 
-from sfpc_eval.errors import DesignError, InvalidValueError
+from sfpc_eval.errors import DesignError, InvalidValueError, SeparationError
 
 __all__ = ["FAMILIES", "CellFit", "check_family", "fit_cells"]
 
@@ -161,8 +161,29 @@ def _deviance(family: str, eta: np.ndarray, sums: dict[str, np.ndarray]) -> floa
     return float(-2 * np.sum(swy * eta - sw * np.logaddexp(0, eta)))
 
 
-def _solve(info: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    factor = linalg.cho_factor(info)
+def _solve(info: np.ndarray, rhs: np.ndarray, family: str, names: tuple[str, ...]) -> np.ndarray:
+    """Solve ``info x = rhs`` by Cholesky; a singular information matrix is a typed error.
+
+    The design is checked for full rank before fitting, so the information matrix loses
+    definiteness only when the working weights vanish: a logit or Poisson fit whose fitted
+    probabilities or rates run to 0 or 1, i.e. (quasi-)separation.
+    """
+    try:
+        factor = linalg.cho_factor(info)
+    except (linalg.LinAlgError, ValueError):
+        diagonal = np.diag(info)
+        weakest = names[int(np.argmin(diagonal))] if len(names) == len(diagonal) else "?"
+        if family == "gaussian":
+            raise DesignError(
+                f"the regressors are collinear (least information on {weakest!r}): the model "
+                "cannot separate their effects. Drop a regressor or a fixed effect it repeats."
+            ) from None
+        raise SeparationError(
+            f"the {family} fit broke down: its information matrix is singular, so the fitted "
+            f"probabilities or rates ran to 0 or 1 (separation; least information on "
+            f"{weakest!r}). Some group of the design has an outcome that is always 0 or always "
+            "1: report the raw proportions for it, pool it with a neighbour, or drop it."
+        ) from None
     return linalg.cho_solve(factor, rhs)
 
 
@@ -220,7 +241,7 @@ def fit_cells(
     for iterations in range(1, max_iter + 1):  # noqa: B007 - used after the loop
         d, r = _working(family, eta, sums)
         info = z.T @ (d[:, None] * z)
-        step = _solve(info, z.T @ r)
+        step = _solve(info, z.T @ r, family, names)
         size = 1.0
         while True:
             candidate = beta + size * step
@@ -242,7 +263,7 @@ def fit_cells(
         )
     d, r = _working(family, eta, sums)
     info = z.T @ (d[:, None] * z)
-    bread = _solve(info, np.eye(len(beta)))
+    bread = _solve(info, np.eye(len(beta)), family, names)
     k = len(beta)
     if family == "gaussian":
         rss = _deviance(family, eta, sums)

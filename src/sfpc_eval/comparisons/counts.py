@@ -239,11 +239,27 @@ def _single_rate(name: str, count: int, exposure: float, per: float, level: floa
     )
 
 
+def _score_interval(n1: int, e1: float, n0: int, e0: float, level: float) -> tuple[float, float]:
+    """Score interval for the difference of two Poisson rates, its limits in order.
+
+    statsmodels' ``confint_poisson_2indep(method="score", compare="diff")`` can return the two
+    limits swapped (e.g. 3586 against 1 events at 80%: (3662.6, 3509.1)); each limit is a root
+    of the score test's p-value = alpha (checked by inverting the test: tests/
+    test_property_findings.py), so sorting them restores the interval.
+    """
+    alpha = 1 - level
+    low, high = sorted(
+        float(v)
+        for v in sm_rates.confint_poisson_2indep(
+            n1, e1, n0, e0, method="score", compare="diff", alpha=alpha
+        )
+    )
+    return low, high
+
+
 def _rate_difference(n1: int, e1: float, n0: float, e0: float, per: float, level: float) -> Term:
     test = sm_rates.test_poisson_2indep(n1, e1, n0, e0, method="score", compare="diff")
-    low, high = sm_rates.confint_poisson_2indep(
-        n1, e1, n0, e0, method="score", compare="diff", alpha=1 - level
-    )
+    low, high = _score_interval(n1, e1, n0, e0, level)
     se = (n1 / e1**2 + n0 / e0**2) ** 0.5 * per
     return Term(
         "difference",

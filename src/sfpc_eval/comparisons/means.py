@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
-from sfpc_eval._terms import check_labels, wald_term
+from sfpc_eval._terms import check_labels, wald_term, welch_df
 from sfpc_eval._validate import check_conf_level, check_count, check_number
-from sfpc_eval.errors import InvalidValueError, UndefinedEffectError
+from sfpc_eval.errors import InvalidValueError, UndefinedEffectError, UndefinedIntervalWarning
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.tables import format_number
 
@@ -171,7 +172,7 @@ def compare_means(
             Term("treated", m1, note=NO_SPREAD),
             Term("control", m0, note=NO_SPREAD),
             Term("difference", m1 - m0, note=NO_SPREAD),
-            Term("ratio", m1 / m0, note=NO_SPREAD),
+            _plain_ratio(m1, m0, NO_SPREAD),
         )
     return MeanComparison(
         treated=g1,
@@ -188,17 +189,36 @@ def _with_spread(
     (m1, s1, n1), (m0, s0, n0) = g1, g0
     v1, v0 = s1**2 / n1, s0**2 / n0
     se = math.sqrt(v1 + v0)
-    welch_df = (v1 + v0) ** 2 / (v1**2 / (n1 - 1) + v0**2 / (n0 - 1)) if se > 0 else math.inf
+    df = welch_df([v1, v0], [n1, n0])
     terms = [
         wald_term("treated", m1, math.sqrt(v1), level, "t", df=n1 - 1, test=False),
         wald_term("control", m0, math.sqrt(v0), level, "t", df=n0 - 1, test=False),
-        wald_term("difference", m1 - m0, se, level, "Welch t", df=welch_df),
+        wald_term("difference", m1 - m0, se, level, "Welch t", df=df),
     ]
     if m1 > 0 and m0 > 0:
-        se_log = math.sqrt(v1 / m1**2 + v0 / m0**2)
+        # relative spreads and logs taken apart, so a tiny mean neither underflows its square
+        # nor overflows the quotient
+        se_log = math.hypot(s1 / m1 / math.sqrt(n1), s0 / m0 / math.sqrt(n0))
+        log_ratio = math.log(m1) - math.log(m0)
         terms.append(
-            wald_term("ratio", math.log(m1 / m0), se_log, level, "delta method", exponentiate=True)
+            wald_term("ratio", log_ratio, se_log, level, "delta method", exponentiate=True)
         )
     else:
-        terms.append(Term("ratio", m1 / m0, note="ratio interval needs two positive means"))
+        terms.append(_plain_ratio(m1, m0, "ratio interval needs two positive means"))
     return tuple(terms)
+
+
+def _plain_ratio(m1: float, m0: float, note: str) -> Term:
+    """Return the ratio of two means without an interval, warning when it overflows.
+
+    A tiny control mean (1e-295, say) makes the quotient overflow to infinity.
+    """
+    ratio = m1 / m0
+    if not math.isfinite(ratio):
+        note = f"{note}; the ratio is beyond the range of floating point"
+        warnings.warn(
+            f"ratio: {m1:g} / {m0:g} is beyond the range of floating point; report the difference.",
+            UndefinedIntervalWarning,
+            stacklevel=4,
+        )
+    return Term("ratio", ratio, note=note)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -10,11 +11,12 @@ import numpy as np
 import pandas as pd
 
 from sfpc_eval._terms import check_labels, wald_term
-from sfpc_eval._validate import check_conf_level, check_count
+from sfpc_eval._validate import check_conf_level, check_resamples, check_seed
 from sfpc_eval.errors import (
     DuplicateObservationError,
     InvalidValueError,
     UndefinedEffectError,
+    UndefinedIntervalWarning,
     show_values,
 )
 from sfpc_eval.panel import numeric_column, require_columns
@@ -181,7 +183,8 @@ def paired_change(
         raise InvalidValueError(
             f"`ratio_method` must be 'delta' or 'bootstrap'; got {ratio_method!r}."
         )
-    resamples = check_count(n_resamples, "n_resamples")
+    resamples = check_resamples(n_resamples, "n_resamples", minimum=100)
+    check_seed(rng)
     if unit is not None:
         dup = data[unit].duplicated(keep=False).to_numpy()
         if dup.any():
@@ -254,11 +257,6 @@ def _delta_ratio(b: np.ndarray, a: np.ndarray, level: float) -> Term:
 
 
 def _bootstrap_ratio(pairs: np.ndarray, level: float, resamples: int, seed: int | None) -> Term:
-    if resamples < 100:
-        raise InvalidValueError(
-            f"`n_resamples` is {resamples}; a percentile bootstrap needs at least 100 "
-            "(9,999 is the default)."
-        )
     generator = np.random.default_rng(seed)
     n = len(pairs)
     ratios = np.empty(resamples)
@@ -278,11 +276,23 @@ def _bootstrap_ratio(pairs: np.ndarray, level: float, resamples: int, seed: int 
     low, high = np.nanquantile(ratios, [tail, 1 - tail], method="inverted_cdf")
     finite = ratios[np.isfinite(ratios)]
     estimate = pairs[:, 1].sum() / pairs[:, 0].sum()
-    note = (
-        f"{undefined:,} of {resamples:,} resamples had zero totals in both periods and no ratio"
-        if undefined
-        else ""
-    )
+    notes = []
+    if undefined:
+        notes.append(
+            f"{undefined:,} of {resamples:,} resamples had zero totals in both periods and no ratio"
+        )
+    if not np.isfinite(high):
+        notes.append(
+            "upper limit infinite: more than (1 - conf_level) / 2 of the resamples have a "
+            "before-total of 0"
+        )
+        warnings.warn(
+            "ratio_of_totals: the bootstrap interval's upper limit is infinite (many resamples "
+            "have a before-total of 0); report the totals themselves.",
+            UndefinedIntervalWarning,
+            stacklevel=3,
+        )
+    note = "; ".join(notes)
     return Term(
         "ratio_of_totals",
         float(estimate),

@@ -212,20 +212,37 @@ def _share(group: tuple[int, int] | float) -> float:
     return group[0] / group[1] if isinstance(group, tuple) else group
 
 
-def _without_sizes(p1: float, p0: float) -> tuple[Term, ...]:
-    def ratio(a: float, b: float) -> float:
-        return a / b if b > 0 else math.inf
+def _ratio(a: float, b: float) -> float:
+    """Return ``a / b``: infinite when only ``b`` is 0, undefined (NaN) when both are."""
+    if b > 0:
+        return a / b
+    return math.inf if a > 0 else math.nan
 
-    odds1 = ratio(p1, 1 - p1)
-    odds0 = ratio(p0, 1 - p0)
+
+def _without_sizes(p1: float, p0: float) -> tuple[Term, ...]:
+    odds1 = _ratio(p1, 1 - p1)
+    odds0 = _ratio(p0, 1 - p0)
     values = {
         "treated": p1,
         "control": p0,
         "risk_difference": p1 - p0,
-        "risk_ratio": ratio(p1, p0),
-        "odds_ratio": ratio(odds1, odds0),
+        "risk_ratio": _ratio(p1, p0),
+        "odds_ratio": _ratio(odds1, odds0),
     }
-    return tuple(Term(name, value, note=NO_SIZES) for name, value in values.items())
+    terms = []
+    for name, value in values.items():
+        note = NO_SIZES
+        if not math.isfinite(value):
+            what = "infinite" if math.isinf(value) else "undefined (0 / 0)"
+            note = f"{NO_SIZES}; {name} {what}: a proportion of 0 or 1"
+            warnings.warn(
+                f"{name} is {what}: a proportion of 0 or 1 leaves the ratio without a finite "
+                "value. Report the risk difference.",
+                UndefinedIntervalWarning,
+                stacklevel=4,
+            )
+        terms.append(Term(name, value, note=note))
+    return tuple(terms)
 
 
 def _with_sizes(
@@ -260,7 +277,7 @@ def _with_sizes(
     terms.append(
         _log_scale_term(
             "risk_ratio",
-            p1 / p0 if p0 > 0 else math.inf,
+            _ratio(p1, p0),
             None if rr_zero else math.sqrt(1 / x1 - 1 / n1 + 1 / x0 - 1 / n0),
             level,
             "Katz log",
@@ -270,7 +287,7 @@ def _with_sizes(
         terms.append(_fisher_odds_ratio(x1, n1, x0, n0, level))
     else:
         a, b, c, d = x1, n1 - x1, x0, n0 - x0
-        estimate = (a * d) / (b * c) if b * c > 0 else math.inf
+        estimate = _ratio(a * d, b * c)
         se = None if zero_cell else math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
         terms.append(_log_scale_term("odds_ratio", estimate, se, level, "Woolf logit"))
     return tuple(terms)
@@ -327,6 +344,17 @@ def _fisher_odds_ratio(x1: int, n1: int, x0: int, n0: int, level: float) -> Term
     result = scipy_odds_ratio(table, kind="conditional")
     ci = result.confidence_interval(confidence_level=level)
     p_value = stats.fisher_exact(table).pvalue
+    note = ""
+    if math.isnan(result.statistic):
+        note = "odds_ratio: undefined, no events (or only events) in both groups"
+    elif math.isinf(result.statistic):
+        note = "odds_ratio: a zero cell makes the conditional MLE infinite"
+    if note:
+        warnings.warn(
+            f"{note}; the exact interval and p-value still hold. Report the proportions.",
+            UndefinedIntervalWarning,
+            stacklevel=4,
+        )
     return Term(
         "odds_ratio",
         float(result.statistic),
@@ -334,4 +362,5 @@ def _fisher_odds_ratio(x1: int, n1: int, x0: int, n0: int, level: float) -> Term
         conf_low=float(ci.low),
         conf_high=float(ci.high),
         method="conditional MLE; Fisher exact",
+        note=note,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sfpc_eval._terms import check_labels, wald_term
+from sfpc_eval._terms import check_labels, wald_term, welch_df
 from sfpc_eval._validate import check_conf_level, check_count, check_number, check_positive
 from sfpc_eval.errors import InvalidValueError, UndefinedEffectError
 from sfpc_eval.results import ResultMixin, Term
@@ -154,7 +154,7 @@ def did_from_means(
 
         def term(name: str, estimate: float, keys: list[str]) -> Term:
             total = sum(variances[k] for k in keys)
-            df = total**2 / sum(variances[k] ** 2 / (sizes[k] - 1) for k in keys)
+            df = welch_df([variances[k] for k in keys], [sizes[k] for k in keys])
             return wald_term(name, estimate, math.sqrt(total), level, "Welch t", df=df)
 
         terms = (

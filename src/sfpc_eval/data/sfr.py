@@ -198,15 +198,17 @@ def read_cla_sfr_csv(
 ) -> pd.DataFrame:
     """Read an SSDA903 children looked after SFR underlying-data CSV (2011-2017).
 
-    Returns ``cla_at_31_march`` from the ``CLA_MarYYYY`` column. These files publish counts
-    only; :func:`~sfpc_eval.data.la_panel` computes the rate from the ONS population.
+    Returns ``cla_at_31_march`` from the ``CLA_MarYYYY`` column (every such column, if a file
+    has more than one). These files publish counts only; :func:`~sfpc_eval.data.la_panel`
+    computes the rate from the ONS population.
 
     Parameters
     ----------
     path : path-like
         For example ``SFR50_CLA2017.csv``.
     years : int or iterable of int, optional
-        Each file holds one year; another raises :class:`~sfpc_eval.errors.YearOutOfRangeError`.
+        Years to keep (each ``CLA_MarYYYY`` column is one year); a year the file does not have
+        raises :class:`~sfpc_eval.errors.YearOutOfRangeError`.
     encoding : str, optional
         Default: UTF-8 if the file decodes as UTF-8, else Latin-1.
     implausible : {"error", "flag"}, default "error"
@@ -238,10 +240,10 @@ def read_cla_sfr_csv(
             what="an SSDA903 children looked after underlying-data file (2011-2017)",
         )
     require_columns(name, raw.columns, GEOGRAPHY_COLUMNS, what="an SFR underlying-data file")
-    column, year = mar[0].group(0), int(mar[0].group(1))
     rows, las = _la_rows(raw, name)
+    # the published files have one CLA_MarYYYY column; a file with several gives every year
     frame = finish(
-        [_block(rows, las, column, "cla_at_31_march", year, name)],
+        [_block(rows, las, m.group(0), "cla_at_31_march", int(m.group(1)), name) for m in mar],
         path=name,
         implausible=implausible,
     )

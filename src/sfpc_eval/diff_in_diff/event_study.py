@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -12,6 +12,7 @@ import pandas as pd
 
 from sfpc_eval._terms import wald_term
 from sfpc_eval._validate import check_conf_level
+from sfpc_eval.cells.categorical import with_indicators
 from sfpc_eval.diff_in_diff.cohorts import (
     CohortPanel,
     check_reference,
@@ -35,7 +36,7 @@ from sfpc_eval.diff_in_diff.event_study_result import (
 from sfpc_eval.diff_in_diff.honest_inputs import EventTimeEstimates
 from sfpc_eval.diff_in_diff.twfe_result import Inference, analytic_variance
 from sfpc_eval.errors import DesignError, InvalidValueError, UndefinedIntervalWarning
-from sfpc_eval.inference.cluster import ClusterRobust, variance
+from sfpc_eval.inference.cluster import ClusterRobust, standard_errors, variance
 from sfpc_eval.inference.randomization import Randomization, refuse_randomized_ties
 from sfpc_eval.inference.wild import (
     WildClusterBootstrap,
@@ -324,11 +325,10 @@ def _terms(
 ) -> tuple[Term, ...]:
     fit, var = es.fit, es.var
     out = []
+    se = standard_errors(var.vcov)
     for name, label in zip(names, labels, strict=True):
         j = fit.index(name)
-        term = wald_term(
-            label, fit.beta[j], math.sqrt(var.vcov[j, j]), level, var.label, df=var.df[j]
-        )
+        term = wald_term(label, fit.beta[j], se[j], level, var.label, df=var.df[j])
         if isinstance(inference, WildClusterBootstrap):
             boot = wild_cluster_bootstrap(fit, j, inference, level)
             how = "all sign vectors" if boot.enumerated else f"{boot.draws:,} draws"
@@ -407,6 +407,7 @@ def event_study(
     conf_level: float = 0.95,
     allow_unbalanced: bool = False,
     absorb: bool | None = None,
+    covariate_reference: Mapping[str, object] | None = None,
 ) -> EventStudyResult:
     """Event study by two-way fixed effects: leads and lags of adoption.
 
@@ -437,7 +438,8 @@ def event_study(
     bin_endpoints : bool, default True
         Pool event times beyond the window into the end points.
     covariates : sequence of str, optional
-        Time-varying numeric covariates.
+        Time-varying covariates; text, ``category`` and boolean columns become indicators of
+        each level but the reference.
     weights : str, optional
         Unit weights (constant within unit).
     inference : optional
@@ -454,6 +456,8 @@ def event_study(
     absorb : bool, optional
         Absorb the fixed effects by demeaning (CR0/CR1/HC/classical only); default when
         there are more than 1,000 unit and period levels.
+    covariate_reference : mapping, optional
+        Reference level of categorical covariates (default: the first level).
 
     Returns
     -------
@@ -501,6 +505,8 @@ def event_study(
             "pass absorb=False or use ClusterRobust(kind='CR1')."
         )
     covariates = tuple(covariates or ())
+    if covariates:  # text, category and boolean covariates become indicators
+        data, covariates, _ = with_indicators(data, covariates, reference=covariate_reference)
     panel = validate_cohorts(
         data,
         outcome=outcome,

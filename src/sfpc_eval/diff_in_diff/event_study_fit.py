@@ -185,6 +185,12 @@ def joint_wald(
             return _untestable(q, tuple(labels), reason)
     rb = r @ fit.beta
     v = r @ es.var.vcov @ r.T
+    if np.linalg.matrix_rank(v, tol=1e-12 * max(float(np.max(np.abs(v), initial=0.0)), 1e-300)) < q:
+        reason = (
+            f"the variance of the {q} leads is singular (rank below {q}): the outcome does not "
+            "vary around the fitted model, or the leads are estimated from too few clusters"
+        )
+        return _untestable(q, tuple(labels), reason)
     w = float(rb @ np.linalg.solve(v, rb))
     if isinstance(inference, ClusterRobust):
         df2 = float(fit.n_clusters - 1)
@@ -376,7 +382,13 @@ def permute_cohorts(
         t_stats[i] = beta[:n_terms] / np.sqrt(np.diag(vcov)[:n_terms])
         if leads:
             b = beta[leads]
-            wald[i] = b @ np.linalg.solve(vcov[np.ix_(leads, leads)], b)
+            lead_vcov = vcov[np.ix_(leads, leads)]
+            try:
+                wald[i] = b @ np.linalg.solve(lead_vcov, b)
+            except np.linalg.LinAlgError:
+                # this assignment's leads are collinear in the variance (a cohort whose leads
+                # rest on one cluster): the generalised (Moore-Penrose) Wald statistic
+                wald[i] = b @ np.linalg.pinv(lead_vcov) @ b
     tol = 1 - 1e-12
     observed_t = np.abs(t_stats[observed_row])
     term_p = np.mean(np.abs(t_stats) >= observed_t * tol, axis=0)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sfpc_eval._validate import check_conf_level
+from sfpc_eval._validate import check_conf_level, check_resamples, check_seed
 from sfpc_eval.diff_in_diff.event_study_fit import JointTest, sup_t_critical
 from sfpc_eval.diff_in_diff.honest_inputs import EventTimeEstimates
 from sfpc_eval.results import ResultMixin
@@ -147,6 +147,8 @@ class EventTermsMixin(ResultMixin):
             ``critical`` (the sup-t critical value, the same on every row).
         """
         level = self.conf_level if level is None else check_conf_level(level)
+        draws = check_resamples(draws, "draws")
+        check_seed(rng)
         table = self.event_table()
         se = table["std_error"].to_numpy()
         est = table["estimate"].to_numpy()

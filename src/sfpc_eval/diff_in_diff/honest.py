@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from sfpc_eval._tables import Table, format_number
-from sfpc_eval._validate import check_conf_level
+from sfpc_eval._validate import check_conf_level, check_resamples
 from sfpc_eval.diff_in_diff.honest_core import (
     RESTRICTIONS,
     RobustInterval,
@@ -344,8 +344,7 @@ def honest_did(
         )
     level = check_conf_level(conf_level)
     alpha = 1.0 - level
-    if isinstance(lf_draws, bool) or not isinstance(lf_draws, int | np.integer) or lf_draws < 100:
-        raise InvalidValueError(f"`lf_draws` must be a whole number >= 100; got {lf_draws!r}.")
+    lf_draws = check_resamples(lf_draws, "lf_draws", minimum=100)
     if isinstance(rng, bool) or not isinstance(rng, int | np.integer) or rng < 0:
         raise InvalidValueError(
             f"`rng` must be a non-negative whole number (the seed of the least-favourable "

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.cells.absorb import demean
+from sfpc_eval.cells.categorical import with_indicators
 from sfpc_eval.cells.collapse import Cells, collapse, factorize_sorted
 from sfpc_eval.cells.fit import CellFit, fit_cells
 from sfpc_eval.diff_in_diff.twfe_checks import (
@@ -19,7 +21,6 @@ from sfpc_eval.diff_in_diff.twfe_checks import (
     check_rank,
     design_matrix,
     did_columns,
-    treated_clusters,
     warn_single_treated_cluster,
 )
 from sfpc_eval.diff_in_diff.twfe_result import (
@@ -64,7 +65,9 @@ def fit_on_cells(
     if absorb is None:
         absorb = len(factors[unit][1]) + len(factors[time][1]) > MAX_DUMMY_LEVELS
     if absorb:
-        return _absorbed_fit(cells, sums, regressors, unit, time, cells.codes[cluster], family)
+        return _absorbed_fit(
+            cells, sums, regressors, unit, time, cells.codes[cluster], family, weighted
+        )
     z, names = design_matrix(cells.keys, regressors, unit, time)
     check_rank(z, sums["sum_w"], names, len(regressors))
     return fit_cells(
@@ -86,6 +89,7 @@ def _absorbed_fit(
     time: str,
     cluster_codes: np.ndarray,
     family: str,
+    weighted: bool,
 ) -> CellFit:
     """Gaussian fit with unit and time effects absorbed (Frisch-Waugh-Lovell on cells)."""
     if family != "gaussian":
@@ -96,27 +100,40 @@ def _absorbed_fit(
         )
     weight = sums["sum_w"]
     groups = [cells.codes[c] for c in (unit, time)]
+    levels = [int(g.max()) + 1 for g in groups]
     x = cells.keys[list(regressors)].to_numpy(dtype=np.float64)
-    y_bar = sums["sum_wy"] / weight
-    demeaned = demean(np.column_stack([y_bar, x]), weight, groups)
+    single_rows = cells.n_rows == len(cells)  # every cell one row: its mean is its sum
+    weights_are_one = single_rows and not weighted  # then sum_w is 1 in every cell
+    y_bar = sums["sum_wy"] if single_rows and weights_are_one else sums["sum_wy"] / weight
+    columns = np.empty((len(y_bar), 1 + x.shape[1]), order="F")  # columns contiguous
+    columns[:, 0], columns[:, 1:] = y_bar, x
+    grid_order = weights_are_one and cells.grid == (unit, time)
+    demeaned = demean(columns, weight, groups, overwrite=True, levels=levels, grid_order=grid_order)
     y_tilde, x_tilde = demeaned[:, 0], demeaned[:, 1:]
     names = tuple(regressors)
-    check_rank(x_tilde, weight, names, len(names), fixed_effects=False)
-    info = x_tilde.T @ (weight[:, None] * x_tilde)
+    weighted_x = x_tilde if weights_are_one else weight[:, None] * x_tilde
+    info = x_tilde.T @ weighted_x
+    check_rank(x_tilde, weight, names, len(names), fixed_effects=False, gram=info)
     bread = np.linalg.inv(info)
-    beta = bread @ (x_tilde.T @ (weight * y_tilde))
-    resid = y_tilde - x_tilde @ beta
+    beta = bread @ (weighted_x.T @ y_tilde)
+    resid = y_tilde
+    for j, coefficient in enumerate(beta):  # y_tilde is ours (demeaned in place): overwrite it
+        resid -= coefficient * x_tilde[:, j]  # (a matrix-vector product is slower for k this small)
+    r = resid if weights_are_one else weight * resid
     eta = y_bar - resid
-    absorbed = sum(int(g.max()) for g in groups) + 1
+    absorbed = sum(levels) - 1
     k_total = len(beta) + absorbed
-    rss = float(np.sum(sums["sum_wy2"] - 2 * eta * sums["sum_wy"] + eta**2 * weight))
+    if single_rows:  # no spread within cells: the residual sum of squares is sum(w * resid^2)
+        rss = float(r @ resid)
+    else:
+        rss = float(np.sum(sums["sum_wy2"] - 2 * eta * sums["sum_wy"] + eta**2 * weight))
     return CellFit(
         family=family,
         names=names,
         z=x_tilde,
         beta=beta,
         d=weight,
-        r=weight * resid,
+        r=r,
         cluster=cluster_codes,
         bread=bread,
         n_obs=cells.n_rows,
@@ -128,6 +145,7 @@ def _absorbed_fit(
     )
 
 
+@limited_blas
 def did(
     data: pd.DataFrame,
     *,
@@ -144,6 +162,7 @@ def did(
     conf_level: float = 0.95,
     collapse_rows: bool = True,
     absorb: bool | None = None,
+    covariate_reference: Mapping[str, object] | None = None,
 ) -> DidResult:
     """Difference-in-differences by two-way fixed-effects regression.
 
@@ -165,7 +184,9 @@ def did(
     treated : str
         0/1 column: 1 where the unit is under the programme in that period.
     covariates : sequence of str, default ()
-        Numeric covariates that vary within units.
+        Covariates that vary within units: numeric columns as they are; text, ``category`` and
+        boolean columns as indicators of each level but the reference
+        (:func:`sfpc_eval.cells.categorical.expand_covariates`).
     weights : str, optional
         Analytic or frequency weights (e.g. child population).
     exposure : str, optional
@@ -192,6 +213,8 @@ def did(
         Absorb the unit and time effects by demeaning instead of dummy columns (Gaussian only;
         CR0/CR1, HC and classical variances, which are exact under demeaning). Default: absorb
         when there are more than 1,000 unit and period levels.
+    covariate_reference : mapping, optional
+        Reference level of categorical covariates (default: the first level).
 
     Returns
     -------
@@ -224,6 +247,9 @@ def did(
             f"`exposure` is for family='poisson' (an offset); got family={family!r}."
         )
     covariates = tuple(covariates)
+    if isinstance(data, pd.DataFrame) and covariates:
+        # text, category and boolean covariates become indicators (reference level first)
+        data, covariates, _ = with_indicators(data, covariates, reference=covariate_reference)
     columns = dict(
         outcome=outcome,
         unit=unit,
@@ -262,12 +288,21 @@ def did(
     if not collapse_rows:
         clean["__row__"] = np.arange(len(clean))
         by.append("__row__")
-    factors = {c: factorize_sorted(clean[c]) for c in dict.fromkeys([cluster, unit, time, treated])}
-    check_did_design(clean, factors, outcome, unit, time, treated, cluster, allow_switching_off)
-    warn_single_treated_cluster(clean, factors, cluster, treated, inference)
+    factors = {c: factorize_sorted(clean[c]) for c in dict.fromkeys([cluster, unit, time])}
+    grid = check_did_design(
+        clean, factors, outcome, unit, time, treated, cluster, allow_switching_off
+    )
+    n_treated = warn_single_treated_cluster(clean, factors, cluster, treated, inference)
     if remote is None:
         remote = collapse(
-            clean, outcome=outcome, by=by, weights=weights, exposure=exposure, factors=factors
+            clean,
+            outcome=outcome,
+            by=by,
+            weights=weights,
+            exposure=exposure,
+            factors=factors,
+            determined=[treated] if treated not in (unit, time, cluster) else [],
+            grid_order=grid if by[:2] == [unit, time] else None,
         )
     cells = remote
     regressors = [treated, *covariates]
@@ -278,7 +313,6 @@ def did(
     var = variance(fit, analytic_variance(inference), df_for=[fit.index(r) for r in regressors])
     resampled = resample_test(fit, cells, inference, unit, time, treated, level)
     terms = did_terms(fit, cells, var, regressors, treated, level, resampled)
-    n_treated = treated_clusters(clean, factors, cluster, treated)
     terms = mark_validity(terms, inference, fit.n_clusters, n_treated)
     return DidResult(
         family=family,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sfpc_eval.cells.collapse import factorize_sorted
+from sfpc_eval.cells.collapse import factorize_sorted, in_grid_order
 from sfpc_eval.cells.fit import check_family
 from sfpc_eval.errors import (
     DesignError,
@@ -63,8 +63,11 @@ def check_did_inputs(
     check_family(family)
     for role, column in (("unit", unit), ("time", time), ("cluster", cluster)):
         require_present(data, column, argument=role)
-    clean = data[list(dict.fromkeys(c for c in roles.values() if c is not None))].copy()
-    clean[time] = period_column(data, time, argument="time")
+    # a new frame (selecting columns copies, or is copy-on-write): the caller's is never touched
+    clean = data[list(dict.fromkeys(c for c in roles.values() if c is not None))]
+    periods = period_column(data, time, argument="time")
+    if periods.dtype != clean[time].dtype:  # text read as numbers (else the column as it is)
+        clean[time] = periods
     clean[outcome] = numeric_column(
         data,
         outcome,
@@ -97,19 +100,35 @@ def check_did_design(
     treated: str,
     cluster: str,
     allow_switching_off: bool,
-) -> None:
+) -> bool:
     """Raise unless the panel identifies a DiD.
 
     Treatment constant within each unit-period, treated and comparison units, adoption that does
-    not switch off (unless allowed), an outcome that varies within units.
+    not switch off (unless allowed), an outcome that varies within units. Returns whether the
+    rows run through the unit x period grid in order (:func:`in_grid_order`).
     """
     u_codes, u_levels = factors[unit]
     t_codes, t_levels = factors[time]
     n_units, n_times = len(u_levels), len(t_levels)
     status = clean[treated].to_numpy()
-    ut, ut_levels = factorize_sorted(u_codes * n_times + t_codes)
-    rows = np.bincount(ut)
-    treated_rows = np.bincount(ut, weights=status)
+    if in_grid_order(factors[unit], factors[time]):
+        # one row per unit and period, in order: treatment cannot vary within a cell
+        _check_grid_design(status, factors, unit, time, treated, cluster)
+        if not allow_switching_off:
+            _check_grid_adoption(status, factors, unit)
+        _check_grid_outcome(clean, factors, outcome, unit)
+        return True
+    pair = u_codes * n_times + t_codes
+    if n_units * n_times <= 4 * len(pair) + 1024:  # count on the unit x time grid directly
+        rows = np.bincount(pair, minlength=n_units * n_times)
+        treated_rows = np.bincount(pair, weights=status, minlength=n_units * n_times)
+        ut_levels = np.flatnonzero(rows)
+        if len(ut_levels) < len(rows):
+            rows, treated_rows = rows[ut_levels], treated_rows[ut_levels]
+    else:
+        ut, ut_levels = factorize_sorted(pair)
+        rows = np.bincount(ut)
+        treated_rows = np.bincount(ut, weights=status)
     varying = (treated_rows > 0) & (treated_rows < rows)
     if varying.any():
         bad = ut_levels[varying]
@@ -119,13 +138,60 @@ def check_did_design(
             f"must be the same for every row of a {unit} in a {time}: fix the indicator, or use "
             "a finer unit."
         )
-    ever = np.bincount(u_codes, weights=status, minlength=n_units) > 0
+    _check_both_groups(np.bincount(u_codes, weights=status, minlength=n_units) > 0, treated)
+    _check_counts(factors, time, cluster, n_times)
+    if not allow_switching_off:
+        # status of each observed unit-time cell, in time order: -1 where not observed
+        # ut_levels are sorted, i.e. by unit and then by time
+        cell_status = (treated_rows > 0).astype(np.int8)
+        cell_unit = ut_levels // n_times
+        started = np.r_[True, cell_unit[1:] != cell_unit[:-1]]
+        run = np.cumsum(cell_status)  # running count of treated cells, reset per unit
+        base = np.maximum.accumulate(np.where(started, run - cell_status, 0))
+        seen = (run - base - cell_status) > 0  # a treated cell earlier in the same unit
+        off = seen & (cell_status == 0)
+        if off.any():
+            _switching_off(u_levels, np.unique(cell_unit[off]))
+    y = clean[outcome].to_numpy()
+    first = np.empty(n_units)
+    first[u_codes[::-1]] = y[::-1]
+    if np.array_equal(y, first[u_codes]):
+        _constant_outcome(outcome, unit)
+    return False
+
+
+def _check_grid_design(status, factors, unit, time, treated, cluster) -> None:
+    """Check groups and counts on a balanced panel in grid order (unit by unit, by period)."""
+    n_units, n_times = len(factors[unit][1]), len(factors[time][1])
+    _check_both_groups(status.reshape(n_units, n_times).any(axis=1), treated)
+    _check_counts(factors, time, cluster, n_times)
+
+
+def _check_grid_adoption(status, factors, unit) -> None:
+    """Check that treatment never switches off, on a panel in grid order."""
+    on = status.reshape(len(factors[unit][1]), -1) > 0
+    off = np.logical_or.accumulate(on, axis=1) > on  # treated earlier, not now
+    if off.any():
+        _switching_off(factors[unit][1], np.flatnonzero(off.any(axis=1)))
+
+
+def _check_grid_outcome(clean, factors, outcome, unit) -> None:
+    """Check that the outcome varies within some unit, on a panel in grid order."""
+    y = clean[outcome].to_numpy().reshape(len(factors[unit][1]), -1)
+    if (y == y[:, :1]).all():
+        _constant_outcome(outcome, unit)
+
+
+def _check_both_groups(ever: np.ndarray, treated: str) -> None:
     if ever.all() or not ever.any():
         which = "comparison (never-treated)" if ever.all() else "treated"
         raise DesignError(
             f"there are no {which} units in `{treated}`: a difference-in-differences needs "
             "both treated and comparison units."
         )
+
+
+def _check_counts(factors, time: str, cluster: str, n_times: int) -> None:
     if n_times < 2:
         raise DesignError(
             f"`time` column {time!r} has one period; a difference-in-differences needs periods "
@@ -136,31 +202,22 @@ def check_did_design(
             f"`cluster` column {cluster!r} has one cluster; cluster-robust inference needs at "
             "least 2 (and few-cluster corrections matter below about 40)."
         )
-    if not allow_switching_off:
-        # status of each observed unit-time cell, in time order: -1 where not observed
-        # ut_levels are sorted, i.e. by unit and then by time
-        cell_status = (treated_rows > 0).astype(np.int8)
-        cell_unit = ut_levels // n_times
-        started = np.r_[True, cell_unit[1:] != cell_unit[:-1]]
-        run = np.cumsum(cell_status)  # running count of treated cells, reset per unit below
-        base = np.maximum.accumulate(np.where(started, run - cell_status, 0))
-        seen = (run - base - cell_status) > 0  # a treated cell earlier in the same unit
-        off = seen & (cell_status == 0)
-        if off.any():
-            units = sorted({u_levels[u] for u in cell_unit[off]}, key=str)
-            raise DesignError(
-                f"treatment switches off (1 then 0) in units {show_values(units)}. A standard "
-                "difference-in-differences assumes adoption is permanent; pass "
-                "allow_switching_off=True if reversals are real."
-            )
-    y = clean[outcome].to_numpy()
-    first = np.empty(n_units)
-    first[u_codes[::-1]] = y[::-1]
-    if np.array_equal(y, first[u_codes]):
-        raise DesignError(
-            f"`outcome` {outcome!r} is constant within every {unit}: the unit fixed effects "
-            "absorb everything and nothing can be identified."
-        )
+
+
+def _switching_off(unit_levels, unit_codes) -> None:
+    units = sorted({unit_levels[u] for u in unit_codes}, key=str)
+    raise DesignError(
+        f"treatment switches off (1 then 0) in units {show_values(units)}. A standard "
+        "difference-in-differences assumes adoption is permanent; pass "
+        "allow_switching_off=True if reversals are real."
+    )
+
+
+def _constant_outcome(outcome: str, unit: str) -> None:
+    raise DesignError(
+        f"`outcome` {outcome!r} is constant within every {unit}: the unit fixed effects "
+        "absorb everything and nothing can be identified."
+    )
 
 
 def check_did_separation(cells, unit: str, time: str, treated: str, family: str) -> None:
@@ -207,13 +264,12 @@ def design_matrix(
     return np.column_stack(columns), tuple(names)
 
 
-def _clearly_full_rank(weighted: np.ndarray) -> bool:
-    """Tell whether the column-scaled Gram matrix is well conditioned.
+def _clearly_full_rank(gram: np.ndarray) -> bool:
+    """Tell whether the column-scaled Gram matrix ``Z' D Z`` is well conditioned.
 
     Smallest eigenvalue above 1e-10 of the largest: the design then has full column rank and
     no collinear regressor needs naming.
     """
-    gram = weighted.T @ weighted
     scale = np.sqrt(np.diag(gram))
     if gram.size == 0 or not np.all(scale > 0):
         return gram.size == 0
@@ -228,10 +284,16 @@ def check_rank(
     n_regressors: int,
     *,
     fixed_effects: bool = True,
+    gram: np.ndarray | None = None,
 ) -> None:
-    """Raise a DesignError naming the regressor that is collinear with the fixed effects."""
+    """Raise a DesignError naming the regressor that is collinear with the fixed effects.
+
+    ``gram``, if the caller has it, is ``z' diag(d) z`` (saves a pass over the rows).
+    """
+    if gram is not None and _clearly_full_rank(gram):
+        return
     weighted = np.sqrt(d)[:, None] * z
-    if _clearly_full_rank(weighted):
+    if gram is None and _clearly_full_rank(weighted.T @ weighted):
         return  # one k x k eigendecomposition instead of one SVD per regressor
     fe_only = weighted[:, n_regressors:]
     base_rank = np.linalg.matrix_rank(fe_only) if fixed_effects else 0
@@ -256,17 +318,18 @@ def check_rank(
         )
 
 
-def treated_clusters(clean, factors, cluster, treated) -> int:
-    """Return the number of clusters with at least one treated observation."""
+def _ever_treated(clean, factors, cluster, treated) -> np.ndarray:
     codes, levels = factors[cluster]
-    ever = np.bincount(codes, weights=clean[treated].to_numpy(), minlength=len(levels)) > 0
-    return int(ever.sum())
+    return np.bincount(codes, weights=clean[treated].to_numpy(), minlength=len(levels)) > 0
 
 
-def warn_single_treated_cluster(clean, factors, cluster, treated, inference) -> None:
-    """Warn that cluster-robust inference is invalid with one treated cluster."""
-    codes, levels = factors[cluster]
-    ever = np.bincount(codes, weights=clean[treated].to_numpy(), minlength=len(levels)) > 0
+def warn_single_treated_cluster(clean, factors, cluster, treated, inference) -> int:
+    """Warn that cluster-robust inference is invalid with one treated cluster.
+
+    Returns the number of clusters with at least one treated observation.
+    """
+    levels = factors[cluster][1]
+    ever = _ever_treated(clean, factors, cluster, treated)
     if ever.sum() == 1 and not isinstance(inference, Randomization):
         warnings.warn(
             f"only one {cluster!r} cluster ({levels[np.argmax(ever)]}) is ever treated: "
@@ -277,3 +340,4 @@ def warn_single_treated_cluster(clean, factors, cluster, treated, inference) -> 
             FewTreatedClustersWarning,
             stacklevel=3,
         )
+    return int(ever.sum())

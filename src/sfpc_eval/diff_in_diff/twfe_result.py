@@ -29,6 +29,8 @@ from sfpc_eval.inference.cluster import (
     HeteroskedasticityRobust,
     VarianceResult,
     contrast_df,
+    contrast_standard_error,
+    standard_errors,
     variance,
 )
 from sfpc_eval.inference.randomization import Randomization, randomization_test
@@ -165,7 +167,7 @@ class DidResult(ResultMixin):
         for key, value in weights.items():
             c[self._fit.index(allowed[key])] = float(value)
         estimate = float(c @ self._fit.beta)
-        se = math.sqrt(float(c @ self._var.vcov @ c))
+        se = contrast_standard_error(c, self._var.vcov)
         df = contrast_df(self._fit, analytic_variance(self.inference), c)
         term = wald_term(name, estimate, se, self.conf_level, self._var.label, df=df)
         if weights.get("treated", 0):
@@ -324,13 +326,14 @@ def did_terms(
     method = var.label
     degenerate = _degenerate_variances(fit, var, [fit.index(n) for n in names])
     terms = []
+    std_errors = standard_errors(var.vcov)
     for name in names:
         j = fit.index(name)
-        se = math.nan if j in degenerate else math.sqrt(var.vcov[j, j])
+        se = math.nan if j in degenerate else std_errors[j]
         term = wald_term(name, fit.beta[j], se, level, method, df=var.df[j])
         terms.append(term if name != treated else _rename(term, "treated"))
     j = fit.index(treated)
-    se, df = (math.nan if j in degenerate else math.sqrt(var.vcov[j, j])), var.df[j]
+    se, df = (math.nan if j in degenerate else std_errors[j]), var.df[j]
     if fit.family == "poisson":
         ratio = wald_term("rate_ratio", fit.beta[j], se, level, method, df=df, exponentiate=True)
         terms += [ratio, ratio.as_percent_change()]
@@ -454,7 +457,7 @@ def _average_marginal_effect(
     total = weight.sum()
     effect = float(weight @ (p1 - p0) / total)
     gradient = ((weight * p1 * (1 - p1)) @ z1 - (weight * p0 * (1 - p0)) @ z0) / total
-    se = math.sqrt(gradient @ var.vcov @ gradient)
+    se = contrast_standard_error(gradient, var.vcov)
     return wald_term("average_marginal_effect", effect, se, level, f"{method}; delta method", df=df)
 
 

@@ -23,6 +23,7 @@ True effects of ``treated`` (:data:`TRUE_EFFECTS`): -2 on ``score``, -0.3 on the
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
@@ -33,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy import special
 
+from sfpc_eval._validate import check_seed, check_size
 from sfpc_eval.errors import InvalidValueError
 
 __all__ = ["SCHEMA", "TRUE_EFFECTS", "national_chunks", "national_layout", "write_national"]
@@ -62,16 +64,22 @@ SCHEMA = pa.schema(
 _ADOPTION = (9, 13, 17)  # first treated quarter of the three adopting waves (of 20)
 
 
-def _check_sizes(n_rows: int, n_las: int, n_periods: int) -> None:
-    for name, value, low in (
-        ("n_rows", n_rows, 1),
-        ("n_las", n_las, 4),
-        ("n_periods", n_periods, 4),
-    ):
-        if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
-            raise InvalidValueError(
-                f"`{name}` must be an integer of at least {low}; got {value!r}."
-            )
+MAX_NATIONAL_ROWS = 2_000_000_000
+"""Most rows :func:`write_national` generates: about 60 GB of Parquet, a day of writing."""
+
+
+def _check_sizes(
+    n_rows: int, n_las: int, n_periods: int, seed: object, chunk_rows: int = 1
+) -> None:
+    check_size(n_rows, "n_rows", minimum=1, maximum=MAX_NATIONAL_ROWS, why="child-period rows")
+    check_size(n_las, "n_las", minimum=4, maximum=10_000, why="councils")
+    check_size(n_periods, "n_periods", minimum=4, maximum=10_000, why="periods")
+    if not isinstance(check_seed(seed, "seed"), numbers.Integral):
+        raise InvalidValueError(
+            f"`seed` must be a non-negative whole number (each council's rows come from the "
+            f"stream (seed, 1, council)); got {seed!r}."
+        )
+    check_size(chunk_rows, "chunk_rows", minimum=1, maximum=MAX_NATIONAL_ROWS, why="rows")
 
 
 def national_layout(
@@ -88,7 +96,7 @@ def national_layout(
     >>> int(layout["rows"].sum()), int(layout["cohort"].notna().sum())
     (10000, 12)
     """
-    _check_sizes(n_rows, n_las, n_periods)
+    _check_sizes(n_rows, n_las, n_periods, seed)
     rng = np.random.default_rng([seed, 0])
     size = rng.lognormal(0.0, 0.6, n_las)
     rows = rng.multinomial(n_rows, size / size.sum())
@@ -210,6 +218,7 @@ def national_chunks(
     """
     from tqdm.auto import tqdm
 
+    _check_sizes(n_rows, n_las, n_periods, seed, chunk_rows)
     layout = national_layout(n_rows, n_las=n_las, n_periods=n_periods, seed=seed)
     pending: list[pa.Table] = []
     size = 0
@@ -260,6 +269,7 @@ def write_national(
     ...     pq.ParquetFile(out).metadata.num_rows
     3000
     """
+    _check_sizes(n_rows, n_las, n_periods, seed, chunk_rows)
     path = Path(path)
     with pq.ParquetWriter(path, SCHEMA, compression="snappy") as writer:
         for chunk in national_chunks(

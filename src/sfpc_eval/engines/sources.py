@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from sfpc_eval.errors import DataFileError, InvalidValueError
+from sfpc_eval.errors import DataFileError, FileColumnsError, InvalidValueError
 
 __all__ = ["DEFAULT_MAX_CELLS", "Source", "is_engine_input", "source"]
 
@@ -174,6 +174,8 @@ def _from_literal_path(path: Path, max_cells: int, connection: Any) -> Source:
             "file name, or read it yourself into a DuckDB relation and pass that.",
             path=path,
         )
+    if path.is_dir():
+        check_same_columns(sorted(path.glob("**/*.parquet")), str(path))
     con = connection if connection is not None else duckdb.connect()
     try:
         dataset = ds.dataset(str(path), format=fmt)
@@ -182,6 +184,77 @@ def _from_literal_path(path: Path, max_cells: int, connection: Any) -> Source:
     except (duckdb.Error, OSError, ValueError) as err:
         raise DataFileError(f"cannot read {str(path)!r}: {err}", path=path) from err
     return Source("duckdb", tuple(relation.columns), types, max_cells, repr(str(path)), relation)
+
+
+def check_same_columns(files: list[Path], where: str) -> None:
+    """Raise :class:`FileColumnsError` unless every Parquet file has the same columns and types.
+
+    Only the files' footers are read. DuckDB would otherwise fail halfway through a query
+    with its own error (or, for types, cast silently); the message here names the files and
+    the columns that differ from the first file.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     pd.DataFrame({"la": [1], "y": [2.0]}).to_parquet(f"{folder}/a.parquet")
+    ...     pd.DataFrame({"la": [2], "y": [3.0]}).to_parquet(f"{folder}/b.parquet")
+    ...     check_same_columns(sorted(Path(folder).glob("*.parquet")), folder)
+    """
+    import pyarrow.parquet as pq
+
+    if len(files) < 2:
+        return
+    try:
+        schemas = [pq.read_schema(f) for f in files]
+    except (OSError, ValueError) as err:
+        raise DataFileError(
+            f"cannot read the Parquet footers in {where!r}: {err}", path=where
+        ) from err
+    reference = {n: schemas[0].field(n).type for n in schemas[0].names}
+    problems = []
+    for file, schema in zip(files[1:], schemas[1:], strict=True):
+        names = set(schema.names)
+        lacks = [n for n in reference if n not in names]
+        extra = [n for n in schema.names if n not in reference]
+        retyped = [
+            f"{n} ({reference[n]} vs {schema.field(n).type})"
+            for n in schema.names
+            if n in reference and not _compatible(reference[n], schema.field(n).type)
+        ]
+        parts = [
+            f"lacks {', '.join(map(repr, lacks))}" if lacks else "",
+            f"has extra {', '.join(map(repr, extra))}" if extra else "",
+            f"has other types for {', '.join(retyped)}" if retyped else "",
+        ]
+        if any(parts):
+            problems.append(f"{file.name}: " + "; ".join(p for p in parts if p))
+    if problems:
+        shown = "\n  ".join(problems[:8]) + (
+            f"\n  and {len(problems) - 8} more files" if len(problems) > 8 else ""
+        )
+        raise FileColumnsError(
+            f"the Parquet files in {where!r} do not share their columns; compared with "
+            f"{files[0].name} ({', '.join(reference)}):\n  {shown}\nRewrite them with one "
+            "schema, or read them yourself (e.g. duckdb's read_parquet(..., union_by_name=true)) "
+            "and pass the relation.",
+            path=where,
+            expected=list(reference),
+            found=sorted({n for s in schemas for n in s.names}),
+        )
+
+
+def _compatible(a: Any, b: Any) -> bool:
+    """Tell whether two Arrow types union safely (the same, both numeric or both text)."""
+    import pyarrow.types as pt
+
+    def numeric(t: Any) -> bool:
+        return pt.is_integer(t) or pt.is_floating(t) or pt.is_decimal(t)
+
+    def text(t: Any) -> bool:
+        return pt.is_string(t) or pt.is_large_string(t) or pt.is_dictionary(t)
+
+    return a == b or (numeric(a) and numeric(b)) or (text(a) and text(b))
 
 
 def _from_path(path: Path, max_cells: int, connection: Any) -> Source:
@@ -220,6 +293,8 @@ def _from_path(path: Path, max_cells: int, connection: Any) -> Source:
     else:
         first = path
     suffixes = "".join(first.suffixes).lower()
+    if (suffixes.endswith((".parquet", ".pq")) and not literal) or path.is_dir():
+        check_same_columns([Path(m) for m in matches], str(path))
     con = connection if connection is not None else duckdb.connect()
     quoted = "'" + text.replace("'", "''") + "'"
     if suffixes.endswith((".parquet", ".pq")):

@@ -33,8 +33,12 @@ this module takes the ones clubSandwich takes.
   :math:`A_g = \Theta_g^{1/2} [\Theta_g^{1/2} (\Theta_g - X^*_g M X^{*\prime}_g)
   \Theta_g^{1/2}]^{+1/2} \Theta_g^{1/2}` with :math:`X^* = (d\mu/d\eta) X`. In cell
   coordinates the bracket is :math:`\mathrm{diag}(\theta) (I - K_g) \mathrm{diag}(\theta)`, a
-  :math:`c_g \times c_g` matrix whose root needs a dense eigendecomposition; clusters of more
-  than :data:`MAX_DENSE_CELLS` distinct cells are refused. ``root="whitened"`` uses
+  :math:`c_g \times c_g` matrix, diagonal minus rank :math:`k`. Its root is applied to the
+  :math:`k + 1` vectors the variance and degrees of freedom need by a quadrature of resolvents,
+  each :math:`O(c_g k)` (:mod:`sfpc_eval.inference._cr2_root`; equal to the dense
+  eigendecomposition to about :math:`10^{-13}`); only when an eigenvalue may lie near the
+  pseudo-inverse's cut-off is the root computed densely, and such clusters of more than
+  :data:`MAX_DENSE_CELLS` distinct cells are refused. ``root="whitened"`` uses
   :math:`(I - K_g)^{+1/2}` in the square-root-weighted scale instead: equally unbiased under the
   working model, and :math:`O(c_g k^2)`; the two agree when :math:`\theta` and
   :math:`d\mu/d\eta` are constant within a cluster.
@@ -79,7 +83,9 @@ from typing import Literal
 import numpy as np
 from scipy import linalg
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval.errors import DesignError, InvalidValueError
+from sfpc_eval.inference._cr2_root import symmetric_root_apply
 
 __all__ = [
     "Classical",
@@ -88,6 +94,9 @@ __all__ = [
     "Inference",
     "VarianceResult",
     "contrast_df",
+    "contrast_standard_error",
+    "standard_error",
+    "standard_errors",
     "variance",
 ]
 
@@ -130,8 +139,8 @@ class ClusterRobust:
     root : {"symmetric", "whitened"}, default "symmetric"
         Which square root CR2 uses when the working weights differ between cells of a cluster
         (GLMs; the two agree for unweighted linear models). ``"symmetric"`` is clubSandwich's
-        and matches it; it needs a dense eigendecomposition per cluster, so clusters of more
-        than 4,000 distinct cells are refused. ``"whitened"`` takes the root in the
+        and matches it; it costs ``O(c k)`` per quadrature node (10-60 nodes) in a cluster of
+        ``c`` cells. ``"whitened"`` takes the root in the
         square-root-weighted scale, ``W^{-1/2} (I - H_gg)^{-1/2} W^{1/2}``; it is equally
         unbiased under the working model and costs ``O(n k^2)``.
 
@@ -209,8 +218,79 @@ class VarianceResult:
     label: str
 
 
+def standard_error(variance: float, scale: float) -> float:
+    """Square root of a variance that rounding may have pushed just below zero.
+
+    A sandwich or model variance is positive semi-definite, so a contrast's variance
+    ``c' V c`` is never negative except by rounding (about 1e-16 of the entries it comes
+    from). Such values are zero; ``math.sqrt`` would raise on them.
+
+    Parameters
+    ----------
+    variance : float
+        The variance (a diagonal entry or ``c' V c``).
+    scale : float
+        Size of the entries it was computed from (the largest variance of the matrix, or
+        ``|c|' |V| |c|``); a value below ``-1e-8 * scale`` is not rounding and raises.
+
+    Returns
+    -------
+    float
+        ``sqrt(max(variance, 0))``.
+
+    Raises
+    ------
+    DesignError
+        A clearly negative variance (the variance matrix is not positive semi-definite).
+
+    Examples
+    --------
+    >>> standard_error(4.0, scale=4.0)
+    2.0
+    >>> standard_error(-1e-18, scale=1.0)
+    0.0
+    """
+    value = float(variance)
+    if value >= 0 or np.isnan(value):
+        return float(np.sqrt(value))
+    if -value <= 1e-8 * abs(float(scale)):
+        return 0.0
+    raise DesignError(
+        f"a variance came out negative ({value:.3g}): the variance matrix is not positive "
+        "semi-definite, which happens when the model is nearly saturated. Use another "
+        "inference method or more data."
+    )
+
+
+def contrast_standard_error(contrast: np.ndarray, vcov: np.ndarray) -> float:
+    """Return the standard error of ``c' beta``: :func:`standard_error` of ``c' V c``.
+
+    Examples
+    --------
+    >>> contrast_standard_error(np.array([1.0, -1.0]), np.eye(2))
+    1.4142135623730951
+    """
+    c = np.asarray(contrast, dtype=float)
+    v = np.asarray(vcov, dtype=float)
+    return standard_error(float(c @ v @ c), float(np.abs(c) @ np.abs(v) @ np.abs(c)))
+
+
+def standard_errors(vcov: np.ndarray) -> np.ndarray:
+    """Return every coefficient's standard error: :func:`standard_error` of the diagonal.
+
+    Examples
+    --------
+    >>> standard_errors(np.array([[4.0, 0.0], [0.0, -1e-20]])).tolist()
+    [2.0, 0.0]
+    """
+    diagonal = np.diag(np.asarray(vcov, dtype=float))
+    scale = float(np.max(np.abs(diagonal))) if diagonal.size else 0.0
+    return np.array([standard_error(v, scale) for v in diagonal])
+
+
 MAX_DENSE_CELLS = 4_000
-"""Largest cluster (in cells) for which the symmetric CR2 root is computed densely."""
+"""Largest cluster (in cells) whose symmetric CR2 root may be computed densely (when the fast
+path declines: an eigenvalue near the pseudo-inverse cut-off)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,6 +301,7 @@ class _Block:
     score: np.ndarray
     apply_t: object  # callable: vector -> R' vector (cell coordinates)
     whitened: bool = False  # apply_t works in the square-root-weighted scale
+    lead_z: np.ndarray | None = None  # apply_t of diag(lead) Z, when computed with the score
 
 
 def _pseudo_power(matrix: np.ndarray, power: float) -> np.ndarray:
@@ -298,12 +379,26 @@ def _inverse_var_block(fit, idx, z, d, n, chol, kind, root_kind, g) -> _Block:
 
         t = fit.r[idx] / sqrt_d
         return _Block(idx, z.T @ (sqrt_d * apply(t)), apply, whitened=True)
+    if kind == "CR2":
+        # clubSandwich's symmetric root without a cells x cells matrix (inference._cr2_root):
+        # applied to the residuals and to diag(lead) Z (all the Satterthwaite df needs)
+        lead = (prior / variance) * sqrt_n * slope
+        adjusted = symmetric_root_apply(theta, low_rank, np.column_stack([raw, lead[:, None] * z]))
+        if adjusted is not None:
+
+            def apply_root(v: np.ndarray, theta=theta, low_rank=low_rank) -> np.ndarray:
+                return symmetric_root_apply(theta, low_rank, v[:, None])[:, 0]
+
+            score = z.T @ (scale * adjusted[:, 0])
+            return _Block(idx, score, apply_root, lead_z=adjusted[:, 1:])
     if len(idx) > MAX_DENSE_CELLS:
         raise DesignError(
-            f"cluster {g} has {len(idx):,} distinct cells; the symmetric CR2 root (as "
-            "clubSandwich) needs a dense eigendecomposition of that size. Bin continuous "
-            "covariates so rows collapse, or use ClusterRobust(kind='CR2', root='whitened'), "
-            "which is equally unbiased under the working model and scales to any size."
+            f"cluster {g} has {len(idx):,} distinct cells and a working-variance spectrum "
+            "close to the cut-off where the symmetric CR2 root (as clubSandwich) sets "
+            "eigenvalues to zero, which needs a dense eigendecomposition of that size. Bin "
+            "continuous covariates so rows collapse, or use ClusterRobust(kind='CR2', "
+            "root='whitened'), which is equally unbiased under the working model and scales "
+            "to any size."
         )
     i_minus_k = np.eye(len(idx)) - low_rank @ low_rank.T
     if kind == "CR3":
@@ -344,6 +439,23 @@ def _weighted_block(fit, idx, z, n, omega, kind, g) -> _Block:
     return _Block(idx, score, apply_t)
 
 
+def _refuse_saturated(fit) -> None:
+    """Raise if the fit leaves no residual: robust variances are then 0 / 0.
+
+    Every residual of a saturated regression is zero, so a sandwich estimate is zero (CR0,
+    CR2), undefined (HC1 and CR1 divide by ``n - k``) or driven by leverages of one (CR3).
+    """
+    if fit.n_obs > fit.k_total:
+        return
+    raise DesignError(
+        f"the regression is saturated: {fit.k_total} coefficients for {fit.n_obs} "
+        "observations, so no residual is left to estimate a variance from (two councils "
+        "observed in two periods, say). Add councils or periods, or use a single-council "
+        "design (synthetic_control, its)."
+    )
+
+
+@limited_blas
 def variance(fit, inference: Inference, *, df_for: list[int] | None = None) -> VarianceResult:
     """Variance matrix and degrees of freedom of a cell fit under ``inference``.
 
@@ -367,6 +479,7 @@ def variance(fit, inference: Inference, *, df_for: list[int] | None = None) -> V
         vcov = fit.bread * fit.scale
         dof = fit.n_obs - k_total if fit.family == "gaussian" else np.inf
         return VarianceResult(vcov, np.full(k, float(dof)), inference.describe(), "classical")
+    _refuse_saturated(fit)
     if isinstance(inference, HeteroskedasticityRobust):
         meat = fit.z.T @ (fit.row_score_squares()[:, None] * fit.z)
         vcov = fit.bread @ meat @ fit.bread
@@ -456,7 +569,10 @@ def _satterthwaite(fit, blocks: list[_Block], c: np.ndarray) -> float:
             else:
                 sqrt_n = np.sqrt(rows[idx])
                 lead = (prior[idx] / variance[idx]) * sqrt_n * slope[idx]
-                eps = block.apply_t(lead * (fit.z[idx] @ contrast))
+                if block.lead_z is not None:
+                    eps = block.lead_z @ contrast
+                else:
+                    eps = block.apply_t(lead * (fit.z[idx] @ contrast))
                 norms[g] = eps @ (theta[idx] * eps)
                 u[:, g] = fit.z[idx].T @ (slope[idx] * sqrt_n * eps)
         gram = np.diag(norms) - u.T @ fit.bread @ u
@@ -464,6 +580,7 @@ def _satterthwaite(fit, blocks: list[_Block], c: np.ndarray) -> float:
     return float(total**2 / np.sum(gram**2))
 
 
+@limited_blas
 def contrast_df(fit, inference: Inference, c: np.ndarray) -> float:
     """Degrees of freedom for the linear contrast ``c' beta`` under ``inference``.
 

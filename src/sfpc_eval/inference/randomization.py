@@ -83,6 +83,7 @@ class Randomization:
 
     def __post_init__(self) -> None:
         check_resamples(self.n_resamples)
+        check_resamples(self.max_enumeration, "max_enumeration", minimum=0)
         check_seed(self.rng)
         if self.ties not in TIES:
             raise InvalidValueError(

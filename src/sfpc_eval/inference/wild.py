@@ -106,6 +106,7 @@ class WildClusterBootstrap:
                 f"`weights` must be one of {', '.join(WEIGHTS)}; got {self.weights!r}."
             )
         check_resamples(self.n_resamples)
+        check_resamples(self.max_enumeration, "max_enumeration", minimum=0)
         check_seed(self.rng)
         if self.bootcluster is not None:
             columns = _column_tuple(self.bootcluster)

@@ -19,7 +19,8 @@ Bacon decomposition), :mod:`~sfpc_eval.plotting.honest` (HonestDiD sensitivity),
 control and its placebos), :mod:`~sfpc_eval.plotting.trial_design` (stepped-wedge diagram),
 :mod:`~sfpc_eval.plotting.claims` (the published-claims audit),
 :mod:`~sfpc_eval.plotting.pretrends` (the pre-period check of a DiD),
-:mod:`~sfpc_eval.plotting.impact` (children a year and the savings tornado).
+:mod:`~sfpc_eval.plotting.impact` (children a year and the savings tornado),
+:mod:`~sfpc_eval.plotting.imputation` (imputation diagnostics and the trial's balance plot).
 """
 
 from sfpc_eval.plotting.claims import plot_claims
@@ -27,9 +28,11 @@ from sfpc_eval.plotting.comparisons import plot_comparison
 from sfpc_eval.plotting.forest import plot_forest, plot_terms
 from sfpc_eval.plotting.honest import plot_honest_did
 from sfpc_eval.plotting.impact import plot_impact, plot_tornado
+from sfpc_eval.plotting.imputation import plot_balance, plot_imputation_trace, plot_observed_imputed
 from sfpc_eval.plotting.over_time import plot_rates, plot_trends
 from sfpc_eval.plotting.pretrends import plot_pretrends
 from sfpc_eval.plotting.single_unit import (
+    plot_conformal,
     plot_its,
     plot_leave_one_out,
     plot_placebo_gaps,
@@ -41,15 +44,19 @@ from sfpc_eval.plotting.trial_design import plot_design
 __all__ = [
     "plot_aggregate",
     "plot_bacon",
+    "plot_balance",
     "plot_claims",
     "plot_comparison",
+    "plot_conformal",
     "plot_design",
     "plot_event_study",
     "plot_forest",
     "plot_honest_did",
     "plot_impact",
+    "plot_imputation_trace",
     "plot_its",
     "plot_leave_one_out",
+    "plot_observed_imputed",
     "plot_placebo_gaps",
     "plot_pretrends",
     "plot_rates",

@@ -1,4 +1,4 @@
-"""Figures of single-council designs: interrupted time series and synthetic control.
+"""Figures of single-council designs: interrupted time series, synthetic control, conformal.
 
 Every function takes ``labels`` (words for the outcome, the time column, the council or a
 series: ``"observed"``, ``"fitted"``, ``"counterfactual"``, ``"synthetic"``, ``"placebo"``,
@@ -32,7 +32,13 @@ from sfpc_eval.plotting.style import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["plot_its", "plot_leave_one_out", "plot_placebo_gaps", "plot_synthetic"]
+__all__ = [
+    "plot_conformal",
+    "plot_its",
+    "plot_leave_one_out",
+    "plot_placebo_gaps",
+    "plot_synthetic",
+]
 
 OBSERVED_GID = "observed-points"
 """Group id of the observed points of an interrupted time series (named in SVG output)."""
@@ -182,7 +188,12 @@ def plot_synthetic(
     title: str | None = None,
     source: str | None = None,
 ) -> Axes:
-    """Treated council and its synthetic version, with the start of the programme marked.
+    """Treated council and its synthetic version, with the leave-one-out refits behind them.
+
+    When the result holds leave-one-out refits (``leave_one_out=True``, the default), each
+    synthetic council refitted without one of the donors that had weight is drawn as a thin
+    line: a conclusion that rests on one donor shows up as a fan of lines. The start of the
+    programme is marked.
 
     Parameters
     ----------
@@ -199,6 +210,7 @@ def plot_synthetic(
     """
     words = _words(result, labels)
     ax = new_axes(ax)
+    _draw_leave_one_out(ax, result, words)
     _draw_synthetic(ax, result, words)
     name = words.get(str(result.treated_unit), str(result.treated_unit))
     return _finish(
@@ -209,6 +221,20 @@ def plot_synthetic(
         default=f"{name} and its synthetic council: {word(result.outcome, words, lower=True)}",
         source=source,
     )
+
+
+def _draw_leave_one_out(ax: Axes, result: Any, words: Mapping[str, str]) -> None:
+    loo = getattr(result, "leave_one_out", None)
+    if loo is None:
+        return
+    for i, (_, part) in enumerate(loo.groupby("dropped", sort=False)):
+        ax.plot(
+            part["time"],
+            part["synthetic"],
+            color=PALETTE["light_blue"],
+            linewidth=1,
+            label=words.get("leave_one_out", word("leave_one_out")) if i == 0 else None,
+        )
 
 
 def _draw_synthetic(ax: Axes, result: Any, words: Mapping[str, str]) -> None:
@@ -303,6 +329,9 @@ def plot_leave_one_out(
 ) -> Axes:
     """Synthetic councils refitted without each donor that had positive weight.
 
+    The same figure as :func:`plot_synthetic`, which draws the refits whenever the result has
+    them; this function insists on them.
+
     Parameters
     ----------
     result : SyntheticControlResult
@@ -320,22 +349,82 @@ def plot_leave_one_out(
 
     if result.leave_one_out is None:
         raise DesignError("no leave-one-out refits: call with `leave_one_out=True`.")
-    words = _words(result, labels)
-    ax = new_axes(ax)
-    for i, (_, part) in enumerate(result.leave_one_out.groupby("dropped", sort=False)):
-        ax.plot(
-            part["time"],
-            part["synthetic"],
-            color=PALETTE["light_blue"],
-            linewidth=1,
-            label=words.get("leave_one_out", word("leave_one_out")) if i == 0 else None,
-        )
-    _draw_synthetic(ax, result, words)
-    return _finish(
-        ax,
+    return plot_synthetic(
         result,
-        words,
-        title=title,
-        default="The synthetic council without each of its donors in turn",
+        ax=ax,
+        labels=labels,
+        title=title or "The synthetic council without each of its donors in turn",
         source=source,
+    )
+
+
+def plot_conformal(
+    result,
+    ax: Axes | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    source: str | None = None,
+) -> Axes:
+    """Effect per post period with its conformal interval, and the average's band.
+
+    Parameters
+    ----------
+    result : ConformalResult
+        From :func:`sfpc_eval.single_unit.conformal_inference`.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure if omitted.
+    labels, title, source : optional
+        See the module (``labels`` may word the outcome and the time column).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    words = check_labels(labels, [result.outcome, result.time])
+    ax = new_axes(ax)
+    frame = result.periods
+    estimate = frame["estimate"].to_numpy(dtype=float)
+    # unbounded ends are drawn to the edge of the finite ones and said in the title
+    finite = np.concatenate([frame["conf_low"], frame["conf_high"], estimate])
+    finite = finite[np.isfinite(finite)]
+    low = np.clip(frame["conf_low"].to_numpy(dtype=float), finite.min(), None)
+    high = np.clip(frame["conf_high"].to_numpy(dtype=float), None, finite.max())
+    ax.errorbar(
+        frame["time"],
+        estimate,
+        yerr=[estimate - low, high - estimate],
+        fmt="o",
+        color=TREATED,
+        capsize=3,
+        label=f"Effect, {result.conf_level:.0%} conformal interval",
+    )
+    terms = {t.term: t for t in result.terms}
+    if (
+        "average" in terms
+        and np.isfinite([terms["average"].conf_low, terms["average"].conf_high]).all()
+    ):
+        average = terms["average"]
+        ax.axhspan(
+            average.conf_low,
+            average.conf_high,
+            color=COMPARISON,
+            alpha=0.15,
+            linewidth=0,
+            label=f"Average effect, {result.conf_level:.0%} interval",
+        )
+        ax.axhline(average.estimate, color=COMPARISON, linewidth=1.2)
+    context(ax.axhline(0, color=TEXT, linewidth=0.8))
+    unbounded = int((~np.isfinite(frame["conf_low"]) | ~np.isfinite(frame["conf_high"])).sum())
+    default = f"No effect in any period: p = {result.p_value:.3f}" + (
+        f"; {unbounded} interval(s) unbounded" if unbounded else ""
+    )
+    outcome = words.get(result.outcome, word(result.outcome, lower=True))
+    return finish(
+        ax,
+        title=title or default,
+        xlabel=words.get(result.time, word(result.time)),
+        ylabel=f"Effect on {outcome}",
+        source=source,
+        kind="Interval chart",
     )

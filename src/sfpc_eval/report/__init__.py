@@ -5,8 +5,8 @@ before anything is computed; :func:`build` reads the data, checks every analysis
 runs them; :class:`Report` writes HTML (``to_html``) or PDF (``to_pdf``, headless Chromium);
 :func:`check_disclosure` scans a built report for disclosive cells.
 
-Designs: ``before_after``, ``did``, ``claims``, ``single_la``, ``staggered`` and
-``stepped_wedge`` (see :data:`sfpc_eval.report.designs.DESIGNS`).
+Designs: ``before_after``, ``did``, ``claims``, ``single_la``, ``single_council``, ``staggered``,
+``stepped_wedge`` and ``impact`` (see :data:`sfpc_eval.report.designs.DESIGNS`).
 
 Examples
 --------

@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sfpc_eval.tables import Cell, NumberFormat, Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Context", "FigureBlock", "Section", "TableBlock"]
 
@@ -104,11 +108,28 @@ def _text_cell(text: str) -> Cell:
 
 @dataclass(frozen=True)
 class FigureBlock:
-    """A figure as SVG bytes (deterministic), with a caption."""
+    """A figure as SVG bytes (deterministic), with a caption.
+
+    Attributes
+    ----------
+    title, caption : str
+    svg : bytes
+    data : pandas.DataFrame, optional
+        The numbers the chart shows (:func:`sfpc_eval.report.chart_data.chart_data`); the
+        report offers them for download beside the chart.
+    alt : str
+        Alt text for screen readers; the title when empty.
+    """
 
     title: str
     svg: bytes = field(repr=False)
     caption: str = ""
+    data: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    alt: str = ""
+
+    def with_caption(self, caption: str) -> FigureBlock:
+        """Return the figure with ``caption`` (for captions that say what the drawing showed)."""
+        return FigureBlock(self.title, self.svg, caption, data=self.data, alt=self.alt)
 
 
 @dataclass(frozen=True)
@@ -121,7 +142,10 @@ class Section:
         Anchor id (``analysis-1``...).
     title : str
     findings : tuple of str
-        Sentences for the summary of findings.
+        What the analysis found, in detail (listed with its results).
+    summary : tuple of str
+        The main messages in plain words, for the report's summary; the first finding when
+        empty.
     methods : tuple of str
         Paragraphs generated from the estimator and inference settings actually used.
     tables, figures : tuple
@@ -135,6 +159,7 @@ class Section:
     tables: tuple[TableBlock, ...] = ()
     figures: tuple[FigureBlock, ...] = ()
     limitations: tuple[str, ...] = ()
+    summary: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ def build(
     spec: Spec | str | os.PathLike[str] | Mapping[str, Any],
     *,
     data: str | os.PathLike[str] | None = None,
+    allow_paths_outside: bool = False,
 ) -> Report:
     """Build the report a spec describes.
 
@@ -115,6 +116,9 @@ def build(
         A loaded spec, a TOML file or its dict.
     data : path, optional
         Replace the spec's ``data.path`` (relative to the current folder).
+    allow_paths_outside : bool, default False
+        Let a spec file read and write outside its folder and the data folder (see
+        :func:`~sfpc_eval.report.load_spec`); only for a spec you trust.
 
     Returns
     -------
@@ -126,7 +130,7 @@ def build(
         Naming the spec key, the offending values and the fix.
     """
     if not isinstance(spec, Spec):
-        spec = load_spec(spec, data=data)
+        spec = load_spec(spec, data=data, allow_paths_outside=allow_paths_outside)
     elif data is not None:
         raise SpecError(
             "`data` replaces a spec file's data.path; pass it with the spec file or dict "

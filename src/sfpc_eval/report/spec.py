@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from sfpc_eval.errors import SpecError
 from sfpc_eval.report.designs import DESIGNS, UNAVAILABLE, analysis_keys, needs_data
 from sfpc_eval.report.schema import TABLES, check_table, closest
 
-__all__ = ["Shade", "Spec", "check_output_path", "load_spec"]
+__all__ = ["Shade", "Spec", "check_output_path", "confine", "data_folder", "load_spec"]
 
 TOP_LEVEL = ("report", "data", "disclosure", "shade", "analysis", "output")
 
@@ -135,10 +135,50 @@ def check_output_path(path: str | os.PathLike[str], key: str) -> Path:
     return out
 
 
-def _check_data(table: Any, base: Path, override: str | os.PathLike[str] | None) -> dict:
+def data_folder(path: Path) -> Path:
+    """Return the folder a data path names: itself if a folder, else the file's folder."""
+    return path.resolve() if path.is_dir() else path.resolve().parent
+
+
+def confine(path: Path, key: str, roots: Sequence[Path] | None) -> None:
+    """Refuse ``path`` unless it resolves (links followed) inside one of ``roots``.
+
+    ``roots`` None means the caller allowed paths anywhere (or wrote the spec as a dict).
+
+    Examples
+    --------
+    >>> confine(Path("/tmp/specs/out.html"), "output.html", [Path("/tmp/specs")])
+    >>> confine(Path("/etc/passwd"), "data.path", [Path("/tmp/specs")])
+    Traceback (most recent call last):
+    ...
+    sfpc_eval.errors.SpecError: `data.path`: /etc/passwd is outside the spec's folder /tmp/specs. A spec file reads and writes only inside its own folder and the data folder given on the command line. Move the file there, name it on the command line (--data, -o, --pdf), or, if you trust this spec, pass --allow-paths-outside (allow_paths_outside=True).
+    """  # noqa: E501
+    if roots is None:
+        return
+    real = path.resolve()
+    if any(real.is_relative_to(root.resolve()) for root in roots):
+        return
+    where = f"the spec's folder {roots[0]}" + "".join(f" or the data folder {r}" for r in roots[1:])
+    raise SpecError(
+        f"`{key}`: {path} is outside {where}. A spec file reads and writes only inside its own "
+        "folder and the data folder given on the command line. Move the file there, name it "
+        "on the command line (--data, -o, --pdf), or, if you trust this spec, pass "
+        "--allow-paths-outside (allow_paths_outside=True).",
+        key=key,
+    )
+
+
+def _check_data(
+    table: Any,
+    base: Path,
+    override: str | os.PathLike[str] | None,
+    roots: list[Path] | None,
+) -> dict:
     data = check_table(table, TABLES["data"], "data")
     raw = Path(override) if override is not None else Path(data["path"]).expanduser()
     path = raw if raw.is_absolute() or override is not None else base / raw
+    if override is None:
+        confine(path, "data.path", roots)
     if not path.exists():
         hint = (
             "Download the DfE files from Explore Education Statistics (see the README) and "
@@ -150,6 +190,8 @@ def _check_data(table: Any, base: Path, override: str | os.PathLike[str] | None)
             key="data.path",
         )
     data["path"] = path
+    if roots is not None and data["format"] in (None, "dfe") and path.is_dir():
+        confine(path / data["neighbours"], "data.neighbours", [data_folder(path)])
     if data["format"] is None:
         suffix = path.suffix.lower()
         if path.is_dir():
@@ -229,6 +271,7 @@ def load_spec(
     spec: str | os.PathLike[str] | Mapping[str, Any],
     *,
     data: str | os.PathLike[str] | None = None,
+    allow_paths_outside: bool = False,
 ) -> Spec:
     """Read a report spec and check it, before any data are read or estimated.
 
@@ -240,6 +283,13 @@ def load_spec(
     data : path, optional
         Use this data folder or file instead of the spec's ``data.path`` (the command line's
         ``--data``).
+    allow_paths_outside : bool, default False
+        A spec *file* may only read and write inside its own folder and the data folder
+        (``data``, or ``data.path`` itself): ``data.path``, ``data.neighbours``,
+        ``output.html`` and ``output.pdf`` resolving elsewhere (``..``, absolute paths, ``~``,
+        links pointing out) are a :class:`~sfpc_eval.errors.SpecError`. Pass True only for a
+        spec you trust (the command line's ``--allow-paths-outside``). A dict is written by
+        the caller's own code and is not confined.
 
     Returns
     -------
@@ -250,7 +300,8 @@ def load_spec(
     SpecError
         The file cannot be read or parsed; an unknown key (the message suggests the closest
         known key); a missing key; a value of the wrong type; a data path that does not exist;
-        an output path that cannot be written.
+        an output path that cannot be written; a path outside the spec's folder and the data
+        folder (unless ``allow_paths_outside``).
     """
     if isinstance(spec, Mapping):
         document, text, base, name = dict(spec), _dump(spec), Path(), "<dict>"
@@ -277,6 +328,9 @@ def load_spec(
                 key="",
             ) from None
         base, name = path.resolve().parent, path.name
+    roots = None if allow_paths_outside or isinstance(spec, Mapping) else [base]
+    if roots is not None and data is not None:
+        roots.append(data_folder(Path(data)))
     for key in document:
         if key not in TOP_LEVEL:
             raise SpecError(
@@ -291,7 +345,7 @@ def load_spec(
     data_needed = any(needs_data(a) for a in analyses)
     if "data" in document or data is not None:
         table = document.get("data", {"path": str(data)})
-        data_table = _check_data(table, base, data)
+        data_table = _check_data(table, base, data, roots)
     elif data_needed:
         designs = sorted({a["design"] for a in analyses if needs_data(a)})
         raise SpecError(
@@ -324,9 +378,9 @@ def load_spec(
     for key in ("html", "pdf"):
         if output[key] is not None:
             target = Path(output[key])
-            output[key] = check_output_path(
-                target if target.is_absolute() else base / target, f"output.{key}"
-            )
+            target = target if target.is_absolute() else base / target
+            confine(target, f"output.{key}", roots)
+            output[key] = check_output_path(target, f"output.{key}")
     date = _as_date(report["date"]) if report["date"] is not None else _date_from_environment()
     return Spec(
         title=report["title"],

@@ -29,7 +29,13 @@ from sfpc_eval.errors import (
     show_values,
 )
 from sfpc_eval.labels import label
-from sfpc_eval.panel import numeric_column, require_columns, require_present
+from sfpc_eval.panel import (
+    match_period,
+    numeric_column,
+    period_column,
+    require_columns,
+    require_present,
+)
 from sfpc_eval.results import ResultMixin, Term
 
 __all__ = ["ItsResult", "its", "newey_west_lags", "yule_walker"]
@@ -213,6 +219,15 @@ def _whiten(values: np.ndarray, rho: np.ndarray) -> np.ndarray:
 def _glsar(x: np.ndarray, y: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit by iterated Cochrane-Orcutt to a fixed point: coefficients, variance, AR terms."""
     rho = np.zeros(order)
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    resid = y - x @ beta
+    if float(np.max(np.abs(resid))) <= 1e-10 * max(float(np.max(np.abs(y))), 1e-300):
+        raise DesignError(
+            "errors='ar': the segmented regression fits the series exactly (residuals are 0 "
+            "up to rounding), so there is no error autocorrelation to estimate. Check the "
+            "series (a constant, or values copied across periods); errors='hac' reports the "
+            "exact fit's estimates."
+        )
     for _ in range(1000):
         beta, *_ = np.linalg.lstsq(_whiten(x, rho), _whiten(y, rho), rcond=None)
         new = yule_walker(y - x @ beta, order)
@@ -320,8 +335,10 @@ def its(
             f"{show_values(sorted(set(data[time][duplicated])))}; an interrupted time series "
             "needs one row per period (aggregate first)."
         )
-    order = np.argsort(data[time].to_numpy(), kind="stable")
-    periods = data[time].to_numpy()[order]
+    clean_time = period_column(data, time, argument="time")
+    start = match_period(start, data[time], clean_time)
+    order = np.argsort(clean_time.to_numpy(), kind="stable")
+    periods = clean_time.to_numpy()[order]
     y = y_all.to_numpy()[order]
     matches = np.flatnonzero(periods == start)
     if len(matches) == 0:

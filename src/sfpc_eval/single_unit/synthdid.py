@@ -33,11 +33,12 @@ import numpy as np
 import pandas as pd
 
 from sfpc_eval._terms import wald_term
-from sfpc_eval._validate import check_conf_level, check_count
+from sfpc_eval._validate import check_conf_level, check_resamples, check_seed
 from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
-from sfpc_eval.single_unit.synthetic import _outcome_panel, _progress
+from sfpc_eval.single_unit._frank_wolfe import fit_weights, gram_problems, solve_batch
+from sfpc_eval.single_unit.synthetic import _outcome_panel
 
 __all__ = ["SyntheticDidResult", "frank_wolfe_weights", "synthetic_did"]
 
@@ -59,7 +60,8 @@ def frank_wolfe_weights(
     without its last column, ``b`` is the last column and ``n`` the number of rows (columns
     demeaned first when ``intercept``). Frank-Wolfe with exact line search from ``start``
     (default equal weights), stopping when an iteration lowers the objective by less than
-    ``min_decrease^2`` or after ``max_iter`` iterations.
+    ``min_decrease^2`` or after ``max_iter`` iterations. (Solved in Gram form, see
+    :mod:`sfpc_eval.single_unit._frank_wolfe`.)
 
     Examples
     --------
@@ -67,43 +69,20 @@ def frank_wolfe_weights(
     >>> frank_wolfe_weights(y, 0.0, intercept=False, min_decrease=1e-12).round(4).tolist()
     [0.5, 0.5]
     """
-    rows, k = y.shape[0], y.shape[1] - 1
-    if intercept:
-        y = y - y.mean(axis=0)
-    a, b = y[:, :k], y[:, k]
-    w = np.full(k, 1 / k) if start is None else np.asarray(start, dtype=float).copy()
-    eta, zeta2, threshold = rows * zeta**2, zeta**2, min_decrease**2
-    fitted = a @ w  # kept up to date along each step: A (w + s d) = A w + s (A_i - A w)
-    previous = current = math.inf
-    for iteration in range(max_iter):
-        if iteration >= 2 and previous - current <= threshold:
-            break
-        # one Frank-Wolfe step with exact line search on |A w - b|^2 + eta |w|^2
-        half_grad = (fitted - b) @ a + eta * w
-        vertex = int(np.argmin(half_grad))
-        direction = -w
-        direction[vertex] += 1.0
-        if direction.any():
-            moved = a[:, vertex] - fitted
-            step = -(half_grad @ direction) / (moved @ moved + eta * (direction @ direction))
-            step = min(1.0, max(0.0, step))
-            w = w + step * direction
-            fitted = fitted + step * moved
-        err = fitted - b
-        previous, current = current, zeta2 * (w @ w) + (err @ err) / rows
-    return w
-
-
-def _sparsify(w: np.ndarray) -> np.ndarray:
-    """Zero weights at most a quarter of the largest and renormalise (R ``sparsify_function``)."""
-    kept = np.where(w <= w.max() / 4, 0.0, w)
-    return kept / kept.sum()
+    y = np.asarray(y, dtype=float)
+    k = y.shape[1] - 1
+    w = np.full(k, 1 / k) if start is None else np.asarray(start, dtype=float)
+    gram, linear, rows = gram_problems(y[None], intercept)
+    return solve_batch(
+        gram, linear, rows, zeta, w[None], min_decrease=min_decrease, max_iter=max_iter
+    )[0]
 
 
 def _normalise(w: np.ndarray) -> np.ndarray:
-    """Rescale to sum one; equal weights if all are zero (as the R package does)."""
-    total = w.sum()
-    return w / total if total != 0 else np.full(len(w), 1 / len(w))
+    """Rescale each row to sum one; equal weights where a row is all zero (as R synthdid)."""
+    total = w.sum(axis=-1, keepdims=True)
+    equal = np.full_like(w, 1 / w.shape[-1])
+    return np.where(total != 0, w / np.where(total != 0, total, 1.0), equal)
 
 
 def _collapse(y: np.ndarray, n0: int, t0: int) -> np.ndarray:
@@ -113,15 +92,6 @@ def _collapse(y: np.ndarray, n0: int, t0: int) -> np.ndarray:
     return np.vstack([top, bottom])
 
 
-def _solve(y_collapsed, zeta, start, min_decrease) -> np.ndarray:
-    first = frank_wolfe_weights(
-        y_collapsed, zeta, start=start, min_decrease=min_decrease, max_iter=100
-    )
-    return frank_wolfe_weights(
-        y_collapsed, zeta, start=_sparsify(first), min_decrease=min_decrease, max_iter=10_000
-    )
-
-
 @dataclass(frozen=True)
 class _Tuning:
     zeta_omega: float
@@ -129,24 +99,70 @@ class _Tuning:
     min_decrease: float
 
 
-def _estimate(
-    y: np.ndarray,
-    n0: int,
-    t0: int,
-    tuning: _Tuning,
-    omega: np.ndarray | None = None,
-    lam: np.ndarray | None = None,
-    update: bool = True,
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """SDID estimate on rows ``:n0`` = donors, columns ``:t0`` = pre-period."""
-    collapsed = _collapse(y, n0, t0)
+def _weights(
+    collapsed: list[np.ndarray], n0s: np.ndarray, t0: int, tuning: _Tuning, omega, lam
+) -> tuple[np.ndarray, np.ndarray]:
+    """Time and unit weights of a batch of problems, each a collapsed (n0 + 1) x (t0 + 1) matrix.
+
+    ``omega`` (padded with zeros beyond each problem's ``n0``) and ``lam`` are the starts.
+    """
+    equal = len(set(n0s.tolist())) == 1
+    if equal:
+        stack = np.stack(collapsed)
+        n0 = int(n0s[0])
+        lam_problems = gram_problems(stack[:, :n0, :])
+        omega_problems = gram_problems(stack[:, :, :t0].transpose(0, 2, 1))
+        sizes = None
+    else:  # bootstrap draws: ragged donor sets, padded
+        lam_problems = _padded([c[: len(c) - 1, :] for c in collapsed])
+        omega_problems = _padded([c[:, :t0].T for c in collapsed])
+        sizes = n0s
+    lam = fit_weights(*lam_problems[:3], tuning.zeta_lambda, lam, tuning.min_decrease)
+    omega = fit_weights(
+        *omega_problems[:3], tuning.zeta_omega, omega, tuning.min_decrease, sizes=sizes
+    )
+    return omega, lam
+
+
+def _padded(problems: list[np.ndarray]):
+    """Gram form of problems with different rows and columns, padded to the widest."""
+    width = max(p.shape[1] for p in problems) - 1
+    gram = np.zeros((len(problems), width, width))
+    linear = np.zeros((len(problems), width))
+    rows = np.empty(len(problems))
+    for i, problem in enumerate(problems):
+        g, q, n = gram_problems(problem[None])
+        k = problem.shape[1] - 1
+        gram[i, :k, :k], linear[i, :k], rows[i] = g[0], q[0], n[0]
+    return gram, linear, rows
+
+
+def _estimates(ys: list[np.ndarray], n0s, t0: int, omega, lam) -> np.ndarray:
+    """SDID estimate of each problem (rows ``:n0`` donors, columns ``:t0`` pre-period)."""
+    out = np.empty(len(ys))
+    for i, (y, n0) in enumerate(zip(ys, n0s, strict=True)):
+        n1, t1 = y.shape[0] - n0, y.shape[1] - t0
+        units = np.concatenate([-omega[i, :n0], np.full(n1, 1 / n1)])
+        times = np.concatenate([-lam[i], np.full(t1, 1 / t1)])
+        out[i] = units @ y @ times
+    return out
+
+
+def _estimate_batch(ys, n0s, t0, tuning, omega, lam, update=True):
+    """Re-estimate weights (from the starts) and the SDID estimate for a batch of problems."""
+    n0s = np.asarray(n0s, dtype=np.int64)
     if update:
-        lam = _solve(collapsed[:n0, :], tuning.zeta_lambda, lam, tuning.min_decrease)
-        omega = _solve(collapsed[:, :t0].T, tuning.zeta_omega, omega, tuning.min_decrease)
-    n1, t1 = y.shape[0] - n0, y.shape[1] - t0
-    units = np.concatenate([-omega, np.full(n1, 1 / n1)])
-    times = np.concatenate([-lam, np.full(t1, 1 / t1)])
-    return float(units @ y @ times), omega, lam
+        collapsed = [_collapse(y, int(n0), t0) for y, n0 in zip(ys, n0s, strict=True)]
+        omega, lam = _weights(collapsed, n0s, t0, tuning, omega, lam)
+    return _estimates(ys, n0s, t0, omega, lam), omega, lam
+
+
+def _estimate(y, n0, t0, tuning, omega=None, lam=None, update=True):
+    """SDID estimate on rows ``:n0`` = donors, columns ``:t0`` = pre-period (one problem)."""
+    omega = np.full((1, n0), 1 / n0) if omega is None else np.asarray(omega)[None]
+    lam = np.full((1, t0), 1 / t0) if lam is None else np.asarray(lam)[None]
+    tau, omega, lam = _estimate_batch([y], [n0], t0, tuning, omega, lam, update)
+    return float(tau[0]), omega[0], lam[0]
 
 
 @dataclass(frozen=True)
@@ -317,9 +333,10 @@ def synthetic_did(
         raise InvalidValueError(
             f"`variance` must be one of {', '.join(map(repr, VARIANCES))}; got {variance!r}."
         )
-    replications = check_count(replications, "replications")
+    replications = check_resamples(replications, "replications", minimum=2)
+    check_seed(rng)
     treated = _treated_list(treated_unit)
-    wide = _outcome_panel(data, outcome, unit, time, treated, donors, start)
+    wide, start = _outcome_panel(data, outcome, unit, time, treated, donors, start)
     pool = [u for u in wide.columns if u not in treated]
     periods = wide.index.to_numpy()
     t0 = int((periods < start).sum())
@@ -337,12 +354,7 @@ def synthetic_did(
                 f"placebo variance needs more donors than treated councils; there are {n0} "
                 f"donors and {n1} treated. Add donors."
             )
-        draws = []
-        for _ in _progress(range(replications), progress, "placebo"):
-            order = generator.permutation(n0)
-            kept = _normalise(omega[order[: n0 - n1]])
-            draws.append(_estimate(y[order], n0 - n1, t0, tuning, kept, lam.copy())[0])
-        replicates = np.asarray(draws)
+        replicates = _placebo(y, n0, t0, tuning, omega, lam, replications, generator, progress)
         se = math.sqrt((replications - 1) / replications) * float(np.std(replicates, ddof=1))
         method = f"placebo variance ({replications} relabellings), normal"
     else:
@@ -382,6 +394,36 @@ def synthetic_did(
     )
 
 
+def _in_chunks(replications: int, progress: bool, desc: str):
+    """Slices of the replications: one batch, or about 20 under a progress bar (tqdm)."""
+    size = replications if not progress else max(1, math.ceil(replications / 20))
+    chunks = [slice(i, min(i + size, replications)) for i in range(0, replications, size)]
+    return _with_bar(chunks, replications, desc) if progress else chunks
+
+
+def _with_bar(chunks, total: int, desc: str):
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc=desc, unit="fit") as bar:
+        for chunk in chunks:
+            yield chunk
+            bar.update(chunk.stop - chunk.start)
+
+
+def _placebo(y, n0, t0, tuning, omega, lam, replications, generator, progress) -> np.ndarray:
+    """Algorithm 4: relabel donors as treated (warm starts as R ``synthdid``), all at once."""
+    n1 = y.shape[0] - n0
+    orders = np.array([generator.permutation(n0) for _ in range(replications)])
+    out = np.empty(replications)
+    for chunk in _in_chunks(replications, progress, "placebo"):
+        order = orders[chunk]
+        starts = _normalise(omega[order[:, : n0 - n1]])
+        ys = list(y[order])
+        lams = np.tile(lam, (len(ys), 1))
+        out[chunk] = _estimate_batch(ys, [n0 - n1] * len(ys), t0, tuning, starts, lams)[0]
+    return out
+
+
 def _jackknife(y, n0, t0, tuning, omega, lam) -> np.ndarray:
     """Leave one council out with the weights held fixed (omega renormalised)."""
     if np.count_nonzero(omega) == 1:
@@ -399,16 +441,27 @@ def _jackknife(y, n0, t0, tuning, omega, lam) -> np.ndarray:
 
 
 def _bootstrap(y, n0, t0, tuning, omega, lam, replications, generator, progress) -> np.ndarray:
-    """Resample councils with replacement; redraw samples without treated or without donors."""
+    """Resample councils with replacement; redraw samples without treated or without donors.
+
+    The draws are made first (the same sequence as one at a time), then every draw's weights
+    are solved as one ragged batch.
+    """
     n = y.shape[0]
-    estimates = []
-    bar = _progress(range(replications), progress, "bootstrap")
-    for _ in bar:
+    draws = []
+    for _ in range(replications):
         while True:
             draw = np.sort(generator.integers(0, n, size=n))
-            n0_draw = int((draw < n0).sum())
-            if 0 < n0_draw < n:
+            if 0 < int((draw < n0).sum()) < n:
                 break
-        w = _normalise(omega[draw[draw < n0]])
-        estimates.append(_estimate(y[draw], n0_draw, t0, tuning, w, lam.copy())[0])
-    return np.asarray(estimates)
+        draws.append(draw)
+    out = np.empty(replications)
+    for chunk in _in_chunks(replications, progress, "bootstrap"):
+        batch = draws[chunk]
+        n0s = [int((draw < n0).sum()) for draw in batch]
+        starts = np.zeros((len(batch), max(n0s)))
+        for i, draw in enumerate(batch):
+            starts[i, : n0s[i]] = _normalise(omega[draw[draw < n0]])
+        lams = np.tile(lam, (len(batch), 1))
+        ys = [y[draw] for draw in batch]
+        out[chunk] = _estimate_batch(ys, n0s, t0, tuning, starts, lams)[0]
+    return out

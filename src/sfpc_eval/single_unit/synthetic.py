@@ -3,18 +3,22 @@
 The synthetic council is a weighted average of donor councils (weights non-negative, summing to
 one) that matches the treated council's predictors before the programme. Predictors are scaled
 by their standard deviation across the treated council and its donors and weighted by a
-diagonal matrix ``V``; ``V`` is either given or chosen, as in ADH, to minimise the pre-period
-mean squared error of the outcome (an outer Nelder-Mead search over ``V``, starting from equal
-weights, around the inner weight problem). The inner problem,
-``min (X1 - X0 w)' V (X1 - X0 w)`` over the simplex, is solved as a non-negative least-squares
-problem with the adding-up constraint as a heavily weighted extra row (Lawson-Hanson active
-set), then re-solved exactly on the support found (the equality-constrained least-squares
-problem's KKT system), kept only if it is feasible and fits no worse.
+diagonal matrix ``V``. With the default predictors (the outcome in every pre-period) the ADH
+choice of ``V`` (the one minimising the pre-period mean squared error of the outcome) has a
+known best answer: the weights that minimise that error directly, one convex problem solved
+exactly. With other predictors ``V`` is searched for (Nelder-Mead from equal weights and from
+the outcome-matching fit) and the outcome-matching weights stay a candidate, so the fit is
+never worse than direct outcome matching; ``result.solution`` says which answer was kept (see
+:mod:`~sfpc_eval.single_unit._weights`).
+
+Donors exclude, by default, the councils that ran similar programmes
+(:func:`~sfpc_eval.single_unit.donors.excluded_donors`); ``result.excluded_donors`` lists them.
 
 Inference is placebo-in-space: every donor in turn plays the treated council (with the other
 donors as its pool), and the p-value is the share of councils whose ratio of post- to
 pre-period root mean squared prediction error is at least the treated council's. Leave-one-out
-refits drop, in turn, each donor with positive weight.
+refits drop, in turn, each donor with positive weight; the figure shows them. Conformal
+intervals: :func:`~sfpc_eval.single_unit.conformal.conformal_inference`.
 """
 
 from __future__ import annotations
@@ -26,220 +30,31 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.errors import (
     DesignError,
-    DuplicateObservationError,
     InvalidValueError,
     PoorPreFitWarning,
+    UndefinedIntervalWarning,
     show_values,
 )
 from sfpc_eval.labels import label
-from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import ResultMixin, Term
+from sfpc_eval.single_unit._panel import _outcome_panel, design_panel, progress, wide_panel
+from sfpc_eval.single_unit._predictors import predictor_matrix
+from sfpc_eval.single_unit._weights import DonorFit, donor_weights, simplex_weights
 
 __all__ = ["SyntheticControlResult", "simplex_weights", "synthetic_control", "wide_panel"]
 
-_ADDING_UP = 1e8
+# kept importable from here for the modules that use them
+_REEXPORTED = (_outcome_panel,)
 POOR_FIT_PERCENTILE = 0.9
 
 
-def simplex_weights(x0: np.ndarray, x1: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Weights ``w >= 0``, ``sum(w) = 1`` minimising ``(x1 - x0 w)' diag(v) (x1 - x0 w)``.
-
-    Examples
-    --------
-    >>> x0 = np.array([[0.0, 2.0], [0.0, 2.0]])
-    >>> simplex_weights(x0, np.array([1.0, 1.0]), np.ones(2)).round(6).tolist()
-    [0.5, 0.5]
-    """
-    root = np.sqrt(v)[:, None]
-    scale = max(float(np.max(np.abs(root * x0))), 1.0) * _ADDING_UP
-    a = np.vstack([root * x0, np.full((1, x0.shape[1]), scale)])
-    b = np.concatenate([np.sqrt(v) * x1, [scale]])
-    w, _ = optimize.nnls(a, b, maxiter=50 * x0.shape[1])
-    w = w / w.sum()
-    return _polish(root * x0, np.sqrt(v) * x1, w)
-
-
-def _polish(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Re-solve exactly on the support the active-set solution found.
-
-    The heavily weighted adding-up row limits the active-set answer to about 1e-6 on badly
-    conditioned problems; on its support (weights above 1e-4 of the largest) the problem is
-    an equality-constrained least-squares problem with a closed form (its KKT system). The
-    polished weights are kept if they are non-negative and fit no worse.
-    """
-    support = np.flatnonzero(w > 1e-4 * w.max())
-    sub = a[:, support]
-    k = len(support)
-    kkt = np.zeros((k + 1, k + 1))
-    kkt[:k, :k] = sub.T @ sub
-    kkt[:k, k] = kkt[k, :k] = 1.0
-    rhs = np.append(sub.T @ b, 1.0)
-    solution = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:k]
-    if (solution < 0).any() or not np.isfinite(solution).all():
-        return w
-    polished = np.zeros_like(w)
-    polished[support] = solution / solution.sum()
-    before, after = b - a @ w, b - a @ polished
-    return polished if after @ after <= before @ before else w
-
-
-def wide_panel(
-    frame: pd.DataFrame,
-    outcome: str,
-    unit: str,
-    time: str,
-    treated: list,
-    donors: Sequence | None,
-    start: object,
-) -> pd.DataFrame:
-    """Validate a long panel for a single-council design and return it wide.
-
-    Returns periods x councils (donors first, then the treated councils). Raises
-    :class:`DesignError` naming the problem: a treated council missing from the data or inside
-    the donor pool, unknown donors, ``start`` not a period, fewer than 2 pre-periods, or
-    councils with gaps (listed with their missing periods).
-    """
-    duplicated = frame.duplicated([unit, time], keep=False).to_numpy()
-    if duplicated.any():
-        raise DuplicateObservationError(
-            f"{unit} x {time} rows repeat in rows {show_values(list(frame.index[duplicated]))}; "
-            "a single-council design needs one row per council and period."
-        )
-    # pivot (not pivot_table): duplicates were refused above, nothing may be aggregated
-    wide = frame.pivot(index=time, columns=unit, values=outcome).sort_index()  # noqa: PD010
-    absent = [u for u in treated if u not in wide.columns]
-    if absent:
-        raise DesignError(
-            f"`treated_unit` {show_values(absent)} not in `unit` column {unit!r}; check the "
-            "spelling (councils present include "
-            f"{show_values(list(wide.columns)[:5], limit=5)})."
-        )
-    pool = [u for u in wide.columns if u not in treated] if donors is None else list(donors)
-    inside = [u for u in treated if u in pool]
-    if inside:
-        raise DesignError(
-            f"`treated_unit` {show_values(inside)} is in the donor pool; remove it from `donors`."
-        )
-    missing = [d for d in pool if d not in wide.columns]
-    if missing:
-        raise DesignError(f"donors {show_values(missing)} are not in `unit` column {unit!r}.")
-    if len(pool) < 2:
-        raise DesignError(f"the donor pool has {len(pool)} council(s); it needs at least 2.")
-    periods = wide.index.to_numpy()
-    if start not in set(periods):
-        raise DesignError(f"`start` {start!r} is not a period of `time` column {time!r}.")
-    if int((periods < start).sum()) < 2:
-        raise DesignError(
-            f"a single-council design needs at least 2 periods before {start!r}; the data have "
-            f"{int((periods < start).sum())}."
-        )
-    wide = wide[[*pool, *treated]]
-    holes = wide.isna()
-    if holes.to_numpy().any():
-        listed = [
-            f"{u!r} ({', '.join(str(p) for p in periods[holes[u].to_numpy()])})"
-            for u in wide.columns[holes.any()]
-        ]
-        shown = "; ".join(listed[:8]) + (f"; and {len(listed) - 8} more" if len(listed) > 8 else "")
-        raise DesignError(
-            f"{len(listed)} council(s) have no {outcome!r} in some periods (missing periods in "
-            f"brackets): {shown}. These designs need a balanced panel: drop those councils from "
-            "`donors` or fill the gaps."
-        )
-    return wide
-
-
-def _outcome_panel(data, outcome, unit, time, treated, donors, start) -> pd.DataFrame:
-    """Check the columns, read ``outcome`` as numbers and return :func:`wide_panel` of them."""
-    require_columns(data, {"outcome": outcome, "unit": unit, "time": time})
-    frame = data[[unit, time]].copy()
-    frame[outcome] = numeric_column(data, outcome, argument="outcome")
-    return wide_panel(frame, outcome, unit, time, treated, donors, start)
-
-
-def _predictor_matrix(
-    data: pd.DataFrame,
-    wide: pd.DataFrame,
-    predictors: Sequence | None,
-    unit: str,
-    time: str,
-    pre: np.ndarray,
-) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Predictors x councils (columns as in ``wide``) and their names."""
-    outcome_name = wide.columns.name or "outcome"
-    if predictors is None:
-        return wide.loc[pre].to_numpy(), tuple(f"{outcome_name}@{p}" for p in pre)
-    rows, names = [], []
-    for spec in predictors:
-        if isinstance(spec, tuple):
-            if len(spec) != 2:
-                raise InvalidValueError(
-                    f"predictor {spec!r} must be a period or a pair (column, periods)."
-                )
-            column, spans = spec
-            spans = list(spans) if isinstance(spans, list | tuple | range) else [spans]
-            late = [s for s in spans if s not in set(pre)]
-            if late:
-                raise DesignError(
-                    f"predictor {spec!r} uses periods {show_values(late)} that are not before "
-                    "the start; predictors must be measured before the programme."
-                )
-            values = numeric_column(data, column, argument="predictors")
-            sub = pd.DataFrame({unit: data[unit], time: data[time], "v": values})
-            sub = sub[sub[time].isin(spans) & sub[unit].isin(wide.columns)]
-            means = sub.groupby(unit)["v"].mean().reindex(wide.columns)
-            counts = sub.dropna().groupby(unit)["v"].size().reindex(wide.columns).fillna(0)
-            short = list(wide.columns[(counts < len(spans)).to_numpy()])
-            if short:
-                raise DesignError(
-                    f"predictor {spec!r}: councils {show_values(short)} lack {column!r} in some "
-                    "of those periods; drop them from `donors` or fill the gaps."
-                )
-            rows.append(means.to_numpy())
-            names.append(f"{column}@mean({spans[0]}-{spans[-1]})")
-        else:
-            if spec not in set(pre):
-                raise DesignError(
-                    f"predictor period {spec!r} is not a pre-period (before the start); "
-                    f"pre-periods are {show_values(list(pre))}."
-                )
-            rows.append(wide.loc[spec].to_numpy())
-            names.append(f"{outcome_name}@{spec}")
-    return np.vstack(rows), tuple(names)
-
-
-def _fit(
-    x: np.ndarray, z: np.ndarray, target: int, donors: np.ndarray, v: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weights of ``donors`` (column indices) for council ``target``, and the V used.
-
-    ``x`` is predictors x councils, ``z`` pre-period outcomes x councils.
-    """
-    involved = np.append(donors, target)
-    sd = x[:, involved].std(axis=1, ddof=1)
-    sd = np.where(sd > 0, sd, 1.0)
-    x0, x1 = x[:, donors] / sd[:, None], x[:, target] / sd
-    if v is not None:
-        return simplex_weights(x0, x1, v), v
-    if len(x1) == 1:
-        one = np.ones(1)
-        return simplex_weights(x0, x1, one), one
-    z0, z1 = z[:, donors], z[:, target]
-
-    def loss(raw: np.ndarray) -> float:
-        weights = np.abs(raw) / np.sum(np.abs(raw))
-        w = simplex_weights(x0, x1, weights)
-        return float(np.mean((z1 - z0 @ w) ** 2))
-
-    start = np.full(len(x1), 1 / len(x1))
-    best = optimize.minimize(loss, start, method="Nelder-Mead", options={"maxiter": 1000})
-    chosen = np.abs(best.x) / np.sum(np.abs(best.x))
-    return simplex_weights(x0, x1, chosen), chosen
+def _progress(items, show: bool, desc: str):
+    return progress(items, show, desc)
 
 
 def _rmspe(gap: np.ndarray) -> float:
@@ -262,8 +77,13 @@ class SyntheticControlResult(ResultMixin):
         ``rmspe_ratio`` (post/pre RMSPE); p-values are placebo-in-space, no intervals.
     weights : pandas.Series
         Donor weights (non-negative, summing to one), indexed by donor.
-    v : numpy.ndarray
-        Predictor weights (diagonal of ``V``), summing to one.
+    v : numpy.ndarray or None
+        Predictor weights (diagonal of ``V``, for the scaled predictors), summing to one; with
+        the default predictors the V that reproduces the outcome-matching weights; None when the
+        outcome-matching weights beat every V tried with other predictors.
+    solution : str
+        How the weights were chosen: ``"outcome matching"`` (the weights minimising the
+        pre-period MSPE of the outcome, solved directly), ``"V search"`` or ``"given V"``.
     predictors : tuple of str
         Predictor names (``outcome@period`` for pre-period outcomes).
     gaps : pandas.DataFrame
@@ -279,6 +99,9 @@ class SyntheticControlResult(ResultMixin):
         Share of councils whose RMSPE ratio is at least the treated council's.
     leave_one_out : pandas.DataFrame or None
         Long: ``dropped`` (the donor left out), ``time``, ``synthetic``, ``gap``.
+    excluded_donors : pandas.DataFrame
+        Councils left out of the donor pool and why: ``unit``, ``programme``, ``reason``,
+        ``source``, ``url`` (empty when none were).
     """
 
     outcome: str
@@ -288,7 +111,7 @@ class SyntheticControlResult(ResultMixin):
     conf_level: float
     terms: tuple[Term, ...] = field(repr=False)
     weights: pd.Series = field(repr=False, compare=False)
-    v: np.ndarray = field(repr=False, compare=False)
+    v: np.ndarray | None = field(repr=False, compare=False)
     predictors: tuple[str, ...] = field(repr=False)
     gaps: pd.DataFrame = field(repr=False, compare=False)
     pre_rmspe: float
@@ -297,6 +120,8 @@ class SyntheticControlResult(ResultMixin):
     placebo_gaps: pd.DataFrame | None = field(repr=False, compare=False)
     p_value: float
     leave_one_out: pd.DataFrame | None = field(repr=False, compare=False, default=None)
+    solution: str = "given V"
+    excluded_donors: pd.DataFrame | None = field(repr=False, compare=False, default=None)
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -311,9 +136,20 @@ class SyntheticControlResult(ResultMixin):
             ("donors", f"{len(top)} of {len(self.weights)} with positive weight: {shown}"),
             (
                 "pre-period fit",
-                f"RMSPE {self.pre_rmspe:.4g} over {len(self.predictors)} predictors",
+                f"RMSPE {self.pre_rmspe:.4g} over {len(self.predictors)} predictors "
+                f"({self.solution})",
             ),
         ]
+        if self.excluded_donors is not None and len(self.excluded_donors):
+            gone = ", ".join(map(str, self.excluded_donors["unit"].head(6)))
+            more = len(self.excluded_donors) - 6
+            lines.append(
+                (
+                    "excluded donors",
+                    f"{len(self.excluded_donors)} that ran similar programmes: {gone}"
+                    + (f" and {more} more" if more > 0 else ""),
+                )
+            )
         if self.placebo is not None:
             lines.append(("inference", f"placebo in space over {len(self.placebo)} councils"))
         return lines
@@ -381,26 +217,38 @@ def _terms(gap, synthetic, is_pre, p_value, n_placebo) -> tuple[Term, ...]:
     )
     note = "no interval: placebo-in-space inference gives a p-value"
     mean_gap = float(gap[~is_pre].mean())
-    pct = 100 * mean_gap / float(synthetic[~is_pre].mean())
-    ratio = _rmspe(gap[~is_pre]) / _rmspe(gap[is_pre]) if _rmspe(gap[is_pre]) > 0 else math.inf
-    return tuple(
-        Term(name, value, p_value=p_value, method=method, note=note)
-        for name, value in (
-            ("mean_post_gap", mean_gap),
-            ("percent_change", pct),
-            ("rmspe_ratio", ratio),
-        )
-    )
+    base = float(synthetic[~is_pre].mean())
+    pre, post = _rmspe(gap[is_pre]), _rmspe(gap[~is_pre])
+    values = {
+        "mean_post_gap": (mean_gap, ""),
+        "percent_change": (
+            (100 * mean_gap / base, "")
+            if base != 0
+            else (math.nan, "the synthetic council's post-period mean is 0")
+        ),
+        "rmspe_ratio": (
+            (post / pre, "")
+            if pre > 0
+            else (
+                math.inf if post > 0 else math.nan,
+                "the synthetic council fits the pre-period exactly (RMSPE 0)",
+            )
+        ),
+    }
+    terms = []
+    for name, (value, why) in values.items():
+        if why:
+            what = "infinite" if math.isinf(value) else "undefined"
+            warnings.warn(f"{name} is {what}: {why}.", UndefinedIntervalWarning, stacklevel=3)
+            terms.append(
+                Term(name, value, p_value=p_value, method=method, note=f"{note}; {what}: {why}")
+            )
+        else:
+            terms.append(Term(name, value, p_value=p_value, method=method, note=note))
+    return tuple(terms)
 
 
-def _progress(items, progress: bool, desc: str):
-    if not progress:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, unit="fit")
-
-
+@limited_blas
 def synthetic_control(
     data: pd.DataFrame,
     *,
@@ -410,10 +258,11 @@ def synthetic_control(
     treated_unit: object,
     start: object,
     donors: Sequence | None = None,
+    exclude_donors: object = "default",
     predictors: Sequence | None = None,
     v: Sequence[float] | None = None,
     placebo: bool = True,
-    leave_one_out: bool = False,
+    leave_one_out: bool = True,
     conf_level: float = 0.95,
     progress: bool = False,
 ) -> SyntheticControlResult:
@@ -431,16 +280,23 @@ def synthetic_control(
         First period under the programme (a value of ``time``).
     donors : sequence, optional
         Donor councils; default every other council in the data.
+    exclude_donors : "default", None, sequence, mapping or DataFrame, default "default"
+        Councils never used as donors: ``"default"`` is the packaged list of councils that ran
+        similar programmes (:func:`~sfpc_eval.single_unit.donors.excluded_donors`), None
+        excludes nobody, or give your own (a list, a mapping council -> reason, or a DataFrame
+        with ``unit`` and ``reason``). Applied to ``donors`` too (with a warning).
     predictors : sequence, optional
         What the weights match. Each item is a pre-period (the outcome in that period) or a pair
         ``(column, periods)`` (the mean of ``column`` over those pre-periods). Default: the
-        outcome in every pre-period. At most one predictor per pre-period.
+        outcome in every pre-period, matched directly (the exact optimum of the ADH search). At
+        most one predictor per pre-period.
     v : sequence of float, optional
-        Weights of the predictors; default chosen by the ADH nested search.
+        Weights of the predictors; default chosen by the ADH nested search (never a worse
+        pre-period fit of the outcome than direct outcome matching).
     placebo : bool, default True
         Run placebo-in-space over the donors for a permutation p-value.
-    leave_one_out : bool, default False
-        Refit dropping, in turn, each donor with positive weight.
+    leave_one_out : bool, default True
+        Refit dropping, in turn, each donor with positive weight (shown by ``plot()``).
     conf_level : float, default 0.95
         Kept for a uniform signature (placebo inference gives a p-value, not an interval).
     progress : bool, default False
@@ -453,14 +309,16 @@ def synthetic_control(
     Raises
     ------
     DesignError
-        The treated council is missing or among the donors; gaps in the panel (the message
-        lists the councils and periods); fewer than 2 pre-periods, or fewer pre-periods than
-        predictors.
+        The treated council is missing or among the donors, or has no outcome in some
+        pre-periods; gaps in the panel (the message lists the councils and periods); fewer than
+        2 pre-periods, or fewer pre-periods than predictors; exclusions leave no donor.
 
     Warns
     -----
     PoorPreFitWarning
         The treated council's pre-period RMSPE is above that of 90% of the placebo councils.
+    DonorExclusionWarning
+        Councils named in ``donors`` ran similar programmes and were left out.
 
     Examples
     --------
@@ -476,7 +334,9 @@ def synthetic_control(
     0.0
     """
     level = check_conf_level(conf_level)
-    wide = _outcome_panel(data, outcome, unit, time, [treated_unit], donors, start)
+    wide, excluded, start = design_panel(
+        data, outcome, unit, time, [treated_unit], donors, start, exclude_donors
+    )
     wide.columns.name = outcome
     pool = list(wide.columns[:-1])
     periods = wide.index.to_numpy()
@@ -488,7 +348,7 @@ def synthetic_control(
             "the predictor weights cannot be chosen by pre-period fit. Use at most "
             f"{len(pre)} predictors (e.g. averages over several years)."
         )
-    x, names = _predictor_matrix(data, wide, predictors, unit, time, pre)
+    x, names = predictor_matrix(data, wide, predictors, unit, time, pre)
     v_array = None
     if v is not None:
         v_array = np.asarray(v, dtype=float)
@@ -501,7 +361,13 @@ def synthetic_control(
     z = y[is_pre]
     target = len(pool)
     all_donors = np.arange(len(pool))
-    weights, chosen = _fit(x, z, target, all_donors, v_array)
+    outcome_predictors = predictors is None
+
+    def fit(target: int, donors: np.ndarray) -> DonorFit:
+        return donor_weights(x, z, target, donors, v_array, outcome_predictors)
+
+    main = fit(target, all_donors)
+    weights = main.weights
     synthetic = y[:, all_donors] @ weights
     gap = y[:, target] - synthetic
     pre_rmspe, post_rmspe = _rmspe(gap[is_pre]), _rmspe(gap[~is_pre])
@@ -512,7 +378,7 @@ def synthetic_control(
         series = [gap]
         for j in _progress(range(len(pool)), progress, "placebo"):
             others = np.delete(all_donors, j)
-            w, _ = _fit(x, z, j, others, v_array)
+            w = fit(j, others).weights
             placebo_gap = y[:, j] - y[:, others] @ w
             series.append(placebo_gap)
             rows.append((pool[j], _rmspe(placebo_gap[is_pre]), _rmspe(placebo_gap[~is_pre])))
@@ -546,7 +412,7 @@ def synthetic_control(
         positive = [j for j in all_donors if weights[j] > 1e-6]
         for j in _progress(positive, progress, "leave one out"):
             others = np.delete(all_donors, j)
-            w, _ = _fit(x, z, target, others, v_array)
+            w = fit(target, others).weights
             fitted = y[:, others] @ w
             parts.append(
                 pd.DataFrame(
@@ -567,7 +433,7 @@ def synthetic_control(
         conf_level=level,
         terms=_terms(gap, synthetic, is_pre, p_value, 0 if table is None else len(table)),
         weights=pd.Series(weights, index=pool, name="weight"),
-        v=chosen,
+        v=main.v,
         predictors=names,
         gaps=pd.DataFrame(
             {"time": periods, "treated": y[:, target], "synthetic": synthetic, "gap": gap}
@@ -578,4 +444,6 @@ def synthetic_control(
         placebo_gaps=gaps_long,
         p_value=p_value,
         leave_one_out=loo,
+        solution=main.solution,
+        excluded_donors=excluded,
     )

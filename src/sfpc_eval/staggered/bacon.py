@@ -117,6 +117,12 @@ def _means(y: np.ndarray, mask_t: np.ndarray) -> float:
     return float(y[:, mask_t].mean())
 
 
+NO_INTERVAL = (
+    "no interval: the decomposition describes the two-way fixed-effects estimate and has no "
+    "inference (intervals: did() or event_study())"
+)
+
+
 def bacon(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str) -> BaconResult:
     """Goodman-Bacon decomposition of the TWFE DiD coefficient into 2x2 comparisons.
 
@@ -231,7 +237,14 @@ def bacon(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str) -
             rows.append((_fmt(l_), _fmt(k), TYPES[2], late, w_late))
     comparisons = pd.DataFrame(rows, columns=["treated", "control", "type", "estimate", "weight"])
     estimate = float((comparisons["estimate"] * comparisons["weight"]).sum())
-    terms = [Term("twfe", estimate, method="Goodman-Bacon decomposition (no inference)")]
+    terms = [
+        Term(
+            "twfe",
+            estimate,
+            method="Goodman-Bacon decomposition (no inference)",
+            note=NO_INTERVAL,
+        )
+    ]
     result = BaconResult(
         outcome=outcome,
         unit=unit,
@@ -250,7 +263,9 @@ def bacon(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str) -
                 str(row["type"]),
                 float(row["estimate"]),
                 method="weighted average of 2x2 estimates",
-                note="" if math.isnan(row["weight"]) else f"total weight {row['weight']:.4f}",
+                note=NO_INTERVAL
+                if math.isnan(row["weight"])
+                else f"total weight {row['weight']:.4f}; {NO_INTERVAL}",
             )
         )
     return replace(result, terms=tuple(terms))

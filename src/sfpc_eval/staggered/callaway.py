@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from sfpc_eval._validate import check_conf_level
+from sfpc_eval._blas import limited_blas
+from sfpc_eval._validate import check_conf_level, check_seed
 from sfpc_eval.diff_in_diff.cohorts import validate_cohorts
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
 from sfpc_eval.panel import require_columns
@@ -217,6 +218,7 @@ class CallawayResult(ResultMixin):
         (199, True)
         """
         draws = _check_bootstrap(draws)
+        check_seed(rng)
         multipliers = None
         if draws is not None:
             generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -374,6 +376,7 @@ class CallawayResult(ResultMixin):
         return callaway_pretrends(self, placebo_shift, data, conf_level, min_e)
 
 
+@limited_blas
 def callaway_santanna(
     data: pd.DataFrame,
     outcome: str,
@@ -481,6 +484,7 @@ def callaway_santanna(
     _check_choice(estimation, "estimation", tuple(ESTIMATION_NAMES))
     _check_choice(base_period, "base_period", ("varying", "universal"))
     draws = _check_bootstrap(bootstrap)
+    check_seed(rng)
     level = check_conf_level(conf_level)
     require_columns(data, {"cluster": cluster})
     panel = validate_cohorts(

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sfpc_eval._validate import check_resamples
 from sfpc_eval.diff_in_diff.event_study_fit import JointTest
 from sfpc_eval.errors import InvalidValueError, show_values
 from sfpc_eval.panel import require_present
@@ -155,18 +155,10 @@ def _check_choice(value: object, name: str, choices: Sequence[str]) -> None:
 
 
 def _check_bootstrap(bootstrap: object) -> int | None:
+    """None (analytic standard errors) or a number of multiplier-bootstrap draws."""
     if bootstrap is None:
         return None
-    if (
-        isinstance(bootstrap, bool)
-        or not isinstance(bootstrap, numbers.Integral)
-        or int(bootstrap) < 2
-    ):
-        raise InvalidValueError(
-            f"`bootstrap` must be None (analytic standard errors) or a whole number of "
-            f"multiplier-bootstrap draws >= 2 (e.g. 999); got {bootstrap!r}."
-        )
-    return int(bootstrap)
+    return check_resamples(bootstrap, "bootstrap", minimum=2)
 
 
 def _cluster_codes(

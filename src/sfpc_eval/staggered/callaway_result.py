@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,12 @@ from scipy import special
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.diff_in_diff.event_study_fit import JointTest
 from sfpc_eval.diff_in_diff.honest_inputs import EventTimeEstimates
-from sfpc_eval.errors import DesignError, InvalidValueError
+from sfpc_eval.errors import (
+    DesignError,
+    InvalidValueError,
+    UndefinedIntervalWarning,
+    show_values,
+)
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.staggered.callaway_checks import dynamic_pretrend_test, mark_callaway_validity
 from sfpc_eval.staggered.callaway_inference import (
@@ -159,6 +165,14 @@ def callaway_terms(
                 method,
                 "" if s > 0 else "zero standard error: no variation in this comparison",
             )
+        )
+    flat = [t.term for t in terms if t.std_error == 0 and not t.note.startswith("base period")]
+    if flat:
+        warnings.warn(
+            f"ATT terms {show_values(flat)} have a zero standard error (no variation in their "
+            "comparison): no test (p-value NaN), and a zero-width interval.",
+            UndefinedIntervalWarning,
+            stacklevel=3,
         )
     out = tuple(terms)
     if cohorts is not None and inference.cohort_clusters:

@@ -41,7 +41,7 @@ from sfpc_eval.diff_in_diff.event_study_result import (
     pretrend_facts,
 )
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
-from sfpc_eval.inference.cluster import ClusterRobust
+from sfpc_eval.inference.cluster import ClusterRobust, standard_error, standard_errors
 from sfpc_eval.labels import label as label_of
 from sfpc_eval.results import Term
 from sfpc_eval.staggered.sun_abraham import _window
@@ -174,7 +174,7 @@ class ImputationResult(EventStudyBase):
 
 
 def _terms(base: ImputationResult, level: float) -> tuple[Term, ...]:
-    se = [*np.sqrt(np.diag(base._vcov_event)), base._se_att]
+    se = [*standard_errors(base._vcov_event), base._se_att]
     terms = tuple(
         wald_term(t.term, est, s, level, "two-stage GMM cluster-robust (did2s)")
         for t, est, s in zip(base.terms, base._estimates, se, strict=True)
@@ -381,7 +381,7 @@ def imputation(
         terms=tuple(Term(label, math.nan) for label in labels),
         _estimates=np.r_[beta_e, beta_att],
         _vcov_event=vcov_e,
-        _se_att=float(math.sqrt(vcov_att[0, 0])),
+        _se_att=standard_error(vcov_att[0, 0], abs(vcov_att[0, 0])),
         _effects=effects,
     )
     n_treated = int(frame.loc[np.isfinite(e), cluster].nunique())
@@ -482,7 +482,7 @@ def _pretrend(
         wald_term(
             label,
             es.fit.beta[es.fit.index(n)],
-            math.sqrt(es.var.vcov[es.fit.index(n), es.fit.index(n)]),
+            standard_errors(es.var.vcov)[es.fit.index(n)],
             level,
             f"BJS lead on untreated observations; {es.var.label}",
             df=es.var.df[es.fit.index(n)],

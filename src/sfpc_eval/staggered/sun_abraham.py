@@ -35,7 +35,12 @@ from sfpc_eval.diff_in_diff.event_study_result import (
 )
 from sfpc_eval.diff_in_diff.twfe_result import Inference, analytic_variance
 from sfpc_eval.errors import DesignError, InvalidValueError, show_values
-from sfpc_eval.inference.cluster import ClusterRobust, contrast_df
+from sfpc_eval.inference.cluster import (
+    ClusterRobust,
+    contrast_df,
+    contrast_standard_error,
+    standard_errors,
+)
 from sfpc_eval.labels import label as label_of
 from sfpc_eval.panel import numeric_column, require_columns
 from sfpc_eval.results import Term
@@ -108,7 +113,7 @@ class SunAbrahamResult(EventStudyBase):
         out = self._cells.copy()
         idx = [fit.index(n) for n in out["name"]]
         out["estimate"] = fit.beta[idx]
-        out["std_error"] = np.sqrt(np.diag(var.vcov)[idx])
+        out["std_error"] = standard_errors(var.vcov)[idx]
         return out[["cohort", "event_time", "estimate", "std_error", "n", "weight"]]
 
     def facts(self) -> list[tuple[str, str]]:
@@ -146,7 +151,7 @@ def _build(
     terms = []
     for c, old in zip(base._contrasts, base.terms, strict=True):
         estimate = float(c @ fit.beta)
-        se = math.sqrt(float(c @ var.vcov @ c))
+        se = contrast_standard_error(c, var.vcov)
         df = contrast_df(fit, analytic, c)
         terms.append(wald_term(old.term, estimate, se, level, var.label, df=df))
     leads = [i for i, e in enumerate(base.event_times) if e < 0]

@@ -17,8 +17,23 @@ from sfpc_eval.errors import (
 )
 
 
-def check_missing(data: pd.DataFrame, covariates: Sequence[str]) -> None:
-    """Raise naming the covariates with missing values and how many rows each (impute first)."""
+def check_missing(
+    data: pd.DataFrame, covariates: Sequence[str], *, outcome: str | None = None
+) -> None:
+    """Raise naming the covariates with missing values and how many rows each (impute first).
+
+    A missing outcome is refused first, with the reason it is not imputed.
+    """
+    if outcome is not None and (lost := data[outcome].isna().to_numpy()).any():
+        raise InvalidValueError(
+            f"`outcome` {outcome!r} is missing for {int(lost.sum()):,} of {len(data):,} children "
+            f"(rows {show_values(list(data.index[lost]))}). The outcome is not imputed: with "
+            "covariates missing at random, imputed outcomes add no information to the effect "
+            "and only noise (von Hippel's multiple imputation, then deletion), and an outcome "
+            "that is missing because the child's follow-up is incomplete is censoring, not "
+            "missingness. Find out why these outcomes are missing; drop those children "
+            "explicitly (and say so) only if they are missing at random given the design."
+        )
     missing = {c: int(data[c].isna().sum()) for c in covariates}
     missing = {c: k for c, k in missing.items() if k}
     if not missing:
@@ -28,9 +43,9 @@ def check_missing(data: pd.DataFrame, covariates: Sequence[str]) -> None:
     raise InvalidValueError(
         f"`covariates` have missing values in {int(rows.sum()):,} of {len(data):,} rows: {detail}; "
         f"first rows {show_values(list(data.index[rows]))}. stepped_wedge does not drop rows. "
-        "Impute them (m data sets, e.g. with mice or scikit-learn's IterativeImputer), fit each "
-        "with stepped_wedge and combine with sfpc_eval.trials.pooling.pool; or drop the rows "
-        "yourself if a complete-case analysis is intended."
+        "Impute them with imputations=MultipleImputation(m=20, seed=...) (chained equations, "
+        "pooled with Rubin's rules), or drop the rows yourself if a complete-case analysis is "
+        "intended."
     )
 
 
@@ -51,7 +66,9 @@ def switch_periods(
         raise DesignError(
             f"`treated` varies within {cluster} x {period} cells {show_values(bad)}. In a "
             "stepped wedge a whole cluster switches at once: fix the indicator, or give "
-            "transition periods their own period value and drop them."
+            "transition periods their own period value and drop them. If treatment is defined "
+            "on each child's own dates (referred more than half way, or k weeks, into the "
+            "switch period: sfpc_eval.trials.child_exposure), pass treatment_level='child'."
         )
     grid = np.full((n_c, n_t), -1)
     observed = rows.reshape(n_c, n_t) > 0
@@ -110,8 +127,12 @@ def sw_design_matrix(
     return np.column_stack(columns), tuple(names)
 
 
-def check_separation(z, names, y, n, fixed: Sequence[str]) -> None:
-    """Raise SeparationError when a 0/1 regressor predicts the outcome exactly."""
+def check_separation(z, names, y, n, fixed: Sequence[str], *, counts: bool = False) -> None:
+    """Raise SeparationError when a 0/1 regressor predicts the outcome exactly.
+
+    For counts (``counts=True``) only a group without a single event separates: its log rate
+    would be minus infinity.
+    """
     for j, name in enumerate(names):
         if name not in fixed:
             continue
@@ -123,7 +144,13 @@ def check_separation(z, names, y, n, fixed: Sequence[str]) -> None:
             if not mask.any():
                 continue
             events, rows = y[mask].sum(), n[mask].sum()
-            if events == 0 or events == rows:
+            if counts and events == 0:
+                raise SeparationError(
+                    f"no events at all among the {int(rows):,} observations with {name} = "
+                    f"{int(value)}: their log rate is minus infinity and no count model can "
+                    "estimate the effect. Pool sparse categories or drop that regressor."
+                )
+            if not counts and (events == 0 or events == rows):
                 outcome = "0" if events == 0 else "1"
                 raise SeparationError(
                     f"perfect separation: the outcome is {outcome} for all {int(rows):,} rows "
@@ -133,12 +160,56 @@ def check_separation(z, names, y, n, fixed: Sequence[str]) -> None:
                 )
 
 
+def check_group_separation(
+    y: np.ndarray, n: np.ndarray, groups: Sequence[tuple[str, np.ndarray, Sequence[object]]]
+) -> None:
+    """Raise SeparationError when a fixed-effect group has no events or only events.
+
+    ``groups`` holds ``(name, codes per cell, levels)``: the periods always (their effects are
+    fixed in every model) and the clusters when they are fixed effects. A group whose outcome
+    is always 0 (or always 1) has an infinite log odds, so no logistic fit exists; the fit
+    would otherwise fail inside a matrix factorisation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_group_separation(np.array([1.0, 0.0]), np.array([4.0, 4.0]),
+    ...                        [("period", np.array([0, 1]), ["Jan", "Feb"])])
+    Traceback (most recent call last):
+    ...
+    sfpc_eval.errors.SeparationError: perfect separation: the outcome is 0 in every row of...
+    """
+    found = []
+    for name, codes, levels in groups:
+        events = np.bincount(codes, weights=y, minlength=len(levels))
+        rows = np.bincount(codes, weights=n, minlength=len(levels))
+        for i, level in enumerate(levels):
+            if rows[i] > 0 and events[i] in (0, rows[i]):
+                found.append(
+                    f"the outcome is {0 if events[i] == 0 else 1} in every row of {name} "
+                    f"{level} ({int(rows[i]):,} rows)"
+                )
+    if found:
+        more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+        raise SeparationError(
+            f"perfect separation: {'; '.join(found[:3])}{more}, so its effect on the log odds "
+            "is infinite and no logistic model can estimate it. Pool that period with a "
+            "neighbour, drop the cluster, or report the raw proportions."
+        )
+
+
 def average_marginal_effect(z, n, beta, offset, treat_cols) -> tuple[float, np.ndarray]:
-    """Mean over rows of P(y | treated) - P(y | control), and its gradient in beta."""
+    """Mean over rows of P(y | treated) - P(y | control), and its gradient in beta.
+
+    ``offset`` is added to every linear predictor (the clusters' conditional modes for a
+    GLMM), or is a pair ``(under control, under treatment)`` when it depends on the treatment
+    (a random treatment slope).
+    """
+    offset0, offset1 = offset if isinstance(offset, tuple) else (offset, offset)
     z1, z0 = z.copy(), z.copy()
     z1[:, treat_cols], z0[:, treat_cols] = 1.0, 0.0
-    p1 = special.expit(z1 @ beta + offset)
-    p0 = special.expit(z0 @ beta + offset)
+    p1 = special.expit(z1 @ beta + offset1)
+    p0 = special.expit(z0 @ beta + offset0)
     total = n.sum()
     value = float(n @ (p1 - p0) / total)
     gradient = ((n * p1 * (1 - p1)) @ z1 - (n * p0 * (1 - p0)) @ z0) / total

@@ -22,6 +22,19 @@ reference that :func:`~sfpc_eval.trials.analysis.stepped_wedge` uses by default.
     ``G - 1`` (no contrast in a random-intercept model carries less information than a purely
     between-cluster one), and at a boundary fit (:math:`\hat\theta = 0`, where
     :math:`\operatorname{Var}(\hat\theta)` does not exist) they are ``G - 1``.
+    For the other families and random-effect structures (and the linear mixed model) the
+    same formula is evaluated on the working linear model at the fit, as SAS ``GLIMMIX``
+    does on its pseudo-model: :math:`v = c'\Phi c` with
+    :math:`\Phi = (X'\Sigma^{-1}X)^{-1}`, its gradient in the variance parameters and
+    their variance from the expected restricted information
+    (:meth:`~sfpc_eval.trials.kenward_roger.KenwardRogerFit.satterthwaite`), with the same
+    floor ``G - 1`` and boundary rule.
+``"kenward_roger"``
+    Kenward and Roger (1997): the variance parameters by REML (the restricted Laplace
+    likelihood for counts and binary outcomes, as ``glmmTMB(REML = TRUE)``), the fixed
+    effects' variance inflated for their uncertainty and the df matched to the first two
+    moments of the Wald statistic (:mod:`sfpc_eval.trials.kenward_roger`; ``lmerTest``'s
+    ``ddf = "Kenward-Roger"`` for the linear mixed model). No floor.
 ``"between_within"``
     The between-within df of Li and Redden (2015) on the cluster-period cells: observed
     cluster-periods minus the rank of (cluster indicators, period indicators, treatment
@@ -58,10 +71,11 @@ __all__ = [
     "glmm_df",
     "invalid_note",
     "satterthwaite_df",
+    "working_satterthwaite_df",
 ]
 
-DfMethod = Literal["satterthwaite", "between_within", "z"]
-DF_METHODS: tuple[str, ...] = ("satterthwaite", "between_within", "z")
+DfMethod = Literal["satterthwaite", "kenward_roger", "between_within", "z"]
+DF_METHODS: tuple[str, ...] = ("satterthwaite", "kenward_roger", "between_within", "z")
 FEW_CLUSTERS = 30
 """Below this many clusters the Wald z test of a GLMM is not trusted (a warning on request)."""
 
@@ -188,14 +202,38 @@ def between_within_df(
     return float(len(first) - np.linalg.matrix_rank(design))
 
 
+def working_satterthwaite_df(fit, contrast: np.ndarray) -> tuple[float, str]:
+    """Satterthwaite df of a contrast of any mixed model, from its working linear model.
+
+    ``fit`` is a :class:`~sfpc_eval.trials.mixed.MixedModelFit` (see the module notes);
+    floored at ``G - 1`` and ``G - 1`` at a boundary fit, as :func:`satterthwaite_df`.
+    """
+    floor = float(fit.n_clusters - 1)
+    if fit.boundary:
+        return floor, (
+            "boundary fit (a variance parameter at its limit): the df are the between-cluster "
+            f"df G - 1 = {floor:g}"
+        )
+    df = fit.kr.satterthwaite(contrast)
+    if df < floor:
+        return (
+            floor,
+            f"Satterthwaite df {df:.2g} raised to the between-cluster df G - 1 = {floor:g}",
+        )
+    return df, ""
+
+
 def glmm_df(fit, df_method, treat_cols, covariate_cols, z, cell_period):
     """Return the df per GLMM coefficient, the method label and a note for the effect.
 
-    ``df[0]`` (the intercept, never reported) holds the df of the effect contrast (the average
-    of the exposure-time coefficients when there are several).
+    ``fit`` is a :class:`~sfpc_eval.trials.mixed.MixedModelFit` (or the random-intercept
+    :class:`~sfpc_eval.trials.glmm.GlmmFit` itself). ``df[0]`` (the intercept, never
+    reported) holds the df of the effect contrast (the average of the exposure-time
+    coefficients when there are several).
     """
     k = z.shape[1]
     df = np.full(k, np.inf)
+    glmer = getattr(fit, "glmm", fit)  # the glmer-type random-intercept fit, if it is one
     if df_method == "z":
         if fit.n_clusters < FEW_CLUSTERS:
             warnings.warn(
@@ -213,14 +251,37 @@ def glmm_df(fit, df_method, treat_cols, covariate_cols, z, cell_period):
         return df, f"t, between-within df {value:g}", ""
     effect = np.zeros(k)
     effect[treat_cols] = 1.0 / len(treat_cols)
-    df[0], note = satterthwaite_df(fit, effect)
+    if df_method == "kenward_roger":
+        kr_note = (
+            ""
+            if fit.kr.adjusted
+            else "the Kenward-Roger adjusted variance was not positive definite (a variance "
+            "parameter near its boundary): the unadjusted REML variance is used, with "
+            "Kenward-Roger df"
+        )
+
+        def one(c):
+            return fit.kr.df(c), kr_note
+
+        label = "t, Kenward-Roger df"
+    elif glmer is not None:
+
+        def one(c):
+            return satterthwaite_df(glmer, c)
+
+        label = "t, Satterthwaite df"
+    else:
+
+        def one(c):
+            return working_satterthwaite_df(fit, c)
+
+        label = "t, Satterthwaite df"
+    df[0], note = one(effect)
     for j in [*treat_cols, *covariate_cols]:
-        unit = np.zeros(k)
-        unit[j] = 1.0
-        df[j] = satterthwaite_df(fit, unit)[0]
+        df[j] = one(np.eye(k)[j])[0]
     if len(treat_cols) == 1:
         df[0] = df[treat_cols[0]]
-    return df, "t, Satterthwaite df", note
+    return df, label, note
 
 
 def invalid_note(model, df_method, gee_variance, inference, n_clusters) -> str:

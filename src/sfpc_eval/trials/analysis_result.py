@@ -11,13 +11,43 @@ import pandas as pd
 
 from sfpc_eval._terms import wald_term
 from sfpc_eval._trends import group_lines
-from sfpc_eval.errors import (
-    DesignError,
-)
+from sfpc_eval.errors import DesignError, InvalidValueError, UndefinedEffectError
 from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 
 Model = Literal["glmm", "gee", "glm"]
+
+_MODEL_NAMES = {
+    "binomial": "logistic GLMM",
+    "poisson": "Poisson GLMM",
+    "negative_binomial": "negative binomial GLMM",
+    "gaussian": "linear mixed model",
+}
+_STRUCTURE_NAMES = {
+    "intercept": "random intercept",
+    "nested": "nested exchangeable",
+    "decay": "exponential decay",
+    "slope": "random treatment slope",
+}
+_EFFECT_SCALE = {
+    "binomial": "log odds ratio",
+    "poisson": "log rate ratio",
+    "negative_binomial": "log rate ratio",
+    "gaussian": "difference in means",
+}
+_HEADLINE = {
+    "binomial": "odds_ratio",
+    "poisson": "rate_ratio",
+    "negative_binomial": "rate_ratio",
+    "gaussian": "treated",
+}
+_EFFECT_TERMS = (
+    "treated",
+    "odds_ratio",
+    "average_marginal_effect",
+    "rate_ratio",
+    "percent_change",
+)
 
 
 @dataclass(frozen=True)
@@ -39,11 +69,14 @@ class SteppedWedgeResult(ResultMixin):
     n_obs, n_cells, n_clusters, n_periods : int
         Size of the problem.
     terms : tuple of Term
-        ``treated`` (log odds ratio), ``odds_ratio``, ``average_marginal_effect`` (risk
-        difference), with exposure time also ``exposure[k]`` (log odds ratio after k periods on
-        treatment), then each covariate (log odds ratio per unit).
+        Binary outcomes: ``treated`` (log odds ratio), ``odds_ratio``,
+        ``average_marginal_effect`` (risk difference); counts: ``treated`` (log rate ratio),
+        ``rate_ratio``, ``percent_change``; continuous: ``treated`` (difference in means).
+        With exposure time also ``exposure[k]`` (the effect after k periods on treatment),
+        then each covariate (per unit, on the model's scale).
     random_sd : float
-        GLMM: standard deviation of the cluster random intercept (NaN otherwise).
+        GLMM with a random intercept: standard deviation of the cluster random intercept
+        (NaN otherwise; see :meth:`variance_components` for every structure).
     rho : float
         GEE: exchangeable working correlation (NaN otherwise).
     coef : pandas.Series
@@ -52,8 +85,20 @@ class SteppedWedgeResult(ResultMixin):
         Their variance matrix under the reported method.
     df_complete : pandas.Series
         Complete-data degrees of freedom per coefficient (what Rubin's rules need): the
-        Satterthwaite df under CR2, otherwise rows minus coefficients (as ``mice::pool``'s
-        ``df.residual``).
+        Satterthwaite df under CR2, otherwise rows minus coefficients (and, for the binomial
+        random-intercept GLMM, minus the random-intercept SD, as lme4's ``df.residual``, which
+        ``mice::pool`` uses).
+    family : str
+        ``"binomial"``, ``"poisson"``, ``"negative_binomial"`` or ``"gaussian"``.
+    random_effects : str or None
+        The GLMM's structure (``"intercept"``, ``"nested"``, ``"decay"``, ``"slope"``).
+    loglik : float
+        GLMM: the (Laplace or quadrature; REML for Gaussian) log-likelihood, with the
+        constants R includes (NaN for the GEE and GLM).
+    n_params : int
+        Parameters behind ``loglik``: fixed effects, covariance parameters, dispersion.
+    aggregated : bool
+        The input was aggregated cells (``denominator=``).
     """
 
     model: str
@@ -74,47 +119,115 @@ class SteppedWedgeResult(ResultMixin):
     coef: pd.Series = field(repr=False, default=None)  # type: ignore[assignment]
     vcov: pd.DataFrame = field(repr=False, default=None)  # type: ignore[assignment]
     df_complete: pd.Series = field(repr=False, default=None)  # type: ignore[assignment]
+    family: str = "binomial"
+    random_effects: str | None = None
+    loglik: float = math.nan
+    n_params: int = 0
+    aggregated: bool = False
     _core: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
     def title(self) -> str:  # type: ignore[override]
         """Heading of the summary."""
-        names = {"glmm": "logistic GLMM", "gee": "logistic GEE", "glm": "logistic GLM"}
-        return f"Stepped-wedge trial ({names[self.model]}): {label(self.outcome)}"
+        if self.model == "glmm":
+            name = _MODEL_NAMES[self.family]
+            if self.random_effects != "intercept":
+                name = f"{name}, {_STRUCTURE_NAMES[self.random_effects]}"
+        else:
+            name = {"gee": "logistic GEE", "glm": "logistic GLM"}[self.model]
+        return f"Stepped-wedge trial ({name}): {label(self.outcome)}"
 
     @property
     def estimate(self) -> Term:
-        """The treatment effect on the log-odds scale."""
+        """The treatment effect on the model's scale (log odds, log rate ratio, or mean)."""
         return self.term("treated")
 
     @property
     def odds_ratio(self) -> Term:
-        """The treatment effect as an odds ratio."""
+        """The treatment effect as an odds ratio (binary outcomes)."""
+        self._require("binomial", "odds_ratio")
         return self.term("odds_ratio")
+
+    @property
+    def rate_ratio(self) -> Term:
+        """The treatment effect as a rate ratio (count outcomes)."""
+        self._require(("poisson", "negative_binomial"), "rate_ratio")
+        return self.term("rate_ratio")
 
     @property
     def average_marginal_effect(self) -> Term:
         """The treatment effect as a risk difference (average marginal effect)."""
+        self._require("binomial", "average_marginal_effect")
         return self.term("average_marginal_effect")
+
+    @property
+    def aic(self) -> float:
+        """Akaike's criterion of the GLMM, ``-2 loglik + 2 n_params`` (NaN otherwise)."""
+        return -2.0 * self.loglik + 2.0 * self.n_params
+
+    def _require(self, families: str | tuple[str, ...], reading: str) -> None:
+        allowed = (families,) if isinstance(families, str) else families
+        if self.family not in allowed:
+            raise UndefinedEffectError(
+                f"`{reading}` is a reading of a {' or '.join(allowed)} outcome; this trial's "
+                f"outcome is {self.family} ({_EFFECT_SCALE[self.family]}). Use `estimate`."
+            )
+
+    def variance_components(self, conf_level: float | None = None) -> pd.DataFrame:
+        """Variance components, the ICC and the CAC of the mixed model, with Wald intervals.
+
+        Columns ``component, estimate, conf_low, conf_high, scale, description``; see
+        :mod:`sfpc_eval.trials.variance_components` for the definitions and the interval
+        scales. Intervals are NaN for a component on the boundary (singular fit).
+
+        Raises
+        ------
+        InvalidValueError
+            The result is not a mixed model (``model="gee"`` or ``"glm"``).
+        """
+        mixed = self._core.get("mixed")
+        if mixed is None:
+            raise InvalidValueError(
+                f"variance components are estimated by the mixed model; this result is "
+                f"model={self.model!r}. Refit with model='glmm'."
+            )
+        return mixed.components(self.conf_level if conf_level is None else conf_level)
 
     def facts(self) -> list[tuple[str, str]]:
         """Input lines for the summary."""
+        kind = {"binomial": "binary", "gaussian": "continuous"}.get(self.family, "count")
         lines = [
-            ("outcome", f"{label(self.outcome)} ({self.outcome}; binary)"),
+            ("outcome", f"{label(self.outcome)} ({self.outcome}; {kind})"),
             (
                 "clusters / periods",
                 f"{self.n_clusters} ({label(self.cluster, lower=True)}) / {self.n_periods}",
             ),
-            ("rows / cells", f"{self.n_obs:,} / {self.n_cells:,}"),
+            (
+                "children / cells" + (" (aggregated input)" if self.aggregated else ""),
+                f"{self.n_obs:,} / {self.n_cells:,}",
+            ),
             ("inference", self.method),
         ]
         if not math.isnan(self.random_sd):
-            icc = self.random_sd**2 / (self.random_sd**2 + math.pi**2 / 3)
             lines.append(("random-intercept SD", f"{self.random_sd:.4g}"))
-            lines.append(("ICC (latent scale)", f"{icc:.4g} (interval: .icc())"))
         if not math.isnan(self.rho):
             lines.append(("working correlation", f"{self.rho:.4g}"))
+        mixed = self._core.get("mixed")
+        if mixed is not None:
+            for row in mixed.components(self.conf_level).itertuples():
+                if row.component in ("icc", "cac"):
+                    reading = f"{row.estimate:.3g}"
+                    if row.component == "icc" and self._core.get("glmm_fit") is not None:
+                        reading += " (profile interval: .icc())"
+                    lines.append((row.component.upper(), reading))
+            lines.append(
+                ("log-likelihood" + (" (REML)" if mixed.reml else ""), f"{self.loglik:.2f}")
+            )
         return lines
+
+    def notes(self) -> list[str]:
+        """Lines below the summary: notes on terms, then on the design (dropped columns...)."""
+        return list(dict.fromkeys([*super().notes(), *self._core.get("notes", [])]))
 
     def icc(self, level: float | None = None):
         """Latent-scale ICC and random-intercept SD with profile-likelihood intervals (GLMM).
@@ -133,8 +246,14 @@ class SteppedWedgeResult(ResultMixin):
         fit = self._core.get("glmm_fit")
         if fit is None:
             raise DesignError(
-                f"the latent-scale ICC comes from the GLMM's random intercept; this result is a "
-                f"{self.model.upper()}. Fit model='glmm'."
+                "the profile-likelihood ICC is that of the binomial random-intercept GLMM; this "
+                f"result is a {self.model.upper()}"
+                + (
+                    f" ({self.family}, {self.random_effects})"
+                    if self.model == "glmm"
+                    else ". Fit model='glmm'"
+                )
+                + ". Use .variance_components() for the ICC and CAC of any mixed model."
             )
         cached = self._core.setdefault("icc", {})
         key = self.conf_level if level is None else float(level)
@@ -143,11 +262,11 @@ class SteppedWedgeResult(ResultMixin):
         return cached[key]
 
     def term_labels(self) -> dict[str, str]:
-        """Name the treatment coefficient: a log odds ratio."""
-        return {"treated": "Log odds ratio"}
+        """Name the treatment coefficient on the model's scale (log odds ratio for binary)."""
+        return {"treated": _EFFECT_SCALE[self.family].capitalize()}
 
     def _headline_name(self) -> str:
-        return "odds_ratio"
+        return _HEADLINE[self.family]
 
     def _glance(self) -> dict[str, object]:
         facts = super()._glance()
@@ -156,7 +275,9 @@ class SteppedWedgeResult(ResultMixin):
             code = "rollout_randomization"
         elif self.model == "glmm":
             code = (
-                "glmm_satterthwaite"
+                "glmm_kenward_roger"
+                if "Kenward-Roger" in method
+                else "glmm_satterthwaite"
                 if "Satterthwaite" in method
                 else "glmm_between_within"
                 if "between-within" in method
@@ -175,7 +296,7 @@ class SteppedWedgeResult(ResultMixin):
         fixed = f"{self.period}" if self.model != "glm" else f"{self.cluster}, {self.period}"
         facts.update(
             estimator=self.model,
-            family="binomial",
+            family=self.family,
             n_units=self.n_clusters,
             n_treated=self.n_clusters,
             fixed_effects=fixed,
@@ -191,27 +312,24 @@ class SteppedWedgeResult(ResultMixin):
     def trends(self) -> pd.DataFrame:
         """Observed share per period in the intervention and control conditions.
 
-        Each cluster's share of rows with outcome 1 in the period, averaged over the clusters in
-        the condition, each cluster counting once (the one definition of treated and comparison
-        lines, :mod:`sfpc_eval._trends`). Columns ``time`` (period), ``group`` (``"treated"``:
-        cluster-periods in the intervention condition; ``"comparison"``: in the control
-        condition), ``mean``, ``units`` (clusters averaged) and ``rows``.
+        Each cluster's value in the period (its share of rows with outcome 1; for counts its
+        events per unit of exposure; for a continuous outcome its mean), averaged over the
+        clusters in the condition, each cluster counting once (the one definition of treated and
+        comparison lines, :mod:`sfpc_eval._trends`). Columns ``time`` (period), ``group``
+        (``"treated"``: cluster-periods in the intervention condition; ``"comparison"``: in the
+        control condition), ``mean``, ``units`` (clusters averaged) and ``rows``.
         """
         cells = self._core["cells"]
+        per = "exposure" if self.family in ("poisson", "negative_binomial") else "rows"
         out = group_lines(
-            cells,
-            unit="cluster",
-            time="time",
-            group="group",
-            numerator="events",
-            denominator="rows",
+            cells, unit="cluster", time="time", group="group", numerator="events", denominator=per
         )
         rows = cells.groupby(["time", "group"])["rows"].sum()
         out["rows"] = rows.loc[list(zip(out["time"], out["group"], strict=True))].to_numpy()
         return out
 
     def plot(self, ax=None, **style):  # type: ignore[override]
-        """Observed percentages per period, intervention against control condition.
+        """Observed values per period (shares as percentages), intervention against control.
 
         ``style``: ``labels`` (words for ``"treated"``, ``"comparison"``, the outcome),
         ``title`` (the main message) and ``source`` (the source line).
@@ -223,7 +341,12 @@ class SteppedWedgeResult(ResultMixin):
         labels = {k: v for k, v in conditions.items() if k in set(trends["group"])}
         labels.update(style.pop("labels", None) or {})
         return plot_trends(
-            trends, outcome=self.outcome, percent=True, labels=labels, ax=ax, **style
+            trends,
+            outcome=self.outcome,
+            percent=self.family == "binomial",
+            labels=labels,
+            ax=ax,
+            **style,
         )
 
 
@@ -231,13 +354,18 @@ def sw_terms(core: dict, level: float) -> tuple[Term, ...]:
     """Build the result's terms (log odds ratio, odds ratio, marginal effect) from a fit."""
     names, beta, vcov, df = core["names"], core["beta"], core["vcov"], core["df"]
     method = core["method"]
-    effect = core["effect"]  # contrast vector for the headline log odds ratio
+    effect = core["effect"]  # contrast vector for the headline effect
+    family = core.get("family", "binomial")
     ri = core.get("ri")
     se = _std_error(effect, vcov, ri is not None)
     est = float(effect @ beta)
     j_df = core["effect_df"]
     terms = [wald_term("treated", est, se, level, method, df=j_df)]
-    terms.append(wald_term("odds_ratio", est, se, level, method, df=j_df, exponentiate=True))
+    if family == "binomial":
+        terms.append(wald_term("odds_ratio", est, se, level, method, df=j_df, exponentiate=True))
+    elif family in ("poisson", "negative_binomial"):
+        ratio = wald_term("rate_ratio", est, se, level, method, df=j_df, exponentiate=True)
+        terms += [ratio, ratio.as_percent_change()]
     if core.get("ame") is not None:
         value, gradient = core["ame"]
         ame_se = _std_error(gradient, vcov, ri is not None)
@@ -249,7 +377,7 @@ def sw_terms(core: dict, level: float) -> tuple[Term, ...]:
     for name in core["reported"]:
         j = names.index(name)
         terms.append(wald_term(name, beta[j], math.sqrt(vcov[j, j]), level, method, df=df[j]))
-    effect_terms = ("treated", "odds_ratio", "average_marginal_effect")
+    effect_terms = _EFFECT_TERMS
     if core.get("df_note"):
         terms = [replace(t, note=core["df_note"]) if t.term in effect_terms else t for t in terms]
     if core.get("invalid_note"):
@@ -275,7 +403,7 @@ def _with_randomization_p(term: Term, p_value: float, label: str, method: str, l
     not, the row is not a coherent inference: it is marked not valid (tables flag it and no
     headline is built from it) and the note says which to report.
     """
-    null = 1.0 if term.term == "odds_ratio" else 0.0
+    null = 1.0 if term.term in ("odds_ratio", "rate_ratio") else 0.0
     note = f"p-value from {label}; interval and standard error from {method}"
     valid = term.valid
     excludes = term.conf_low > null or term.conf_high < null

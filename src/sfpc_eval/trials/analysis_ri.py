@@ -59,6 +59,7 @@ class SteppedWedgeRandomization:
 
     def __post_init__(self) -> None:
         check_resamples(self.n_resamples)
+        check_resamples(self.max_enumeration, "max_enumeration", minimum=0)
         check_seed(self.rng)
         if self.design is not None and not hasattr(self.design, "admissible_orders"):
             raise InvalidValueError(

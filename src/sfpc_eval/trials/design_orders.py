@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sfpc_eval._validate import check_seed
 from sfpc_eval.errors import DesignError, InvalidValueError
 from sfpc_eval.trials.design_checks import check_strata
 
@@ -164,7 +165,7 @@ class RolloutOrders:
             if strata is None
             else replace_design(self, strata=check_strata(strata, self.clusters))
         )
-        gen = np.random.default_rng(rng)
+        gen = np.random.default_rng(check_seed(rng))
         new = np.asarray(design.switch_periods)
         for group in design._groups():
             new[group] = new[gen.permutation(group)]

@@ -19,6 +19,17 @@ Variances (``B = sum_i B_i``):
 - ``"KC"``: Kauermann & Carroll (2001), with the principal square root ``(I - H_ii)^{-1/2}``. With
   ``K_i = B^{-1/2} B_i B^{-1/2}`` and ``g(x) = ((1 - x)^{-1/2} - 1) / x`` the adjusted score is
   ``s_i + B_i B^{-1/2} g(K_i) B^{-1/2} s_i``.
+
+The working correlation must be a correlation matrix for every cluster: ``R_i`` is positive
+definite only for ``-1 / (n_i - 1) < rho < 1``. With clusters of a thousand children and a true
+correlation near zero, the moment estimate can fall below ``-1 / (n_max - 1)`` (it does for 2 of
+5 seeds of ``simulate_trial("fs", n_children=3000)``: ``rho = -0.00103`` against a bound of
+``-0.00073`` for 1,364 children). geepack then carries on with an indefinite working covariance,
+whose weights are unstable (they diverge as ``1 + (n_i - 1) rho`` crosses 0). Here every
+negative estimate is set to 0 (the independence working correlation: the logistic GLM's
+estimate, with the same sandwich variances) and ``GeeFit.note`` says so; an estimate at 1 (a
+singular working correlation) is a :class:`~sfpc_eval.errors.DesignError` saying what to
+analyse instead.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg, special
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval.errors import DesignError, InvalidValueError
 
 __all__ = ["GEE_VARIANCES", "GeeFit", "fit_gee"]
@@ -53,6 +65,9 @@ class GeeFit:
         ``"robust"``, ``"MD"`` and ``"KC"`` sandwich variances.
     n_obs, n_clusters, iterations : int
         Size and iterations used.
+    note : str
+        Empty, or why the working correlation was set to independence (a negative moment
+        estimate of ``rho``, and whether it was outside the range of a correlation matrix).
     """
 
     names: tuple[str, ...]
@@ -63,6 +78,7 @@ class GeeFit:
     n_obs: int
     n_clusters: int
     iterations: int
+    note: str = ""
 
     def std_errors(self, kind: str = "robust") -> np.ndarray:
         """Return the standard errors under ``kind`` (``"robust"``, ``"MD"`` or ``"KC"``)."""
@@ -98,6 +114,7 @@ def _blocks(sizes, rho, a_vec, c_mat, e_sum, s0):
     return b_i, s_i
 
 
+@limited_blas
 def fit_gee(
     z: np.ndarray,
     names: tuple[str, ...],
@@ -138,9 +155,10 @@ def fit_gee(
     Raises
     ------
     DesignError
-        No convergence, a singular information matrix, or a cluster-adjusted matrix ``B - B_i``
-        is singular (Mancl-DeRouen is then undefined: a parameter is identified by one cluster
-        alone).
+        No convergence, a singular information matrix (naming the term that is not
+        identified), a working correlation estimated at 1 (singular), or a cluster-adjusted
+        matrix ``B - B_i`` is singular (Mancl-DeRouen is then undefined: a parameter is
+        identified by one cluster alone).
 
     Notes
     -----
@@ -171,27 +189,22 @@ def fit_gee(
     total = float(n.sum())
     beta = np.zeros(z.shape[1]) if beta_start is None else np.array(beta_start, dtype=np.float64)
     rho = 0.0
+    moment_rho = 0.0
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - used after the loop
         a_vec, c_mat, e_sum, s0, q_sum = _cluster_sums(z, y, n, cluster, n_clusters, beta)
         b_i, s_i = _blocks(sizes, rho, a_vec, c_mat, e_sum, s0)
-        try:
-            step = linalg.solve(b_i.sum(axis=0), s_i.sum(axis=0), assume_a="pos")
-        except linalg.LinAlgError:
-            raise DesignError(
-                "the GEE's information matrix is singular: a regressor is constant within the "
-                "data or identified by too few rows. Check the design (rank) and separation."
-            ) from None
+        step = _newton_step(b_i.sum(axis=0), s_i.sum(axis=0), names)
         beta = beta + step
         a_vec, c_mat, e_sum, s0, q_sum = _cluster_sums(z, y, n, cluster, n_clusters, beta)
         scale = float(q_sum.sum() / total)
-        new_rho = float(np.sum((e_sum**2 - q_sum) / 2) / scale / pairs) if pairs else 0.0
-        if new_rho < 0:
-            # a negative moment estimate: with thousands of children per council it is not a
-            # correlation matrix for the largest council once below -1 / (n_max - 1), and
-            # truncating only there makes the iteration oscillate; the working correlation is
-            # then independence, which the sandwich variances keep valid
-            new_rho = 0.0
+        moment_rho = float(np.sum((e_sum**2 - q_sum) / 2) / scale / pairs) if pairs else 0.0
+        _check_below_one(moment_rho)
+        # a negative moment estimate is set to 0: with thousands of children per council it is
+        # not a correlation matrix for the largest council once below -1 / (n_max - 1), and
+        # truncating only there makes the iteration oscillate; the working correlation is then
+        # independence, which the sandwich variances keep valid
+        new_rho = max(moment_rho, 0.0)
         change = max(float(np.max(np.abs(step))), abs(new_rho - rho))
         rho = new_rho
         if not np.all(np.isfinite(beta)):
@@ -205,6 +218,18 @@ def fit_gee(
         )
     if not np.all(np.isfinite(beta)):
         raise DesignError("the GEE diverged; check for perfect separation in the outcome.")
+    note = ""
+    if moment_rho < 0:
+        note = (
+            f"the exchangeable working correlation was estimated at {moment_rho:.3g} and set to "
+            "0 (independence): the estimate is the logistic GLM's and the sandwich variance "
+            "remains valid."
+        )
+        if not _admissible(moment_rho, sizes):
+            note += (
+                f" Unset, it would be below -1/(n - 1) = {-1 / (sizes.max() - 1):.3g} for the "
+                f"largest cluster ({sizes.max():,.0f} rows), where it is not a correlation matrix."
+            )
     a_vec, c_mat, e_sum, s0, q_sum = _cluster_sums(z, y, n, cluster, n_clusters, beta)
     b_i, s_i = _blocks(sizes, rho, a_vec, c_mat, e_sum, s0)
     vcov = _sandwiches(b_i, s_i, tuple(names), variances)
@@ -217,7 +242,39 @@ def fit_gee(
         n_obs=round(total),
         n_clusters=n_clusters,
         iterations=iterations,
+        note=note,
     )
+
+
+def _admissible(rho: float, sizes: np.ndarray) -> bool:
+    """Tell whether ``R_i = (1 - rho) I + rho 11'`` is positive definite for every cluster."""
+    return rho < 1.0 and bool(np.all(1.0 + (sizes - 1.0) * rho > 1e-8))
+
+
+def _check_below_one(rho: float) -> None:
+    """Refuse a moment estimate of ``rho`` at or above 1 (a singular working correlation)."""
+    if not rho < 1.0 - 1e-8:
+        raise DesignError(
+            f"the GEE's exchangeable working correlation is estimated at {rho:.6g}: the rows of "
+            "each cluster are (almost) copies of one another, so the working correlation matrix "
+            "is singular and the cluster, not the row, carries the information. Analyse one row "
+            "per cluster and period (totals as binomial cells), or use model='glm' with a "
+            "cluster-robust variance."
+        )
+
+
+def _newton_step(big_b: np.ndarray, score: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """Solve ``B step = score``; a singular ``B`` means a term of the design is not identified."""
+    try:
+        return linalg.solve(big_b, score, assume_a="pos")
+    except linalg.LinAlgError:
+        _, vec = linalg.eigh(big_b)
+        name = names[int(np.argmax(np.abs(vec[:, 0])))]
+        raise DesignError(
+            f"the GEE's information matrix is singular: {name!r} is not identified (collinear "
+            "with other terms, or seen in no row with outcome variation). Drop that term or "
+            "merge its categories."
+        ) from None
 
 
 def _sandwiches(

@@ -39,6 +39,7 @@ import numpy as np
 from numpy.polynomial import hermite_e
 from scipy import optimize, special
 
+from sfpc_eval._blas import limited_blas
 from sfpc_eval.errors import DesignError, InvalidValueError, SingularFitWarning
 from sfpc_eval.trials.glmm_lme4 import lme4_laplace
 
@@ -121,12 +122,17 @@ class _Problem:
     n_clusters: int
     nodes: np.ndarray
     weights: np.ndarray
+    starts: np.ndarray | None = None  # cells sorted by cluster: where each cluster begins
 
     def by_cluster(self, values: np.ndarray) -> np.ndarray:
+        if self.starts is not None:
+            return np.add.reduceat(values, self.starts)
         return np.bincount(self.cluster, weights=values, minlength=self.n_clusters)
 
     def by_cluster_matrix(self, values: np.ndarray) -> np.ndarray:
         """Per-cluster column sums of a cells x k matrix (G x k)."""
+        if self.starts is not None:
+            return np.add.reduceat(values, self.starts, axis=0)
         return np.column_stack([self.by_cluster(values[:, j]) for j in range(values.shape[1])])
 
 
@@ -279,17 +285,26 @@ def _make_problem(z, successes, trials, cluster, nagq) -> _Problem:
         )
     nodes, weights = _rule(int(nagq))
     cluster = np.asarray(cluster, dtype=np.int64)
+    n_clusters = int(cluster.max()) + 1
+    # cells sorted by cluster, so that per-cluster sums are contiguous (numpy.add.reduceat);
+    # the deviance is a sum over cells, so their order changes nothing else
+    order = np.argsort(cluster, kind="stable")
+    cluster = cluster[order]
+    starts = np.searchsorted(cluster, np.arange(n_clusters))
+    every_cluster = bool(np.all(np.diff(np.r_[starts, len(cluster)]) > 0))
     return _Problem(
-        z=np.asarray(z, dtype=np.float64),
-        y=np.asarray(successes, dtype=np.float64),
-        n=np.asarray(trials, dtype=np.float64),
+        z=np.ascontiguousarray(np.asarray(z, dtype=np.float64)[order]),
+        y=np.asarray(successes, dtype=np.float64)[order],
+        n=np.asarray(trials, dtype=np.float64)[order],
         cluster=cluster,
-        n_clusters=int(cluster.max()) + 1,
+        n_clusters=n_clusters,
         nodes=nodes,
         weights=weights,
+        starts=starts if every_cluster else None,
     )
 
 
+@limited_blas
 def fit_glmm(
     z: np.ndarray,
     names: tuple[str, ...],
@@ -387,8 +402,11 @@ def fit_glmm(
     params = result.x
     iterations = int(result.nit)
     value, grad = fun(params)
+    # glmer's own deviance is maximised below from here (Newton on its exact gradient), so the
+    # exact approximation needs no polish unless the fit is at or near the boundary
+    lme4_route = laplace == "lme4" and problem.nodes.size == 1 and params[0] >= 10 * SINGULAR_TOL
     # Newton polish to machine precision
-    for _ in range(20):
+    for _ in range(0 if lme4_route else 20):
         hess = _hessian(problem, params, state["u"])
         try:
             step = np.linalg.solve(hess, grad)
@@ -423,7 +441,7 @@ def fit_glmm(
             problem.cluster,
             problem.n_clusters,
             params,
-            _hessian(problem, params, u),
+            None,
         )
         iterations += extra
     elif need_vcov:
@@ -444,10 +462,10 @@ def fit_glmm(
         n_obs=round(float(problem.n.sum())),
         n_clusters=problem.n_clusters,
         iterations=iterations,
-        z=problem.z,
-        successes=problem.y,
-        trials=problem.n,
-        cluster=problem.cluster,
+        z=np.asarray(z, dtype=np.float64),
+        successes=np.asarray(successes, dtype=np.float64),
+        trials=np.asarray(trials, dtype=np.float64),
+        cluster=np.asarray(cluster, dtype=np.int64),
     )
     if warn_singular and fit.singular:
         warnings.warn(

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sfpc_eval._validate import check_resamples, check_seed
 from sfpc_eval.errors import InvalidValueError
 from sfpc_eval.tables import Table, format_number
 from sfpc_eval.trials.design import SteppedWedgeDesign
@@ -193,8 +194,8 @@ def simulated_power(
         cluster_period_size=cluster_period_size,
         alpha=alpha,
     )
-    if isinstance(n_sims, bool) or not isinstance(n_sims, int) or n_sims < 1:
-        raise InvalidValueError(f"`n_sims` must be a positive integer; got {n_sims!r}.")
+    n_sims = check_resamples(n_sims, "n_sims", minimum=1)
+    check_seed(rng)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
         raise InvalidValueError(
             f"`n_jobs` must be a positive integer (or -1 for all cores); got {n_jobs!r}."

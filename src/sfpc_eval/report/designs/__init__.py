@@ -22,6 +22,7 @@ from sfpc_eval.report.designs import (
     claims,
     did,
     impact,
+    single_council,
     single_la,
     staggered,
     stepped_wedge,
@@ -36,7 +37,17 @@ COMMON_KEYS = (
 )
 
 DESIGNS: dict[str, ModuleType] = {
-    m.NAME: m for m in (before_after, did, claims, single_la, staggered, stepped_wedge, impact)
+    m.NAME: m
+    for m in (
+        before_after,
+        did,
+        claims,
+        single_la,
+        single_council,
+        staggered,
+        stepped_wedge,
+        impact,
+    )
 }
 """Designs this version offers, by name."""
 

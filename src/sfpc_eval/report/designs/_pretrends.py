@@ -13,7 +13,7 @@ import math
 from sfpc_eval.diff_in_diff.pretrends_result import PretrendResult
 from sfpc_eval.report.blocks import FigureBlock, TableBlock
 from sfpc_eval.report.designs._common import effect_table, plain, sentence
-from sfpc_eval.report.figures import render_svg
+from sfpc_eval.report.figures import render_figure
 from sfpc_eval.results import Term
 from sfpc_eval.tables import format_number
 
@@ -88,9 +88,9 @@ def pretrend_blocks(
         pre.plot(ax=ax)
         ax.set_ylabel(ylabel)
 
-    figure = FigureBlock(
+    figure = render_figure(
         f"Pre-period check: {what}",
-        render_svg(draw),
+        draw,
         f"{sentence(what)}: estimates before adoption ({pre.conf_level:.0%} intervals where the "
         "inference gives them), relative to "
         + (f"event time {pre.reference}" if pre.reference is not None else "the period before")

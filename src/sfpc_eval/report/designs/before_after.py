@@ -27,7 +27,8 @@ from sfpc_eval.report.designs._common import (
     sentence,
     shade_note,
 )
-from sfpc_eval.report.figures import render_svg, shade_periods
+from sfpc_eval.report.designs._headlines import change_words
+from sfpc_eval.report.figures import render_figure, shade_periods
 from sfpc_eval.report.schema import Key
 from sfpc_eval.tables import Cell, NumberFormat, Table
 from sfpc_eval.tables.estimates import TermView, formats_for
@@ -124,7 +125,6 @@ def _trend_figure(analysis, dataset, context: Context, unit, column, exposure) -
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.grid(alpha=0.3)
 
-    svg = render_svg(draw, size=(9.0, 3.6))
     caption = (
         f"{sentence(label_of(column))} in {unit}{' per 10,000 children aged 0-17' if per else ''}, "
         f"{int(span[0])}-{int(span[1])}; dotted lines mark {analysis['before']} and "
@@ -132,8 +132,8 @@ def _trend_figure(analysis, dataset, context: Context, unit, column, exposure) -
     )
     if hidden:
         caption += f" {hidden} point(s) below the disclosure threshold are not shown."
-    caption += shade_note(shades, shown)
-    return FigureBlock(f"{unit}: {label_of(column)} over time", svg, caption)
+    figure = render_figure(f"{unit}: {label_of(column)} over time", draw, size=(7.5, 3.6))
+    return figure.with_caption(caption + shade_note(shades, shown))
 
 
 def _change_table(result, rates, level: float) -> TableBlock:
@@ -228,6 +228,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         roles=roles,
     )
     findings: list[str] = []
+    summary: list[str] = []
     limitations = [
         "A before/after comparison attributes every change between the two years to the "
         "programme; national trends, other local changes and regression to the mean are not "
@@ -260,6 +261,10 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             f"{sentence(label)} in {unit}: {count_text(counts[0])} in {years[0]} and "
             f"{count_text(counts[1])} in {years[1]}, a change of {quoted[0][3]} "
             f"({level:.0%} CI {quoted[0][4]})."
+        )
+        summary.append(
+            f"{sentence(label)} in {unit} {change_words(quoted[0][3])} between {years[0]} and "
+            f"{years[1]}, from {count_text(counts[0])} to {count_text(counts[1])}."
         )
         if rates is not None:
             findings.append(
@@ -310,10 +315,15 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
                 f"The published figures of claim {claim.id} ({claim.wording!r}) "
                 + ("match these data exactly." if agree else "differ from these data.")
             )
+            summary.append(
+                f"The published claim ({claim.wording!r}) "
+                + ("matches these figures." if agree else "does not match these figures.")
+            )
     return Section(
         key=context.key,
         title=title,
         findings=tuple(findings),
+        summary=tuple(summary),
         methods=methods,
         tables=tuple(tables),
         figures=(_trend_figure(analysis, dataset, context, unit, column, exposure),),

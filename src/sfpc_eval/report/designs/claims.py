@@ -16,8 +16,9 @@ from typing import Any
 from scipy import stats
 
 from sfpc_eval.errors import SpecError
-from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
-from sfpc_eval.report.figures import render_svg
+from sfpc_eval.report.blocks import Context, Section, TableBlock
+from sfpc_eval.report.designs._headlines import claims_summary
+from sfpc_eval.report.figures import render_figure
 from sfpc_eval.report.schema import Key, closest
 from sfpc_eval.tables import Cell, NumberFormat, Table, decimals_for
 
@@ -128,14 +129,14 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     drawable = table[table["recomputed"].notna()]
     if len(drawable):
         height = 0.32 * len(drawable) + 1.4
-        svg = render_svg(lambda ax: plot_claims(table, ax=ax), size=(8.0, height))
         figures = (
-            FigureBlock(
+            render_figure(
                 "Published claims and their re-derived values",
-                svg,
+                lambda ax: plot_claims(table, ax=ax),
                 "Grey bar: the range the published wording allows; dot and line: the value "
                 f"recomputed from the published inputs with its {level:.0%} interval; colour: "
                 "status (green reproduced, red wording does not hold, orange conflict).",
+                size=(7.5, height),
             ),
         )
     methods = (
@@ -155,6 +156,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         key=context.key,
         title=analysis["title"] or "Published claims re-derived",
         findings=findings,
+        summary=(claims_summary(dict(counts.items()), analysis["place"]),),
         methods=methods,
         tables=tables,
         figures=figures,

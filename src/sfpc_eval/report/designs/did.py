@@ -38,8 +38,9 @@ from sfpc_eval.report.designs._common import (
     sentence,
     shade_note,
 )
+from sfpc_eval.report.designs._headlines import did_findings, did_summary
 from sfpc_eval.report.designs._pretrends import pretrend_blocks
-from sfpc_eval.report.figures import render_svg, shade_periods
+from sfpc_eval.report.figures import render_figure, shade_periods
 from sfpc_eval.report.schema import Key
 
 __all__ = ["DOC", "INFERENCE", "KEYS", "NAME", "check", "run"]
@@ -342,11 +343,11 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
         + (" (summed counts over summed population)" if per else "")
         + f"; dashed line: first period under the programme ({analysis['start']})."
     )
-    svg = render_svg(draw_trend, size=(9.0, 3.8))
+    trend_figure = render_figure(f"Trend: {label_of(outcome)}", draw_trend, size=(7.5, 3.8))
     caption += shade_note(shades, shown)
     if hidden:
         caption += f" {hidden} point(s) from fewer than {context.threshold} records not shown."
-    figures.append(FigureBlock(f"Trend: {label_of(outcome)}", svg, caption))
+    figures.append(trend_figure.with_caption(caption))
     if dataset.level != "child":
         first, last = _window(analysis, dataset)
 
@@ -356,9 +357,9 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
             ax.set_ylabel(ylabel if dataset.kind == "dfe" else label(column))
 
         figures.append(
-            FigureBlock(
+            render_figure(
                 f"DiD trends: {label_of(outcome)}",
-                render_svg(draw_did),
+                draw_did,
                 "Treated and comparison means of the modelled outcome "
                 f"({label_of(result.outcome)}) in the analysis window {first}-{last}; dashed "
                 "line: first treated period.",
@@ -432,46 +433,6 @@ def _effect_tables(analysis, dataset, fitted, names, first, last, group) -> list
             )
         )
     return tables
-
-
-def _findings(fitted, effects: list[TableBlock], names: str, level: float) -> list[str]:
-    """One sentence per model, its numbers read from the table (the first valid inference).
-
-    A row whose inference is not valid for the design is never the source of a finding: the
-    sentence reads the first inference that is valid, or says that none is.
-    """
-    out = []
-    for m in fitted:
-        key = f"{m['outcome']}:{m['family']}"
-        table = next(t.engine for t in effects if key in t.engine.row_keys)
-        row = table.text_rows()[table.row(key)]
-        term_name = READINGS[m["family"]][0]
-        valid = [(name, res) for name, res in m["results"] if res.term(term_name).valid]
-        intro = (
-            f"{m['what']}, {names} against the comparison group "
-            f"({label(m['family'], lower=True)} model"
-        )
-        if not valid:
-            name, res = m["results"][0]
-            out.append(
-                f"{intro}): estimate {row[1]}, but no inference requested is valid for this "
-                f"design ({label(name, lower=True)}: {plain(res.term(term_name).note)}); no "
-                "interval or p-value is reported."
-            )
-            continue
-        chosen = valid[0][0]
-        # the group's interval and p-value columns: after the row name and shared estimate
-        offset = table.column_groups[0][1]
-        for group, width in table.column_groups[1:]:
-            if group == label(chosen):
-                break
-            offset += width
-        ci, p_value = row[offset], row[offset + 1]
-        out.append(
-            f"{intro}, {label(chosen, lower=True)}): {row[1]}, {level:.0%} CI "
-            f"{ci or 'not available'}, p = {p_value}."
-        )
-    return out
 
 
 def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
@@ -563,7 +524,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
                 limitations.append(limitation)
     effects = _effect_tables(analysis, dataset, fitted, names, first, last, group)
     tables[0:0] = [*effects, *pre_tables]
-    findings = [*_findings(fitted, effects, names, level), *pre_findings]
+    findings = [*did_findings(fitted, effects, names, level, READINGS), *pre_findings]
     for chosen, why in chosen_why.items():
         methods.append(f"Inference chosen from the design ({chosen}): {why}.")
     if dataset.kind == "dfe":
@@ -593,6 +554,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         key=context.key,
         title=title,
         findings=tuple(findings),
+        summary=tuple(did_summary(fitted, effects, names, analysis["start"], READINGS, level)),
         methods=tuple(methods),
         tables=tuple(tables),
         figures=tuple(figures),

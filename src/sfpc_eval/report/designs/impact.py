@@ -30,9 +30,9 @@ from sfpc_eval.impact import (
     estimate_savings,
     impact_in_children,
 )
-from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
+from sfpc_eval.report.blocks import Context, Section, TableBlock
 from sfpc_eval.report.designs._common import check_outcome, check_units, label_of
-from sfpc_eval.report.figures import render_svg
+from sfpc_eval.report.figures import render_figure
 from sfpc_eval.report.schema import Key, closest
 
 __all__ = ["DOC", "KEYS", "NAME", "check", "needs_data", "run"]
@@ -102,8 +102,14 @@ def needs_data(analysis: dict[str, Any]) -> bool:
     return analysis.get("population_column") is not None
 
 
-def _population_from_data(analysis: dict[str, Any], dataset, where: str) -> tuple[float, str]:
-    """Sum the population column over the units in the year; say which were left out."""
+def _population_from_data(
+    analysis: dict[str, Any], dataset, where: str, threshold: int | None
+) -> tuple[float, str]:
+    """Sum the population column over the units in the year; say which were left out.
+
+    From child-level records, a sum from 1 to ``threshold - 1`` is a small count: it would be
+    shown in the assumptions and recovered from the children-a-year figure, so it is refused.
+    """
     column = check_outcome(analysis["population_column"], dataset, f"{where}.population_column")
     year = analysis["population_year"]
     if year is None:
@@ -132,6 +138,14 @@ def _population_from_data(analysis: dict[str, Any], dataset, where: str) -> tupl
             key=f"{where}.population_column",
         )
     total = float(frame[column].sum())
+    if dataset.level == "child" and threshold is not None and 0 < total < threshold:
+        raise SpecError(
+            f"`{where}.population_column`: the sum of {column!r} in {year} is a count from "
+            f"child-level records below the disclosure threshold ({threshold}); the report would "
+            "show it (and the change in children a year would give it away). Sum over more "
+            "`population_units`, or give `population` with its source.",
+            key=f"{where}.population_column",
+        )
     files = ", ".join(f.name for f in dataset.files[:3]) + (
         f" and {len(dataset.files) - 3} more" if len(dataset.files) > 3 else ""
     )
@@ -232,7 +246,9 @@ def _cost(analysis: dict[str, Any], prefix: str, where: str) -> UnitCost | None:
         raise SpecError(f"`{where}.{prefix}`: {err}", key=f"{where}.{prefix}") from None
 
 
-def _inputs(analysis: dict[str, Any], dataset, where: str) -> dict[str, Any]:
+def _inputs(
+    analysis: dict[str, Any], dataset, where: str, threshold: int | None = None
+) -> dict[str, Any]:
     size, source = analysis["population"], analysis["population_source"] or ""
     label = analysis["population_label"]
     if (size is None) == (analysis["population_column"] is None):
@@ -242,7 +258,7 @@ def _inputs(analysis: dict[str, Any], dataset, where: str) -> dict[str, Any]:
             key=f"{where}.population",
         )
     if size is None:
-        size, found = _population_from_data(analysis, dataset, where)
+        size, found = _population_from_data(analysis, dataset, where, threshold)
         source = "; ".join(x for x in (source, found) if x)
         if label == "population":
             label = f"{label_of(analysis['population_column'])}, {analysis['population_year']}"
@@ -283,8 +299,8 @@ def _inputs(analysis: dict[str, Any], dataset, where: str) -> dict[str, Any]:
     }
 
 
-def _estimate(analysis: dict[str, Any], dataset, where: str):
-    inputs = _inputs(analysis, dataset, where)
+def _estimate(analysis: dict[str, Any], dataset, where: str, threshold: int | None = None):
+    inputs = _inputs(analysis, dataset, where, threshold)
     common = {
         "conf_level": analysis["conf_level"],
         "n_draws": analysis["n_draws"],
@@ -370,7 +386,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     """Build the chain table, the assumptions, and (with a cost) sensitivity and tornado."""
     from sfpc_eval.plotting import plot_impact, plot_tornado
 
-    result = _estimate(analysis, dataset, context.key)
+    result = _estimate(analysis, dataset, context.key, context.threshold)
     level = analysis["conf_level"]
     unit = result.effect.unit
     pct = f"{level:.0%}"
@@ -399,12 +415,12 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         f"{result.effect.describe()} to {result.population.size:,.0f} "
         f"({result.population.description})."
     ]
-    figure = render_svg(lambda ax: plot_impact(result, ax=ax), size=(7.0, 2.6))
     figures = [
-        FigureBlock(
+        render_figure(
             f"Change in {unit} a year",
-            figure,
+            lambda ax: plot_impact(result, ax=ax),
             f"Point estimate with the delta-method and simulated {pct} intervals.",
+            size=(7.0, 2.6),
         )
     ]
     if hasattr(result, "sensitivity"):
@@ -435,11 +451,12 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         )
         height = 0.5 * len(sens) + 1.6
         figures.append(
-            FigureBlock(
+            render_figure(
                 "Tornado plot of the savings",
-                render_svg(lambda ax: plot_tornado(result, ax=ax), size=(7.5, height)),
+                lambda ax: plot_tornado(result, ax=ax),
                 "Bars from the central savings to the savings with one input at its low (blue) "
                 "or high (red) value, the others central; labels give the input values.",
+                size=(7.5, height),
             )
         )
     methods = (

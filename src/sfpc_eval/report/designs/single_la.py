@@ -16,7 +16,7 @@ import numpy as np
 
 from sfpc_eval.errors import DesignError
 from sfpc_eval.labels import label as label_for
-from sfpc_eval.report.blocks import Context, FigureBlock, Section
+from sfpc_eval.report.blocks import Context, Section
 from sfpc_eval.report.designs._common import (
     check_complete,
     check_outcome,
@@ -25,7 +25,7 @@ from sfpc_eval.report.designs._common import (
     label_of,
     plain,
 )
-from sfpc_eval.report.figures import render_svg
+from sfpc_eval.report.figures import render_figure
 from sfpc_eval.report.schema import Key
 from sfpc_eval.single_unit import its
 
@@ -129,7 +129,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         plot_its(result, ax=ax, hide=small, shade=shades, title=f"{unit}: {label}")
         shown.extend(name for low, high, name in shades if high >= span[0] and low <= span[1])
 
-    svg = render_svg(draw)
+    figure = render_figure(f"{unit}: {label}, observed and projected", draw)
     caption = f"{unit}: observed {label}, fitted segments and the projected trend."
     if small.any():
         caption += (
@@ -154,7 +154,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             f"variance: {facts.get('variance', '')}.",
         ),
         tables=(table,),
-        figures=(FigureBlock(f"{unit}: {label}, observed and projected", svg, caption),),
+        figures=(figure.with_caption(caption),),
         limitations=(
             "An interrupted time series assumes the pre-programme trend would have continued; "
             "anything else that changed at the start (national policy, recording) is "

@@ -28,7 +28,7 @@ from sfpc_eval.diff_in_diff.event_study import event_study
 from sfpc_eval.errors import DesignError, SpecError
 from sfpc_eval.inference import ClusterRobust
 from sfpc_eval.labels import label as vocabulary_label
-from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
+from sfpc_eval.report.blocks import Context, Section, TableBlock
 from sfpc_eval.report.designs._common import (
     check_complete,
     check_outcome,
@@ -39,7 +39,7 @@ from sfpc_eval.report.designs._common import (
     recording_warnings,
     sentence,
 )
-from sfpc_eval.report.figures import render_svg
+from sfpc_eval.report.figures import render_figure
 from sfpc_eval.report.schema import Key
 from sfpc_eval.results import Term
 from sfpc_eval.staggered.callaway import (
@@ -256,9 +256,9 @@ def _event_study(analysis, dataset, data, column, label, adoption, n_units):
         + "; ".join(f"{k}: {plain(v, [dataset.unit])}" for k, v in facts.items() if k != "outcome")
         + "."
     )
-    figure = FigureBlock(
+    figure = render_figure(
         f"Event study: {label}",
-        render_svg(draw),
+        draw,
         f"Effects by period relative to adoption with {level:.0%} pointwise intervals "
         "and a simultaneous band; the reference period is drawn at 0.",
     )
@@ -346,9 +346,9 @@ def _callaway(analysis, dataset, data, column, label, adoption):
         agg.plot(ax=ax)
         ax.set_ylabel(f"effect on {label} per 10,000" if column.endswith("_rate") else label)
 
-    figure = FigureBlock(
+    figure = render_figure(
         f"Callaway & Sant'Anna: {label}",
-        render_svg(draw),
+        draw,
         f"Event-time effects (dynamic aggregation of ATT(g, t)) with {level:.0%} pointwise "
         "intervals and the uniform (simultaneous) band.",
     )

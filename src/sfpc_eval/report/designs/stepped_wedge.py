@@ -29,13 +29,15 @@ from sfpc_eval.report.designs._common import (
     recording_warnings,
     sentence,
 )
-from sfpc_eval.report.figures import render_svg
+from sfpc_eval.report.figures import render_figure
 from sfpc_eval.report.schema import Key, closest
 from sfpc_eval.tables import Cell, NumberFormat, Table
 from sfpc_eval.tables.estimates import TermView, formats_for
 from sfpc_eval.tables.table import INVALID_MARK
 from sfpc_eval.trials.analysis import stepped_wedge
+from sfpc_eval.trials.compare import compare_random_effects
 from sfpc_eval.trials.simulate import simulate_trial
+from sfpc_eval.trials.structures import STRUCTURES
 
 __all__ = ["DOC", "KEYS", "NAME", "check", "needs_data", "run"]
 
@@ -65,6 +67,21 @@ KEYS = (
         default="glmm",
         choices=("glmm", "gee", "glm"),
     ),
+    Key(
+        "random_effects",
+        "str",
+        "model = 'glmm': the random effects of the headline model (cluster intercept; nested "
+        "cluster and cluster-period intercepts; AR(1) decay of cluster-period effects; a "
+        "random treatment slope)",
+        default="intercept",
+        choices=STRUCTURES,
+    ),
+    Key(
+        "compare_random_effects",
+        "list[str]",
+        "model = 'glmm': structures shown side by side in the sensitivity table (empty: no table)",
+        default=["intercept", "nested", "decay"],
+    ),
     Key("conf_level", "float", "Confidence level", default=0.95),
 )
 
@@ -87,6 +104,20 @@ def _frame(analysis: dict[str, Any], dataset) -> pd.DataFrame:
 
 def check(analysis: dict[str, Any], dataset, where: str) -> None:
     """Raise unless the data have the columns, 3+ clusters and a staggered switch."""
+    compared = list(analysis["compare_random_effects"])
+    bad = [s for s in compared if s not in STRUCTURES]
+    if bad or len(set(compared)) != len(compared) or len(compared) == 1:
+        raise SpecError(
+            f"`{where}.compare_random_effects` must be empty or list two or more distinct "
+            f"structures from {', '.join(map(repr, STRUCTURES))}; got {compared!r}.",
+            key=f"{where}.compare_random_effects",
+        )
+    if analysis["model"] != "glmm" and analysis["random_effects"] != "intercept":
+        raise SpecError(
+            f"`{where}.random_effects` is for model = 'glmm'; model = "
+            f"{analysis['model']!r} has no random effects.",
+            key=f"{where}.random_effects",
+        )
     if analysis["simulate"] is not None:
         return
     if dataset.level != "child":
@@ -130,7 +161,7 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
         )
 
 
-def _design_figure(frame, cluster, period, treated) -> bytes:
+def _design_figure(frame, cluster, period, treated) -> FigureBlock:
     share = frame.pivot_table(index=cluster, columns=period, values=treated, aggfunc="mean")
     share = share.loc[share.gt(0).idxmax(axis=1).sort_values(kind="stable").index]
 
@@ -144,7 +175,13 @@ def _design_figure(frame, cluster, period, treated) -> bytes:
         ax.set_xlabel(label(period))
         ax.set_title("Stepped-wedge design: condition of each cluster in each period")
 
-    return render_svg(draw, size=(8.0, 0.45 * len(share.index) + 1.4))
+    return render_figure(
+        "Stepped-wedge design",
+        draw,
+        "Each row a cluster, each column a period; dark: under the programme (share "
+        "of children exposed, for periods a cluster switches in).",
+        size=(7.0, 0.45 * len(share.index) + 1.4),
+    )
 
 
 def _counts_table(frame, analysis, threshold) -> TableBlock:
@@ -208,6 +245,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             cols["treated"],
             covariates=tuple(analysis["covariates"]),
             model=analysis["model"],
+            random_effects=analysis["random_effects"] if analysis["model"] == "glmm" else None,
             conf_level=level,
         )
     )
@@ -224,7 +262,8 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         f"{shown}; "
         f"{result.n_clusters} clusters, {result.n_periods} periods, {result.n_obs:,} children."
     ]
-    if result.model == "glmm":
+    icc_line = result.model == "glmm" and result.random_effects == "intercept"
+    if icc_line:
         icc = result.icc()
         findings.append(
             f"Intracluster correlation on the latent scale: {icc.icc:.3f} ({level:.0%} "
@@ -245,9 +284,15 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             f"The data are simulated with a true odds ratio of {true_or:g}; the interval "
             + ("contains it." if inside else "does not contain it (it will not, 5% of the time).")
         )
+    structure = {
+        "intercept": "a random intercept per cluster",
+        "nested": "cluster and cluster-by-period random intercepts (nested exchangeable)",
+        "decay": "cluster-by-period random effects with AR(1) decaying correlation",
+        "slope": "a random intercept and a random treatment effect per cluster",
+    }[analysis["random_effects"]]
     models = {
-        "glmm": "a logistic mixed model with a random intercept per cluster and period fixed "
-        "effects (as lme4::glmer)",
+        "glmm": f"a logistic mixed model with {structure} and period fixed effects (as "
+        + ("lme4::glmer)" if analysis["random_effects"] != "decay" else "glmmTMB)"),
         "gee": "a logistic GEE with exchangeable working correlation and period fixed effects",
         "glm": "a logistic GLM with cluster and period fixed effects",
     }
@@ -263,22 +308,44 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         "the period effects must absorb any secular trend.",
         *[f"Warning from the estimator: {plain(m, [cols['cluster']])}" for m in warned],
     ]
+    tables = [table]
+    compared = list(analysis["compare_random_effects"])
+    if analysis["model"] == "glmm" and compared:
+        comparison = compare_random_effects(
+            frame,
+            cols["outcome"],
+            cols["cluster"],
+            cols["period"],
+            cols["treated"],
+            tuple(analysis["covariates"]),
+            structures=compared,
+            conf_level=level,
+        )
+        tables.append(_comparison_table(comparison))
+        methods += (
+            "The sensitivity table refits the mixed model with other random-effect structures "
+            "(sfpc_eval.trials.compare.compare_random_effects): a cluster intercept; cluster "
+            "and cluster-by-period intercepts (nested exchangeable, Hooper et al. 2016); and "
+            "cluster-by-period effects whose correlation decays by a factor per period (AR(1), "
+            "Kasza et al. 2019). AIC compares their fit; ICC and CAC are the within-period and "
+            "between-period correlations on the latent logistic scale.",
+        )
     return Section(
         key=context.key,
         title=analysis["title"] or f"Stepped-wedge trial: {label_of(cols['outcome'])}",
         findings=tuple(findings),
+        summary=(
+            f"Under the programme, the odds of the outcome ({label_of(cols['outcome'])}) were "
+            f"{odds_text[1]} times those under usual practice {shown}.",
+            *findings[2 if icc_line else 1 :],
+        ),
         methods=methods,
-        tables=(
-            table,
-            _counts_table(frame, analysis, context.threshold),
-        ),
-        figures=(
-            FigureBlock(
-                "Stepped-wedge design",
-                _design_figure(frame, cols["cluster"], cols["period"], cols["treated"]),
-                "Each row a cluster, each column a period; dark: under the programme (share "
-                "of children exposed, for periods a cluster switches in).",
-            ),
-        ),
+        tables=(*tables, _counts_table(frame, analysis, context.threshold)),
+        figures=(_design_figure(frame, cols["cluster"], cols["period"], cols["treated"]),),
         limitations=tuple(limitations),
     )
+
+
+def _comparison_table(comparison) -> TableBlock:
+    """Tabulate the sensitivity of the effect to the random-effects structure (estimates)."""
+    return TableBlock.of(comparison.summary(), provenance="estimate")
