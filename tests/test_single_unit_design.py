@@ -388,7 +388,7 @@ def test_leave_one_out_is_drawn_by_default():
     ax = res.plot()
     labels = [line.get_label() for line in ax.get_lines()]
     dropped = res.leave_one_out["dropped"].nunique()
-    assert "leave one donor out" in labels
+    assert "Refitted leaving one donor out" in labels
     assert len(ax.get_lines()) >= dropped + 2
 
 
@@ -474,7 +474,7 @@ def test_conformal_plot_draws_every_period():
     )
     ax = res.plot()
     assert len(ax.containers[0].lines[0].get_xdata()) == len(res.periods) == 7
-    assert "no effect in any period" in ax.get_title()
+    assert "No effect in any period" in ax.get_title(loc="left")
 
 
 def test_summary_is_the_side_by_side_table_of_the_designs():

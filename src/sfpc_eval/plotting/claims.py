@@ -228,7 +228,7 @@ def plot_claims(
         status = d["status"]
         colour, marker = STATUS_COLOURS.get(status, TEXT), STATUS_MARKERS.get(status, "o")
         recomputed = math.isfinite(d["value"])
-        name = f"Recomputed: {status}" if recomputed else status.capitalize()
+        name = f"{status.capitalize()}, recomputed" if recomputed else status.capitalize()
         if recomputed:
             low, high = (min(max(v, limits[0]), limits[1]) for v in d["interval"])
             if math.isfinite(low) and math.isfinite(high):

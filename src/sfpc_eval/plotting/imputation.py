@@ -110,7 +110,7 @@ def plot_balance(table: pd.DataFrame, ax: Axes | None = None, *, threshold: floa
     ``table`` is :attr:`~sfpc_eval.trials.balance.BaselineTable.table` (columns ``variable``,
     ``level``, ``smd``); the dashed line marks ``threshold`` (0.1, the usual rule of thumb).
     """
-    from sfpc_eval.plotting._axes import new_axes
+    from sfpc_eval.plotting.style import new_axes
 
     rows = table[np.isfinite(table["smd"].to_numpy(dtype=float))]
     labels = [f"{v}: {lv}" for v, lv in zip(rows["variable"], rows["level"], strict=True)]
