@@ -83,7 +83,9 @@ def test_randomization_enumerates_every_assignment_like_brute_force_refits():
     """5 LAs, 2 adopters in 2016: C(5, 2) = 10 assignments. Independent check: refit OLS with
     statsmodels for each assignment and count |b| >= |b_obs|."""
     data = read("did/panel_g5.csv")
-    res = fit(data, se.Randomization())
+    with pytest.warns(se.UndefinedIntervalWarning, match="unbounded"):  # 10 assignments
+        res = fit(data, se.Randomization())
+    assert res.estimate.conf_low == -math.inf and "unbounded" in res.estimate.note
     las = sorted(data["la"].unique())
     observed = smf.ols("y ~ treated + x + C(la) + C(year)", data).fit().params["treated"]
     extreme = 0

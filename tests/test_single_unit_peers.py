@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sfpc_eval.errors import UnreliableInferenceWarning
+from sfpc_eval.errors import UndefinedIntervalWarning, UnreliableInferenceWarning
 from sfpc_eval.single_unit._conformal_core import sc_residuals, sharp_null_p_value
 from sfpc_eval.single_unit.augmented import (
     augmented_residuals,
@@ -253,14 +253,19 @@ def test_augmented_conformal_p_values_equal_augsynth_py(name, fixed_effects):
     for interval in ref["intervals"].values():
         assert interval["upper"] - interval["lower"] > 100 * abs(ref["att"])
     if name == "prop99":
-        res = conformal_inference(
-            long(name),
-            **_design(name),
-            method="augmented",
-            fixed_effects=fixed_effects,
-            ridge_penalty=ref["lambda"],
-            conf_level=0.95,
-            average=False,
-        )
+        with pytest.warns(UndefinedIntervalWarning, match="unbounded") as said:
+            res = conformal_inference(
+                long(name),
+                **_design(name),
+                method="augmented",
+                fixed_effects=fixed_effects,
+                ridge_penalty=ref["lambda"],
+                conf_level=0.95,
+                average=False,
+            )
         unbounded = ~np.isfinite(res.periods["conf_low"]) & ~np.isfinite(res.periods["conf_high"])
         assert unbounded.sum() >= 10  # of 12 post years: the per-period refits interpolate too
+        open_ended = ~(np.isfinite(res.periods["conf_low"]) & np.isfinite(res.periods["conf_high"]))
+        assert f"({open_ended.sum()} values)" in str(said[0].message)
+        notes = [t.note for t in res.terms if not np.isfinite([t.conf_low, t.conf_high]).all()]
+        assert notes and all("unbounded" in n for n in notes)

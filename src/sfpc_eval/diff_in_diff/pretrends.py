@@ -39,6 +39,7 @@ from sfpc_eval.errors import (
     DesignError,
     FewTreatedClustersWarning,
     InvalidValueError,
+    UndefinedIntervalWarning,
     show_values,
 )
 from sfpc_eval.inference.cluster import ClusterRobust
@@ -192,8 +193,11 @@ def placebo_in_time(
     fake[treated_unit] = periods[fake_pos]
     sample["__placebo__"] = (sample[time].to_numpy(dtype=float) >= fake[keep]).astype(int)
     with warnings.catch_warnings():
-        # one treated cluster: said by the fit being checked; the row is marked not valid
+        # one treated cluster: said by the fit being checked; the row is marked not valid.
+        # An unbounded permutation interval is said in the placebo row's note; the check
+        # reads its p-value.
         warnings.simplefilter("ignore", FewTreatedClustersWarning)
+        warnings.simplefilter("ignore", UndefinedIntervalWarning)
         res = did(
             sample,
             outcome=outcome,

@@ -347,6 +347,14 @@ def did_terms(
     if resampled is None:
         return tuple(terms)
     p_value, low, high, label = resampled
+    if math.isinf(low) or math.isinf(high):
+        warnings.warn(
+            f"the {label} interval for {treated!r} is unbounded: too few assignments or draws "
+            f"to reject any value at the {level:.0%} level. Report the p-value, or use more "
+            "draws or a method with more possible assignments.",
+            UndefinedIntervalWarning,
+            stacklevel=4,
+        )
     transforms = {
         "treated": lambda b: b,
         "rate_ratio": math.exp,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -35,10 +36,11 @@ import numpy as np
 import pandas as pd
 
 from sfpc_eval._validate import check_conf_level
-from sfpc_eval.errors import InvalidValueError
+from sfpc_eval.errors import InvalidValueError, UndefinedIntervalWarning, show_values
 from sfpc_eval.labels import label
 from sfpc_eval.results import ResultMixin, Term
 from sfpc_eval.single_unit._conformal_core import (
+    Inversion,
     Proxy,
     block_average,
     check_periods,
@@ -215,7 +217,7 @@ def _intervals(
             proxy, y1[keep], y0[keep], n_pre, alpha, estimate, _scale(proxy, y1[keep], y0[keep])
         )
         rows.append((period, estimate, found.low, found.high, found.p_zero, found.contiguous))
-        note = "" if found.contiguous else "the accepted effects have a gap: interval is their hull"
+        note = _interval_note(found)
         terms.append(
             Term(
                 f"effect@{period}",
@@ -235,7 +237,7 @@ def _intervals(
         found = invert_slot(
             proxy, blocks1, blocks0, slot, alpha, estimate, _scale(proxy, blocks1, blocks0)
         )
-        note = "" if found.contiguous else "the accepted effects have a gap: interval is their hull"
+        note = _interval_note(found)
         terms.insert(
             0,
             Term(
@@ -253,7 +255,33 @@ def _intervals(
     periods = pd.DataFrame(
         rows, columns=["time", "estimate", "conf_low", "conf_high", "p_value", "contiguous"]
     )
+    _warn_if_not_finite(terms, level)
     return tuple(terms), periods
+
+
+def _interval_note(found: Inversion) -> str:
+    """Say why an interval is not an ordinary one: a gap, no bound, or no effect accepted."""
+    if math.isnan(found.low):
+        return "every effect tried is rejected: no interval"
+    notes = []
+    if not (math.isfinite(found.low) and math.isfinite(found.high)):
+        notes.append("interval unbounded: no effect that far out is rejected at this level")
+    if not found.contiguous:
+        notes.append("the accepted effects have a gap: interval is their hull")
+    return "; ".join(notes)
+
+
+def _warn_if_not_finite(terms: list[Term], level: float) -> None:
+    odd = [t.term for t in terms if not (math.isfinite(t.conf_low) and math.isfinite(t.conf_high))]
+    if odd:
+        warnings.warn(
+            f"conformal {level:.0%} intervals are unbounded or empty for {show_values(odd)}: "
+            "the pre-period residuals are too few or too spread to bound the effect (see each "
+            "term's note). Report the p-values, use a lower `conf_level`, or a longer "
+            "pre-period.",
+            UndefinedIntervalWarning,
+            stacklevel=4,
+        )
 
 
 def _fit_method(data, design, method, pool, ridge_penalty, fixed_effects):
