@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sfpc_eval as se
 from sfpc_eval.diff_in_diff.cohorts import CohortPanel, validate_cohorts
 from sfpc_eval.errors import (
     DesignError,
@@ -317,3 +318,19 @@ def test_zero_weight_cohort_is_an_error_not_nan():
     df = df.drop(df.index[(df["la"] == "Kent") & (df["year"] == 2017)])
     with pytest.raises(DesignError, match="zero total weight"):
         callaway_santanna(df, "rate", "la", "year", "cohort", weights="pop", allow_unbalanced=True)
+
+
+@pytest.mark.parametrize(
+    "estimator", ["event_study", "sun_abraham", "imputation", "callaway_santanna"]
+)
+def test_an_outcome_constant_within_every_unit_is_refused_not_given_meaningless_p_values(estimator):
+    """Before this check the event study returned effects of exactly 0 with standard errors of 0
+    and p < 0.001: numbers with no meaning. Every staggered estimator now says why it cannot
+    estimate anything."""
+    rows = pd.DataFrame(
+        [(u, t) for u in range(12) for t in range(2010, 2018)], columns=["la", "year"]
+    )
+    rows["g"] = rows["la"].map(lambda u: [2013.0, 2015.0, np.nan][u % 3])
+    rows["y"] = rows["la"] * 2.0  # differs between councils, constant within each
+    with pytest.raises(se.DesignError, match="constant within every la"):
+        getattr(se, estimator)(rows, "y", "la", "year", "g")

@@ -17,7 +17,8 @@ recording the warnings each call raises. For every term:
 
 Before: ``did_from_means`` with zero spreads divided by zero; ``compare_means`` with standard
 deviations of zero returned p = NaN with an empty note and no warning, as did the Callaway and
-Sant'Anna cells with no variation (p NaN, no warning).
+Sant'Anna cells with no variation (p NaN, no warning); an outcome flat within every council is
+now refused by every staggered estimator, as by did().
 """
 
 from __future__ import annotations
@@ -43,8 +44,6 @@ def _degenerate() -> dict[str, Callable[[], object]]:
     council = datasets.council_panel()
     comparison = council.loc[council["treated"] == 0, "la"].iloc[0]
     two = council[council["la"].isin(["Leeds", comparison])]
-    staggered = datasets.staggered_panel()
-    flat = staggered[staggered["year"] >= 2015].assign(cla_rate=1.0)
     return {
         "did one treated, one comparison": lambda: se.did(
             two, outcome="cpp_rate", unit="la", time="year", treated="treated"
@@ -58,11 +57,18 @@ def _degenerate() -> dict[str, Callable[[], object]]:
         ),
         "proportions, zero cells": lambda: se.compare_proportions((0, 50), (5, 60)),
         "proportions, all events": lambda: se.compare_proportions((50, 50), (60, 60)),
-        "callaway, flat outcome": lambda: se.callaway_santanna(
-            flat, "cla_rate", "la", "year", "cohort"
-        ),
-        "imputation, flat outcome": lambda: se.imputation(flat, "cla_rate", "la", "year", "cohort"),
     }
+
+
+@pytest.mark.parametrize("estimator", ["callaway_santanna", "imputation"])
+def test_a_flat_outcome_is_refused_rather_than_given_empty_numbers(estimator):
+    """These two cases used to return p = NaN with a note and a warning; an outcome constant
+    within every council now stops every staggered estimator before fitting (as did() does),
+    since every effect is exactly 0 and no inference means anything."""
+    staggered = datasets.staggered_panel()
+    flat = staggered[staggered["year"] >= 2015].assign(cla_rate=1.0)
+    with pytest.raises(se.DesignError, match="constant within every la"):
+        getattr(se, estimator)(flat, "cla_rate", "la", "year", "cohort")
 
 
 def _cases() -> dict[str, Callable[[], object]]:

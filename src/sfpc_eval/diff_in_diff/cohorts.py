@@ -229,7 +229,8 @@ def validate_cohorts(
     DuplicateObservationError
         More than one row for a unit and period.
     DesignError
-        Units treated in the first period (no pre-period); no never-treated units with
+        An outcome constant within every unit (nothing to estimate); units treated in the
+        first period (no pre-period); no never-treated units with
         ``control="never"``; anticipation longer than the pre-period; an unbalanced panel
         without ``allow_unbalanced=True``; no treated cohort; not-yet-treated controls with no
         comparison units left in the last periods.
@@ -331,6 +332,15 @@ def validate_cohorts(
             unit,
             "Staggered estimators weight units, not rows: give each unit one weight (e.g. its "
             "population in the first period).",
+        )
+
+    y_sorted = clean[outcome].to_numpy(dtype="float64")[order]
+    if (np.maximum.reduceat(y_sorted, starts) == np.minimum.reduceat(y_sorted, starts)).all():
+        raise DesignError(
+            f"`outcome` {outcome!r} is constant within every {unit}: the unit fixed effects "
+            "(or the unit's own base period) absorb everything, every effect is exactly 0 and "
+            "no standard error or p-value means anything. Check that the right column is "
+            "passed."
         )
 
     periods = np.unique(times)
