@@ -82,6 +82,15 @@ def test_every_seed_of_the_simulated_fs_trial_fits(seed):
     assert np.isfinite([res.estimate.estimate, res.estimate.std_error]).all()
     assert np.isfinite([res.estimate.conf_low, res.estimate.conf_high, res.estimate.p_value]).all()
     assert res.rho >= 0.0
+    if res.rho == 0.0:  # the fit's note reaches the reader of the result, not only GeeFit
+        assert "set to 0 (independence)" in res.estimate.note
+
+
+def test_the_result_of_the_issue_trial_says_the_correlation_was_set_to_zero(trial):
+    res = se.stepped_wedge(trial, "looked_after", "cluster", "period", "treated", model="gee")
+    assert res.rho == 0.0
+    assert "set to 0 (independence)" in res.estimate.note
+    assert "set to 0 (independence)" in str(res.summary())
 
 
 def test_a_term_with_no_information_is_a_design_error_naming_it(trial):

@@ -174,6 +174,7 @@ def fit_gee_model(
         statistic=statistic,
         offsets=(zero, zero),
         rho=fit.rho,
+        df_note=fit.note,  # e.g. a negative working correlation set to 0: said on the effect
     )
 
 
