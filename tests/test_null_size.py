@@ -19,8 +19,10 @@ The bigger run is ``validation/sw_null_size.py`` (``validation/sw_null_size.md``
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sfpc_eval.errors import InvalidValueError, SizeLimitError
@@ -175,3 +177,17 @@ def test_size_of_an_analysis_not_run():
     res = null_size("no_wrong_door", ["glm"], n_sims=2, rng=1, n_children=500, progress=False)
     with pytest.raises(InvalidValueError, match="no analysis 'gee' was run"):
         res.size("gee")
+
+
+def test_committed_bigger_run():
+    """``validation/sw_null_size.py``: 1,000 Family Safeguarding-sized trials (38,250
+    children). Exact randomization test and the GLM with council effects within 3 MC SEs
+    (0.7 points) of 5%; the GLMM not above it; the naive GLM flagged."""
+    table = pd.read_csv(Path(__file__).parents[1] / "validation" / "sw_null_size.csv")
+    sizes = table.set_index("analysis")
+    assert (sizes["n_sims"] == 1000).all() and (sizes["failed"] == 0).all()
+    mc = math.sqrt(0.05 * 0.95 / 1000)
+    for name in ("randomization", "glm", "glmm"):
+        assert abs(sizes.loc[name, "size"] - 0.05) < 3 * mc, sizes.loc[name]
+    assert sizes.loc["gee", "conf_high"] < 0.05  # Mancl-DeRouen: conservative with 5 councils
+    assert sizes.loc["glm_naive", "inflated"] and sizes.loc["glm_naive", "size"] > 0.5
