@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sfpc_eval._validate import check_seed, check_size
+from sfpc_eval._validate import check_resamples, check_seed
 from sfpc_eval.errors import InvalidValueError, SfpcEvalError, SfpcEvalWarning, show_values
 from sfpc_eval.tables import Table, format_number
 from sfpc_eval.trials.analysis import stepped_wedge
@@ -73,9 +73,6 @@ BUILTIN_ANALYSES: Mapping[str, str] = {
     "randomization": "randomization test over rollout orders (GLM with council effects)",
 }
 """Names :func:`null_size` understands, and what each runs."""
-
-MAX_SIMS = 100_000
-"""Most simulated trials one call may run."""
 
 _RESERVED = ("data", "outcome", "cluster", "period", "treated", "imputations")
 _FIT_FAILURES = (SfpcEvalError, np.linalg.LinAlgError, FloatingPointError)
@@ -174,7 +171,7 @@ def null_size(
     analyses: Sequence[str] | Mapping[str, Any] = ("glmm", "gee", "glm", "randomization"),
     *,
     n_sims: int = 1000,
-    rng: int | np.random.SeedSequence | None,
+    rng: int | np.random.SeedSequence | np.random.Generator | None,
     alpha: float = 0.05,
     n_children: int | None = None,
     baseline_risk: float | Mapping[str, float] | None = None,
@@ -197,9 +194,10 @@ def null_size(
         callable ``f(trial_frame) -> p_value``.
     n_sims : int, default 1000
         Simulated trials (the Monte Carlo SE of a size of 5% is 0.7 points at 1,000).
-    rng : int or numpy.random.SeedSequence
+    rng : int, numpy.random.SeedSequence or numpy.random.Generator
         Seed (required keyword; ``None`` for fresh randomness). Trial ``k`` uses the ``k``-th
-        child of ``numpy.random.SeedSequence(rng)``, so a run can be extended reproducibly.
+        child of ``numpy.random.SeedSequence(rng)`` (of the generator's, for a generator), so a
+        run with a whole-number seed can be extended reproducibly.
     alpha : float, default 0.05
         Nominal level: a trial rejects when the p-value is at most ``alpha``.
     n_children, baseline_risk, cluster_sd, period_effects, covariate_effects
@@ -224,6 +222,8 @@ def null_size(
     InvalidValueError
         No analyses, an unknown analysis name, a keyword-argument analysis naming a data column
         argument, a bad ``alpha``, ``n_sims`` or seed, or bad simulation settings.
+    SizeLimitError
+        ``n_sims`` above the library's limit on draws.
 
     Examples
     --------
@@ -232,13 +232,8 @@ def null_size(
     >>> list(res.sizes["analysis"]), int(res.sizes["n_sims"].iloc[0])
     (['glm', 'glm_naive'], 20)
     """
-    n = check_size(n_sims, "n_sims", minimum=1, maximum=MAX_SIMS, why="simulated trials")
+    n = check_resamples(n_sims, "n_sims", minimum=1)
     check_seed(rng)
-    if isinstance(rng, np.random.Generator):
-        raise InvalidValueError(
-            "`rng` must be a seed (a whole number or SeedSequence) so that each simulated trial "
-            "gets its own reproducible stream; got a Generator."
-        )
     if not (isinstance(alpha, int | float) and not isinstance(alpha, bool) and 0 < alpha < 1):
         raise InvalidValueError(f"`alpha` must be a number in (0, 1); got {alpha!r}.")
     if not isinstance(stratified, bool):
@@ -260,7 +255,8 @@ def null_size(
     )
     # check the simulation settings once, before the loop
     simulate_trial(spec, rng=0, **{**options, "n_children": n_children or 100})
-    children = np.random.SeedSequence(rng).spawn(n)
+    source = rng if isinstance(rng, np.random.Generator) else np.random.SeedSequence(rng)
+    children = source.spawn(n)
     p = np.full((n, len(runners)), np.nan)
     loop: Any = children
     if progress:
