@@ -565,20 +565,3 @@ def test_claims_figure_shows_every_conflict_and_failed_wording_first():
 def test_claims_figure_refuses_an_unknown_status():
     with pytest.raises(InvalidValueError, match="not statuses"):
         plotting.plot_claims(audit(), statuses=["wrong"])
-
-
-def test_the_figures_of_the_charts_how_to_are_current():
-    """docs/_static/charts_*.svg are what docs/make_charts_figures.py draws now."""
-    import importlib.util
-    from pathlib import Path
-
-    docs = Path(__file__).resolve().parents[1] / "docs"
-    spec = importlib.util.spec_from_file_location("make_charts", docs / "make_charts_figures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name, draw in module.FIGURES.items():
-            assert draw() == (docs / "_static" / name).read_bytes(), (
-                "run python docs/make_charts_figures.py"
-            )
