@@ -130,6 +130,11 @@ def _trend_figure(analysis, dataset, context: Context, unit, column, exposure) -
         f"{int(span[0])}-{int(span[1])}; dotted lines mark {analysis['before']} and "
         f"{analysis['after']}."
     )
+    if dataset.kind == "dfe" and per:
+        caption += (
+            " Rates as the DfE publishes them (to one decimal); the table divides the count by "
+            "the population, so the two can differ in the last digit."
+        )
     if hidden:
         caption += f" {hidden} point(s) below the disclosure threshold are not shown."
     figure = render_figure(f"{unit}: {label_of(column)} over time", draw, size=(7.5, 3.6))

@@ -340,7 +340,10 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
     caption = (
         f"{sentence(label_of(outcome))} {ylabel}, {int(span[0])}-{int(span[1])}: {names} and the "
         "comparison group"
-        + (" (summed counts over summed population)" if per else "")
+        + (
+            " (each council's own rate, averaged with each council counting once: what the DiD "
+            "compares)"
+        )
         + f"; dashed line: first period under the programme ({analysis['start']})."
     )
     trend_figure = render_figure(f"Trend: {label_of(outcome)}", draw_trend, size=(7.5, 3.8))
