@@ -151,7 +151,8 @@ def _draw(draw: Callable[[Axes], object], size: tuple[float, float]):
         FigureCanvasSVG(fig)
         ax = fig.subplots()
         draw(ax)
-        fig.tight_layout()
+        if not _recorded_alt_text(fig):  # a house-style chart is laid out already: keep it
+            fig.tight_layout()
         out = io.BytesIO()
         fig.savefig(out, format="svg", metadata={"Date": None})
         data = chart_data(fig)
