@@ -14,19 +14,25 @@ Timed in the same run, on the same rows:
    against ``lme4::glmer(..., nAGQ = 1)`` with its default control on that data set, timed
    inside R around ``glmer`` only;
 2. ``stepped_wedge(..., imputations=MultipleImputation(m=20))``: imputation by chained
-   equations, 20 fits and pooling, from the data with missing values. R's equivalent (mice,
-   20 ``glmer`` fits, pooling) is estimated as ``mice`` timed in R plus 20 times the single
-   ``glmer`` fit (``--r-fits`` fits them all instead).
+   equations, 20 fits and pooling, from the data with missing values. R's equivalent is
+   ``mice(m = 20, maxit = 10)`` followed by 20 ``glmer`` fits. ``glmer`` takes minutes per fit
+   at this size and ``mice`` several minutes, so by default R fits ``glmer`` to ``--r-fits``
+   (2) of mice's completed data sets and ``mice`` makes ``--r-mice-m`` (20) imputations; the
+   R total is then extrapolated linearly to 20 fits (and 20 imputations), and the output says
+   so. ``--r-fits 20 --r-mice-m 20`` times R's whole workflow.
 
-Run:  python benchmarks/trial_workflow.py [--children 30000] [--r-fits]
-Needs: Rscript with lme4, mice and jsonlite. Prints seconds, ratios, and the largest
-difference between the two fits' coefficients (in SEs) and SEs (relative).
+Run:  python benchmarks/trial_workflow.py [--children 30000] [--r-fits 2] [--r-mice-m 20]
+Needs: Rscript with lme4, mice and jsonlite. Prints the machine, its load, seconds, ratios, and
+the largest difference between the two GLMM fits' coefficients (in SEs) and SEs (relative).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
+import platform
 import subprocess
 import tempfile
 import time
@@ -70,14 +76,17 @@ fit_t <- system.time(m <- glmer(f, data = d, family = binomial))
 fit_time <- fit_t[["elapsed"]]; fit_cpu <- fit_t[["user.self"]] + fit_t[["sys.self"]]
 raw <- prep(read.csv(args[2], colClasses = cc, na.strings = ""))
 raw <- raw[, c("looked_after", "treated", "period_f", "council", covs)]
-mice_t <- system.time(imp <- mice(raw, m = 20, maxit = 10, printFlag = FALSE, seed = 1))
+k_fits <- as.integer(args[3]); m_mice <- as.integer(args[4])
+mice_t <- system.time(imp <- mice(raw, m = m_mice, maxit = 10, printFlag = FALSE, seed = 1))
 mice_time <- mice_t[["elapsed"]]; mice_cpu <- mice_t[["user.self"]] + mice_t[["sys.self"]]
-all_time <- NA
-if (args[3] == "all") {
-  all_time <- system.time(for (i in 1:20) glmer(f, data = complete(imp, i),
-                                                family = binomial))[["elapsed"]]
+fits_time <- 0; fits_cpu <- 0
+if (k_fits > 0) {
+  fits_t <- system.time(for (i in seq_len(k_fits)) glmer(f, data = complete(imp, i),
+                                                         family = binomial))
+  fits_time <- fits_t[["elapsed"]]; fits_cpu <- fits_t[["user.self"]] + fits_t[["sys.self"]]
 }
-cat(toJSON(list(seconds = fit_time, mice_seconds = mice_time, fits_seconds = all_time,
+cat(toJSON(list(seconds = fit_time, mice_seconds = mice_time, fits_seconds = fits_time,
+                fits_cpu = fits_cpu, k_fits = k_fits, m_mice = m_mice,
                 cpu = fit_cpu, mice_cpu = mice_cpu,
                 coef = unname(fixef(m)), names = names(fixef(m)),
                 se = unname(sqrt(diag(as.matrix(vcov(m))))),
@@ -132,8 +141,14 @@ def main() -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--children", type=int, default=30_000)
-    parser.add_argument("--r-fits", action="store_true", help="fit all 20 imputations in R")
+    parser.add_argument(
+        "--r-fits", type=int, default=2, help="glmer fits on mice's imputations (0-20)"
+    )
+    parser.add_argument("--r-mice-m", type=int, default=20, help="imputations mice makes (2-20)")
     opts = parser.parse_args()
+    if not (0 <= opts.r_fits <= 20 and 2 <= opts.r_mice_m <= 20 and opts.r_fits <= opts.r_mice_m):
+        parser.error("--r-fits must be 0-20, --r-mice-m 2-20, and --r-fits <= --r-mice-m")
+    load_before = os.getloadavg()
     data = make(opts.children)
     args = (data, "looked_after", "council", "period", "treated", COVARIATES)
     first = impute(
@@ -171,7 +186,8 @@ def main() -> None:
                 str(folder / "fit.R"),
                 str(folder / "complete.csv"),
                 str(folder / "raw.csv"),
-                "all" if opts.r_fits else "one",
+                str(opts.r_fits),
+                str(opts.r_mice_m),
             ],
             capture_output=True,
             text=True,
@@ -183,10 +199,29 @@ def main() -> None:
     se = np.sqrt(np.diag(single.vcov.to_numpy()))
     coef_gap = np.max(np.abs(single.coef.to_numpy() - r_coef) / se)
     se_gap = np.max(np.abs(se - r_se) / r_se)
-    r_pooled = theirs["mice_seconds"] + (
-        theirs["fits_seconds"] if opts.r_fits else 20 * theirs["seconds"]
+    load_after = os.getloadavg()
+    m_scale = 20 / theirs["m_mice"]
+    if theirs["k_fits"] > 0:
+        per_fit, per_fit_cpu = (
+            theirs["fits_seconds"] / theirs["k_fits"],
+            theirs["fits_cpu"] / theirs["k_fits"],
+        )
+        how = f"{theirs['k_fits']} glmer fits on mice's imputations timed" + (
+            f", x {20 / theirs['k_fits']:g} (extrapolated)" if theirs["k_fits"] < 20 else ""
+        )
+    else:
+        per_fit, per_fit_cpu = theirs["seconds"], theirs["cpu"]
+        how = "20 x the single glmer fit above (extrapolated)"
+    r_pooled = m_scale * theirs["mice_seconds"] + 20 * per_fit
+    mice_how = f"mice m={theirs['m_mice']} timed" + (
+        f", x {m_scale:g} (extrapolated)" if m_scale != 1 else ""
     )
-    how = "fitted" if opts.r_fits else "20 x one glmer fit (estimated)"
+    print(
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {platform.node()}; "
+        f"{os.cpu_count()} cores; {platform.processor() or platform.machine()}; "
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; Python "
+        f"{platform.python_version()}"
+    )
     print(
         f"children: {len(data):,}; fixed effects: {len(single.coef)}; cells: "
         f"{single.n_cells:,}; children with a missing covariate: "
@@ -201,8 +236,11 @@ def main() -> None:
         f"{'impute m=20 + 20 fits + pool (mice ' + theirs['mice'] + ')':<44}"
         f"{pooled_seconds:>12.1f}{r_pooled:>10.1f}{r_pooled / pooled_seconds:>8.1f}"
     )
-    print(f"  R side: mice {theirs['mice_seconds']:.1f} s + glmer fits {how}")
-    r_cpu = theirs["mice_cpu"] + 20 * theirs["cpu"]
+    print(
+        f"  R side: {mice_how}: {theirs['mice_seconds']:.1f} s; {how}: {20 * per_fit:.1f} s "
+        f"for 20 ({per_fit:.1f} s each)"
+    )
+    r_cpu = m_scale * theirs["mice_cpu"] + 20 * per_fit_cpu
     print(
         f"CPU seconds (robust to a loaded machine): GLMM {single_cpu:.2f} vs glmer "
         f"{theirs['cpu']:.1f} ({theirs['cpu'] / single_cpu:.1f}x); imputation + 20 fits "

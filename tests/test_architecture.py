@@ -240,6 +240,9 @@ PUBLIC_API = sorted(
         "simulate_referrals",
         "trial_periods",
         "vif",
+        # issue 23 item 8: size of the analyses under no effect
+        "NullSizeResult",
+        "null_size",
     ]
 )
 """``sfpc_eval.__all__`` before the layout changed (issue 14). New public names are added

@@ -300,15 +300,16 @@ def test_a_column_missing_everywhere_and_one_observed_level(trial):
 
 
 def test_known_truth_coverage_of_pooled_intervals():
-    """``validation/mi_coverage.py``: 250 simulated trials, ethnicity and disability missing at
+    """``validation/mi_coverage.py``: 500 simulated trials, ethnicity and disability missing at
     random (15% each), m = 5; the pooled 95% intervals of the treatment effect and of the
     imputed covariates' coefficients cover the truth within 3 Monte Carlo SEs of 95% (the SE
-    of a coverage of 95% over 250 sets is 1.4 points): measured 95.2% (treatment), 96.8%
-    (disability), 96.0% (Asian), 92.8% (Mixed: 1.6 SEs below 95%, so outside the 93-97 band
-    the issue asks for by chance or by a small undercoverage that 250 sets cannot tell)."""
+    of a coverage of 95% over 500 sets is 1.0 point) and inside the 93-97% band the issue asks
+    for: measured 94.4% (treatment), 95.4% (disability), 96.6% (Asian), 93.4% (Mixed; its
+    excess spread over the pooled SE is shared by the complete-case analysis of the same data
+    sets, see ``validation/mi_coverage.md``)."""
     table = pd.read_csv(Path(__file__).parents[1] / "validation" / "mi_coverage.csv")
     mi = table[table["method"] == "mi"]
-    assert mi["seed"].nunique() >= 200
+    assert mi["seed"].nunique() >= 500
     coverage = mi.groupby("term")["covered"].mean()
     assert set(coverage.index) == {
         "treated",
@@ -318,7 +319,7 @@ def test_known_truth_coverage_of_pooled_intervals():
     }
     mc = math.sqrt(0.95 * 0.05 / mi["seed"].nunique())
     assert ((coverage - 0.95).abs() < 3 * mc).all(), coverage
-    assert 0.93 <= coverage["treated"] <= 0.97
+    assert coverage.between(0.93, 0.97).all(), coverage
     bias = (mi["estimate"] - mi["truth"]).groupby(mi["term"]).mean()
     mc_se = mi.groupby("term")["estimate"].std() / np.sqrt(mi.groupby("term").size())
     assert (bias.abs() < 3 * mc_se + 0.02).all(), (bias, mc_se)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +10,7 @@ import pytest
 
 from sfpc_eval.errors import DesignError
 from sfpc_eval.report import DESIGNS, build, check_disclosure
+from test_report_disclosure_designs import drawn  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.skipif(
     "stepped_wedge" not in DESIGNS, reason="the stepped-wedge design is not available"
@@ -19,7 +21,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 def test_simulated_example_builds_and_recovers_the_truth(tmp_path):
     report = build(EXAMPLES / "stepped_wedge_trial.toml")
     page = report.to_html(tmp_path / "sw.html").read_text()
-    assert check_disclosure(report) == 1  # the counts table is child-level; nothing disclosive
+    # the baseline and flow tables are child-level; nothing disclosive in them
+    assert check_disclosure(report) == 2
     # simulated with a true odds ratio of 0.8 (seed 2020): the 95% interval contains it
     table = report.sections[0].tables[0].engine
     assert table.columns[1:3] == ("Odds ratio", "95% CI")
@@ -127,10 +130,108 @@ def test_sensitivity_table_options(tmp_path):
         ],
     }
     report = build(base)
-    assert len(report.sections[0].tables) == 2  # effect and counts only
+    # effect, baseline and flow tables only
+    assert [t.provenance for t in report.sections[0].tables] == ["estimate", "child", "child"]
     base["analysis"][0]["compare_random_effects"] = ["intercept", "ar1"]
     with pytest.raises(SpecError, match=r"compare_random_effects` must be empty or list two"):
         build(base)
     base["analysis"][0] |= {"compare_random_effects": [], "model": "gee", "random_effects": "decay"}
     with pytest.raises(SpecError, match=r"random_effects` is for model = 'glmm'"):
         build(base)
+
+
+def test_consort_tables_and_love_plot_in_the_example():
+    """The simulated example shows the baseline table by condition (counts rounded to 5,
+    percentages of the rounded counts, SMDs equal to balance.baseline_table's), the council by
+    period flow table (children and events equal to a groupby of the simulated rows, rounded)
+    and the love plot."""
+    from sfpc_eval.trials.balance import rounded_count, rounded_share
+    from sfpc_eval.trials.simulate import simulate_trial
+
+    report = build(EXAMPLES / "stepped_wedge_trial.toml")
+    section = report.sections[0]
+    baseline, flow = section.tables[-2], section.tables[-1]
+    assert baseline.title == "Characteristics of the children referred, by condition"
+    assert flow.title.startswith("Children referred and children looked after")
+    trial = simulate_trial("family_safeguarding", rng=2020, odds_ratio=0.8)
+    groups = trial.groupby(["cluster", "period"])["looked_after"].agg(["size", "sum"])
+    rows = {(r[0], r[1]): r for r in flow.rows}
+    assert len(rows) == len(groups)
+    for (council, period), (n, e) in groups.iterrows():
+        row = rows[(council, str(period))]
+        assert row[3:] == (rounded_count(n, 10), rounded_count(e, 10), rounded_share(e, n, 10))
+    sex = {r[1]: r for r in baseline.rows if r[0] == "sex"}
+    control = trial[trial["treated"] == 0]
+    n_female = int((control["sex"] == "female").sum())
+    assert sex["female"][2] == rounded_count(n_female, 10)
+    assert sex["female"][3] == rounded_share(n_female, len(control), 10)
+    assert "Missing" in sex
+    titles = [f.title for f in section.figures]
+    assert "Balance between conditions (love plot)" in titles
+    assert any("Hemming" in m for m in section.methods)
+
+
+def _trial_with_small_counts(path: Path, rare: int, events: int) -> Path:
+    """4 councils x 5 periods x 400 children; a characteristic level held by ``rare`` children
+    (all under the programme) and one council-period with ``events`` events; every other count
+    at least 150 (the threshold is 100)."""
+    rows = []
+    switch = {"A": 1, "B": 2, "C": 3, "D": 4}
+    for c, start in switch.items():
+        for p in range(5):
+            k = events if (c, p) == ("C", 4) else 150 + 10 * p + 20 * "ABCD".index(c)
+            for i in range(400):
+                rows.append((c, p, int(p >= start), int(i < k), "x" if i % 2 else "y"))
+    frame = pd.DataFrame(rows, columns=["council", "period", "on", "entered_care", "group"])
+    hit = frame.index[(frame["council"] == "A") & (frame["period"] == 4)][:rare]
+    frame.loc[hit, "group"] = "rare"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_no_small_count_reaches_html_figures_or_downloads(tmp_path, drawn):  # noqa: F811
+    """Planted small counts (a characteristic level held by 37 or 41 children, a council-period
+    with 58 or 62 events; threshold 100) show nowhere a reader can look -- HTML text, SVG
+    text, the embedded CSV and Excel downloads, the values drawn -- not as the count, not as
+    the exact percentage it would give, not as the SMD computed from it; each must appear in
+    both runs to count as a leak (one run can match by coincidence)."""
+    import math
+
+    from sfpc_eval.report import find_disclosive_cells
+    from test_report_disclosure_designs import _svg_text, _token_pattern, _Visible
+
+    leaks = []
+    for rare, events in ((37, 58), (41, 62)):
+        folder = tmp_path / f"run{len(leaks)}"  # the file name is shown in the report
+        folder.mkdir()
+        csv = _trial_with_small_counts(folder / "trial.csv", rare, events)
+        drawn.clear()
+        analysis = {**spec(csv)["analysis"][0], "model": "glm", "characteristics": ["group"]}
+        report = build({**spec(csv), "disclosure": {"threshold": 100}, "analysis": [analysis]})
+        page = report.html()
+        assert find_disclosive_cells(page, threshold=100) == []
+        visible = _Visible()
+        visible.feed(page)
+        places = {
+            "HTML": "\n".join(visible.text),
+            "SVG": "\n".join(t for svg in visible.svgs for t in _svg_text(svg)),
+            "downloads": "\n".join(visible.files),
+        }
+        assert "rare" in places["HTML"] and "[c]" in places["HTML"]
+        treated = 4 * 400 + 3 * 400 + 2 * 400 + 400  # children under the programme
+        p = rare / treated
+        smd = math.sqrt(2 * p / (1 - p))  # no "rare" child under control
+        secrets = {
+            "count": (_token_pattern(rare), rare),
+            "events": (_token_pattern(events), events),
+            "share": (re.compile(re.escape(f"{100 * p:.1f}%")), None),
+            "event share": (re.compile(re.escape(f"{100 * events / 400:.1f}%")), None),
+            "SMD": (re.compile(re.escape(f"{smd:.3f}")), smd),
+        }
+        found = set()
+        for what, (pattern, value) in secrets.items():
+            found |= {f"{what} in {where}" for where, t in places.items() if pattern.search(t)}
+            if value is not None and any(abs(v - value) <= 1e-9 * value for v in drawn):
+                found.add(f"{what} drawn")
+        leaks.append(found)
+    assert leaks[0] & leaks[1] == set()

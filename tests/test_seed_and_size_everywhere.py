@@ -75,6 +75,9 @@ SEEDED = {
         design(), effect=0.3, icc=0.05, n_sims=5, rng=rng, progress=False
     ),
     "SteppedWedgeDesign.randomise(rng=)": lambda rng: design().randomise(rng=rng),
+    "null_size(rng=)": lambda rng: se.null_size(
+        "no_wrong_door", ["glm"], n_sims=2, rng=rng, n_children=600, progress=False
+    ),
     "event study bands(rng=)": lambda rng: event_study_result().bands(draws=200, rng=rng),
 }
 
@@ -120,6 +123,10 @@ SIZED = {
     "simulated_power(n_sims=)": (
         "n_sims",
         lambda n: se.simulated_power(design(), effect=0.3, icc=0.05, n_sims=n, progress=False),
+    ),
+    "null_size(n_sims=)": (
+        "n_sims",
+        lambda n: se.null_size("no_wrong_door", ["glm"], n_sims=n, rng=1, progress=False),
     ),
     "bands(draws=)": ("draws", lambda n: event_study_result().bands(draws=n)),
     "Randomization(max_enumeration=)": (

@@ -92,6 +92,42 @@ def test_published_table_reveals_no_small_count():
     assert total.iloc[2] == "105" and total.iloc[4] == "95"
 
 
+def test_smds_that_would_give_a_small_count_back_are_suppressed():
+    """3 of 20,000 children under intervention, none under control: the SMD is
+    sqrt(2 p / (1 - p)) = 0.0173, and only a count of 3 gives 0.017 to three decimals; the other
+    level's SMD is exactly minus it. Both are [c] in the table and absent from the love plot;
+    a characteristic with no small count keeps its SMDs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    n0, n1 = 15_000, 20_000
+    df = pd.DataFrame(
+        {
+            "t": [0] * n0 + [1] * n1,
+            "g": ["a"] * (n0 + n1 - 3) + ["b"] * 3,
+            "h": (["x"] * 700 + ["y"] * 300) * 35,
+        }
+    )
+    bt = baseline_table(df, ["g", "h"], arm="t", threshold=10)
+    g = bt.table[bt.table["variable"] == "g"].set_index("level")
+    p = 3 / n1
+    assert g.loc["b", "smd"] == pytest.approx(math.sqrt(2 * p / (1 - p)), rel=1e-12)
+    assert g.loc["a", "smd"] == pytest.approx(-g.loc["b", "smd"], rel=1e-12)
+    assert g["smd_suppressed"].all()
+    h = bt.table[bt.table["variable"] == "h"]
+    assert not h["smd_suppressed"].any()
+    frame = bt.published.to_frame()
+    assert (frame[frame.iloc[:, 0] == "g"].iloc[:, -1] == "[c]").all()
+    text = bt.published.as_text()
+    assert "0.017" not in text and "-0.017" not in text
+    shown = bt.shown_smds()
+    assert shown.loc[shown["variable"] == "g", "smd"].isna().all()
+    ax = bt.plot()
+    drawn = ax.collections[0].get_offsets()[:, 0]
+    assert len(drawn) == int(np.isfinite(shown["smd"]).sum())
+    assert not np.any(np.isclose(drawn, abs(g.loc["b", "smd"])))
+
+
 def test_flow_table_equals_groupby(trial):
     counts, table = flow_table(
         trial, cluster="council", period="period", outcome="looked_after", treated="treated"
@@ -125,7 +161,7 @@ def test_love_plot_and_imputation_figures(trial):
 
     bt = baseline_table(trial, ["age_band", "sex"], arm="treated")
     ax = bt.plot()
-    finite = np.isfinite(bt.table["smd"]).sum()
+    finite = (np.isfinite(bt.table["smd"]) & ~bt.table["smd_suppressed"]).sum()
     assert len(ax.collections[0].get_offsets()) == finite
     imp = impute(
         trial,

@@ -15,6 +15,7 @@ from sfpc_eval.trials.model_checks import (
     lr_test,
     vif,
 )
+from sfpc_eval.trials.null_size import NullSizeResult, null_size
 from sfpc_eval.trials.pooling import PooledResult, fit_each, pool
 from sfpc_eval.trials.power import PowerResult, sw_mdes, sw_power, treatment_variance
 from sfpc_eval.trials.power_counts import sw_mdes_counts, sw_power_counts
@@ -39,6 +40,7 @@ __all__ = [
     "FAMILY_SAFEGUARDING",
     "NO_WRONG_DOOR",
     "MultipleImputation",
+    "NullSizeResult",
     "PooledResult",
     "PowerResult",
     "RandomEffectsComparison",
@@ -62,6 +64,7 @@ __all__ = [
     "leave_one_out",
     "lr_test",
     "marginal_effects",
+    "null_size",
     "outcome_within",
     "pool",
     "simulate_referrals",

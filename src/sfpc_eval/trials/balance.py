@@ -18,6 +18,13 @@ The standardised mean difference of a level (a 0/1 indicator) is
 :math:`(m_1 - m_0) / \sqrt{(s_1^2 + s_0^2) / 2}` (Austin 2009; ``tableone``'s), computed from
 the unrounded data: a difference of shares is not a count. Missing values are a level of their
 own ("Missing"), so that imbalance in missingness shows.
+
+An SMD computed from unrounded shares can give a small count back (with no such child under
+control, the SMD of 3 children in 20,000 is 0.017, and only 3 gives that to three decimals; and
+for a two-level characteristic the SMD of one level is minus the other's). So the published
+table and the love plot leave out (``[c]``) the SMDs of every level of a categorical
+characteristic in which any level's count under either condition is suppressed; the unrounded
+:attr:`BaselineTable.table` keeps them, flagged in its ``smd_suppressed`` column.
 """
 
 from __future__ import annotations
@@ -91,7 +98,9 @@ class BaselineTable:
     ----------
     table : pandas.DataFrame
         Unrounded: ``variable, level``, then per group ``n[group]`` and ``pct[group]`` (numbers:
-        ``mean[group]``, ``sd[group]``), and ``smd`` (intervention vs control).
+        ``mean[group]``, ``sd[group]``), ``smd`` (intervention vs control) and
+        ``smd_suppressed`` (the SMD is left out of the published table and the love plot
+        because a count of the characteristic is suppressed).
     published : Table
         The table to publish: rounded and suppressed counts, percentages of the rounded counts.
     """
@@ -103,10 +112,19 @@ class BaselineTable:
         return self.published.as_text()
 
     def plot(self, ax=None, *, threshold: float = 0.1):
-        """Draw the absolute SMDs by level (a love plot); returns the Axes."""
+        """Draw the absolute SMDs by level (a love plot); returns the Axes.
+
+        SMDs left out of the published table (``smd_suppressed``) are left out here too.
+        """
         from sfpc_eval.plotting import plot_balance
 
-        return plot_balance(self.table, ax, threshold=threshold)
+        return plot_balance(self.shown_smds(), ax, threshold=threshold)
+
+    def shown_smds(self) -> pd.DataFrame:
+        """Return ``variable, level, smd`` with the suppressed SMDs set to NaN (publishable)."""
+        shown = self.table[["variable", "level", "smd"]].copy()
+        shown.loc[self.table["smd_suppressed"].to_numpy(), "smd"] = math.nan
+        return shown
 
 
 def _groups(data: pd.DataFrame, arm: str, by: str | None) -> list[tuple[str, np.ndarray]]:
@@ -207,9 +225,25 @@ def baseline_table(
             row["smd"] = _smd_level(hit[treated].astype(float), hit[control].astype(float))
             rows.append(row)
     table = pd.DataFrame(rows)
+    table["smd_suppressed"] = _smd_suppressed(table, threshold)
     totals = {name: int(mask.sum()) for name, mask in groups}
     published = _publish(table, names, totals, threshold, title)
     return BaselineTable(table=table, published=published)
+
+
+def _smd_suppressed(table: pd.DataFrame, threshold: int) -> np.ndarray:
+    """Flag the rows whose SMD could give a suppressed count back.
+
+    Every level of a characteristic in which some level's count under control or intervention
+    is from 1 to ``threshold - 1``.
+    """
+    if table.empty:
+        return np.zeros(0, dtype=bool)
+    counts = table[["n[control]", "n[intervention]"]].to_numpy(dtype=float)
+    small = ((counts > 0) & (counts < threshold)).any(axis=1)
+    levels = (table["level"] != "mean (SD)").to_numpy()
+    risky = set(table.loc[small & levels, "variable"])
+    return (table["variable"].isin(risky).to_numpy() & levels).astype(bool)
 
 
 def _publish(table, names, totals, threshold, title) -> Table:
@@ -238,12 +272,16 @@ def _publish(table, names, totals, threshold, title) -> Table:
             else:
                 n = int(r[f"n[{name}]"])
                 cells += [rounded_count(n, threshold), rounded_share(n, totals[name], threshold)]
-        cells.append(Cell(float(r["smd"]), smd_format) if np.isfinite(r["smd"]) else "")
+        if r["smd_suppressed"]:
+            cells.append("[c]")
+        else:
+            cells.append(Cell(float(r["smd"]), smd_format) if np.isfinite(r["smd"]) else "")
         rows.append(cells)
     notes = [
         f"Counts rounded to the nearest 5; 1-{threshold - 1} shown as [c]; [z] not applicable. "
         "Percentages are of the rounded counts and totals.",
-        "SMD: standardised mean difference, intervention minus control, from unrounded data.",
+        "SMD: standardised mean difference, intervention minus control, from unrounded data; "
+        "[c] where a count of the characteristic is suppressed (the SMD would give it back).",
     ]
     return Table(title, columns, rows, notes=notes)
 

@@ -23,11 +23,16 @@ from sfpc_eval.errors import DesignError, SpecError, show_values
 from sfpc_eval.labels import label
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
 from sfpc_eval.report.designs._common import (
-    child_counts_table,
     label_of,
     plain,
     recording_warnings,
     sentence,
+)
+from sfpc_eval.report.designs._trial_tables import (
+    baseline_block,
+    flow_block,
+    love_figure,
+    trial_baseline,
 )
 from sfpc_eval.report.figures import render_figure
 from sfpc_eval.report.schema import Key, closest
@@ -60,6 +65,14 @@ KEYS = (
     Key("period", "str", "Period column", default="period"),
     Key("treated", "str", "0/1 column: the cluster is under the programme", default="treated"),
     Key("covariates", "list[str]", "Numeric child-level covariates", default=[]),
+    Key(
+        "characteristics",
+        "list[str]",
+        "Child characteristics in the baseline table by condition and the love plot (default: "
+        "the covariates; a simulated trial's age band, sex, ethnicity, disability and "
+        "previous plans)",
+        default=[],
+    ),
     Key(
         "model",
         "str",
@@ -128,7 +141,7 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
         )
     frame = dataset.frame
     columns = [analysis[k] for k in ("outcome", "cluster", "period", "treated")]
-    columns += list(analysis["covariates"])
+    columns += list(analysis["covariates"]) + list(analysis["characteristics"])
     for column in columns:
         if column not in frame.columns:
             raise SpecError(
@@ -181,22 +194,6 @@ def _design_figure(frame, cluster, period, treated) -> FigureBlock:
         "Each row a cluster, each column a period; dark: under the programme (share "
         "of children exposed, for periods a cluster switches in).",
         size=(7.0, 0.45 * len(share.index) + 1.4),
-    )
-
-
-def _counts_table(frame, analysis, threshold) -> TableBlock:
-    cluster, period, outcome = analysis["cluster"], analysis["period"], analysis["outcome"]
-    grid = frame.pivot_table(
-        index=cluster, columns=period, values=outcome, aggfunc="sum", fill_value=0
-    )
-    grid = grid.sort_index(key=lambda s: s.astype(str))
-    return child_counts_table(
-        f"Children {label_of(outcome)}, by council and period",
-        cluster,
-        grid.index,
-        [str(p) for p in grid.columns],
-        grid.to_numpy().astype(int).tolist(),
-        threshold,
     )
 
 
@@ -302,6 +299,12 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         f"(sfpc_eval.trials.analysis.stepped_wedge); inference: {plain(result.method)}. The odds "
         "ratio is exp(b); the average marginal effect is the risk difference averaged over "
         "children (delta-method interval).",
+        "The CONSORT tables for stepped-wedge trials (Hemming et al. 2018) follow: the "
+        "children's characteristics under each condition with standardised mean differences "
+        "(sfpc_eval.trials.balance.baseline_table), and the children and events in each council "
+        "and period (flow_table). Their counts are rounded to the nearest 5, counts below the "
+        "disclosure threshold are shown as [c], and percentages are of the rounded counts, as "
+        "in DfE and ONS tables.",
     )
     limitations = [
         f"Only {result.n_clusters} clusters are randomised: intervals rest on few clusters, and "
@@ -309,6 +312,13 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         *[f"Warning from the estimator: {plain(m, [cols['cluster']])}" for m in warned],
     ]
     tables = [table]
+    shown, characteristics = _characteristics(frame, analysis)
+    balance = (
+        trial_baseline(shown, characteristics, cols["treated"], context.threshold)
+        if characteristics
+        else None
+    )
+    love = love_figure(balance) if balance is not None else None
     compared = list(analysis["compare_random_effects"])
     if analysis["model"] == "glmm" and compared:
         comparison = compare_random_effects(
@@ -340,10 +350,38 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             *findings[2 if icc_line else 1 :],
         ),
         methods=methods,
-        tables=(*tables, _counts_table(frame, analysis, context.threshold)),
-        figures=(_design_figure(frame, cols["cluster"], cols["period"], cols["treated"]),),
+        tables=(
+            *tables,
+            *([baseline_block(balance)] if balance is not None else []),
+            flow_block(frame, *_flow_columns(cols), context.threshold),
+        ),
+        figures=(
+            _design_figure(frame, cols["cluster"], cols["period"], cols["treated"]),
+            *([love] if love is not None else []),
+        ),
         limitations=tuple(limitations),
     )
+
+
+def _characteristics(frame: pd.DataFrame, analysis: dict[str, Any]) -> tuple[pd.DataFrame, list]:
+    """Return the frame and columns of the baseline table (a simulated trial's, in words)."""
+    chosen = list(analysis["characteristics"]) or list(analysis["covariates"])
+    if analysis["simulate"] is None or analysis["characteristics"]:
+        return frame, chosen
+    age = frame["age"].to_numpy()
+    words = frame.assign(
+        age_band=np.select(
+            [age < 1, age < 5, age < 10, age < 16], ["under 1", "1-4", "5-9", "10-15"], "16-17"
+        ),
+        disability=frame["disability"].map({0.0: "Not disabled", 1.0: "Disabled"}),
+        previous_plans=frame["previous_plans"].map({0: "None", 1: "One", 2: "Two or more"}),
+        ethnicity=frame["ethnicity"].astype(object),
+    )
+    return words, ["age_band", "sex", "ethnicity", "disability", "previous_plans"]
+
+
+def _flow_columns(cols: dict[str, str]) -> tuple[str, str, str, str]:
+    return cols["cluster"], cols["period"], cols["outcome"], cols["treated"]
 
 
 def _comparison_table(comparison) -> TableBlock:
