@@ -13,9 +13,12 @@ outcome matching; the peers' sd-scaling of predictors is undone by V), then
 
 - sfpc_eval: ``synthetic_control(placebo=True, leave_one_out=False)`` and
   ``conformal_inference(conf_level=0.9, average=False)`` (exact endpoints by bisection);
-- diff-diff 3.13: ``SyntheticControl()`` (its default nested V search, 4 starts), then
-  ``in_space_placebo()`` (a nested search per placebo), ``conformal_confidence_intervals
-  (alpha=0.1)`` (grid of 100 per year) and ``conformal_test(0)``;
+- diff-diff 3.13: ``SyntheticControl()`` (its default nested V search, 4 starts), then the
+  placebos as ``in_space_placebo()`` runs them (the same nested search with the treatment
+  moved to each donor, the treated council in the pool): ``--diffdiff-placebos`` of them are
+  run and timed, the rest EXTRAPOLATED from the time per placebo (0 runs
+  ``in_space_placebo()`` whole: over 50 minutes); ``conformal_confidence_intervals
+  (alpha=0.1)`` (grid of 100 per year) and ``conformal_test(0)`` run in full;
 - pysyncon 1.7: ``Synth.fit(custom_V=...)`` with the V that makes its problem direct outcome
   matching (SLSQP inner solver), for the treated council and ``--pysyncon-fits`` placebos (the
   rest EXTRAPOLATED from the time per fit), and ``confidence_interval`` (its conformal root
@@ -27,6 +30,7 @@ Each tool runs in a fresh process of its own interpreter (``--diffdiff-python``,
 on the panel written once to a temporary CSV; times exclude imports and reading.
 
 Run:  python benchmarks/single_council.py [--pysyncon-fits N] [--pysyncon-ci-years K]
+      [--diffdiff-placebos N]
 """
 
 from __future__ import annotations
@@ -83,7 +87,7 @@ def run_ours(frame) -> dict:
     }
 
 
-def run_diffdiff(frame) -> dict:
+def run_diffdiff(frame, placebos: int) -> dict:
     import warnings
 
     from diff_diff import SyntheticControl
@@ -91,17 +95,35 @@ def run_diffdiff(frame) -> dict:
     warnings.simplefilter("ignore")
     began = time.perf_counter()
     res = SyntheticControl(seed=0).fit(frame, "y", "d", "unit", "year")
-    placebo = res.in_space_placebo()
-    placebo_s = time.perf_counter() - began
+    main_s = time.perf_counter() - began
+    n_placebos = UNITS - 1
+    measured = n_placebos if placebos <= 0 else min(placebos, n_placebos)
+    began = time.perf_counter()
+    if measured == n_placebos:
+        placebo = res.in_space_placebo()
+    else:
+        # in_space_placebo() refits every donor with the same nested V search as the treated
+        # fit, the treated council in its pool: refit the first ``measured`` donors that way
+        donors = [u for u in sorted(frame["unit"].unique()) if u != "u000"][:measured]
+        placebo = []
+        for donor in donors:
+            moved = frame.assign(
+                d=((frame["unit"] == donor) & (frame["year"] >= START)).astype(int)
+            )
+            placebo.append(SyntheticControl(seed=0).fit(moved, "y", "d", "unit", "year").att)
+    per_placebo = (time.perf_counter() - began) / measured
+    placebo_s = main_s + per_placebo * n_placebos
     began = time.perf_counter()
     table = res.conformal_confidence_intervals(alpha=ALPHA)
     sharp = res.conformal_test(0.0)
     return {
         "placebo_s": placebo_s,
+        "placebo_measured_fits": measured,
+        "main_fit_s": main_s,
+        "per_placebo_s": per_placebo,
         "conformal_s": time.perf_counter() - began,
         "att": float(res.att),
         "placebo_p": float(getattr(res, "placebo_p_value", float("nan"))),
-        "placebo_rows": len(placebo) if hasattr(placebo, "__len__") else None,
         "lower": table["lower"].astype(float).tolist(),
         "upper": table["upper"].astype(float).tolist(),
         "sharp_p": float(sharp["p_value"]),
@@ -167,14 +189,14 @@ def run_pysyncon(frame, fits: int, ci_years: int) -> dict:
     }
 
 
-def worker(tool: str, csv: str, fits: int, ci_years: int) -> None:
+def worker(tool: str, csv: str, fits: int, ci_years: int, dd_placebos: int) -> None:
     import pandas as pd
 
     frame = pd.read_csv(csv)
     if tool == "sfpc_eval":
         out = run_ours(frame)
     elif tool == "diff-diff":
-        out = run_diffdiff(frame)
+        out = run_diffdiff(frame, dd_placebos)
     else:
         out = run_pysyncon(frame, fits, ci_years)
     print(json.dumps(out))
@@ -185,11 +207,24 @@ def main() -> None:
     parser.add_argument("--worker", nargs=2, metavar=("TOOL", "CSV"))
     parser.add_argument("--pysyncon-fits", type=int, default=10)
     parser.add_argument("--pysyncon-ci-years", type=int, default=1)
+    parser.add_argument(
+        "--diffdiff-placebos",
+        type=int,
+        default=3,
+        help="placebo fits diff-diff runs (its nested V search, about 20 s each on one core); "
+        "the other placebos are EXTRAPOLATED from their time; 0 runs in_space_placebo() whole",
+    )
     parser.add_argument("--diffdiff-python", default="/work/venvs/sc-diffdiff/bin/python")
     parser.add_argument("--pysyncon-python", default="/work/venvs/sc-pysyncon/bin/python")
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker[0], args.worker[1], args.pysyncon_fits, args.pysyncon_ci_years)
+        worker(
+            args.worker[0],
+            args.worker[1],
+            args.pysyncon_fits,
+            args.pysyncon_ci_years,
+            args.diffdiff_placebos,
+        )
         return
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     results = {}
@@ -207,6 +242,7 @@ def main() -> None:
             command = [python, __file__, "--worker", tool, csv]
             command += ["--pysyncon-fits", str(args.pysyncon_fits)]
             command += ["--pysyncon-ci-years", str(args.pysyncon_ci_years)]
+            command += ["--diffdiff-placebos", str(args.diffdiff_placebos)]
             done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
             if done.returncode:
                 print(f"{tool} failed:\n{done.stderr[-2000:]}")
@@ -219,6 +255,12 @@ def main() -> None:
         total = out["placebo_s"] + out["conformal_s"]
         ratio = total / (ours["placebo_s"] + ours["conformal_s"]) if ours else float("nan")
         note = ""
+        if tool == "diff-diff" and out["placebo_measured_fits"] < UNITS - 1:
+            note = (
+                f"  (treated fit {out['main_fit_s']:.1f} s measured; {UNITS - 1} placebos "
+                f"extrapolated from {out['placebo_measured_fits']} at "
+                f"{out['per_placebo_s']:.1f} s each; intervals measured)"
+            )
         if tool == "pysyncon":
             note = (
                 f"  (extrapolated from {out['placebo_measured_fits']} fits and "

@@ -125,6 +125,7 @@ def ours(rows: pd.DataFrame, family: str, structure: str, outcome: str) -> dict:
                 "treated",
                 family=family,
                 random_effects=structure,
+                df_method="satterthwaite",  # glmmTMB's fits: ML (REML for the Gaussian)
                 **kwargs,
             )
 

@@ -55,6 +55,7 @@ HOW_TO_PAGES = (
     "scale",
     "claims",
     "impact",
+    "charts",
 )
 page_figures_pages = HOW_TO_PAGES
 exclude_patterns.append("_generated")

@@ -183,6 +183,8 @@ PUBLIC_API = sorted(
         "sun_abraham",
         "sw_mdes",
         "sw_power",
+        "sw_power_counts",
+        "sw_mdes_counts",
         "synthetic_control",
         "synthetic_did",
         "tables",

@@ -206,3 +206,23 @@ def test_did_and_event_study_take_categorical_covariates():
         [t.estimate for t in es.terms[:3]], [t.estimate for t in es_ref.terms[:3]], rtol=1e-10
     )
     assert "region" in df and "region[north]" not in df  # the caller's frame is untouched
+
+
+def test_text_numbers_with_a_leading_zero_are_codes_not_quantities():
+    """Months of referral written "01".."12" (as extracts and Foundations' scripts hold them)
+    are a category with a level per month; "1", "2" stay numbers (DfE counts read as text)."""
+    rng = np.random.default_rng(1)
+    rows = [(c, t) for c in range(5) for t in range(6) for _ in range(80)]
+    df = pd.DataFrame(rows, columns=["la", "period"])
+    df["treated"] = (df["period"] > df["la"]).astype(int)
+    df["y"] = rng.binomial(1, 0.2, len(df))
+    df["month"] = rng.choice(["01", "02", "03", "11"], len(df))
+    res = stepped_wedge(df, "y", "la", "period", "treated", ["month"])
+    assert [n for n in res.coef.index if n.startswith("month")] == [
+        "month[02]",
+        "month[03]",
+        "month[11]",
+    ]
+    df["count"] = rng.choice(["1", "2", "3"], len(df))
+    res = stepped_wedge(df, "y", "la", "period", "treated", ["count"])
+    assert "count" in res.coef.index

@@ -181,6 +181,8 @@ def test_linear_contrasts_match_clubsandwich(row):
         assert getattr(term, field) == pytest.approx(getattr(row, field), rel=1e-6), field
 
 
+# few assignments: the unbounded interval is warned (tested in test_did_inference.py)
+@pytest.mark.filterwarnings("ignore::sfpc_eval.errors.UndefinedIntervalWarning")
 def test_contrast_rejects_unknown_names_and_resampling_inference():
     data = pd.read_csv(DID / "panel_g5.csv", comment="#")
     res = se.did(data, outcome="y", unit="la", time="year", treated="treated", covariates=["x"])

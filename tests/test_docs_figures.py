@@ -17,9 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 NOTEBOOKS = ROOT / "notebooks"
 NOT_HOW_TO = {"api", "architecture", "validation", "notebooks", "performance"}  # reference pages
-# charts.rst (branch charts) is a how-to with its own committed figures; docs/conf.py's
-# HOW_TO_PAGES is the report-layout branch's to edit, so it is listed here until it moves there
-NOT_HOW_TO |= {"charts"}
 DRAWS = re.compile(r"\.plot\(|\bplot_\w+\(")
 
 

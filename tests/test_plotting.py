@@ -99,7 +99,49 @@ def _rates():
     )
 
 
+@cache
+def _imputed():
+    """A small trial with a categorical and a numeric covariate, 20% missing, imputed."""
+    from sfpc_eval.trials.imputation import impute
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"la": np.repeat(range(4), 60), "period": np.tile(range(5), 48)})
+    df["treated"] = (df["period"] > df["la"]).astype(int)
+    df["y"] = rng.binomial(1, 0.3, 240)
+    df["ethnicity"] = np.where(
+        rng.random(240) < 0.2, None, rng.choice(["White", "Mixed", "Asian"], 240)
+    )
+    df["age"] = np.where(rng.random(240) < 0.2, np.nan, rng.normal(8, 4, 240))
+    return impute(
+        df,
+        ["ethnicity", "age"],
+        outcome="y",
+        cluster="la",
+        period="period",
+        treated="treated",
+        m=3,
+        seed=1,
+        iterations=4,
+        progress=False,
+    )
+
+
+def _balance_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "variable": ["Age band", "Age band", "Disability", "Ethnicity"],
+            "level": ["0-4", "5-9", "Yes", "Mixed"],
+            "smd": [0.05, -0.12, 0.02, 0.3],
+        }
+    )
+
+
 PLOTS: dict[str, Callable[[], object]] = {
+    "plot_balance": lambda: plotting.plot_balance(_balance_table()),
+    "plot_imputation_trace": lambda: plotting.plot_imputation_trace(_imputed(), "ethnicity"),
+    "plot_observed_imputed": lambda: plotting.plot_observed_imputed(
+        _imputed(), "ethnicity", by="treated"
+    ),
     "plot_aggregate": lambda: plotting.plot_aggregate(every_result()["cs_dynamic"]),
     "plot_bacon": lambda: plotting.plot_bacon(
         every_result()["bacon"].comparisons, overall=every_result()["bacon"].estimate
@@ -264,17 +306,19 @@ def check_house_style(ax) -> None:
 # ---------------------------------------------------------------- every public plot function
 
 
-NOT_YET_IN_THE_HOUSE_STYLE = {
-    # merged from main at the end of the charts branch (issue 17); not ported yet: they draw
-    # several Axes or take no labels/title/source. Listed so that a new function cannot slip by.
-    "plot_balance",
-    "plot_imputation_trace",
-    "plot_observed_imputed",
-}
-
-
 def test_every_public_plot_function_is_drawn_here():
-    assert set(PLOTS) | NOT_YET_IN_THE_HOUSE_STYLE == set(plotting.__all__)
+    assert set(PLOTS) == set(plotting.__all__)
+
+
+def test_a_numeric_imputed_column_draws_its_mean_per_chain():
+    ax = plotting.plot_imputation_trace(_imputed(), "age")
+    assert len(ax.get_lines()) == 3 and ax.get_ylabel() == "Imputed mean"
+    check_house_style(ax)
+    plt.close("all")
+    with pytest.raises(InvalidValueError, match=r"`column` 'sex' was not imputed"):
+        plotting.plot_imputation_trace(_imputed(), "sex")
+    with pytest.raises(InvalidValueError, match=r"`statistic` must be one of"):
+        plotting.plot_imputation_trace(_imputed(), "age", statistic="median")
 
 
 @pytest.mark.parametrize("name", sorted(PLOTS))
@@ -565,20 +609,3 @@ def test_claims_figure_shows_every_conflict_and_failed_wording_first():
 def test_claims_figure_refuses_an_unknown_status():
     with pytest.raises(InvalidValueError, match="not statuses"):
         plotting.plot_claims(audit(), statuses=["wrong"])
-
-
-def test_the_figures_of_the_charts_how_to_are_current():
-    """docs/_static/charts_*.svg are what docs/make_charts_figures.py draws now."""
-    import importlib.util
-    from pathlib import Path
-
-    docs = Path(__file__).resolve().parents[1] / "docs"
-    spec = importlib.util.spec_from_file_location("make_charts", docs / "make_charts_figures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name, draw in module.FIGURES.items():
-            assert draw() == (docs / "_static" / name).read_bytes(), (
-                "run python docs/make_charts_figures.py"
-            )

@@ -397,3 +397,31 @@ def test_chart_data_names_categories_and_image_cells():
     on = cells[cells["value"] == 1.0].iloc[0]
     assert (on["x"], on["y"], on["y_category"]) == (1.0, 0.0, "Walsall")
     assert sorted(cells["y_category"]) == ["Swindon", "Swindon", "Walsall", "Walsall"]
+
+
+def test_leeds_comparison_line_is_the_one_definition(pages):
+    """The DiD section's comparison line is each neighbour's own rate (count over population x
+    10,000) averaged with each council counting once, as every chart's comparison line is
+    (sfpc_eval._trends), not summed children over summed population."""
+    if "leeds" not in pages:
+        pytest.skip(f"the DfE files are not at {RAW}")
+    import sfpc_eval.data as sd
+
+    link = next(h for n, h in parse(pages["leeds"]).csv_links if n == "analysis-2-figure-1.csv")
+    frame = _csv(link)
+    x = next(c for c in frame.columns if c.startswith("x"))
+    y = next(c for c in frame.columns if c.startswith("y"))
+    comparison = frame[frame["series"].str.startswith("comparison group")]
+    line = dict(zip(comparison[x], comparison[y], strict=True))
+    panel = sd.la_panel(RAW, measures=("cpp",), years=range(2010, 2026)).data
+    neighbours = sd.read_statistical_neighbours(
+        RAW / "dfe-csc-dashboard" / "New_Statistical_Neighbour_Groupings_April_2021.csv"
+    ).query("la_name == 'Leeds'")["neighbour_name"]
+    rows = panel[panel["la_name"].isin(set(neighbours))]
+    own = rows["cpp"] / rows["population_0_17"] * 1e4
+    expected = own.groupby(rows["year"]).mean()
+    pooled = rows.groupby("year")["cpp"].sum() / rows.groupby("year")["population_0_17"].sum()
+    assert set(line) <= set(expected.index) and len(line) >= 10
+    for year, value in line.items():
+        assert value == pytest.approx(expected[year], rel=1e-9), year
+    assert any(abs(line[t] - 1e4 * pooled[t]) > 0.1 for t in line)  # the two definitions differ

@@ -53,7 +53,12 @@ def data(trial: str, kind: str) -> pd.DataFrame:
 
 
 def fit(trial: str, family: str, structure: str, **kwargs):
-    """stepped_wedge on the data the reference was fitted to."""
+    """stepped_wedge on the data the reference was fitted to.
+
+    The references fit by maximum likelihood (glmer, glmmTMB) or REML (lmer) with no
+    small-sample adjustment: ``df_method="satterthwaite"`` asks for that, where the nested
+    and decay structures would otherwise default to REML with Kenward-Roger."""
+    kwargs = {"df_method": "satterthwaite", **kwargs}
     if family == "binomial":
         args = (data(trial, "cells"), "looked_after", "council", "period", "treated", COVS)
         kwargs = {"denominator": "children", **kwargs}

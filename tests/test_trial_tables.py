@@ -175,7 +175,16 @@ def test_love_plot_and_imputation_figures(trial):
         iterations=3,
         progress=False,
     )
-    fig = imp.plot_trace()
-    panels = imp.trace.groupby(["column", "statistic"]).ngroups
-    assert len(fig.axes) == panels
-    assert len(imp.plot_compare(by="treated").axes) == 2
+    for column in dict.fromkeys(imp.trace["column"]):
+        ax = imp.plot_trace(column)
+        chains = imp.trace.loc[imp.trace["column"] == column, "imputation"].nunique()
+        levels = imp.trace.loc[imp.trace["column"] == column, "statistic"].nunique()
+        numeric = levels == 2 and set(
+            imp.trace.loc[imp.trace["column"] == column, "statistic"]
+        ) == {
+            "mean",
+            "sd",
+        }
+        assert len(ax.get_lines()) == chains * (1 if numeric else levels)
+        compare = imp.plot_compare(column, by="treated")
+        assert len(compare.containers) >= 2  # observed bars and imputed points for each arm

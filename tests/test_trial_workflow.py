@@ -35,6 +35,7 @@ import pandas as pd
 import pytest
 from scipy import special
 
+from sfpc_eval.errors import DesignError
 from sfpc_eval.inference.cluster import Classical
 from sfpc_eval.trials.analysis import stepped_wedge
 from sfpc_eval.trials.child_exposure import child_exposure
@@ -359,11 +360,9 @@ def margin_key(name: str) -> str:
     return f"{variable}|{level}|{quantity[base]}"
 
 
-def check_margins(res, data, ref):
-    """Estimates to 1e-6 relative (measured 5e-11); SEs and the joint test to 2e-5 (measured
-    4e-6 classical, 1e-5 CR2): R's glm returns the covariance of its last IRLS step, whose
-    weights are those of the previous iterate (convergence at a relative deviance change of
-    1e-8), so R's variances themselves sit ~1e-6-1e-5 from those at the optimum."""
+def check_margins(res, data, ref, *, rel=1e-6, se_rel=2e-5, joint_rel=4e-5):
+    """Estimates to ``rel``, SEs to ``se_rel`` and the joint test to ``joint_rel`` relative
+    (the callers state why)."""
     keys = ref["names"]
     table = {}
     for by in (None, "period", "age_band"):
@@ -375,25 +374,51 @@ def check_margins(res, data, ref):
             continue
         term = table[k]
         if k.endswith("|rr"):  # ours: interval and SE on the log scale
-            assert term.estimate == pytest.approx(value, rel=1e-6), k
-            assert term.std_error == pytest.approx(se / value, rel=2e-5), k
+            assert term.estimate == pytest.approx(value, rel=rel), k
+            assert term.std_error == pytest.approx(se / value, rel=se_rel), k
         else:
-            assert term.estimate == pytest.approx(value, rel=1e-6), k
-            assert term.std_error == pytest.approx(se, rel=2e-5), k
+            assert term.estimate == pytest.approx(value, rel=rel), k
+            assert term.std_error == pytest.approx(se, rel=se_rel), k
     factual = average_predictions(res, data, by=res.treated)
     named = dict(zip(keys, zip(ref["estimate"], ref["se"], strict=True), strict=True))
     for arm in (0, 1):
         term = factual.term(f"risk[{res.treated}={arm}]")
-        assert term.estimate == pytest.approx(named[f"factual|{arm}"][0], rel=1e-6)
-        assert term.std_error == pytest.approx(named[f"factual|{arm}"][1], rel=2e-5)
+        assert term.estimate == pytest.approx(named[f"factual|{arm}"][0], rel=rel)
+        assert term.std_error == pytest.approx(named[f"factual|{arm}"][1], rel=se_rel)
     contrast = factual.contrast(f"risk[{res.treated}=1]", f"risk[{res.treated}=0]")
-    assert contrast.estimate == pytest.approx(named["factual|contrast"][0], rel=1e-6)
-    assert contrast.std_error == pytest.approx(named["factual|contrast"][1], rel=2e-5)
+    assert contrast.estimate == pytest.approx(named["factual|contrast"][0], rel=rel)
+    assert contrast.std_error == pytest.approx(named["factual|contrast"][1], rel=se_rel)
     by_period = marginal_effects(res, data, by="period")
     rd = [t.term for t in by_period.terms if t.term.startswith("risk_difference")]
+    if joint_rel is None:  # the caller checks the joint test itself
+        return
     joint = by_period.joint_test(rd)
-    assert joint["statistic"] == pytest.approx(ref["joint_period_rd"]["chisq"], rel=4e-5)
+    assert joint["statistic"] == pytest.approx(ref["joint_period_rd"]["chisq"], rel=joint_rel)
     assert joint["df"] == ref["joint_period_rd"]["df"]
+
+
+def test_gee_margins_equal_geeglm(d1):
+    """geepack::geeglm (exchangeable, robust sandwich) on completed data set 1
+    (reference_margins.json: "Rscript make_reference.R margins", hours on a loaded machine).
+    geeglm stops at its own convergence tolerance: its coefficients differ from ours by 1.6e-5
+    relative (ours solve the estimating equations to ~1e-10; test_sw_gee.py checks the fit), so
+    its margins carry that: measured estimates 3.5e-6, SEs 7.4e-6. Tolerance 2e-5 for both;
+    1e-6 would need geeglm refitted with a tighter tolerance. The joint test that the risk
+    difference is equal in all 6 periods has no answer: the robust sandwich of 5 councils gives
+    the 5 contrasts a singular covariance (smallest eigenvalue -4e-16 of the largest), so R's
+    chi-square of 6.1e11 is rounding; ours says so with a DesignError."""
+    ref = json.loads((HERE / "reference_margins.json").read_text())["margins"]["gee"]
+    res = fit(d1, *ARGS, model="gee", gee_variance="robust")
+    np.testing.assert_allclose(
+        in_r_order(res.coef, list(ref["beta"])), list(ref["beta"].values()), rtol=5e-5, atol=1e-7
+    )
+    assert res.rho == pytest.approx(ref["rho"], rel=1e-4)
+    check_margins(res, d1, ref, rel=2e-5, se_rel=2e-5, joint_rel=None)
+    assert ref["joint_period_rd"]["chisq"] > 1e10  # R inverts a singular matrix
+    by_period = marginal_effects(res, d1, by="period")
+    rd = [t.term for t in by_period.terms if t.term.startswith("risk_difference")]
+    with pytest.raises(DesignError, match=r"singular covariance \(rank 4\)"):
+        by_period.joint_test(rd)
 
 
 def test_glm_margins_equal_r(d1):
@@ -403,8 +428,13 @@ def test_glm_margins_equal_r(d1):
         list(REF["margins"]["glm"]["beta"].values()),
         rtol=1e-6,
     )
-    check_margins(res, d1, REF["margins"]["glm"])
-    check_margins(fit(d1, *ARGS, model="glm"), d1, REF["margins"]["glm_cr2"])
+    # R's glm converged to a relative deviance change of 1e-14 (make_reference.R): its
+    # covariance is then the one at the optimum, as ours (classical SEs agree below 1e-8).
+    # Estimates and SEs to 1e-6 relative, the issue's bar;
+    # the joint chi-square to 1e-5 (R's Jacobian is by central differences, step 1e-6)
+    check_margins(res, d1, REF["margins"]["glm"], se_rel=1e-6, joint_rel=1e-5)
+    cr2 = fit(d1, *ARGS, model="glm")
+    check_margins(cr2, d1, REF["margins"]["glm_cr2"], se_rel=1e-6, joint_rel=1e-5)
 
 
 def _central_jacobian(values, params, step=1e-6):

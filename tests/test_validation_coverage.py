@@ -73,6 +73,8 @@ def test_docs_table_is_the_csv():
         assert block in rst
 
 
+# few assignments: the unbounded interval is warned (tested in test_did_inference.py)
+@pytest.mark.filterwarnings("ignore::sfpc_eval.errors.UndefinedIntervalWarning")
 def test_one_replication_of_each_design_runs():
     """The script still runs: six intervals per replication, each around the estimate or
     unbounded, and the LA-period subclusters are used."""

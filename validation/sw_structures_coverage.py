@@ -14,8 +14,12 @@ true odds ratio of 0.8. Each trial is analysed from its council-by-period counts
 ``se.stepped_wedge(..., denominator="children")`` with
 
 - the random intercept (the default structure; Laplace ML),
-- the decay structure (Laplace ML),
-- the decay structure by REML with the Kenward-Roger adjustment (``df_method="kenward_roger"``),
+- the decay structure (Laplace ML, Satterthwaite df),
+- the decay structure by REML with the Kenward-Roger adjustment (``df_method="kenward_roger"``,
+  the default for the decay and nested structures since this table),
+- on a second draw of each trial whose council-by-period effects are exchangeable
+  (``decay="block"``: correlation 0.6 between any two quarters), the nested-exchangeable
+  structure by ML with Satterthwaite df and by REML with Kenward-Roger,
 
 and each fit's interval is taken with the normal reference (Wald z) and with its t reference
 (Satterthwaite df, the default, or the Kenward-Roger df). An interval covers when it contains
@@ -59,29 +63,44 @@ SHAPE_NAMES = {"fs": "Family Safeguarding", "nwd": "No Wrong Door"}
 SD, CAC, ODDS_RATIO = 0.3, 0.6, 0.8
 FITS = {
     "intercept": dict(random_effects="intercept"),
-    "decay": dict(random_effects="decay"),
+    "decay": dict(random_effects="decay", df_method="satterthwaite"),
     "decay_kr": dict(random_effects="decay", df_method="kenward_roger"),
+    "nested": dict(random_effects="nested", df_method="satterthwaite"),
+    "nested_kr": dict(random_effects="nested", df_method="kenward_roger"),
 }
+# the nested-exchangeable fits are checked on trials whose council-by-period effects are
+# exchangeable (every two periods correlated CAC: decay="block"), where that model is true
+TRUTH = {"nested": "block", "nested_kr": "block"}
 METHODS = {
     "random intercept, Wald z": ("intercept", False),
     "random intercept, Satterthwaite df (default)": ("intercept", True),
     "decay, Wald z": ("decay", False),
-    "decay, Satterthwaite df (default)": ("decay", True),
-    "decay, REML + Kenward-Roger": ("decay_kr", True),
+    "decay, ML + Satterthwaite df": ("decay", True),
+    "decay, REML + Kenward-Roger (default)": ("decay_kr", True),
+    "nested exchangeable (true), ML + Satterthwaite df": ("nested", True),
+    "nested exchangeable (true), REML + Kenward-Roger (default)": ("nested_kr", True),
 }
 
 
 def one_trial(shape: str, r: int, fits: tuple[str, ...] = tuple(FITS)) -> dict[str, float]:
     """Simulate and analyse trial ``r`` of ``shape``; estimates, SEs and df of every fit."""
     s = list(SHAPES).index(shape)
-    cells = simulate_cells(
-        SHAPES[shape],
-        rng=np.random.default_rng([20261204, 22, s, r]),
-        family="binomial",
-        effect=math.log(ODDS_RATIO),
-        sd=SD,
-        cac=CAC,
-    )
+    draws = {}
+
+    def cells_for(truth: str) -> pd.DataFrame:
+        if truth not in draws:
+            seed = [20261204, 22, s, r] + ([1] if truth == "block" else [])
+            draws[truth] = simulate_cells(
+                SHAPES[shape],
+                rng=np.random.default_rng(seed),
+                family="binomial",
+                effect=math.log(ODDS_RATIO),
+                sd=SD,
+                cac=CAC,
+                decay=truth,
+            )
+        return draws[truth]
+
     row: dict[str, float] = {"shape": shape, "trial": r}
     for key in FITS:  # every column, so that the file's columns stay aligned
         row |= dict.fromkeys(
@@ -92,7 +111,13 @@ def one_trial(shape: str, r: int, fits: tuple[str, ...] = tuple(FITS)) -> dict[s
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = se.stepped_wedge(
-                cells, "events", "cluster", "period", "treated", denominator="children", **options
+                cells_for(TRUTH.get(key, "exponential")),
+                "events",
+                "cluster",
+                "period",
+                "treated",
+                denominator="children",
+                **options,
             )
         term = res.terms[0]
         row |= {
@@ -169,7 +194,9 @@ def table(minutes: float | None = None) -> pd.DataFrame:
         f"Monte Carlo SE about {100 * math.sqrt(0.95 * 0.05 / n):.1f} points with {n} trials. "
         "Data: "
         f"binary outcomes, council-by-period effects with SD {SD} on the logit scale and "
-        f"correlation {CAC} ** (quarters apart) -- the decay model is the true model; the "
+        f"correlation {CAC} ** (quarters apart) -- the decay model is the true model -- or, "
+        f"for the nested-exchangeable rows, correlation {CAC} between any two quarters (that "
+        "model true); the "
         "trials' own rollout on quarterly periods, analysed from council-by-quarter counts. "
         f"Python {sys.version.split()[0]}, numpy {np.__version__}, scipy "
         f"{version('scipy')}, pandas {pd.__version__}; sfpc_eval {se.__version__}"

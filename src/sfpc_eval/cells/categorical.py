@@ -48,6 +48,7 @@ RARE = 10
 """Default ``rare``: levels with fewer rows than this are listed in the notes."""
 
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+_CODE = re.compile(r"^0\d+$")  # "01", "007": a code written with its leading zero
 
 
 @dataclass(frozen=True)
@@ -150,12 +151,16 @@ def is_categorical(series: pd.Series) -> bool:
 
     Text mixing numbers with DfE suppression symbols (``"12"``, ``"c"``) is a numeric column
     with suppressed cells, not a category: it is left to the numeric checks, which refuse it.
+    Text numbers written with a leading zero (``"01"`` ... ``"12"`` for months, ``"08"`` for a
+    code) are codes, not quantities: a category.
 
     Examples
     --------
     >>> import pandas as pd
     >>> is_categorical(pd.Series(["White", "Black"])), is_categorical(pd.Series(["1", "2"]))
     (True, False)
+    >>> is_categorical(pd.Series(["01", "02", "11"]))
+    True
     """
     if isinstance(series.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(series):
         return True
@@ -173,6 +178,8 @@ def is_categorical(series: pd.Series) -> bool:
         or (isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_))
     ]
     symbols = [v for v in values if is_suppression_symbol(v)]
+    if any(isinstance(v, str) and _CODE.match(v.strip()) for v in numbers):
+        return True
     return len(numbers) + len(symbols) < len(values) or not numbers
 
 

@@ -163,15 +163,15 @@ def detect_format(path: str | os.PathLike[str]) -> str | None:
 def _workbook_format(file: Path) -> str | None:
     if file.stat().st_size == 0:
         return None
-    book = pd.ExcelFile(file, engine="calamine")
-    sheets = {str(s).strip().lower() for s in book.sheet_names}
-    if "laa1" in sheets:
-        return "sfr_workbook"
-    if "ilacs_inspection_history" in sheets:
-        return "ofsted"
-    if "la sn groups" in sheets:
-        return "statistical_neighbours"
-    first = pd.read_excel(book, sheet_name=book.sheet_names[0], header=None, nrows=5)
+    with pd.ExcelFile(file, engine="calamine") as book:  # closed: no file handle left open
+        sheets = {str(s).strip().lower() for s in book.sheet_names}
+        if "laa1" in sheets:
+            return "sfr_workbook"
+        if "ilacs_inspection_history" in sheets:
+            return "ofsted"
+        if "la sn groups" in sheets:
+            return "statistical_neighbours"
+        first = pd.read_excel(book, sheet_name=book.sheet_names[0], header=None, nrows=5)
     cells = {str(v).strip() for v in first.to_numpy().ravel()}
     if {"LA Number", "LA Name"} <= cells:
         return "la_code_list"

@@ -347,14 +347,10 @@ def did_terms(
     if resampled is None:
         return tuple(terms)
     p_value, low, high, label = resampled
+    unbounded = "interval unbounded: too few assignments or draws to reject any value at this level"
     if math.isinf(low) or math.isinf(high):
-        warnings.warn(
-            f"the {label} interval for {treated!r} is unbounded: too few assignments or draws "
-            f"to reject any value at the {level:.0%} level. Report the p-value, or use more "
-            "draws or a method with more possible assignments.",
-            UndefinedIntervalWarning,
-            stacklevel=4,
-        )
+        tail = "; report the p-value, or use more draws or a method with more possible assignments"
+        warnings.warn(f"{label} for {treated!r}: {unbounded}{tail}.", UndefinedIntervalWarning, 4)
     transforms = {
         "treated": lambda b: b,
         "rate_ratio": math.exp,
@@ -368,10 +364,7 @@ def did_terms(
             if math.isnan(low):
                 note = "no interval from this test for this model"
             elif math.isinf(low) or math.isinf(high):
-                note = (
-                    "interval unbounded: too few assignments or draws to reject any value at "
-                    "this level"
-                )
+                note = unbounded
             else:
                 note = ""
             term = replace(

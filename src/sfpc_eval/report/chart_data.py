@@ -31,6 +31,7 @@ Leeds,line point,2011,2
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,9 +46,20 @@ __all__ = ["chart_data", "csv_of"]
 COLUMNS = ("series", "element", "x", "y", "x_end", "y_end", "value", "x_category", "y_category")
 
 
+_UNNAMED = re.compile(r"^_(child\d+|nolegend_|line\d+|collection\d+|container\d+)$")
+
+
 def _name(artist) -> str:
+    """Return the series name: the legend label, or the direct label of a line at its end.
+
+    House-style charts that label a line at its end keep it out of the legend by prefixing its
+    label with "_" (matplotlib's convention); the name is still the series'. matplotlib's own
+    placeholders ("_child3", "_nolegend_") name nothing.
+    """
     label = str(artist.get_label() or "")
-    return "" if label.startswith("_") else label
+    if _UNNAMED.match(label):
+        return ""
+    return label[1:] if label.startswith("_") else label
 
 
 def _row(series, element, x, y=np.nan, x_end=np.nan, y_end=np.nan, value=np.nan) -> dict:

@@ -151,7 +151,8 @@ def _draw(draw: Callable[[Axes], object], size: tuple[float, float]):
         FigureCanvasSVG(fig)
         ax = fig.subplots()
         draw(ax)
-        fig.tight_layout()
+        if not _recorded_alt_text(fig):  # a house-style chart is laid out already: keep it
+            fig.tight_layout()
         out = io.BytesIO()
         fig.savefig(out, format="svg", metadata={"Date": None})
         data = chart_data(fig)
@@ -162,15 +163,12 @@ def _draw(draw: Callable[[Axes], object], size: tuple[float, float]):
 def shade_periods(
     ax: Axes, periods: Sequence[tuple[float, float, str]], *, span: tuple[float, float]
 ) -> list[str]:
-    """Shade the periods that overlap ``span`` (the time axis); return the labels shaded.
+    """Shade the periods that overlap ``span`` (the time axis) in the house style.
 
-    Periods wholly outside the axis are not drawn (the caller says so in the caption).
+    :func:`sfpc_eval.plotting.over_time.shade_periods` (one grey, clipped to the axis); returns
+    the labels shaded, and periods wholly outside the axis are not drawn (the caller says so in
+    the caption).
     """
-    shown = []
-    colours = ("#bdbdbd", "#9e9ac8", "#fdae6b", "#a1d99b")
-    for i, (low, high, label) in enumerate(periods):
-        if high < span[0] or low > span[1]:
-            continue
-        ax.axvspan(low, high, color=colours[i % len(colours)], alpha=0.45, label=label, lw=0)
-        shown.append(label)
-    return shown
+    from sfpc_eval.plotting.over_time import shade_periods as house_shading
+
+    return house_shading(ax, periods, span=span)

@@ -18,6 +18,7 @@ from sfpc_eval.trials.model_checks import (
 from sfpc_eval.trials.null_size import NullSizeResult, null_size
 from sfpc_eval.trials.pooling import PooledResult, fit_each, pool
 from sfpc_eval.trials.power import PowerResult, sw_mdes, sw_power, treatment_variance
+from sfpc_eval.trials.power_counts import sw_mdes_counts, sw_power_counts
 from sfpc_eval.trials.prepare import (
     council_exposure,
     first_referrals,
@@ -71,7 +72,9 @@ __all__ = [
     "simulated_power",
     "stepped_wedge",
     "sw_mdes",
+    "sw_mdes_counts",
     "sw_power",
+    "sw_power_counts",
     "treatment_variance",
     "trial_periods",
     "trial_spec",

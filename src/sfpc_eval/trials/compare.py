@@ -195,6 +195,10 @@ def compare_random_effects(
     **options
         Passed to :func:`stepped_wedge` (``family``, ``exposure``, ``denominator``,
         ``outcome_sd``...); ``model`` must be ``"glmm"`` and ``random_effects`` is set here.
+        ``df_method`` defaults to ``"satterthwaite"`` here for every structure, so that every
+        fit is by maximum likelihood and the likelihoods, AIC and likelihood-ratio readings
+        compare like with like; the decay and nested models' own intervals are best taken
+        from :func:`stepped_wedge`, whose default for them is REML with Kenward-Roger.
 
     Returns
     -------
@@ -237,6 +241,7 @@ def compare_random_effects(
             f"`structures` must be two or more distinct names from "
             f"{', '.join(map(repr, STRUCTURES))}; got {show_values(names)}."
         )
+    options = {"df_method": "satterthwaite", **options}  # ML fits: comparable likelihoods
     results: dict[str, SteppedWedgeResult] = {}
     singular: dict[str, str] = {}
     for name in names:

@@ -42,6 +42,7 @@ from scipy import optimize, special
 from sfpc_eval._blas import limited_blas
 from sfpc_eval.errors import DesignError, InvalidValueError, SingularFitWarning
 from sfpc_eval.trials.glmm_lme4 import lme4_laplace
+from sfpc_eval.trials.newton import damped_newton
 
 __all__ = ["GlmmFit", "fit_glmm", "glmm_deviance"]
 
@@ -406,25 +407,17 @@ def fit_glmm(
     # exact approximation needs no polish unless the fit is at or near the boundary
     lme4_route = laplace == "lme4" and problem.nodes.size == 1 and params[0] >= 10 * SINGULAR_TOL
     # Newton polish to machine precision
-    for _ in range(0 if lme4_route else 20):
-        hess = _hessian(problem, params, state["u"])
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
-            break
-        size = 1.0
-        while size > 1e-6:
-            candidate = params - size * step
-            new_value, new_grad = fun(candidate)
-            if new_value <= value + 1e-10 * abs(value):
-                break
-            size /= 2
-        else:
-            break
-        iterations += 1
-        params, value, grad = candidate, new_value, new_grad
-        if np.max(np.abs(size * step)) <= 1e-10 * max(1.0, float(np.max(np.abs(params)))):
-            break
+    params, value, grad, steps, _ = damped_newton(
+        fun,
+        lambda x: _hessian(problem, x, state["u"]),
+        params,
+        value,
+        grad,
+        max_steps=0 if lme4_route else 20,
+        min_step=1e-6,
+        rise=1e-10,
+    )
+    iterations += steps
     if not np.all(np.isfinite(params)):
         raise DesignError(
             "the mixed model did not converge (the estimates diverged); a common cause is "

@@ -225,17 +225,21 @@ class ImputedData:
     def __str__(self) -> str:
         return self.summary().as_text()
 
-    def plot_trace(self, columns=None, fig=None):
-        """Draw the imputed values' means or shares over iterations, one line per chain."""
+    def plot_trace(self, column: str | None = None, ax=None, **style):
+        """Draw one imputed column's shares or mean over iterations, one line per chain.
+
+        ``style``: ``statistic`` (numeric columns: "mean" or "sd"), ``title``, ``source``
+        (:func:`~sfpc_eval.plotting.plot_imputation_trace`).
+        """
         from sfpc_eval.plotting import plot_imputation_trace
 
-        return plot_imputation_trace(self, columns=columns, fig=fig)
+        return plot_imputation_trace(self, column, ax, **style)
 
-    def plot_compare(self, by: str | None = None, fig=None):
-        """Draw observed against imputed shares (categories) or means (numbers)."""
+    def plot_compare(self, column: str | None = None, ax=None, *, by: str | None = None, **style):
+        """Draw one column's observed against imputed shares (categories) or mean and SD."""
         from sfpc_eval.plotting import plot_observed_imputed
 
-        return plot_observed_imputed(self, by=by, fig=fig)
+        return plot_observed_imputed(self, column, ax, by=by, **style)
 
 
 def _statistics(col: ImputedColumn, observed: np.ndarray, imputed_mask: np.ndarray):

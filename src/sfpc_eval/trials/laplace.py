@@ -37,6 +37,7 @@ from scipy import optimize
 
 from sfpc_eval.errors import DesignError
 from sfpc_eval.trials.families import Family
+from sfpc_eval.trials.newton import damped_newton
 from sfpc_eval.trials.structures import RandomEffects
 
 __all__ = ["CellData", "LaplaceFit", "fit_laplace", "glm_start", "laplace_deviance"]
@@ -388,28 +389,17 @@ def _optimise(model: _Model, params: np.ndarray):
     params = result.x
     iterations = int(result.nit)
     value, grad = fun(params)
-    converged = False
-    for _ in range(30):
-        hess = _hessian(model, params)
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
-            break
-        size = 1.0
-        while size > 1e-8:
-            candidate = params - size * step
-            new_value, new_grad = fun(candidate)
-            if new_value <= value + 1e-12 * abs(value):
-                break
-            size /= 2
-        else:
-            break
-        iterations += 1
-        moved = np.max(np.abs(size * step))
-        params, value, grad = candidate, new_value, new_grad
-        if moved <= 1e-10 * max(1.0, float(np.max(np.abs(params)))):
-            converged = True
-            break
+    params, value, grad, steps, converged = damped_newton(
+        fun,
+        lambda x: _hessian(model, x),
+        params,
+        value,
+        grad,
+        max_steps=30,
+        min_step=1e-8,
+        rise=1e-12,
+    )
+    iterations += steps
     converged = converged or float(np.max(np.abs(grad))) < 1e-4
     return params, value, grad, iterations, converged
 

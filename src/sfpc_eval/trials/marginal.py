@@ -184,7 +184,18 @@ class MarginalEffects(ResultMixin):
             else np.eye(len(names))
         )
         est = cmat @ point
-        stat = float(est @ np.linalg.solve(cmat @ cov @ cmat.T, est))
+        contrast_cov = cmat @ cov @ cmat.T
+        eigen = np.linalg.eigvalsh(contrast_cov)
+        if eigen[0] <= 1e-10 * max(eigen[-1], 0.0):
+            rank = int(np.sum(eigen > 1e-10 * max(eigen[-1], 0.0)))
+            raise DesignError(
+                f"the {cmat.shape[0]} contrasts of {show_values(names)} have a singular "
+                f"covariance (rank {rank}): no Wald test of them exists. A cluster-robust "
+                "variance from G clusters supports at most G - 1 independent contrasts; test "
+                "fewer quantities, or use a model-based variance (the GLMM, or model='glm' with "
+                "Classical())."
+            )
+        stat = float(est @ np.linalg.solve(contrast_cov, est))
         df = cmat.shape[0]
         return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}
 

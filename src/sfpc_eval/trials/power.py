@@ -81,21 +81,22 @@ class PowerResult:
         What was computed.
     effect : float
         The effect: the one given (power) or the minimum detectable one (MDES), on the outcome
-        scale (risk difference for binary outcomes).
+        scale (risk difference for binary outcomes, log rate ratio for counts).
     power : float
         Two-sided power at ``effect``.
     std_error : float
         Standard error of the treatment-effect estimate at ``effect``.
     alpha : float
         Two-sided significance level.
-    outcome : {"continuous", "binary"}
+    outcome : {"continuous", "binary", "count"}
+        ``"count"``: from :func:`~sfpc_eval.trials.power_counts.sw_power_counts`.
     icc, cac : float
         Intracluster correlation and cluster autocorrelation.
     decay : str
     sigma_e2, tau2 : float
         Variance components used.
     baseline_risk, intervention_risk : float
-        Binary outcomes only (NaN otherwise).
+        Binary outcomes: the risks; counts: the expected events per child (NaN otherwise).
     n_clusters, n_periods, n_individuals : int or float
     method : str
         Which computation: Hussey & Hughes' closed form or the cluster-wise GLS information.
@@ -121,10 +122,15 @@ class PowerResult:
     design: SteppedWedgeDesign = field(repr=False, compare=False)
 
     @property
+    def rate_ratio(self) -> float:
+        """The effect as a rate ratio (count outcomes, whose effect is its log; NaN otherwise)."""
+        return math.exp(self.effect) if self.outcome == "count" else math.nan
+
+    @property
     def odds_ratio(self) -> float:
         """The effect as an odds ratio (binary outcomes; NaN otherwise)."""
         p0, p1 = self.baseline_risk, self.intervention_risk
-        if math.isnan(p0):
+        if math.isnan(p0) or self.outcome != "binary":
             return math.nan
         return (p1 / (1 - p1)) / (p0 / (1 - p0))
 
@@ -178,11 +184,9 @@ class PowerResult:
             ("alpha (two-sided)", format_number(self.alpha)),
             ("method", self.method),
         ]
+        effect_name = {"continuous": "effect", "count": "log rate ratio"}
         rows = [
-            [
-                "effect" if self.outcome == "continuous" else "risk difference",
-                format_number(self.effect),
-            ],
+            [effect_name.get(self.outcome, "risk difference"), format_number(self.effect)],
             ["standard error", format_number(self.std_error)],
             ["power", format_number(self.power)],
         ]
@@ -192,6 +196,12 @@ class PowerResult:
                 ["intervention risk", format_number(self.intervention_risk)],
                 ["odds ratio", format_number(self.odds_ratio)],
                 ["relative change", f"{100 * self.relative_change:.1f}%"],
+            ]
+        if self.outcome == "count":
+            rows += [
+                ["control events per child", format_number(self.baseline_risk)],
+                ["intervention events per child", format_number(self.intervention_risk)],
+                ["rate ratio", format_number(self.rate_ratio)],
             ]
         return Table(title, ["quantity", "value"], rows, facts=facts, notes=[])
 

@@ -115,21 +115,36 @@ def _trend_figure(analysis, dataset, context: Context, unit, column, exposure) -
     shown: list[str] = []
 
     def draw(ax):
-        ax.plot(frame[dataset.time], y, marker="o", color="#b2182b", label=str(unit))
+        from sfpc_eval.plotting.layout import finish
+        from sfpc_eval.plotting.style import PALETTE, context
+
+        (line,) = ax.plot(
+            frame[dataset.time], y, marker="o", color=PALETTE["dark_blue"], label=str(unit)
+        )
         for year in (analysis["before"], analysis["after"]):
-            ax.axvline(year, color="black", linestyle=":", linewidth=1)
+            context(ax.axvline(year, color=PALETTE["dark_grey"], linestyle=":", linewidth=1))
         shown.extend(shade_periods(ax, shades, span=span))
-        ax.set_xlabel("year ending 31 March" if dataset.kind == "dfe" else label_for(dataset.time))
-        ax.set_ylabel("per 10,000 children" if per else label_for(column))
-        ax.set_title(f"{unit}: {label_of(column)}")
-        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        ax.grid(alpha=0.3)
+        xlabel = "year ending 31 March" if dataset.kind == "dfe" else label_for(dataset.time)
+        ylabel = "per 10,000 children aged 0-17" if per else label_for(column)
+        finish(
+            ax,
+            title=f"{unit}: {label_of(column)}, {analysis['before']} and {analysis['after']}",
+            xlabel=sentence(xlabel),
+            ylabel=sentence(ylabel),
+            source=None,
+            direct=[(line, str(unit))],
+        )
 
     caption = (
         f"{sentence(label_of(column))} in {unit}{' per 10,000 children aged 0-17' if per else ''}, "
         f"{int(span[0])}-{int(span[1])}; dotted lines mark {analysis['before']} and "
         f"{analysis['after']}."
     )
+    if dataset.kind == "dfe" and per:
+        caption += (
+            " Rates as the DfE publishes them (to one decimal); the table divides the count by "
+            "the population, so the two can differ in the last digit."
+        )
     if hidden:
         caption += f" {hidden} point(s) below the disclosure threshold are not shown."
     figure = render_figure(f"{unit}: {label_of(column)} over time", draw, size=(7.5, 3.6))

@@ -74,6 +74,7 @@ def check(analysis: dict[str, Any], dataset, where: str) -> None:
 def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     """Audit table, the claims figure and a count of statuses."""
     from sfpc_eval.plotting import plot_claims
+    from sfpc_eval.plotting.claims import DRAWN_STATUSES, figure_size
 
     table = _audit(analysis)
     level = analysis["conf_level"]
@@ -126,17 +127,20 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         ),
     )
     figures = ()
-    drawable = table[table["recomputed"].notna()]
-    if len(drawable):
-        height = 0.32 * len(drawable) + 1.4
+    if table["status"].isin(list(DRAWN_STATUSES)).any():
         figures = (
             render_figure(
                 "Published claims and their re-derived values",
                 lambda ax: plot_claims(table, ax=ax),
-                "Grey bar: the range the published wording allows; dot and line: the value "
-                f"recomputed from the published inputs with its {level:.0%} interval; colour: "
-                "status (green reproduced, red wording does not hold, orange conflict).",
-                size=(7.5, height),
+                "Conflicts and wordings that do not hold first. Grey bar: the range the "
+                "published wording allows; vertical tick: the published figure; marker and "
+                f"line: the value recomputed from the published inputs with its {level:.0%} "
+                "interval (hollow where the inputs were not published). Marker by status: "
+                "pink diamond conflict, orange cross wording does not hold, turquoise square "
+                "rounding difference, dark blue circle reproduced.",
+                # the plot's own row height; 7.5 in wide so that its smallest text prints at
+                # 7 pt or more across the A4 text width (plot_claims alone draws 9 in wide)
+                size=(7.5, figure_size(table)[1]),
             ),
         )
     methods = (

@@ -313,34 +313,48 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
     shown: list[str] = []
 
     def draw_trend(ax):
+        from sfpc_eval.plotting.layout import finish
+        from sfpc_eval.plotting.style import PALETTE, context
+
+        lines = []
         for group, colour, legend in (
-            ("treated", "#b2182b", names),
+            ("treated", PALETTE["dark_blue"], names),
             (
                 "comparison",
-                "#2166ac",
+                PALETTE["orange"],
                 f"comparison group ({data[dataset.unit].nunique() - len(treated)})",
             ),
         ):
             rows = trend[trend["group"] == group].sort_values("time")
-            ax.plot(rows["time"], rows["mean"], marker="o", color=colour, label=legend)
-        ax.axvline(
-            analysis["start"],
-            color="black",
-            linestyle="--",
-            linewidth=1,
-            label=f"first year under the programme ({analysis['start']})",
+            (line,) = ax.plot(rows["time"], rows["mean"], marker="o", color=colour, label=legend)
+            lines.append((line, legend))
+        context(
+            ax.axvline(
+                analysis["start"],
+                color=PALETTE["dark_grey"],
+                linestyle="--",
+                linewidth=1,
+                label=f"First year under the programme ({analysis['start']})",
+            )
         )
         shown.extend(shade_periods(ax, shades, span=span))
-        ax.set_xlabel("year ending 31 March" if dataset.kind == "dfe" else label(dataset.time))
-        ax.set_ylabel(ylabel)
-        ax.set_title(f"{label_of(outcome)}: {names} and comparison group")
-        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        ax.grid(alpha=0.3)
+        xlabel = "year ending 31 March" if dataset.kind == "dfe" else label(dataset.time)
+        finish(
+            ax,
+            title=f"{label_of(outcome)}: {names} and comparison group",
+            xlabel=sentence(xlabel),
+            ylabel=sentence(ylabel),
+            source=None,
+            direct=lines,
+        )
 
     caption = (
         f"{sentence(label_of(outcome))} {ylabel}, {int(span[0])}-{int(span[1])}: {names} and the "
         "comparison group"
-        + (" (summed counts over summed population)" if per else "")
+        + (
+            " (each council's own rate, averaged with each council counting once: what the DiD "
+            "compares)"
+        )
         + f"; dashed line: first period under the programme ({analysis['start']})."
     )
     trend_figure = render_figure(f"Trend: {label_of(outcome)}", draw_trend, size=(7.5, 3.8))
