@@ -14,7 +14,7 @@ fresh Python process (so peak memory is its own), on the same seeded data:
   effects, so SEs differ by model, not by error.
 
 Run:  python benchmarks/did_twfe.py [--units 20000] [--periods 50] [--repeat 3]
-                                    [--design staggered|simultaneous]
+                                    [--design staggered|simultaneous] [--peers pyfixest ...]
 Needs: pip install -e ".[bench]"  (pyfixest, linearmodels, diff-diff)
 Prints seconds (best of --repeat, after one warm-up fit) and CPU seconds, the peak resident
 memory of the process during the fits above its resident memory just before them (Linux: the
@@ -117,11 +117,23 @@ def main() -> None:
     parser.add_argument("--periods", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--design", choices=("staggered", "simultaneous"), default="staggered")
+    parser.add_argument(
+        "--peers",
+        nargs="*",
+        choices=("pyfixest", "linearmodels", "diff-diff"),
+        default=None,
+        help="peers to run (default: pyfixest and linearmodels, and diff-diff with "
+        "--design simultaneous)",
+    )
     args = parser.parse_args()
     rows = []
-    tools = ["sfpc_eval", "pyfixest", "linearmodels"]
-    if args.design == "simultaneous":
-        tools.append("diff-diff")
+    if args.peers is None:
+        peers = ["pyfixest", "linearmodels"]
+        if args.design == "simultaneous":
+            peers.append("diff-diff")
+    else:
+        peers = args.peers
+    tools = ["sfpc_eval", *peers]
     for tool in tools:
         out = subprocess.run(
             [sys.executable, "-c", WORKER, str(args.units), str(args.periods), str(args.repeat),

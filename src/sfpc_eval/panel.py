@@ -170,6 +170,8 @@ def numeric_column(
             f"{where} holds complex numbers; an outcome or count is real. Pass the real part "
             "(df[col].to_numpy().real) if that is what you mean."
         )
+    if _plain_integers_pass(raw, nonnegative=nonnegative, binary=binary):
+        return raw.astype("float64")
     if pd.api.types.is_numeric_dtype(raw):
         values = raw.astype("float64")
     else:
@@ -190,8 +192,8 @@ def numeric_column(
                 f"{show_values(_row_labels(data, np.isinf(array)))}."
             )
         observed = ~missing
-    size = np.abs(np.where(observed, array, 1.0))
-    if (bad := (size > MAX_MAGNITUDE) | ((size > 0) & (size < MIN_MAGNITUDE))).any():
+    in_range = observed is True and _within_range(array)  # the usual case, without masks
+    if not in_range and (bad := _out_of_range(array, observed)).any():
         raise InvalidValueError(
             f"{where} has values beyond the range sfpc_eval computes with (magnitudes from "
             f"{MIN_MAGNITUDE:g} to {MAX_MAGNITUDE:g}, or 0) in rows "
@@ -217,6 +219,41 @@ def numeric_column(
             f"rows {show_values(_row_labels(data, bad))}."
         )
     return values
+
+
+def _plain_integers_pass(raw: pd.Series, *, nonnegative: bool, binary: bool) -> bool:
+    """Whether ``raw`` holds numpy integers that pass every check of :func:`numeric_column`.
+
+    Integers are finite, whole and within the magnitudes checked (|value| < 1e19, nonzero
+    values at least 1), so only the sign and the 0/1 checks remain; each is one pass. When it
+    is false the general path runs and words the error.
+    """
+    if not (isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iu"):
+        return False
+    ints = raw.to_numpy()
+    if binary:  # as unsigned, negative values are huge: only 0 and 1 are at most 1
+        return not (ints.view(f"u{ints.dtype.itemsize}") > 1).any()
+    return not (nonnegative and ints.dtype.kind == "i" and (ints < 0).any())
+
+
+def _within_range(array: np.ndarray) -> bool:
+    """Whether every finite value of ``array`` has a magnitude from MIN to MAX_MAGNITUDE.
+
+    Zeros are allowed but make this false (the caller's masked check then decides).
+    """
+    if not len(array):
+        return True
+    return (
+        array.min() >= -MAX_MAGNITUDE
+        and array.max() <= MAX_MAGNITUDE
+        and not (np.abs(array) < MIN_MAGNITUDE).any()
+    )
+
+
+def _out_of_range(array: np.ndarray, observed: np.ndarray | bool) -> np.ndarray:
+    """Rows whose observed value is beyond MAX_MAGNITUDE or nonzero below MIN_MAGNITUDE."""
+    size = np.abs(np.where(observed, array, 1.0))
+    return (size > MAX_MAGNITUDE) | ((size > 0) & (size < MIN_MAGNITUDE))
 
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["CELL_SUMS", "Cells", "cell_codes", "collapse", "factorize_sorted", "in_grid_order"]
+__all__ = [
+    "CELL_SUMS",
+    "Cells",
+    "as_float",
+    "cell_codes",
+    "collapse",
+    "factorize_sorted",
+    "in_grid_order",
+]
 
 CELL_SUMS: tuple[str, ...] = (
     "n",
@@ -141,13 +149,13 @@ def collapse(
         def total(values):  # copy only what may be a view of the caller's data
             return values if values.flags.owndata else values.copy()
 
-        rows = np.ones(n_cells, dtype=np.int64)
+        rows = _ones(n_cells, np.int64)
     elif n_cells == len(data):  # every row its own cell: the sums are the rows' own values
 
         def total(values):
             return values[first]
 
-        rows = np.ones(n_cells, dtype=np.int64)
+        rows = _ones(n_cells, np.int64)
     else:
 
         def total(values):
@@ -171,7 +179,7 @@ def _sums(data, y, weights, exposure, total, rows) -> pd.DataFrame:
     Without weights (or exposure) the sums that coincide are computed once and share their
     memory (the frame is never modified in place).
     """
-    count = rows.astype(np.float64)
+    count = as_float(rows)
     sum_y, sum_y2 = total(y), total(y * y)
     if weights is None:
         if exposure is None:
@@ -209,6 +217,33 @@ def _sums(data, y, weights, exposure, total, rows) -> pd.DataFrame:
             "sum_w2e2": total(w2 * e * e),
         }
     return pd.DataFrame({"n": rows.astype(np.int64, copy=False), **columns}, copy=False)
+
+
+def _ones(n: int, dtype: type) -> np.ndarray:
+    """Return a read-only length-``n`` array of ones that takes no memory (stride 0).
+
+    Every row its own cell makes the row count (and, unweighted, the weight sums) 1 in every
+    cell; a million-row panel would otherwise hold several 8 MB columns of ones.
+    """
+    return np.broadcast_to(np.ones(1, dtype=dtype), (n,))
+
+
+def _is_ones(values: np.ndarray) -> bool:
+    """Whether ``values`` is an array made by :func:`_ones` (stride 0, value 1)."""
+    return values.ndim == 1 and values.strides == (0,) and (len(values) == 0 or values[0] == 1)
+
+
+def as_float(values: np.ndarray) -> np.ndarray:
+    """``values`` as float64, keeping an array of ones from :func:`_ones` free of memory.
+
+    Examples
+    --------
+    >>> as_float(_ones(3, np.int64)).strides, as_float(np.array([1, 2])).tolist()
+    ((0,), [1.0, 2.0])
+    """
+    if values.dtype != np.float64 and _is_ones(values):
+        return _ones(len(values), np.float64)
+    return values.astype(np.float64, copy=False)
 
 
 def factorize_sorted(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -71,6 +71,10 @@ class CellFit:
         A Gaussian fit with analytic weights: cluster-robust small-sample corrections then use
         a working model of equal variances (as clubSandwich does for weighted ``lm``), not
         variances proportional to 1 / weight. Weights are constant within each cell.
+    cluster_run : int
+        When not 0, the cells run cluster by cluster, each cluster this many consecutive cells
+        (the unit clusters of a balanced panel in unit x period order), so per-cluster sums
+        are row sums of a reshaped array; 0 when nothing is known of the order.
     """
 
     family: str
@@ -88,6 +92,7 @@ class CellFit:
     eta: np.ndarray = field(repr=False)
     absorbed: int = 0
     weighted: bool = False
+    cluster_run: int = 0
 
     @property
     def k_total(self) -> int:
@@ -97,7 +102,33 @@ class CellFit:
     @property
     def n_clusters(self) -> int:
         """Number of clusters G."""
+        if self.cluster_run:
+            return len(self.cluster) // self.cluster_run
         return int(self.cluster.max()) + 1
+
+    def cluster_totals(self, values: np.ndarray) -> np.ndarray:
+        """Sum ``values`` (cells, or cells x m) within each cluster: (G,) or (G x m).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> fit = CellFit("gaussian", ("x",), np.ones((4, 1)), np.zeros(1), np.ones(4),
+        ...               np.ones(4), np.array([0, 0, 1, 1]), np.eye(1), 4, 1.0, 1, {},
+        ...               np.zeros(4))
+        >>> fit.cluster_totals(np.arange(4.0)).tolist()
+        [1.0, 5.0]
+        """
+        if self.cluster_run:
+            return values.reshape(self.n_clusters, self.cluster_run, *values.shape[1:]).sum(1)
+        n_clusters = self.n_clusters
+        if values.ndim == 1:
+            return np.bincount(self.cluster, weights=values, minlength=n_clusters)
+        return np.column_stack(
+            [
+                np.bincount(self.cluster, weights=values[:, i], minlength=n_clusters)
+                for i in range(values.shape[1])
+            ]
+        ).reshape(n_clusters, values.shape[1])
 
     @property
     def k(self) -> int:

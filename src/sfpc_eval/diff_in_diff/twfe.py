@@ -11,7 +11,7 @@ from sfpc_eval._blas import limited_blas
 from sfpc_eval._validate import check_conf_level
 from sfpc_eval.cells.absorb import demean
 from sfpc_eval.cells.categorical import with_indicators
-from sfpc_eval.cells.collapse import Cells, collapse, factorize_sorted
+from sfpc_eval.cells.collapse import Cells, as_float, collapse, factorize_sorted
 from sfpc_eval.cells.fit import CellFit, fit_cells
 from sfpc_eval.diff_in_diff.twfe_checks import (
     MAX_DUMMY_LEVELS,
@@ -61,12 +61,12 @@ def fit_on_cells(
     when there are more than :data:`MAX_DUMMY_LEVELS` unit and time levels), otherwise they
     enter as dummy columns after a rank check that names collinear regressors.
     """
-    sums = {c: cells.sums[c].to_numpy(dtype=np.float64) for c in cells.sums.columns}
+    sums = {c: as_float(cells.sums[c].to_numpy()) for c in cells.sums.columns}
     if absorb is None:
         absorb = len(factors[unit][1]) + len(factors[time][1]) > MAX_DUMMY_LEVELS
     if absorb:
         return _absorbed_fit(
-            cells, sums, regressors, unit, time, cells.codes[cluster], family, weighted
+            cells, sums, factors, regressors, unit, time, cluster, family, weighted
         )
     z, names = design_matrix(cells.keys, regressors, unit, time)
     check_rank(z, sums["sum_w"], names, len(regressors))
@@ -84,10 +84,11 @@ def fit_on_cells(
 def _absorbed_fit(
     cells: Cells,
     sums: dict[str, np.ndarray],
+    factors: dict[str, tuple[np.ndarray, np.ndarray]],
     regressors: Sequence[str],
     unit: str,
     time: str,
-    cluster_codes: np.ndarray,
+    cluster: str,
     family: str,
     weighted: bool,
 ) -> CellFit:
@@ -100,13 +101,14 @@ def _absorbed_fit(
         )
     weight = sums["sum_w"]
     groups = [cells.codes[c] for c in (unit, time)]
-    levels = [int(g.max()) + 1 for g in groups]
-    x = cells.keys[list(regressors)].to_numpy(dtype=np.float64)
+    levels = [len(factors[c][1]) for c in (unit, time)]
     single_rows = cells.n_rows == len(cells)  # every cell one row: its mean is its sum
     weights_are_one = single_rows and not weighted  # then sum_w is 1 in every cell
     y_bar = sums["sum_wy"] if single_rows and weights_are_one else sums["sum_wy"] / weight
-    columns = np.empty((len(y_bar), 1 + x.shape[1]), order="F")  # columns contiguous
-    columns[:, 0], columns[:, 1:] = y_bar, x
+    columns = np.empty((len(y_bar), 1 + len(regressors)), order="F")  # columns contiguous
+    columns[:, 0] = y_bar
+    for j, regressor in enumerate(regressors, start=1):  # each straight into its column
+        columns[:, j] = cells.keys[regressor].to_numpy()
     grid_order = weights_are_one and cells.grid == (unit, time)
     demeaned = demean(columns, weight, groups, overwrite=True, levels=levels, grid_order=grid_order)
     y_tilde, x_tilde = demeaned[:, 0], demeaned[:, 1:]
@@ -134,7 +136,7 @@ def _absorbed_fit(
         beta=beta,
         d=weight,
         r=r,
-        cluster=cluster_codes,
+        cluster=cells.codes[cluster],
         bread=bread,
         n_obs=cells.n_rows,
         scale=rss / (cells.n_rows - k_total),
@@ -142,6 +144,7 @@ def _absorbed_fit(
         sums=sums,
         eta=eta,
         absorbed=absorbed,
+        cluster_run=levels[1] if cells.grid == (unit, time) and cluster == unit else 0,
     )
 
 
@@ -292,7 +295,14 @@ def did(
     grid = check_did_design(
         clean, factors, outcome, unit, time, treated, cluster, allow_switching_off
     )
-    n_treated = warn_single_treated_cluster(clean, factors, cluster, treated, inference)
+    n_treated = warn_single_treated_cluster(
+        clean,
+        factors,
+        cluster,
+        treated,
+        inference,
+        rows_per_cluster=len(factors[time][1]) if grid and cluster == unit else 0,
+    )
     if remote is None:
         remote = collapse(
             clean,

@@ -169,15 +169,16 @@ def _check_grid_design(status, factors, unit, time, treated, cluster) -> None:
 
 def _check_grid_adoption(status, factors, unit) -> None:
     """Check that treatment never switches off, on a panel in grid order."""
-    on = status.reshape(len(factors[unit][1]), -1) > 0
-    off = np.logical_or.accumulate(on, axis=1) > on  # treated earlier, not now
-    if off.any():
-        _switching_off(factors[unit][1], np.flatnonzero(off.any(axis=1)))
+    status = status.reshape(len(factors[unit][1]), -1)  # 0/1: off after on is a step down
+    if (steps_down := status[:, 1:] < status[:, :-1]).any():
+        _switching_off(factors[unit][1], np.flatnonzero(steps_down.any(axis=1)))
 
 
 def _check_grid_outcome(clean, factors, outcome, unit) -> None:
     """Check that the outcome varies within some unit, on a panel in grid order."""
     y = clean[outcome].to_numpy().reshape(len(factors[unit][1]), -1)
+    if (y[0] != y[0, 0]).any():  # the first unit varies: no need to look further
+        return
     if (y == y[:, :1]).all():
         _constant_outcome(outcome, unit)
 
@@ -318,18 +319,25 @@ def check_rank(
         )
 
 
-def _ever_treated(clean, factors, cluster, treated) -> np.ndarray:
+def _ever_treated(clean, factors, cluster, treated, rows_per_cluster) -> np.ndarray:
     codes, levels = factors[cluster]
-    return np.bincount(codes, weights=clean[treated].to_numpy(), minlength=len(levels)) > 0
+    status = clean[treated].to_numpy()
+    if rows_per_cluster:  # clusters are consecutive runs of this many rows
+        return status.reshape(len(levels), rows_per_cluster).any(axis=1)
+    return np.bincount(codes, weights=status, minlength=len(levels)) > 0
 
 
-def warn_single_treated_cluster(clean, factors, cluster, treated, inference) -> int:
+def warn_single_treated_cluster(
+    clean, factors, cluster, treated, inference, rows_per_cluster: int = 0
+) -> int:
     """Warn that cluster-robust inference is invalid with one treated cluster.
 
-    Returns the number of clusters with at least one treated observation.
+    ``rows_per_cluster``, when not 0, says that the rows run cluster by cluster, each
+    cluster that many rows (the unit clusters of a panel in grid order). Returns the number of
+    clusters with at least one treated observation.
     """
     levels = factors[cluster][1]
-    ever = _ever_treated(clean, factors, cluster, treated)
+    ever = _ever_treated(clean, factors, cluster, treated, rows_per_cluster)
     if ever.sum() == 1 and not isinstance(inference, Randomization):
         warnings.warn(
             f"only one {cluster!r} cluster ({levels[np.argmax(ever)]}) is ever treated: "

@@ -509,13 +509,7 @@ def variance(fit, inference: Inference, *, df_for: list[int] | None = None) -> V
         )
     if kind in ("CR0", "CR1") and inference.df_method == "G-1":
         # no adjustment matrices: cluster scores are plain sums of z_c r_c
-        products = fit.z * fit.r[:, None]
-        scores = np.column_stack(
-            [
-                np.bincount(fit.cluster, weights=products[:, i], minlength=n_clusters)
-                for i in range(k)
-            ]
-        )
+        scores = fit.cluster_totals(fit.z * fit.r[:, None])
     else:
         blocks = _blocks(fit, kind, inference.root)
         scores = np.array([b.score for b in blocks])

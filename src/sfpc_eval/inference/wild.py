@@ -240,7 +240,7 @@ def _setup(fit, j: int, boot_codes: np.ndarray | None = None) -> tuple[_Restrict
     n_clusters, n = fit.n_clusters, fit.n_obs
     factor = n_clusters / (n_clusters - 1) * (n - 1) / (n - fit.k)
     restricted = _Restricted(fit, j, boot_codes)
-    scores = np.bincount(fit.cluster, weights=restricted.zm * fit.r, minlength=n_clusters)
+    scores = fit.cluster_totals(restricted.zm * fit.r)
     se_hat = math.sqrt(factor * np.sum(scores**2))
     return restricted, factor, se_hat
 
