@@ -286,3 +286,21 @@ def test_binomial_outcome_must_be_zero_or_one():
     panel = la_panel()
     with pytest.raises(InvalidValueError, match=r"must be 0 or 1.*rows"):
         se.did(panel, outcome="rate", unit="la", time="year", treated="treated", family="binomial")
+
+
+@pytest.mark.parametrize("inference", [ClusterRobust(kind="CR1"), ClusterRobust("la", kind="CR0")])
+def test_panel_in_grid_order_takes_the_short_path_with_the_same_numbers(inference):
+    """A balanced panel sorted by unit and period is fitted without coding its cells: its unit
+    clusters are summed by reshaping and its row counts are not stored (zero-stride ones).
+    The same rows in shuffled order take the general path; every number must agree."""
+    panel = la_panel(n_la=30).sort_values(["la", "year"], ignore_index=True)
+    shuffled = panel.sample(frac=1, random_state=3)
+    kwargs = dict(outcome="rate", unit="la", time="year", treated="treated", absorb=True)
+    fast = se.did(panel, inference=inference, **kwargs)
+    general = se.did(shuffled, inference=inference, **kwargs)
+    assert fast._fit.cluster_run == panel["year"].nunique()
+    assert general._fit.cluster_run == 0
+    assert fast._cells.sums["n"].to_numpy().strides == (0,)
+    for name in ("estimate", "std_error", "p_value", "conf_low", "conf_high"):
+        expected = getattr(general.estimate, name)
+        assert getattr(fast.estimate, name) == pytest.approx(expected, rel=1e-12, abs=1e-14)

@@ -136,3 +136,20 @@ def test_never_modifies_the_callers_data(values, count, allow_missing):
     with contextlib.suppress(errors.SfpcEvalError):
         validate(frame, count=count, allow_missing=allow_missing, thousands=",")
     pd.testing.assert_frame_equal(frame, before)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int8", "uint8"])
+def test_integer_columns_are_checked_like_floats(dtype):
+    """Integer columns take a faster path; the same values are refused with the same rows."""
+    frame = leeds_panel().assign(treated=np.array([0, 1, 1, 0, 0, 0], dtype=dtype))
+    validate(frame, treated="treated")
+    bad = frame.assign(treated=np.array([0, 1, 2, 0, 0, 0], dtype=dtype))
+    with pytest.raises(errors.InvalidValueError, match=r"`treated`.*other values 2.*rows 2"):
+        validate(bad, treated="treated")
+    if dtype.startswith("int"):  # -1 is 255 or 2**64 - 1 as unsigned: still not 0 or 1
+        bad = frame.assign(treated=np.array([0, 1, -1, 0, 0, 0], dtype=dtype))
+        with pytest.raises(errors.InvalidValueError, match=r"`treated`.*other values -1.*rows 2"):
+            validate(bad, treated="treated")
+        counts = frame.assign(cpp=np.array([97, -5, 98, 50, 51, 52], dtype=dtype))
+        with pytest.raises(errors.InvalidValueError, match=r"negative in rows 1"):
+            validate(counts, count=True)
