@@ -117,6 +117,7 @@ def numeric_column(
     nonnegative: bool = False,
     integer: bool = False,
     binary: bool = False,
+    keep_integers: bool = False,
 ) -> pd.Series:
     """Return ``data[column]`` as float64, or raise an error that shows the offending rows.
 
@@ -143,11 +144,14 @@ def numeric_column(
         Refuse values that are not whole numbers (counts).
     binary : bool, default False
         Refuse values other than 0 and 1 (indicators, binary outcomes).
+    keep_integers : bool, default False
+        Return a column of numpy integers that passes the checks as it is, unconverted (a
+        0/1 indicator on a million rows need not become 8 MB of floats).
 
     Returns
     -------
     pandas.Series
-        A new float64 series with the same index.
+        A new float64 series with the same index (or the integers, with ``keep_integers``).
 
     Examples
     --------
@@ -171,7 +175,7 @@ def numeric_column(
             "(df[col].to_numpy().real) if that is what you mean."
         )
     if _plain_integers_pass(raw, nonnegative=nonnegative, binary=binary):
-        return raw.astype("float64")
+        return raw.copy(deep=False) if keep_integers else raw.astype("float64")
     if pd.api.types.is_numeric_dtype(raw):
         values = raw.astype("float64")
     else:
@@ -246,7 +250,7 @@ def _within_range(array: np.ndarray) -> bool:
     return (
         array.min() >= -MAX_MAGNITUDE
         and array.max() <= MAX_MAGNITUDE
-        and not (np.abs(array) < MIN_MAGNITUDE).any()
+        and not ((array > -MIN_MAGNITUDE) & (array < MIN_MAGNITUDE)).any()
     )
 
 

@@ -107,7 +107,7 @@ class CellFit:
         return int(self.cluster.max()) + 1
 
     def cluster_totals(self, values: np.ndarray) -> np.ndarray:
-        """Sum ``values`` (cells, or cells x m) within each cluster: (G,) or (G x m).
+        """Sum ``values`` (one per cell) within each cluster: (G,).
 
         Examples
         --------
@@ -119,16 +119,34 @@ class CellFit:
         [1.0, 5.0]
         """
         if self.cluster_run:
-            return values.reshape(self.n_clusters, self.cluster_run, *values.shape[1:]).sum(1)
+            return values.reshape(self.n_clusters, self.cluster_run).sum(1)
+        return np.bincount(self.cluster, weights=values, minlength=self.n_clusters)
+
+    def cluster_scores(self, weights: np.ndarray) -> np.ndarray:
+        """Per cluster, the sum of each cell's row of ``z`` times its weight: (G x k).
+
+        With the weights ``r`` these are the clusters' scores, whose cross-product is the meat
+        of a CR0/CR1 variance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> z = np.array([[1.0], [2.0], [3.0], [4.0]])
+        >>> fit = CellFit("gaussian", ("x",), z, np.zeros(1), np.ones(4), np.ones(4),
+        ...               np.array([0, 0, 1, 1]), np.eye(1), 4, 1.0, 1, {}, np.zeros(4))
+        >>> fit.cluster_scores(np.array([1.0, 1.0, 1.0, -1.0])).tolist()
+        [[3.0], [-1.0]]
+        """
+        if self.cluster_run:  # no cells x k product in memory: one pass per cluster run
+            shape = (self.n_clusters, self.cluster_run)
+            return np.einsum("gtk,gt->gk", self.z.reshape(*shape, -1), weights.reshape(shape))
         n_clusters = self.n_clusters
-        if values.ndim == 1:
-            return np.bincount(self.cluster, weights=values, minlength=n_clusters)
         return np.column_stack(
             [
-                np.bincount(self.cluster, weights=values[:, i], minlength=n_clusters)
-                for i in range(values.shape[1])
+                np.bincount(self.cluster, weights=self.z[:, i] * weights, minlength=n_clusters)
+                for i in range(self.z.shape[1])
             ]
-        ).reshape(n_clusters, values.shape[1])
+        ).reshape(n_clusters, self.z.shape[1])
 
     @property
     def k(self) -> int:

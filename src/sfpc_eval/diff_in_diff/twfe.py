@@ -118,11 +118,12 @@ def _absorbed_fit(
     check_rank(x_tilde, weight, names, len(names), fixed_effects=False, gram=info)
     bread = np.linalg.inv(info)
     beta = bread @ (weighted_x.T @ y_tilde)
-    resid = y_tilde
-    for j, coefficient in enumerate(beta):  # y_tilde is ours (demeaned in place): overwrite it
-        resid -= coefficient * x_tilde[:, j]  # (a matrix-vector product is slower for k this small)
+    eta = beta[0] * x_tilde[:, 0]  # the fitted part from the regressors, for now (a
+    for j in range(1, len(beta)):  # matrix-vector product is slower for k this small)
+        eta += beta[j] * x_tilde[:, j]
+    resid = np.subtract(y_tilde, eta, out=y_tilde)  # y_tilde is ours (demeaned in place)
     r = resid if weights_are_one else weight * resid
-    eta = y_bar - resid
+    eta = np.subtract(y_bar, resid, out=eta)  # the full linear predictor, fixed effects too
     absorbed = sum(levels) - 1
     k_total = len(beta) + absorbed
     if single_rows:  # no spread within cells: the residual sum of squares is sum(w * resid^2)

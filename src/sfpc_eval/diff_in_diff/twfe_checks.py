@@ -75,7 +75,9 @@ def check_did_inputs(
         nonnegative=family != "gaussian",
         binary=family == "binomial",
     )
-    clean[treated] = numeric_column(data, treated, argument="treated", binary=True)
+    clean[treated] = numeric_column(
+        data, treated, argument="treated", binary=True, keep_integers=True
+    )
     for i, column in enumerate(covariates):
         clean[column] = numeric_column(data, column, argument=f"covariates[{i}]")
     if weights is not None:

@@ -509,7 +509,7 @@ def variance(fit, inference: Inference, *, df_for: list[int] | None = None) -> V
         )
     if kind in ("CR0", "CR1") and inference.df_method == "G-1":
         # no adjustment matrices: cluster scores are plain sums of z_c r_c
-        scores = fit.cluster_totals(fit.z * fit.r[:, None])
+        scores = fit.cluster_scores(fit.r)
     else:
         blocks = _blocks(fit, kind, inference.root)
         scores = np.array([b.score for b in blocks])
