@@ -376,7 +376,10 @@ def require_present(data: pd.DataFrame, column: str, *, argument: str) -> None:
     >>> import pandas as pd
     >>> require_present(pd.DataFrame({"la": ["Leeds"]}), "la", argument="unit")
     """
-    missing = data[column].isna().to_numpy()
+    values = data[column]
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iub":
+        return  # numpy integers and booleans cannot be missing
+    missing = values.isna().to_numpy()
     if missing.any():
         raise InvalidValueError(
             f"`{argument}` column {column!r} has missing values in rows "
