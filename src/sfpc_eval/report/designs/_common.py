@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-from sfpc_eval._trends import group_lines
 from sfpc_eval.errors import DesignError, SfpcEvalWarning, SpecError, show_values
 from sfpc_eval.labels import MEASURES, has_label, label
 from sfpc_eval.report.blocks import TableBlock
@@ -291,27 +290,3 @@ def shade_note(shades: Sequence[tuple[float, float, str]], shown: Sequence[str])
     if skipped:
         note += f" Not reached by this time axis: {', '.join(skipped)}."
     return note
-
-
-def group_rates(
-    frame: pd.DataFrame, dataset, outcome: str, treated: Sequence[Any], exposure: str | None
-) -> pd.DataFrame:
-    """Per period: the treated and comparison groups' line, by the one definition.
-
-    Each council's own value in the period (with an exposure column, its summed count over
-    summed exposure x 10,000; otherwise the mean of the outcome over its rows), averaged over
-    the councils of the group, each counting once (:func:`sfpc_eval._trends.group_lines`, as
-    every chart's comparison line is).
-    """
-    in_treated = frame[dataset.unit].isin(list(treated))
-    grouped = frame.assign(_group=in_treated.map({True: "treated", False: "comparison"}))
-    lines = group_lines(
-        grouped,
-        unit=dataset.unit,
-        time=dataset.time,
-        group="_group",
-        numerator=outcome,
-        denominator=exposure,
-        per=10_000.0 if exposure is not None else 1.0,
-    )
-    return lines[["time", "group", "mean"]]

@@ -28,6 +28,7 @@ from sfpc_eval.report.designs._common import (
     shade_note,
 )
 from sfpc_eval.report.designs._headlines import change_words
+from sfpc_eval.report.designs._rates import plotted_rate
 from sfpc_eval.report.figures import render_figure, shade_periods
 from sfpc_eval.report.schema import Key
 from sfpc_eval.tables import Cell, NumberFormat, Table
@@ -101,10 +102,9 @@ def _rows(analysis: dict[str, Any], dataset, unit: Any):
 
 def _trend_figure(analysis, dataset, context: Context, unit, column, exposure) -> FigureBlock:
     frame = dataset.frame[dataset.frame[dataset.unit] == unit].sort_values(dataset.time)
-    per = exposure is not None
-    y = frame[column] / frame[exposure] * 10_000 if per else frame[column]
-    if dataset.kind == "dfe":
-        y = frame[dataset.rate_column(column)]
+    rate = plotted_rate(dataset, column, exposure)
+    per = rate.is_rate
+    y = rate.values(frame)
     hidden = 0
     if dataset.level == "child":  # small counts from child-level records are not plotted
         small = (frame[column] > 0) & (frame[column] < context.threshold)
@@ -140,10 +140,12 @@ def _trend_figure(analysis, dataset, context: Context, unit, column, exposure) -
         f"{int(span[0])}-{int(span[1])}; dotted lines mark {analysis['before']} and "
         f"{analysis['after']}."
     )
-    if dataset.kind == "dfe" and per:
+    if per:
+        caption += " " + rate.note(frame[y.notna()], unit=dataset.unit, time=dataset.time)
+    if rate.basis is not None and (frame.loc[y.notna(), rate.basis] == "published").any():
         caption += (
-            " Rates as the DfE publishes them (to one decimal); the table divides the count by "
-            "the population, so the two can differ in the last digit."
+            " The table divides the count by the population, so a published rate can differ "
+            "from it in the last digit."
         )
     if hidden:
         caption += f" {hidden} point(s) below the disclosure threshold are not shown."

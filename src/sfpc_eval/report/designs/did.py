@@ -31,7 +31,6 @@ from sfpc_eval.report.designs._common import (
     check_units,
     child_counts_table,
     effect_table,
-    group_rates,
     label_of,
     plain,
     recording_warnings,
@@ -40,6 +39,7 @@ from sfpc_eval.report.designs._common import (
 )
 from sfpc_eval.report.designs._headlines import did_findings, did_summary
 from sfpc_eval.report.designs._pretrends import pretrend_blocks
+from sfpc_eval.report.designs._rates import group_rates, plotted_rate
 from sfpc_eval.report.figures import render_figure, shade_periods
 from sfpc_eval.report.schema import Key
 
@@ -294,11 +294,12 @@ def _counts_table(data, dataset, column, family, threshold, treated) -> TableBlo
 def _figures(analysis, dataset, context, data, treated, outcome, column, exposure, result):
     shades = context.axis_shades(dataset)
     figures = []
-    per = dataset.kind == "dfe" or exposure is not None
-    count = outcome if dataset.kind == "dfe" else column
-    exp_col = "population_0_17" if dataset.kind == "dfe" else exposure
+    # the DfE's published rate where it prints one beside the count (the column the linear
+    # model uses), computed only where it does not, and the caption says which
+    rate = plotted_rate(dataset, outcome if dataset.kind == "dfe" else column, exposure)
+    per = rate.is_rate
     full = dataset.frame[dataset.frame[dataset.unit].isin(data[dataset.unit].unique())]
-    trend = group_rates(full, dataset, count, treated, exp_col if per else None)
+    trend = group_rates(full, dataset, treated, rate)
     hidden = 0
     if dataset.level == "child":
         n = full.groupby([full[dataset.time], full[dataset.unit].isin(treated)]).size()
@@ -358,7 +359,8 @@ def _figures(analysis, dataset, context, data, treated, outcome, column, exposur
         + f"; dashed line: first period under the programme ({analysis['start']})."
     )
     trend_figure = render_figure(f"Trend: {label_of(outcome)}", draw_trend, size=(7.5, 3.8))
-    caption += shade_note(shades, shown)
+    basis = rate.note(full, unit=dataset.unit, time=dataset.time, named=treated)
+    caption += (" " + basis if basis else "") + shade_note(shades, shown)
     if hidden:
         caption += f" {hidden} point(s) from fewer than {context.threshold} records not shown."
     figures.append(trend_figure.with_caption(caption))

@@ -40,6 +40,7 @@ from sfpc_eval.report.designs._common import (
     recording_warnings,
     sentence,
 )
+from sfpc_eval.report.designs._rates import plotted_rate
 from sfpc_eval.report.figures import render_figure, shade_periods
 from sfpc_eval.report.schema import Key
 from sfpc_eval.single_unit import conformal_inference, placebo_in_time, single_council_summary
@@ -218,6 +219,15 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     span = (float(periods[0]), float(periods[-1]))
     shown: list[str] = []
 
+    # the rates drawn: the council's and its weighted donors' (published where the DfE prints one)
+    drawn = dataset.frame[
+        dataset.frame[dataset.unit].isin([unit, *pool])
+        & dataset.frame[dataset.time].between(periods[0], periods[-1])
+    ]
+    basis = plotted_rate(dataset, analysis["outcome"]).note(
+        drawn, unit=dataset.unit, time=dataset.time, named=[unit]
+    )
+
     def draw_sc(ax):
         plot_synthetic(sc, ax=ax)
         shown.extend(shade_periods(ax, shades, span=span))
@@ -230,6 +240,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
             draw_sc,
             f"{unit}: observed {name} and the synthetic control (weighted donors); thin lines: "
             "the synthetic control refitted without each donor that had weight."
+            + (f" {basis}" if basis else "")
             + (f" Shaded: {', '.join(shown)}." if shown else ""),
         )
     ]

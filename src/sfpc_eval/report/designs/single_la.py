@@ -25,6 +25,7 @@ from sfpc_eval.report.designs._common import (
     label_of,
     plain,
 )
+from sfpc_eval.report.designs._rates import plotted_rate
 from sfpc_eval.report.figures import render_figure
 from sfpc_eval.report.schema import Key
 from sfpc_eval.single_unit import its
@@ -131,6 +132,10 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
 
     figure = render_figure(f"{unit}: {label}, observed and projected", draw)
     caption = f"{unit}: observed {label}, fitted segments and the projected trend."
+    basis = plotted_rate(dataset, analysis["outcome"]).note(
+        frame[~small], unit=dataset.unit, time=dataset.time
+    )
+    caption += f" {basis}" if basis else ""
     if small.any():
         caption += (
             f" {int(small.sum())} period(s) with fewer than {context.threshold} children are "

@@ -39,6 +39,7 @@ from sfpc_eval.report.designs._common import (
     recording_warnings,
     sentence,
 )
+from sfpc_eval.report.designs._rates import plotted_rate
 from sfpc_eval.report.figures import render_figure
 from sfpc_eval.report.schema import Key
 from sfpc_eval.results import Term
@@ -462,6 +463,11 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
         methods.append(out[1])
         figures.append(out[3])
         warned += out[4]
+    basis = plotted_rate(dataset, analysis["outcome"]).note(
+        data, unit=dataset.unit, time=dataset.time
+    )
+    if basis:  # the effects are differences of these rates
+        methods.append(basis)
     table = _event_table(analysis, label, es, cs, span)
     tables = [table]
     findings = [f.format(**_shown(table.engine, es, es_mean, cs)) for f in findings]
