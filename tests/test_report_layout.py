@@ -400,9 +400,9 @@ def test_chart_data_names_categories_and_image_cells():
 
 
 def test_leeds_comparison_line_is_the_one_definition(pages):
-    """The DiD section's comparison line is each neighbour's own rate (count over population x
-    10,000) averaged with each council counting once, as every chart's comparison line is
-    (sfpc_eval._trends), not summed children over summed population."""
+    """The DiD section's comparison line is each neighbour's own rate (the DfE's published rate,
+    the one the model uses) averaged with each council counting once, as every chart's
+    comparison line is (sfpc_eval._trends), not summed children over summed population."""
     if "leeds" not in pages:
         pytest.skip(f"the DfE files are not at {RAW}")
     import sfpc_eval.data as sd
@@ -418,8 +418,7 @@ def test_leeds_comparison_line_is_the_one_definition(pages):
         RAW / "dfe-csc-dashboard" / "New_Statistical_Neighbour_Groupings_April_2021.csv"
     ).query("la_name == 'Leeds'")["neighbour_name"]
     rows = panel[panel["la_name"].isin(set(neighbours))]
-    own = rows["cpp"] / rows["population_0_17"] * 1e4
-    expected = own.groupby(rows["year"]).mean()
+    expected = rows.groupby("year")["cpp_rate"].mean()
     pooled = rows.groupby("year")["cpp"].sum() / rows.groupby("year")["population_0_17"].sum()
     assert set(line) <= set(expected.index) and len(line) >= 10
     for year, value in line.items():
