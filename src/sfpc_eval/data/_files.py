@@ -10,7 +10,8 @@ import difflib
 import io
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -215,13 +216,45 @@ def require_columns(
     )
 
 
-def open_workbook(path: str | os.PathLike[str]) -> pd.ExcelFile:
-    """Open an .xls, .xlsx or .ods workbook with the calamine engine, or raise a typed error."""
+@contextmanager
+def open_workbook(path: str | os.PathLike[str]) -> Iterator[pd.ExcelFile]:
+    """Open an .xls, .xlsx or .ods workbook with the calamine engine, closed on leaving.
+
+    A context manager: the file handle ``pandas.ExcelFile`` holds is closed when the ``with``
+    block ends, whether it ends normally or by an error (no handle is left to the garbage
+    collector, and no ``ResourceWarning``). Read every sheet inside the block.
+
+    Parameters
+    ----------
+    path : path-like
+        The workbook.
+
+    Yields
+    ------
+    pandas.ExcelFile
+
+    Raises
+    ------
+    EmptyFileError
+        The file has no bytes.
+    DataFileError
+        python-calamine is not installed, or the file is not a readable spreadsheet.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "book.xlsx"
+    >>> pd.DataFrame({"la_name": ["Leeds"], "cpp": [515]}).to_excel(path, index=False)
+    >>> with open_workbook(path) as book:
+    ...     sheet = pd.read_excel(book, sheet_name=book.sheet_names[0])
+    >>> sheet.to_dict("records")
+    [{'la_name': 'Leeds', 'cpp': 515}]
+    """
     file = as_path(path)
     if file.stat().st_size == 0:
         raise EmptyFileError(f"{file} is empty (0 bytes). Download the file again.", path=file)
     try:
-        return pd.ExcelFile(file, engine="calamine")
+        book = pd.ExcelFile(file, engine="calamine")
     except ImportError as err:
         raise DataFileError(
             f"Reading {file} needs the python-calamine package ({err}). Install it with "
@@ -234,3 +267,5 @@ def open_workbook(path: str | os.PathLike[str]) -> pd.ExcelFile:
             "Download it again; it may be damaged or not a spreadsheet.",
             path=file,
         ) from None
+    with book:
+        yield book

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sfpc_eval.data._files import ENCODINGS_TRIED
+from sfpc_eval.data._files import ENCODINGS_TRIED, open_workbook
 from sfpc_eval.data._tidy import TIDY_COLUMNS, empty_tidy
 from sfpc_eval.data.ees import detect_ees_table, read_ees_csv
 from sfpc_eval.data.lait import LAIT_COLUMNS, read_lait
@@ -163,7 +163,7 @@ def detect_format(path: str | os.PathLike[str]) -> str | None:
 def _workbook_format(file: Path) -> str | None:
     if file.stat().st_size == 0:
         return None
-    with pd.ExcelFile(file, engine="calamine") as book:  # closed: no file handle left open
+    with open_workbook(file) as book:  # closed: no file handle left open
         sheets = {str(s).strip().lower() for s in book.sheet_names}
         if "laa1" in sheets:
             return "sfr_workbook"

@@ -40,17 +40,18 @@ def _grid(path: str | os.PathLike[str], sheet: str | None) -> tuple[pd.DataFrame
         grid = pd.concat([grid.columns.to_frame().T, grid], ignore_index=True)
         grid.columns = range(grid.shape[1])
         return grid, name
-    book = open_workbook(file)
-    if sheet is None:
-        sheet = book.sheet_names[0]
-    match = next((s for s in book.sheet_names if s.strip().lower() == sheet.strip().lower()), None)
-    if match is None:
-        raise DataFileError(
-            f"{name} has no sheet {sheet!r}; its sheets are {', '.join(book.sheet_names)}. "
-            "Pass the sheet's name with sheet=...",
-            path=name,
-        )
-    return pd.read_excel(book, sheet_name=match, header=None, dtype=object), name
+    with open_workbook(file) as book:  # closed on leaving, also when a sheet is missing
+        sheets = [str(s) for s in book.sheet_names]
+        if sheet is None:
+            sheet = sheets[0]
+        match = next((s for s in sheets if s.strip().lower() == sheet.strip().lower()), None)
+        if match is None:
+            raise DataFileError(
+                f"{name} has no sheet {sheet!r}; its sheets are {', '.join(sheets)}. "
+                "Pass the sheet's name with sheet=...",
+                path=name,
+            )
+        return pd.read_excel(book, sheet_name=match, header=None, dtype=object), name
 
 
 def _header_row(

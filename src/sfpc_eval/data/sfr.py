@@ -308,19 +308,20 @@ def read_cla_2010_workbook(
     check_implausible_choice(implausible)
     wanted = check_years(years)
     name = source_name(path)
-    book = open_workbook(path)
     key = sheet.strip().lower()
-    match = next((s for s in book.sheet_names if str(s).strip().lower() == key), None)
-    if match is None:
-        raise FileColumnsError(
-            f"{name} has no sheet {sheet!r}; its sheets are {', '.join(book.sheet_names)}. Pass "
-            "the SFR 27/2010 additional tables workbook (sfr27-2010amv5.xls), or the sheet's "
-            "name with sheet=...",
-            path=name,
-            expected=[sheet],
-            found=[str(s) for s in book.sheet_names],
-        )
-    grid = pd.read_excel(book, sheet_name=match, header=None)
+    with open_workbook(path) as book:  # closed on leaving, also when the sheet is missing
+        sheets = [str(s) for s in book.sheet_names]
+        match = next((s for s in sheets if s.strip().lower() == key), None)
+        if match is None:
+            raise FileColumnsError(
+                f"{name} has no sheet {sheet!r}; its sheets are {', '.join(sheets)}. Pass "
+                "the SFR 27/2010 additional tables workbook (sfr27-2010amv5.xls), or the "
+                "sheet's name with sheet=...",
+                path=name,
+                expected=[sheet],
+                found=sheets,
+            )
+        grid = pd.read_excel(book, sheet_name=match, header=None)
     head, number_cols, rate_cols = _find_year_row(grid)
     if head < 0:
         raise FileColumnsError(
