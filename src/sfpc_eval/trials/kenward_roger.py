@@ -161,32 +161,25 @@ def kenward_roger(
     t_mat = psi @ np.linalg.inv(eye_q + kzz @ psi)  # (Psi^-1 + K_zz)^-1, G x q x q
     # with W the (scaled) identity on rows, Sigma^-1 B = W B C, C = I - J T J' K
     c = np.tile(np.eye(k + q), (len(starts), 1, 1))
-    c[:, :, :] -= np.einsum(
-        "ij,gjl->gil",
-        np.vstack([np.zeros((k, q)), eye_q]),
-        np.einsum("gqr,grl->gql", t_mat, gram[:, k:, :], optimize=True),
-        optimize=True,
-    )
+    c[:, k:, :] -= t_mat @ gram[:, k:, :]
     sinv = gram @ c  # B' Sigma^-1 B per council (as W-weighted Gram times C)
     xsx = sinv[:, :k, :k].sum(axis=0)
     xsz = sinv[:, :k, k:]
     zsz = sinv[:, k:, k:]
     phi = np.linalg.inv(xsx)
     phi = (phi + phi.T) / 2
-    p_list = [-np.einsum("gkq,qr,glr->kl", xsz, d, xsz, optimize=True) for d in first]
+    # batched products per council (BLAS), summed over councils: X'S^-1 Z D_r, D_r Z'S^-1 Z
+    xsz_t = np.swapaxes(xsz, 1, 2)
+    xd = [xsz @ d for d in first]
+    xdt = [xsz @ d.T for d in first]
+    dz = [d @ zsz for d in first]
+    p_list = [-np.sum(xd_r @ xsz_t, axis=0) for xd_r in xd]
     q_mat = [
-        [np.einsum("gkq,qr,grs,st,glt->kl", xsz, dr, zsz, ds, xsz, optimize=True) for ds in first]
-        for dr in first
+        [np.sum(xd_r @ zsz @ np.swapaxes(xdt_s, 1, 2), axis=0) for xdt_s in xdt] for xd_r in xd
     ]
-    r_mat = [
-        [np.einsum("gkq,qr,glr->kl", xsz, second[r][s], xsz, optimize=True) for s in range(n_re)]
-        for r in range(n_re)
-    ]
+    r_mat = [[np.sum(xsz @ second[r][s] @ xsz_t, axis=0) for s in range(n_re)] for r in range(n_re)]
     trace = np.array(
-        [
-            [float(np.einsum("qr,grs,st,gtq->", dr, zsz, ds, zsz, optimize=True)) for ds in first]
-            for dr in first
-        ]
+        [[float(np.sum(dz_r * np.swapaxes(dz_s, 1, 2))) for dz_s in dz] for dz_r in dz]
     )
     if gaussian:
         # the residual variance: Sigma_0 = I on rows; Sigma^-2 B = W B C W' C (W = n/sigma2
@@ -194,34 +187,32 @@ def kenward_roger(
         unit = np.add.reduceat(
             weight[:, None, None] * b[:, :, None] * b[:, None, :], starts, axis=0
         )  # B'B (rows)
-        s1 = np.einsum("gij,gjl->gil", unit, c, optimize=True) / sigma2  # B' Sigma^-1 B
-        s2 = np.einsum("gji,gjk,gkl->gil", c, unit, c, optimize=True) / sigma2**2  # B' Sigma^-2 B
-        s3 = np.einsum("gji,gjk,gkm,gml->gil", c, unit, c, c, optimize=True) / sigma2**3
-        del s1
+        ctuc = np.swapaxes(c, 1, 2) @ unit @ c
+        s2 = ctuc / sigma2**2  # B' Sigma^-2 B
+        s3 = (ctuc @ c) / sigma2**3
         x2x = s2[:, :k, :k].sum(axis=0)
         x2z = s2[:, :k, k:]
         z2z = s2[:, k:, k:]
         p_list.append(-x2x)
-        q0 = [
-            np.einsum("gkq,qr,glr->kl", x2z, d, xsz, optimize=True) for d in first
-        ]  # X'S^-2 Z D Z'S^-1 X
+        q0 = [np.sum(x2z @ d @ xsz_t, axis=0) for d in first]  # X'S^-2 Z D Z'S^-1 X
         q_mat = [[*row, q0[r].T] for r, row in enumerate(q_mat)]
         q_mat.append([*q0, s3[:, :k, :k].sum(axis=0)])
         zero = np.zeros((k, k))
         r_mat = [[*row, zero] for row in r_mat] + [[zero] * (n_re + 1)]
         counts = np.add.reduceat(weight, starts)
-        tkz = np.einsum("gqr,grs->gqs", t_mat, kzz, optimize=True)  # T K (K = Z'Z / sigma2)
+        tkz = t_mat @ kzz  # T K (K = Z'Z / sigma2)
         tr_s2 = (
             float(
                 np.sum(
                     counts
                     - 2 * np.trace(tkz, axis1=1, axis2=2)
-                    + np.einsum("gqr,grq->g", tkz, tkz, optimize=True)
+                    + np.sum(tkz * np.swapaxes(tkz, 1, 2), axis=(1, 2))
                 )
             )
             / sigma2**2
         )
-        cross = [float(np.einsum("qr,grq->", d, z2z, optimize=True)) for d in first]
+        z2z_t = np.swapaxes(z2z, 1, 2)
+        cross = [float(np.sum(d * z2z_t)) for d in first]
         trace = np.block(
             [[trace, np.array(cross)[:, None]], [np.array(cross)[None, :], np.array([[tr_s2]])]]
         )

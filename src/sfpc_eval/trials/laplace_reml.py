@@ -96,12 +96,22 @@ class _Restricted:
         return self.loads[:, :1] * lam[self.slots[:, 0]] + self.loads[:, 1:] * lam[self.slots[:, 1]]
 
     def blocks(self, a, w):
+        """``I + A_i'W_iA_i``, ``A_i'W_iX_i``, the former's inverse and the Schur complement.
+
+        Batched matrix products (BLAS) per council: ``sum_i X_i'W_iA_i H_i^-1 A_i'W_iX_i`` is
+        one product of the stacked ``A_i'W_iX_i`` with the stacked ``H_i^-1 A_i'W_iX_i``.
+        """
         d = self.data
-        huu = np.eye(a.shape[1]) + d.by_cluster(w[:, None, None] * a[:, :, None] * a[:, None, :])
-        hub = d.by_cluster(w[:, None, None] * a[:, :, None] * d.x[:, None, :])
+        q, k = a.shape[1], d.x.shape[1]
+        wa = w[:, None] * a
+        ab = np.hstack([a, d.x])
+        ends = np.r_[d.starts[1:], len(w)]
+        gram = np.stack([wa[s:e].T @ ab[s:e] for s, e in zip(d.starts, ends, strict=True)])
+        huu = np.eye(q) + gram[:, :, :q]
+        hub = gram[:, :, q:]
         hbb = d.x.T @ (w[:, None] * d.x)
         hinv = np.linalg.inv(huu)
-        schur = hbb - np.einsum("gqk,gqr,grl->kl", hub, hinv, hub)
+        schur = hbb - hub.reshape(-1, k).T @ (hinv @ hub).reshape(-1, k)
         return huu, hub, hinv, schur
 
     def joint_mode(self, theta, psi):
@@ -123,11 +133,12 @@ class _Restricted:
             g_u = d.by_cluster(terms.score[:, None] * a) - u
             try:
                 _, hub, hinv, schur = self.blocks(a, terms.weight)
-                rhs = g_b - np.einsum("gqk,gqr,gr->k", hub, hinv, g_u)
+                k = hub.shape[2]
+                rhs = g_b - hub.reshape(-1, k).T @ (hinv @ g_u[:, :, None]).ravel()
                 d_beta = np.linalg.solve(schur, rhs)
             except np.linalg.LinAlgError:
                 return None
-            d_u = np.einsum("gqr,gr->gq", hinv, g_u - np.einsum("gqk,k->gq", hub, d_beta))
+            d_u = (hinv @ (g_u - hub @ d_beta)[:, :, None])[:, :, 0]
             size = 1.0
             for _ in range(40):  # step halving: the penalised deviance is convex
                 value = penalised(beta + size * d_beta, u + size * d_u)

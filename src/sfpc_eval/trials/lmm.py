@@ -130,11 +130,13 @@ def _solve(cells: GaussianCells, structure: RandomEffects, theta: np.ndarray) ->
     chol = np.linalg.cholesky(ata + np.eye(q))
     rzx = np.linalg.solve(chol, atx)
     cu = np.linalg.solve(chol, aty[:, :, None])[:, :, 0]
-    xtx = x.T @ (n[:, None] * x) - np.einsum("gqk,gql->kl", rzx, rzx)
-    xty = x.T @ s - np.einsum("gqk,gq->k", rzx, cu)
+    k = x.shape[1]
+    rzx_flat = rzx.reshape(-1, k)  # councils' R_ZX stacked: sums over councils are one product
+    xtx = x.T @ (n[:, None] * x) - rzx_flat.T @ rzx_flat
+    xty = x.T @ s - rzx_flat.T @ cu.ravel()
     rx = np.linalg.cholesky(xtx)
     beta = linalg.cho_solve((rx, True), xty)
-    rhs = cu - np.einsum("gqk,k->gq", rzx, beta)
+    rhs = cu - rzx @ beta
     u = np.linalg.solve(np.swapaxes(chol, 1, 2), rhs[:, :, None])[:, :, 0]
     eta = x @ beta + np.einsum("cq,cq->c", a, u[cl])
     rss = float(np.sum(cells.sum_y2 - 2 * eta * s + n * eta * eta))
@@ -179,8 +181,10 @@ def _criterion_and_gradient(
     x, count, cl = cells.x, cells.count, cells.cluster
     slots, loads = structure.loadings(cells.period, cells.treated)
     a, chol, atx, u = pieces["a"], pieces["chol"], pieces["atx"], pieces["u"]
-    m_inv = np.linalg.inv(np.einsum("gij,gkj->gik", chol, chol))
+    m_inv = np.linalg.inv(chol @ np.swapaxes(chol, 1, 2))
     minv_w = m_inv @ atx  # G x q x k
+    k = x.shape[1]
+    minv_w_flat = minv_w.reshape(-1, k)  # stacked over councils: sums are one product (BLAS)
     xtx_inv = np.linalg.inv(pieces["xtx"])
     resid = cells.sum_y - count * pieces["eta"]
     grad = np.empty(len(theta))
@@ -190,11 +194,12 @@ def _criterion_and_gradient(
         dm = np.add.reduceat(nda[:, :, None] * a[:, None, :], cells.starts, axis=0)
         dm = dm + np.swapaxes(dm, 1, 2)
         dw = np.add.reduceat(nda[:, :, None] * x[:, None, :], cells.starts, axis=0)
-        d_log_m = float(np.einsum("gij,gji->", m_inv, dm))
+        d_log_m = float(np.sum(m_inv * np.swapaxes(dm, 1, 2)))
+        dw_flat = dw.reshape(-1, k)
         d_wmw = (
-            np.einsum("gqk,gql->kl", dw, minv_w)
-            + np.einsum("gqk,gql->kl", minv_w, dw)
-            - np.einsum("gqk,gqr,grl->kl", minv_w, dm, minv_w)
+            dw_flat.T @ minv_w_flat
+            + minv_w_flat.T @ dw_flat
+            - minv_w_flat.T @ (dm @ minv_w).reshape(-1, k)
         )
         d_log_rx = -float(np.sum(xtx_inv * d_wmw))
         d_r2 = -2.0 * float(np.sum(resid * np.einsum("cq,cq->c", da, u[cl])))
