@@ -73,9 +73,10 @@ def test_restricted_laplace_matches_glmmtmb_reml(trial, family, structure, key):
     """glmmTMB(REML = TRUE): fixed effects, variance parameters and restricted likelihood.
 
     glmmTMB's theta are log SDs and, for ar1, ``rho / sqrt(1 - rho^2)``. Measured: fixed
-    effects 1.9e-6 relative to max(|b|, 0.01) (7e-7 before the batched products of 2026-12-05:
-    only the order of additions changed, which moves where the optimiser stops), SDs and rho
-    4e-7, restricted log-likelihood 3e-11. Tolerances 1e-5 (the optimisers stop at different points of a flat optimum) and
+    effects 1.9e-6 relative to max(|b|, 0.01) (7e-7 before the batched products of
+    2026-12-05: only the order of additions changed, which moves where the optimiser stops),
+    SDs and rho 4e-7, restricted log-likelihood 3e-11. Tolerances 1e-5 (the optimisers stop
+    at different points of a flat optimum) and
     1e-8 for the likelihood.
     """
     ref = REF[trial][key]
