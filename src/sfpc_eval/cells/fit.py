@@ -140,13 +140,9 @@ class CellFit:
         if self.cluster_run:  # no cells x k product in memory: one pass per cluster run
             shape = (self.n_clusters, self.cluster_run)
             return np.einsum("gtk,gt->gk", self.z.reshape(*shape, -1), weights.reshape(shape))
-        n_clusters = self.n_clusters
         return np.column_stack(
-            [
-                np.bincount(self.cluster, weights=self.z[:, i] * weights, minlength=n_clusters)
-                for i in range(self.z.shape[1])
-            ]
-        ).reshape(n_clusters, self.z.shape[1])
+            [self.cluster_totals(self.z[:, i] * weights) for i in range(self.z.shape[1])]
+        )
 
     @property
     def k(self) -> int:

@@ -36,11 +36,9 @@ from typing import Any
 import pandas as pd
 
 from sfpc_eval._trends import group_lines
+from sfpc_eval.comparisons.counts import DFE_RATE_BASE
 
 __all__ = ["PlottedRate", "group_rates", "plotted_rate"]
-
-PER = 10_000.0
-"""DfE rates are per 10,000 children aged 0-17."""
 
 _NAMED = 3
 """Units whose computed years a note lists by name; with more, it counts them."""
@@ -78,7 +76,7 @@ class PlottedRate:
     @classmethod
     def computed(cls, count: str, exposure: str) -> PlottedRate:
         """Plot a rate the data do not publish: ``count / exposure x 10,000``."""
-        return cls(count, exposure, PER, is_rate=True)
+        return cls(count, exposure, float(DFE_RATE_BASE), is_rate=True)
 
     @classmethod
     def as_is(cls, column: str) -> PlottedRate:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from sfpc_eval.comparisons import compare_counts
+from sfpc_eval.comparisons.counts import DFE_RATE_BASE
 from sfpc_eval.errors import DesignError, SpecError
 from sfpc_eval.labels import label as label_for
 from sfpc_eval.report.blocks import Context, FigureBlock, Section, TableBlock
@@ -212,7 +213,7 @@ def run(analysis: dict[str, Any], dataset, context: Context) -> Section:
     if exposure is not None:
         pops = [float(v) for v in rows[exposure]]
         rates = compare_counts(
-            *counts, exposure=tuple(pops), per=10_000, labels=years, conf_level=level
+            *counts, exposure=tuple(pops), per=DFE_RATE_BASE, labels=years, conf_level=level
         )
         per_format = NumberFormat("number", 1)
         for year, count, pop, term in zip(years, counts, pops, ("before", "after"), strict=True):
